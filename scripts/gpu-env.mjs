@@ -2,26 +2,27 @@
 // these variables when a process starts, so the parent sets them before it spawns the process
 // that loads Dawn (vitest's forks, the CLI). No GPU here → SwiftShader, unpacked once from
 // @sparticuz/chromium into node_modules/.cache (no apt, no download). See DESIGN.md §5.
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { createBrotliDecompress } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
+// The project root: npm scripts and vitest run from it (vitest bundles its config, so
+// import.meta.url would point into node_modules/.vite-temp).
+const root = resolve(process.env.TABZERO_ROOT ?? process.cwd());
+const require = createRequire(join(root, 'package.json'));
 
 /** Unpacks SwiftShader (libvulkan + ICD) once; returns its folder. */
 export async function ensureSwiftShader() {
-  const pkg = require.resolve('@sparticuz/chromium/package.json', { paths: [root] });
-  const version = require(pkg).version;
+  const pkgDir = join(root, 'node_modules', '@sparticuz', 'chromium');
+  const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
   const dir = join(root, 'node_modules', '.cache', 'tabzero', `swiftshader-${version}`);
   if (existsSync(join(dir, 'vk_swiftshader_icd.json'))) return dir;
   const { extract } = require('tar-fs');
   const tmp = `${dir}.tmp-${process.pid}`;
   mkdirSync(tmp, { recursive: true });
-  await pipeline(createReadStream(join(dirname(pkg), 'bin', 'swiftshader.tar.br')), createBrotliDecompress(), extract(tmp));
+  await pipeline(createReadStream(join(pkgDir, 'bin', 'swiftshader.tar.br')), createBrotliDecompress(), extract(tmp));
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir); // atomic: a half-unpacked folder is never mistaken for a finished one
   return dir;

@@ -1,0 +1,90 @@
+// `tabzero bench`: the 4-bit matmul kernels at Qwen2.5-1.5B shapes (decode M = 1, 8, 16 and
+// training M = 3072 for 1536→8960 and 8960→1536), the tfjs-backend-webgpu f32 matMul on the same
+// shapes in the same process and device, and a copy kernel's bandwidth as the roofline.
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
+import { nodeGpu } from '../../gpu/node';
+import { CopyKernel } from '../../kernels/copy';
+import { MatmulQ4Kernel, destroyQ4, uploadQ4 } from '../../kernels/matmul_q4';
+import { quantizeQ4Fast } from './weights';
+import { timeKernel } from './timing';
+import { timeTfjsMatmul } from './peer-tfjs';
+import { printTable } from './table';
+
+export interface MatmulResult {
+  impl: 'tabzero-q4' | 'tfjs-f32';
+  variant: string;
+  M: number;
+  N: number;
+  K: number;
+  ms: number;
+  gbps: number;
+  gflops: number;
+  iters: number;
+}
+
+const SHAPES: Array<[number, number]> = [[8960, 1536], [1536, 8960]]; // [N, K]: gate/up 1536→8960, down 8960→1536
+
+export async function runBench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      iters: { type: 'string' },
+      disable: { type: 'string', default: '' },
+      'no-peer': { type: 'boolean', default: false },
+    },
+  });
+  const disable = values.disable.split(',').filter(Boolean) as OptionalFeature[];
+  for (const d of disable) if (!OPTIONAL_FEATURES.includes(d)) throw new Error(`--disable: unknown feature "${d}" (known: ${OPTIONAL_FEATURES.join(', ')})`);
+  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']), { disable });
+  const quick = values.quick || ctx.adapter.isFallback;
+  const trainM = quick ? 64 : 3072;
+  const iters = values.iters ? Number(values.iters) : undefined;
+  console.log(`adapter: ${ctx.adapter.description || ctx.adapter.vendor} (${ctx.adapter.architecture}); features ${JSON.stringify(ctx.features)}${quick ? '; quick shapes (software adapter)' : ''}`);
+
+  const copy = await benchCopy(ctx, quick ? 16 << 20 : 256 << 20, iters);
+  const results: MatmulResult[] = [];
+  const kernel = await MatmulQ4Kernel.create(ctx);
+  for (const [N, K] of SHAPES) {
+    const q = quantizeQ4Fast(N, K, N * 7 + K);
+    const w = uploadQ4(ctx, q, `w${N}x${K}`);
+    for (const M of [1, 8, 16, trainM]) {
+      const x = ctx.memory.create('x', M * K * 4);
+      const y = ctx.memory.create('y', M * N * 4);
+      const t = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M), { iters });
+      const bytes = w.bytes + M * K * 4 + M * N * 4;
+      results.push(result('tabzero-q4', M <= 16 ? 'gemv' : 'tiled', M, N, K, t.ms, bytes, t.iters));
+      if (!values['no-peer']) {
+        const p = await timeTfjsMatmul(ctx, M, N, K, iters ?? (M > 16 ? 10 : 50));
+        results.push(result('tfjs-f32', 'matMul', M, N, K, p.ms, N * K * 4 + M * K * 4 + M * N * 4, p.iters));
+      }
+      ctx.memory.destroy(x);
+      ctx.memory.destroy(y);
+    }
+    destroyQ4(ctx, w);
+  }
+  const report = { date: new Date().toISOString(), adapter: ctx.adapter, features: ctx.features, limits: ctx.limits, quick, copy, matmul: results, peakGpuBytes: ctx.memory.peak };
+  printTable(copy, results);
+  if (values.json) {
+    writeFileSync(values.json, JSON.stringify(report, null, 2));
+    console.log(`wrote ${values.json}`);
+  }
+  return 0;
+}
+
+function result(impl: MatmulResult['impl'], variant: string, M: number, N: number, K: number, ms: number, bytes: number, iters: number): MatmulResult {
+  return { impl, variant, M, N, K, ms, gbps: bytes / (ms * 1e6), gflops: (2 * M * N * K) / (ms * 1e6), iters };
+}
+
+async function benchCopy(ctx: GpuContext, bytes: number, iters?: number): Promise<{ bytes: number; ms: number; gbps: number }> {
+  const k = await CopyKernel.create(ctx);
+  const a = ctx.memory.create('copy.src', bytes);
+  const b = ctx.memory.create('copy.dst', bytes);
+  const t = await timeKernel(ctx, (rec) => k.encode(rec, a, b, bytes / 4), { iters });
+  ctx.memory.destroy(a);
+  ctx.memory.destroy(b);
+  return { bytes, ms: t.ms, gbps: (2 * bytes) / (t.ms * 1e6) };
+}

@@ -1,0 +1,32 @@
+// Node entry point (bundled by scripts/bundle.mjs): `tabzero <command> [options]`.
+// Commands: bench. Bad input prints one clear line and exits non-zero (no stack trace).
+import { runBench } from './bench/run';
+
+const USAGE = `usage: tabzero <command> [options]
+  bench [--json out.json] [--quick] [--iters N] [--disable subgroups,shader-f16]   kernel benchmarks on this machine's GPU`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'bench':
+      return runBench(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return command ? 0 : 2;
+    default:
+      console.error(`tabzero: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as { name?: string; message?: string; hint?: string };
+    console.error(`tabzero: ${err.name ?? 'Error'}: ${err.message ?? String(e)}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
+    if (process.env.TABZERO_DEBUG) console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,101 @@
+// Recorder: collects the dispatches of one submission into a single compute pass. Kernel
+// parameters go into one uniform arena (one writeBuffer per submit); binding 0 of every kernel is
+// its uniform block, bindings 1..n its storage buffers, in the order the kernel declares them.
+import type { GpuContext } from './device';
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+const SLOT = 256; // minUniformBufferOffsetAlignment upper bound
+
+export class Recorder {
+  private enc: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private uniforms: Uint8Array<ArrayBuffer>;
+  private used = 0;
+  private arena: GPUBuffer;
+  dispatches = 0;
+  submits = 0;
+
+  constructor(private ctx: GpuContext, label = 'step') {
+    this.enc = ctx.device.createCommandEncoder({ label });
+    this.arena = uniformArena(ctx);
+    this.uniforms = new Uint8Array(16 * SLOT);
+  }
+
+  /** Encodes one dispatch. `params` is the uniform block's bytes (null if the kernel has none). */
+  dispatch(pipeline: GPUComputePipeline, params: ArrayBufferView | null, buffers: Binding[], workgroups: [number, number?, number?]): void {
+    const entries: GPUBindGroupEntry[] = [];
+    if (params) {
+      if (this.used + SLOT > ARENA_BYTES) this.flush(); // arena full: submit what we have
+      if (this.used + SLOT > this.uniforms.byteLength) this.growStaging();
+      this.uniforms.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), this.used);
+      entries.push({ binding: 0, resource: { buffer: this.arena, offset: this.used, size: Math.ceil(params.byteLength / 16) * 16 } });
+      this.used += SLOT;
+    }
+    buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
+    const group = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = (this.pass ??= this.enc.beginComputePass());
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    this.dispatches++;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.enc.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /**
+   * Ends the pass, uploads the parameters and submits. Recorders may be recorded side by side:
+   * each writes the shared arena at its own submit, and the queue orders writes and submissions.
+   */
+  submit(): void {
+    this.endPass();
+    if (this.used) this.ctx.device.queue.writeBuffer(this.arena, 0, this.uniforms, 0, this.used);
+    this.ctx.device.queue.submit([this.enc.finish()]);
+    this.used = 0;
+    this.submits++;
+  }
+
+  /** Submits what is recorded and continues in a fresh encoder (the queue keeps the order). */
+  flush(): void {
+    this.submit();
+    this.enc = this.ctx.device.createCommandEncoder({ label: 'step-cont' });
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private growStaging(): void {
+    const bigger = new Uint8Array(this.uniforms.byteLength * 2);
+    bigger.set(this.uniforms);
+    this.uniforms = bigger;
+  }
+}
+
+const ARENA_BYTES = 1 << 20; // 4096 dispatches per submission before an automatic flush
+const arenas = new WeakMap<GpuContext, GPUBuffer>();
+function uniformArena(ctx: GpuContext): GPUBuffer {
+  let a = arenas.get(ctx);
+  if (!a) {
+    a = ctx.memory.create('uniform-arena', ARENA_BYTES, 0x40 | 0x08);
+    arenas.set(ctx, a);
+  }
+  return a;
+}
+
+/** Packs kernel parameters: u32/i32/f32 fields in declaration order, 4 bytes each, padded to 16. */
+export function params(fields: Array<['u32' | 'i32' | 'f32', number]>): Uint8Array {
+  const n = Math.max(4, Math.ceil(fields.length / 4) * 4);
+  const buf = new ArrayBuffer(n * 4);
+  const dv = new DataView(buf);
+  fields.forEach(([t, v], i) => {
+    if (t === 'f32') dv.setFloat32(4 * i, v, true);
+    else if (t === 'i32') dv.setInt32(4 * i, v, true);
+    else dv.setUint32(4 * i, v, true);
+  });
+  return new Uint8Array(buf);
+}

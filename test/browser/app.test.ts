@@ -1,0 +1,51 @@
+// The built app on localhost in headless Chromium with WebGPU: it shows the adapter's name and
+// limits, passes the kernel self-test in its worker, logs no console error, and is screenshotted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { buildApp, launchBrowser, watchConsole } from '../helpers/browser';
+import { serveStatic, type StaticServer } from '../helpers/static-server';
+
+let browser: Browser;
+let server: StaticServer;
+
+beforeAll(async () => {
+  server = await serveStatic(await buildApp());
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('app in a real browser', () => {
+  it('shows the WebGPU adapter and its limits', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchConsole(page);
+    await page.goto(server.url);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('TabZero');
+    const adapter = page.getByTestId('adapter-name');
+    await adapter.waitFor({ timeout: 60_000 });
+    expect((await adapter.textContent())?.trim().length).toBeGreaterThan(0);
+    const limits = await page.getByTestId('limits').textContent();
+    expect(limits).toContain('maxStorageBufferBindingSize');
+    expect(limits).toContain('maxComputeWorkgroupStorageSize');
+    await expect.poll(() => page.getByTestId('selftest').textContent()).toContain('passed');
+    await expect.poll(() => page.getByTestId('selftest-window').textContent(), { timeout: 30_000 }).toContain('passed');
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/app-gpu.png', fullPage: true });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('app without WebGPU', () => {
+  it('says WebGPU is missing and what to do', async () => {
+    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    await page.addInitScript(() => { delete (Navigator.prototype as unknown as { gpu?: unknown }).gpu; });
+    await page.goto(server.url);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/does not expose WebGPU[\s\S]*What to do: use Chrome or Edge/);
+    await page.screenshot({ path: 'test-results/app-no-webgpu.png' });
+  });
+});
