@@ -1,8 +1,10 @@
 // Node entry point (bundled by scripts/bundle.mjs): `tabzero <command> [options]`.
 // Commands: bench. Bad input prints one clear line and exits non-zero (no stack trace).
 import { runBench } from './bench/run';
+import { runInfo } from './info';
 
 const USAGE = `usage: tabzero <command> [options]
+  info                                                                       GPU adapter, limits and a kernel self-test
   bench [--json out.json] [--quick] [--iters N] [--disable subgroups,shader-f16]   kernel benchmarks on this machine's GPU`;
 
 async function main(argv: string[]): Promise<number> {
@@ -10,6 +12,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'bench':
       return runBench(rest);
+    case 'info':
+      return runInfo();
     case undefined:
     case 'help':
     case '--help':

@@ -9,9 +9,15 @@ let ready: Promise<void> | null = null;
 export function useTfjsOn(ctx: GpuContext): Promise<void> {
   ready ??= (async () => {
     const info = { vendor: ctx.adapter.vendor, architecture: ctx.adapter.architecture } as GPUAdapterInfo;
-    tf.registerBackend('tabzero-webgpu', () => new WebGPUBackend(ctx.device, info));
-    await tf.setBackend('tabzero-webgpu');
-    await tf.ready();
+    // tfjs checks navigator.gpu before it accepts a device; Node 20 has no navigator
+    const g = globalThis as { navigator?: { gpu?: unknown } };
+    if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: {} }, configurable: true });
+    // kernels are registered for the backend name 'webgpu'; in Node nothing registered it at import
+    if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', () => new WebGPUBackend(ctx.device, info), 10);
+    if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') {
+      throw new Error(`tfjs did not start its WebGPU backend on our device (it is on "${tf.getBackend()}"); the peer numbers would be CPU numbers`);
+    }
   })();
   return ready;
 }

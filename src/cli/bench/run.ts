@@ -46,6 +46,7 @@ export async function runBench(argv: string[]): Promise<number> {
   console.log(`adapter: ${ctx.adapter.description || ctx.adapter.vendor} (${ctx.adapter.architecture}); features ${JSON.stringify(ctx.features)}${quick ? '; quick shapes (software adapter)' : ''}`);
 
   const copy = await benchCopy(ctx, quick ? 16 << 20 : 256 << 20, iters);
+  console.log(`  copy: ${copy.gbps.toFixed(1)} GB/s`);
   const results: MatmulResult[] = [];
   const kernel = await MatmulQ4Kernel.create(ctx);
   for (const [N, K] of SHAPES) {
@@ -55,11 +56,13 @@ export async function runBench(argv: string[]): Promise<number> {
       const x = ctx.memory.create('x', M * K * 4);
       const y = ctx.memory.create('y', M * N * 4);
       const t = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M), { iters });
+      console.log(`  q4 M=${M} N=${N} K=${K}: ${t.ms.toFixed(4)} ms`);
       const bytes = w.bytes + M * K * 4 + M * N * 4;
       results.push(result('tabzero-q4', M <= 16 ? 'gemv' : 'tiled', M, N, K, t.ms, bytes, t.iters));
       if (!values['no-peer']) {
         const p = await timeTfjsMatmul(ctx, M, N, K, iters ?? (M > 16 ? 10 : 50));
         results.push(result('tfjs-f32', 'matMul', M, N, K, p.ms, N * K * 4 + M * K * 4 + M * N * 4, p.iters));
+        console.log(`  tfjs M=${M} N=${N} K=${K}: ${p.ms.toFixed(4)} ms`);
       }
       ctx.memory.destroy(x);
       ctx.memory.destroy(y);
