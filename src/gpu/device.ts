@@ -119,7 +119,10 @@ export async function acquireDevice(gpu: GPU, opts: AcquireOptions = {}): Promis
     adapterLimits,
     features: { f16: has('shader-f16'), subgroups: has('subgroups'), timestamp: has('timestamp-query'), subgroupMatrix: has('chromium-experimental-subgroup-matrix') },
     memory: new GpuMemory(device, limits),
-    pipelines: new PipelineCache(device),
+    pipelines: new PipelineCache(device, (e) => {
+      errors.push(e);
+      opts.onError?.(e);
+    }),
     lost,
     isLost: () => lostFlag,
     errors,

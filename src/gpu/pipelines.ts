@@ -7,7 +7,8 @@ export type Constants = Record<string, number>;
 export class PipelineCache {
   private cache = new Map<string, Promise<GPUComputePipeline>>();
   private syncCache = new Map<string, GPUComputePipeline>();
-  constructor(private device: GPUDevice) {}
+  /** onError receives build errors of pipelines made by getSync (async ones reject instead). */
+  constructor(private device: GPUDevice, private onError: (e: GpuValidationError) => void = () => {}) {}
 
   get size(): number {
     return this.cache.size + this.syncCache.size;
@@ -32,9 +33,15 @@ export class PipelineCache {
     const key = cacheKey(label, code, constants, entryPoint);
     let p = this.syncCache.get(key);
     if (!p) {
+      this.device.pushErrorScope('validation');
       const module = this.device.createShaderModule({ label, code });
       p = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint, constants } });
       this.syncCache.set(key, p);
+      void this.device.popErrorScope().then((err) => {
+        if (!err) return;
+        this.syncCache.delete(key);
+        this.onError(new GpuValidationError(`could not build the "${label}" kernel (${JSON.stringify(constants)}): ${err.message}`, 'this is a TabZero bug or a driver problem; please report it with this message and your GPU'));
+      });
     }
     return p;
   }

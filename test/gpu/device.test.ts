@@ -41,6 +41,15 @@ describe('device', () => {
     await expect(ctx.pipelines.get('broken', 'fn main() {}')).rejects.toThrow(/broken/);
   });
 
+  it('reports a broken kernel built on demand through ctx.errors', async () => {
+    const ctx = await acquireDevice(await nodeGpu());
+    ctx.pipelines.getSync('broken-sync', '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }');
+    await expect.poll(() => ctx.errors.length).toBeGreaterThan(0);
+    expect(ctx.errors[0]).toBeInstanceOf(GpuValidationError);
+    expect(ctx.errors[0].message).toMatch(/broken-sync/);
+    ctx.destroy();
+  });
+
   it('turns device loss into DeviceLostError', async () => {
     const ctx = await acquireDevice(await nodeGpu());
     let seen: DeviceLostError | null = null;
