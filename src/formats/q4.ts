@@ -4,8 +4,9 @@
 //
 // For a weight W [N, K] (y = x·Wᵀ; N output features, K input features, K % 8 == 0):
 //   codes    u32[N · K/8]          row n, word j holds W[n, 8j .. 8j+7]; element 8j+i in bits 4i..4i+3
-//   scales   f16[N · ceil(K/64)]   one absmax scale per block of 64 consecutive k of one row
-//                                  (block b = n·ceil(K/64) + k/64), two per u32, low half first
+//   scales   f16[N · S]            one absmax scale per block of 64 consecutive k of one row, two per
+//                                  u32, low half first; S = ⌈K/64⌉ rounded up to even, so every row
+//                                  starts on a word (scale of (n, k) at index n·S + k/64)
 //   codebook f32[16]               the value of each code (NF4 of bitsandbytes, or a linear table)
 //   W[n, k] = codebook[code(n, k)] · scale(n, k / 64)
 // Blocks never cross rows, so a tensor splits into row ranges without repacking codes.
@@ -28,7 +29,7 @@ export interface Q4Host {
   K: number;
   /** u32[N · K/8] */
   codes: Uint32Array;
-  /** f16 bit patterns, u16[N · ceil(K/64)] (padded to an even count) */
+  /** f16 bit patterns, u16[N · scaleStride(K)] */
   scales: Uint16Array;
   /** f32[16] */
   codebook: Float32Array;
@@ -36,6 +37,12 @@ export interface Q4Host {
 
 export function blocksPerRow(K: number): number {
   return Math.ceil(K / Q4_BLOCK);
+}
+
+/** Scales per row in the buffer: blocksPerRow rounded up to even (rows start on a u32). */
+export function scaleStride(K: number): number {
+  const b = blocksPerRow(K);
+  return b + (b % 2);
 }
 
 export function checkQ4Shape(N: number, K: number): void {
@@ -48,8 +55,9 @@ export function checkQ4Shape(N: number, K: number): void {
 export function quantizeQ4(w: Float32Array, N: number, K: number, codebook: Float32Array = NF4_CODEBOOK): Q4Host {
   checkQ4Shape(N, K);
   const bpr = blocksPerRow(K);
+  const ss = scaleStride(K);
   const codes = new Uint32Array((N * K) / 8);
-  const scales = new Uint16Array(N * bpr + ((N * bpr) % 2));
+  const scales = new Uint16Array(N * ss);
   const sorted = sortedCodebook(codebook);
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < bpr; b++) {
@@ -58,7 +66,7 @@ export function quantizeQ4(w: Float32Array, N: number, K: number, codebook: Floa
       let amax = 0;
       for (let k = k0; k < k1; k++) amax = Math.max(amax, Math.abs(w[n * K + k]));
       const sBits = f32ToF16Bits(amax);
-      scales[n * bpr + b] = sBits;
+      scales[n * ss + b] = sBits;
       const s = f16BitsToF32(sBits);
       const inv = s > 0 ? 1 / s : 0;
       for (let k = k0; k < k1; k++) {
@@ -74,13 +82,13 @@ export function quantizeQ4(w: Float32Array, N: number, K: number, codebook: Floa
 /** W [N, K] as f32 from q4 (what every kernel must compute with). */
 export function dequantizeQ4(q: Q4Host): Float32Array {
   const { N, K } = q;
-  const bpr = blocksPerRow(K);
+  const ss = scaleStride(K);
   const out = new Float32Array(N * K);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < K; k++) {
       const idx = n * K + k;
       const code = (q.codes[idx >>> 3] >>> (4 * (idx & 7))) & 15;
-      out[idx] = q.codebook[code] * f16BitsToF32(q.scales[n * bpr + (k >> 6)]);
+      out[idx] = q.codebook[code] * f16BitsToF32(q.scales[n * ss + (k >> 6)]);
     }
   }
   return out;
@@ -89,11 +97,8 @@ export function dequantizeQ4(q: Q4Host): Float32Array {
 /** Rows [n0, n1) of a q4 tensor as a tensor of its own (for splitting over binding limits). */
 export function sliceRowsQ4(q: Q4Host, n0: number, n1: number): Q4Host {
   const wpr = q.K / 8;
-  const bpr = blocksPerRow(q.K);
-  const rows = n1 - n0;
-  const scales = new Uint16Array(rows * bpr + ((rows * bpr) % 2));
-  scales.set(q.scales.subarray(n0 * bpr, n1 * bpr));
-  return { N: rows, K: q.K, codes: q.codes.slice(n0 * wpr, n1 * wpr), scales, codebook: q.codebook };
+  const ss = scaleStride(q.K);
+  return { N: n1 - n0, K: q.K, codes: q.codes.slice(n0 * wpr, n1 * wpr), scales: q.scales.slice(n0 * ss, n1 * ss), codebook: q.codebook };
 }
 
 interface SortedCodebook { values: number[]; codes: number[] }

@@ -22,8 +22,11 @@ export class Recorder {
     this.uniforms = new Uint8Array(16 * SLOT);
   }
 
-  /** Encodes one dispatch. `params` is the uniform block's bytes (null if the kernel has none). */
-  dispatch(pipeline: GPUComputePipeline, params: ArrayBufferView | null, buffers: Binding[], workgroups: [number, number?, number?]): void {
+  /**
+   * Encodes one dispatch. `params` is the uniform block's bytes (null if the kernel has none);
+   * buffers[i] goes to binding i + 1 (null: a binding this kernel variant does not declare).
+   */
+  dispatch(pipeline: GPUComputePipeline, params: ArrayBufferView | null, buffers: Array<Binding | null>, workgroups: [number, number?, number?]): void {
     const entries: GPUBindGroupEntry[] = [];
     if (params) {
       if (this.used + SLOT > ARENA_BYTES) this.flush(); // arena full: submit what we have
@@ -32,7 +35,7 @@ export class Recorder {
       entries.push({ binding: 0, resource: { buffer: this.arena, offset: this.used, size: Math.ceil(params.byteLength / 16) * 16 } });
       this.used += SLOT;
     }
-    buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }));
+    buffers.forEach((b, i) => { if (b) entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }); });
     const group = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = (this.pass ??= this.enc.beginComputePass());
     pass.setPipeline(pipeline);

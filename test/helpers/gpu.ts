@@ -25,10 +25,11 @@ export function poisoned(ctx: GpuContext, count: number, label = 'out'): GPUBuff
 
 /** Records with `fn`, submits, and returns the f32 contents of `out`. */
 export async function runAndRead(ctx: GpuContext, out: GPUBuffer, fn: (rec: Recorder) => void, count?: number): Promise<Float32Array> {
+  const before = ctx.errors.length;
   const rec = new Recorder(ctx, 'test');
   fn(rec);
   rec.submit();
   const r = await readF32(ctx.device, out, count);
-  if (ctx.errors.length) throw ctx.errors[0];
+  if (ctx.errors.length > before) throw ctx.errors[before];
   return r;
 }

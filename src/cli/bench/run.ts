@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { CopyKernel } from '../../kernels/copy';
-import { MatmulQ4Kernel, destroyQ4, uploadQ4 } from '../../kernels/matmul_q4';
+import { MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
 import { quantizeQ4Fast } from './weights';
 import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
@@ -48,10 +48,10 @@ export async function runBench(argv: string[]): Promise<number> {
   const copy = await benchCopy(ctx, quick ? 16 << 20 : 256 << 20, iters);
   console.log(`  copy: ${copy.gbps.toFixed(1)} GB/s`);
   const results: MatmulResult[] = [];
-  const kernel = await MatmulQ4Kernel.create(ctx);
+  const kernel = await MatmulKernel.create(ctx);
   for (const [N, K] of SHAPES) {
     const q = quantizeQ4Fast(N, K, N * 7 + K);
-    const w = uploadQ4(ctx, q, `w${N}x${K}`);
+    const w = uploadWeight(ctx, { format: 'q4', N, K, q }, `w${N}x${K}`);
     for (const M of [1, 8, 16, trainM]) {
       const x = ctx.memory.create('x', M * K * 4);
       const y = ctx.memory.create('y', M * N * 4);
@@ -67,7 +67,7 @@ export async function runBench(argv: string[]): Promise<number> {
       ctx.memory.destroy(x);
       ctx.memory.destroy(y);
     }
-    destroyQ4(ctx, w);
+    destroyWeight(ctx, w);
   }
   const report = { date: new Date().toISOString(), adapter: ctx.adapter, features: ctx.features, limits: ctx.limits, quick, copy, matmul: results, peakGpuBytes: ctx.memory.peak };
   printTable(copy, results);

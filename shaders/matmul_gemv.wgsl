@@ -1,0 +1,78 @@
+// Matmul for few rows (decode, M = 1…16) with a fused epilogue:
+//   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k]  + bias[n]  + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
+// W is read through w8() of a weight snippet prepended at build time (weights_{q4,bf16,i8}.wgsl;
+// bindings 2–4). n is the row within this part of W (tensors over the binding limit come in parts).
+// Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
+//           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
+// Rows [mOff, mOff + MR) of x and y are this dispatch's (M > 16 takes several dispatches).
+// Workgroup: 256 threads = ROWS (8) output rows × LANES (32) lanes; each lane walks every 32nd
+// 8-weight group of its row with MR accumulators; lanes are summed by halving in workgroup memory.
+struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
+struct W8 { a: vec4<f32>, b: vec4<f32> }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read> loraU: array<f32>;
+@group(0) @binding(8) var<storage, read> loraB: array<f32>;
+
+override MR: u32 = 1;            // rows of x, 1…16
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false; // y += result (residual add)
+override LORA: bool = false;
+const ROWS = 8u;
+const LANES = 32u;
+const MAXM = 16u;
+
+var<workgroup> red: array<f32, 2048>; // [ROWS][LANES/2][MAXM]
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  w_init(lid);
+  workgroupBarrier();
+  let r = lid / LANES;
+  let lane = lid % LANES;
+  let n = (wid.x + wid.y * nwg.x) * ROWS + r;
+  let groups = p.K / 8u;
+  let k4 = p.K / 4u;
+  var acc: array<f32, MAXM>;
+  if (n < p.N) {
+    for (var j = lane; j < groups; j += LANES) {
+      let w = w8(n, j, p.K);
+      for (var m = 0u; m < MR; m++) {
+        let xi = (p.mOff + m) * k4 + 2u * j;
+        acc[m] += dot(x[xi], w.a) + dot(x[xi + 1u], w.b);
+      }
+    }
+  }
+  for (var h = LANES / 2u; h > 0u; h >>= 1u) {
+    if (lane >= h && lane < 2u * h) {
+      for (var m = 0u; m < MR; m++) { red[(r * (LANES / 2u) + lane - h) * MAXM + m] = acc[m]; }
+    }
+    workgroupBarrier();
+    if (lane < h) {
+      for (var m = 0u; m < MR; m++) { acc[m] += red[(r * (LANES / 2u) + lane) * MAXM + m]; }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && n < p.N) {
+    for (var m = 0u; m < MR; m++) { store(m, n, acc[m]); }
+  }
+}
+
+fn store(mLocal: u32, n: u32, v0: f32) {
+  let m = p.mOff + mLocal;
+  var v = v0;
+  let ng = p.nOff + n;
+  if (HAS_BIAS) { v += bias[n]; }
+  if (LORA) {
+    let s = select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
+    var l = 0.0;
+    for (var j = 0u; j < p.R; j++) { l += loraU[m * p.ldu + s * p.R + j] * loraB[ng * p.R + j]; }
+    v += p.loraScale * l;
+  }
+  let i = m * p.ldy + ng;
+  if (ACCUMULATE) { v += y[i]; }
+  y[i] = v;
+}

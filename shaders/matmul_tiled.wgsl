@@ -1,0 +1,89 @@
+// Matmul for many rows (prefill, training) with the same fused epilogue as matmul_gemv.wgsl:
+//   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias[n] + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
+// W through w8() of a prepended weight snippet (bindings 2–4).
+// Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias · 6 y f32[M, ldy] · 7 u · 8 B
+// Workgroup: 16×16 threads compute a 64×64 tile of y, 4×4 each; K is walked 16 at a time with
+// x [64 m × 16 k] and W [64 n × 16 k] (dequantized) staged k-major in workgroup memory.
+struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
+struct W8 { a: vec4<f32>, b: vec4<f32> }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read> loraU: array<f32>;
+@group(0) @binding(8) var<storage, read> loraB: array<f32>;
+
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false;
+override LORA: bool = false;
+const BM = 64u;
+const BN = 64u;
+const BK = 16u;
+
+var<workgroup> xs: array<vec4<f32>, 256>; // [BK][BM/4]
+var<workgroup> ws: array<vec4<f32>, 256>; // [BK][BN/4]
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  w_init(lid);
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let m0 = wid.y * BM;
+  let n0 = wid.x * BN;
+  let groups = p.K / 8u;
+  let k4 = p.K / 4u;
+  var acc: array<vec4<f32>, 4>;
+  workgroupBarrier();
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    let lm = lid / 4u;
+    let kq = lid % 4u;
+    var xv = vec4<f32>(0.0);
+    if (m0 + lm < p.M && k0 + 4u * kq < p.K) { xv = x[(m0 + lm) * k4 + k0 / 4u + kq]; }
+    for (var i = 0u; i < 4u; i++) { xs[(4u * kq + i) * (BM / 4u) + lm / 4u][lm % 4u] = xv[i]; }
+    if (lid < 128u) {
+      let ln = lid / 2u;
+      let jw = lid % 2u;
+      let j = k0 / 8u + jw;
+      var w = W8(vec4<f32>(0.0), vec4<f32>(0.0));
+      if (n0 + ln < p.N && j < groups) { w = w8(n0 + ln, j, p.K); }
+      for (var i = 0u; i < 4u; i++) {
+        ws[(8u * jw + i) * (BN / 4u) + ln / 4u][ln % 4u] = w.a[i];
+        ws[(8u * jw + 4u + i) * (BN / 4u) + ln / 4u][ln % 4u] = w.b[i];
+      }
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < BK; k++) {
+      let a = xs[k * (BM / 4u) + ty];
+      let b = ws[k * (BN / 4u) + tx];
+      acc[0] += a[0] * b;
+      acc[1] += a[1] * b;
+      acc[2] += a[2] * b;
+      acc[3] += a[3] * b;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + 4u * ty + i;
+    if (m >= p.M) { break; }
+    for (var jj = 0u; jj < 4u; jj++) {
+      let n = n0 + 4u * tx + jj;
+      if (n < p.N) { store(m, n, acc[i][jj]); }
+    }
+  }
+}
+
+fn store(m: u32, n: u32, v0: f32) {
+  var v = v0;
+  let ng = p.nOff + n;
+  if (HAS_BIAS) { v += bias[n]; }
+  if (LORA) {
+    let s = select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
+    var l = 0.0;
+    for (var j = 0u; j < p.R; j++) { l += loraU[m * p.ldu + s * p.R + j] * loraB[ng * p.R + j]; }
+    v += p.loraScale * l;
+  }
+  let i = m * p.ldy + ng;
+  if (ACCUMULATE) { v += y[i]; }
+  y[i] = v;
+}

@@ -1,0 +1,140 @@
+// Matmul wrapper: y (+)= x·Wᵀ + bias + loraScale·(u·Bᵀ) for a weight in q4, bf16 or i8 format
+// (src/formats/weights.ts). M ≤ 16 rows use the GEMV kernel (decode), more rows the tiled kernel.
+// The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl) and the kernel body.
+// Weights larger than the binding limit are split into row ranges, one dispatch per part.
+import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
+import tiledCode from '../../shaders/matmul_tiled.wgsl?raw';
+import q4Code from '../../shaders/weights_q4.wgsl?raw';
+import bf16Code from '../../shaders/weights_bf16.wgsl?raw';
+import i8Code from '../../shaders/weights_i8.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { params, type Binding, type Recorder } from '../gpu/encoder';
+import { sliceRowsQ4 } from '../formats/q4';
+import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
+import { ceilDiv, grid1d } from './grid';
+
+export const GEMV_MAX_ROWS = 16;
+const SNIPPETS: Record<WeightFormat, string> = { q4: q4Code, bf16: bf16Code, i8: i8Code };
+
+/** One row range of a weight in its own buffers. */
+export interface WeightPart {
+  rowOffset: number;
+  rows: number;
+  /** q4 codes / bf16 pairs / i8 quads */
+  data: GPUBuffer;
+  /** q4: f16 block scales; i8: f32 row scales; bf16: null */
+  scales: GPUBuffer | null;
+}
+
+/** A weight W [N, K] on the GPU, with optional f32 bias [N]. */
+export interface Weight {
+  format: WeightFormat;
+  N: number;
+  K: number;
+  parts: WeightPart[];
+  /** q4 only: f32[16] */
+  codebook: GPUBuffer | null;
+  bias: GPUBuffer | null;
+  bytes: number;
+}
+
+/** LoRA term of the epilogue: u = x·Aᵀ [M, ldu] (computed before), B [N, R], slices of N. */
+export interface LoraEpilogue {
+  u: Binding;
+  ldu: number;
+  B: Binding;
+  R: number;
+  scale: number;
+  /** starts of slices 1 and 2 in N (a fused q|k|v weight has three slices); N when absent */
+  slice1?: number;
+  slice2?: number;
+}
+
+export interface MatmulOptions {
+  ldy?: number;
+  variant?: 'gemv' | 'tiled';
+  /** y += result (fused residual add) */
+  accumulate?: boolean;
+  lora?: LoraEpilogue | null;
+}
+
+/** Uploads a host weight, splitting rows (multiples of 64) so every part fits one binding. */
+export function uploadWeight(ctx: GpuContext, w: WeightHost, label: string, bias?: Float32Array, maxBinding = ctx.limits.maxStorageBufferBindingSize): Weight {
+  const rowsPerPart = Math.max(64, Math.floor(maxBinding / rowBytes(w.format, w.K) / 64) * 64);
+  const parts: WeightPart[] = [];
+  let bytes = 0;
+  for (let n0 = 0; n0 < w.N; n0 += rowsPerPart) {
+    const n1 = Math.min(w.N, n0 + rowsPerPart);
+    const [data, scales] = packPart(ctx, w, n0, n1, `${label}[${n0}]`);
+    parts.push({ rowOffset: n0, rows: n1 - n0, data, scales });
+    bytes += data.size + (scales?.size ?? 0);
+  }
+  const codebook = w.format === 'q4' ? ctx.memory.upload(`${label}.codebook`, w.q.codebook) : null;
+  const b = bias ? ctx.memory.upload(`${label}.bias`, bias) : null;
+  return { format: w.format, N: w.N, K: w.K, parts, codebook, bias: b, bytes: bytes + (codebook?.size ?? 0) + (b?.size ?? 0) };
+}
+
+function packPart(ctx: GpuContext, w: WeightHost, n0: number, n1: number, label: string): [GPUBuffer, GPUBuffer | null] {
+  switch (w.format) {
+    case 'q4': {
+      const q = n0 === 0 && n1 === w.N ? w.q : sliceRowsQ4(w.q, n0, n1);
+      return [ctx.memory.upload(`${label}.codes`, q.codes), ctx.memory.upload(`${label}.scales`, q.scales)];
+    }
+    case 'bf16':
+      return [ctx.memory.upload(`${label}.bf16`, w.bits.subarray(n0 * w.K, n1 * w.K)), null];
+    case 'i8':
+      return [ctx.memory.upload(`${label}.i8`, w.q.subarray(n0 * w.K, n1 * w.K)), ctx.memory.upload(`${label}.rowscale`, w.scales.subarray(n0, n1))];
+  }
+}
+
+export function destroyWeight(ctx: GpuContext, w: Weight): void {
+  for (const p of w.parts) { ctx.memory.destroy(p.data); ctx.memory.destroy(p.scales); }
+  ctx.memory.destroy(w.codebook);
+  ctx.memory.destroy(w.bias);
+}
+
+export class MatmulKernel {
+  private dummy: GPUBuffer;
+  private constructor(private ctx: GpuContext) {
+    this.dummy = ctx.memory.create('matmul.unused', 16);
+  }
+
+  static async create(ctx: GpuContext): Promise<MatmulKernel> {
+    return new MatmulKernel(ctx);
+  }
+
+  /** x f32[M, K] → y f32[M, ldy] columns [0, N): y (+)= x·Wᵀ + bias + lora */
+  encode(rec: Recorder, x: Binding, w: Weight, y: Binding, M: number, opts: MatmulOptions = {}): void {
+    const ldy = opts.ldy ?? w.N;
+    const variant = opts.variant ?? (M <= GEMV_MAX_ROWS ? 'gemv' : 'tiled');
+    const lora = opts.lora ?? null;
+    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0 };
+    for (const part of w.parts) {
+      const bias: Binding = w.bias ? { buffer: w.bias, offset: part.rowOffset * 4, size: part.rows * 4 } : this.dummy;
+      const weights = [part.data, part.scales, w.codebook];
+      const u = lora ? lora.u : this.dummy;
+      const B = lora ? lora.B : this.dummy;
+      const chunk = variant === 'gemv' ? GEMV_MAX_ROWS : M;
+      for (let m0 = 0; m0 < M; m0 += chunk) {
+        const mr = Math.min(chunk, M - m0);
+        const u8 = params([
+          ['u32', mr], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset],
+          ['u32', lora?.ldu ?? 0], ['u32', lora?.R ?? 0], ['u32', lora?.slice1 ?? w.N], ['u32', lora?.slice2 ?? w.N],
+          ['f32', lora?.scale ?? 0], ['u32', m0],
+        ]);
+        const bindings = [x, ...weights, bias, y, u, B];
+        if (variant === 'gemv') {
+          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr });
+          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, 8)));
+        } else {
+          const pl = this.pipeline('matmul_tiled', tiledCode, w.format, flags);
+          rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 64)]);
+        }
+      }
+    }
+  }
+
+  private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>): GPUComputePipeline {
+    return this.ctx.pipelines.getSync(`${name}_${format}`, `${SNIPPETS[format]}\n${body}`, constants);
+  }
+}

@@ -1,0 +1,40 @@
+// Naive CPU matmul with the kernels' epilogue: dequantize W, then
+//   y = [y_in +] x·Wᵀ + bias + scale · u_slice(n)·B[n]ᵀ   with f64 accumulation. Never optimised.
+import { dequantizeWeight, type WeightHost } from '../formats/weights';
+
+export interface LoraRef {
+  /** u [M, ldu] = x·A_catᵀ */
+  u: Float32Array;
+  ldu: number;
+  /** B [N, R] */
+  B: Float32Array;
+  R: number;
+  scale: number;
+  slice1?: number;
+  slice2?: number;
+}
+
+/** x [M, K], W [N, K] (any format), bias [N], yIn [M, N] when accumulating → y [M, N] */
+export function matmulWeightRef(x: Float32Array, w: WeightHost, M: number, opts: { bias?: Float32Array; yIn?: Float32Array; lora?: LoraRef } = {}): Float32Array {
+  return matmulRef(x, dequantizeWeight(w), M, w.N, w.K, opts);
+}
+
+/** x [M, K], W [N, K] f32 → y [M, N] */
+export function matmulRef(x: Float32Array, w: Float32Array, M: number, N: number, K: number, opts: { bias?: Float32Array; yIn?: Float32Array; lora?: LoraRef } = {}): Float32Array {
+  const { bias, yIn, lora } = opts;
+  const y = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = (yIn ? yIn[m * N + n] : 0) + (bias ? bias[n] : 0);
+      for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
+      if (lora) {
+        const slice = n >= (lora.slice2 ?? N) ? 2 : n >= (lora.slice1 ?? N) ? 1 : 0;
+        let l = 0;
+        for (let r = 0; r < lora.R; r++) l += lora.u[m * lora.ldu + slice * lora.R + r] * lora.B[n * lora.R + r];
+        s += lora.scale * l;
+      }
+      y[m * N + n] = s;
+    }
+  }
+  return y;
+}
