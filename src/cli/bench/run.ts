@@ -11,6 +11,7 @@ import { quantizeQ4Fast } from './weights';
 import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
 import { printTable } from './table';
+import { runBenchLoad } from './load';
 
 export interface MatmulResult {
   impl: 'tabzero-q4' | 'tfjs-f32';
@@ -27,6 +28,7 @@ export interface MatmulResult {
 const SHAPES: Array<[number, number]> = [[8960, 1536], [1536, 8960]]; // [N, K]: gate/up 1536→8960, down 8960→1536
 
 export async function runBench(argv: string[]): Promise<number> {
+  if (argv.includes('--load')) return runBenchLoad(argv.filter((a) => a !== '--load'));
   const { values } = parseArgs({
     args: argv,
     options: {
