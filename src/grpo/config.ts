@@ -7,8 +7,9 @@ import type { LrSchedule } from './schedule';
 
 export type { LossType, RewardScale, LrSchedule };
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+import { LORA_TARGETS, type LoraTarget } from '../lora/targets';
+
+export { LORA_TARGETS, type LoraTarget };
 
 export interface TrainConfig {
   /** G: completions sampled per prompt (TRL num_generations) */

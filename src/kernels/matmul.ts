@@ -4,6 +4,7 @@
 // Weights larger than the binding limit are split into row ranges, one dispatch per part.
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
 import tiledCode from '../../shaders/matmul_tiled.wgsl?raw';
+import transCode from '../../shaders/matmul_t.wgsl?raw';
 import q4Code from '../../shaders/weights_q4.wgsl?raw';
 import bf16Code from '../../shaders/weights_bf16.wgsl?raw';
 import i8Code from '../../shaders/weights_i8.wgsl?raw';
@@ -16,15 +17,17 @@ import { ceilDiv, grid1d } from './grid';
 export const GEMV_MAX_ROWS = 16;
 const SNIPPETS: Record<WeightFormat, string> = { q4: q4Code, bf16: bf16Code, i8: i8Code };
 
-/** One row range of a weight in its own buffers. */
+/** One row range of a weight in its own buffers (or, in a view, a window of them). */
 export interface WeightPart {
   rowOffset: number;
   rows: number;
   /** q4 codes / bf16 pairs / i8 quads */
-  data: GPUBuffer;
+  data: GPUBuffer | BufferWindow;
   /** q4: f16 block scales; i8: f32 row scales; bf16: null */
-  scales: GPUBuffer | null;
+  scales: GPUBuffer | BufferWindow | null;
 }
+
+export interface BufferWindow { buffer: GPUBuffer; offset: number; size: number }
 
 /** A weight W [N, K] on the GPU, with optional f32 bias [N]. */
 export interface Weight {
@@ -88,9 +91,36 @@ function packPart(ctx: GpuContext, w: WeightHost, n0: number, n1: number, label:
 }
 
 export function destroyWeight(ctx: GpuContext, w: Weight): void {
-  for (const p of w.parts) { ctx.memory.destroy(p.data); ctx.memory.destroy(p.scales); }
+  for (const p of w.parts) {
+    if ('size' in p.data && 'offset' in p.data) throw new Error('destroyWeight: this is a view (weightRows); destroy the weight it looks into');
+    ctx.memory.destroy(p.data as GPUBuffer);
+    ctx.memory.destroy(p.scales as GPUBuffer | null);
+  }
   ctx.memory.destroy(w.codebook);
   ctx.memory.destroy(w.bias);
+}
+
+/**
+ * A view of rows [r0, r1) of a weight (no copy): windows into its part buffers. r0 and r1 must be
+ * multiples of 64 (or r1 = N) so every window starts on the 256-byte binding alignment.
+ */
+export function weightRows(w: Weight, r0: number, r1: number): Weight {
+  if (r0 % 64 || (r1 % 64 && r1 !== w.N) || r0 >= r1 || r1 > w.N) throw new Error(`weightRows: rows [${r0}, ${r1}) of ${w.N} must be 64-aligned`);
+  if (w.format === 'q4') throw new Error('weightRows: q4 views are not supported (their scale rows are not 256-byte aligned)');
+  const parts: WeightPart[] = [];
+  for (const p of w.parts) {
+    const a = Math.max(r0, p.rowOffset);
+    const b = Math.min(r1, p.rowOffset + p.rows);
+    if (a >= b) continue;
+    const local = a - p.rowOffset;
+    const dataRow = rowBytes(w.format, w.K);
+    const win = (x: GPUBuffer | BufferWindow, per: number): BufferWindow => {
+      const buf = 'buffer' in x ? x : { buffer: x, offset: 0 };
+      return { buffer: buf.buffer, offset: buf.offset + local * per, size: (b - a) * per };
+    };
+    parts.push({ rowOffset: a - r0, rows: b - a, data: win(p.data, dataRow), scales: p.scales ? win(p.scales, 4) : null });
+  }
+  return { format: w.format, N: r1 - r0, K: w.K, parts, codebook: w.codebook, bias: null, bytes: 0 };
 }
 
 export class MatmulKernel {
@@ -132,6 +162,20 @@ export class MatmulKernel {
         }
       }
     }
+  }
+
+  /**
+   * The backward through a frozen weight: dx f32[M, K] (+)= dy[M, 0..N) · W, dy with row stride ldy
+   * (default N). Parts of a split weight accumulate one after another.
+   */
+  encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean } = {}): void {
+    const ldy = opts.ldy ?? w.N;
+    w.parts.forEach((part, i) => {
+      const acc = i > 0 || opts.accumulate ? 1 : 0;
+      const u = params([['u32', M], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset]]);
+      const pl = this.pipeline('matmul_t', transCode, w.format, { ACCUMULATE: acc });
+      rec.dispatch(pl, u, [dy, part.data, part.scales, w.codebook, dx], [ceilDiv(w.K, 64), ceilDiv(M, 64)]);
+    });
   }
 
   private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>): GPUComputePipeline {

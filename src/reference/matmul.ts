@@ -38,3 +38,18 @@ export function matmulRef(x: Float32Array, w: Float32Array, M: number, N: number
   }
   return y;
 }
+
+/** dy [M, N], W [N, K] (any format), dxIn [M, K] when accumulating → dx [M, K] = dxIn + dy·W */
+export function matmulTransposedRef(dy: Float32Array, w: WeightHost, M: number, dxIn?: Float32Array): Float32Array {
+  const W = dequantizeWeight(w);
+  const { N, K } = w;
+  const dx = new Float32Array(M * K);
+  for (let m = 0; m < M; m++) {
+    for (let k = 0; k < K; k++) {
+      let s = dxIn ? dxIn[m * K + k] : 0;
+      for (let n = 0; n < N; n++) s += dy[m * N + n] * W[n * K + k];
+      dx[m * K + k] = s;
+    }
+  }
+  return dx;
+}

@@ -1,0 +1,148 @@
+// Batched group sampling: each prompt is prefilled once into the first slot of its group, its KV
+// prefix copied to the other G−1 slots, then all rows decode in lock-step. One submission per
+// decode step (forward, LM head, sampling); the only readback inside the loop is the sampled
+// tokens and done flags (read one step behind, so the GPU never waits for the CPU).
+import type { Binding } from '../gpu/encoder';
+import { Recorder } from '../gpu/encoder';
+import { readBuffer } from '../gpu/buffers';
+import type { SamplingParams } from '../kernels/sample';
+import type { LoraAdapter } from '../lora/adapter';
+import type { Engine } from './engine';
+import { copyPrefix, createKvCache, destroyKvCache } from './kv-cache';
+
+export interface GenerateRequest {
+  /** token ids of each prompt */
+  prompts: number[][];
+  /** completions per prompt (G) */
+  G: number;
+  maxNewTokens: number;
+  sampling: SamplingParams;
+  eosIds: number[];
+  lora: LoraAdapter | null;
+  /** RNG stream of row r is seqBase + r (stable across batch shapes) */
+  seqBase?: number;
+  /** called after each decode step with the tokens of that step (i32[R]; rows already done repeat EOS) */
+  onStep?: (step: number, tokens: Int32Array) => void;
+  /** polled once per step; true stops after the current step */
+  shouldStop?: () => boolean;
+}
+
+export interface GenerateResult {
+  /** per row (prompt-major, G rows per prompt): completion tokens up to and including the first EOS */
+  completions: number[][];
+  /** log-prob of each completion token under the sampling temperature */
+  logps: number[][];
+  /** row ended with EOS (else it was truncated at maxNewTokens or stopped) */
+  finished: boolean[];
+  steps: number;
+  /** seconds in prefill, and in decode */
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+export async function generate(engine: Engine, req: GenerateRequest): Promise<GenerateResult> {
+  const { ctx } = engine;
+  const m = ctx.memory;
+  const R = req.prompts.length * req.G;
+  const maxP = Math.max(...req.prompts.map((p) => p.length));
+  const L = maxP + req.maxNewTokens;
+  if (req.prompts.some((p) => p.length === 0)) throw new Error('generate: an empty prompt; hint: every prompt needs at least one token');
+  if (R > engine.opts.maxTokens) throw new Error(`generate: ${R} rows exceed the engine's ${engine.opts.maxTokens} tokens per call`);
+  if (L > engine.opts.maxPositions) throw new Error(`generate: prompt ${maxP} + ${req.maxNewTokens} new tokens exceed the engine's ${engine.opts.maxPositions} positions`);
+  const cache = createKvCache(ctx, engine.weights.config, R, L);
+  const V = engine.V;
+  const pad = req.eosIds[0] ?? 0;
+  const logits = m.create('gen.logits', R * V * 4);
+  const st = {
+    seq: m.upload('gen.seq', Uint32Array.from({ length: R }, (_, r) => (req.seqBase ?? 0) + r)),
+    eos: m.upload('gen.eos', Uint32Array.from(req.eosIds.length ? req.eosIds : [0xffffffff])),
+    E: Math.max(1, req.eosIds.length),
+    tokens: m.create('gen.tokens', R * 4),
+    done: m.upload('gen.done', new Uint32Array(R)),
+    history: m.create('gen.history', R * req.maxNewTokens * 4),
+    logps: m.create('gen.logps', R * req.maxNewTokens * 4),
+    maxNew: req.maxNewTokens,
+    pos: m.upload('gen.pos', Int32Array.from({ length: R }, (_, r) => req.prompts[Math.floor(r / req.G)].length - 1)),
+    pad,
+  };
+  const slots = m.upload('gen.slots', Int32Array.from({ length: R }, (_, r) => r));
+  const prefillIo = { ids: m.create('gen.pids', maxP * 4), slot: m.create('gen.pslot', maxP * 4), pos: m.upload('gen.ppos', Int32Array.from({ length: maxP }, (_, i) => i)) };
+  const staging: GPUBuffer[] = [0, 1, 2].map((i) => m.create(`gen.staging${i}`, 2 * R * 4, 0x01 | 0x08));
+  const temps = [logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos, slots, prefillIo.ids, prefillIo.slot, prefillIo.pos, ...staging];
+  try {
+    const t0 = performance.now();
+    // prefill: one prompt at a time into the first slot of its group, logits of its last token to all G rows
+    for (let i = 0; i < req.prompts.length; i++) {
+      const p = req.prompts[i];
+      ctx.device.queue.writeBuffer(prefillIo.ids, 0, Int32Array.from(p));
+      ctx.device.queue.writeBuffer(prefillIo.slot, 0, new Int32Array(p.length).fill(i * req.G));
+      const rec = new Recorder(ctx, 'prefill');
+      engine.encodeForward(rec, p.length, prefillIo, cache, req.lora);
+      const row0 = i * req.G;
+      engine.encodeLogits(rec, { buffer: logits, offset: row0 * V * 4, size: V * 4 }, 1, p.length - 1);
+      for (let g = 1; g < req.G; g++) rec.copy(logits, row0 * V * 4, logits, (row0 + g) * V * 4, V * 4);
+      copyPrefix(rec, cache, row0, Array.from({ length: req.G - 1 }, (_, g) => row0 + g + 1), p.length);
+      rec.submit(); // the queue orders this before the next prompt's writeBuffer
+    }
+    await ctx.device.queue.onSubmittedWorkDone();
+    const t1 = performance.now();
+    const io = { ids: st.tokens as Binding, slot: slots as Binding, pos: st.pos as Binding };
+    let steps = 0;
+    const pending: Promise<boolean>[] = [];
+    for (let s = 0; s < req.maxNewTokens; s++) {
+      const rec = new Recorder(ctx, `decode${s}`);
+      if (s > 0) {
+        engine.encodeForward(rec, R, io, cache, req.lora);
+        engine.encodeLogits(rec, logits, R);
+      }
+      engine.k.sample.encode(rec, logits, R, V, s, req.sampling, st);
+      const stage = staging[s % staging.length];
+      rec.copy(st.tokens, 0, stage, 0, R * 4);
+      rec.copy(st.done, 0, stage, R * 4, R * 4);
+      rec.submit();
+      steps = s + 1;
+      pending.push(readStep(stage, R, s, req.onStep));
+      // keep one step in flight: wait for the previous step's flags, stop when every row is done
+      if (pending.length > 1 && (await pending.shift()!)) break;
+      if (req.shouldStop?.()) break;
+    }
+    for (const p of pending) await p;
+    const t2 = performance.now();
+    const hist = new Int32Array(await readBuffer(ctx.device, st.history));
+    const lps = new Float32Array(await readBuffer(ctx.device, st.logps));
+    return { ...collect(hist, lps, R, req.maxNewTokens, steps, new Set(req.eosIds)), steps, prefillSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000 };
+  } finally {
+    for (const b of temps) m.destroy(b);
+    destroyKvCache(ctx, cache);
+  }
+}
+
+/** Maps a step's staging copy; calls onStep; resolves true when every row is done. */
+async function readStep(stage: GPUBuffer, R: number, step: number, onStep?: (s: number, t: Int32Array) => void): Promise<boolean> {
+  await stage.mapAsync(1 /* READ */);
+  const data = new Int32Array(stage.getMappedRange().slice(0));
+  stage.unmap();
+  onStep?.(step, data.subarray(0, R));
+  return data.subarray(R).every((d) => d !== 0);
+}
+
+function collect(hist: Int32Array, lps: Float32Array, R: number, maxNew: number, steps: number, eos: Set<number>): Omit<GenerateResult, 'steps' | 'prefillSeconds' | 'decodeSeconds'> {
+  const completions: number[][] = [];
+  const logps: number[][] = [];
+  const finished: boolean[] = [];
+  for (let r = 0; r < R; r++) {
+    const toks: number[] = [];
+    const lp: number[] = [];
+    let fin = false;
+    for (let s = 0; s < steps; s++) {
+      const t = hist[r * maxNew + s];
+      toks.push(t);
+      lp.push(lps[r * maxNew + s]);
+      if (eos.has(t)) { fin = true; break; }
+    }
+    completions.push(toks);
+    logps.push(lp);
+    finished.push(fin);
+  }
+  return { completions, logps, finished };
+}
