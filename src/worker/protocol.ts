@@ -1,7 +1,10 @@
 // The one typed message protocol between the UI (main thread) and the engine worker that owns the
-// GPU. Commands go UI → worker, events worker → UI; each is a union keyed by `type`. Every
-// command carries an `id`; the events that answer it echo that id. Errors cross as {name, message, hint}.
+// GPU. Commands go UI → worker, events worker → UI; each is a union keyed by `type`, handled with a
+// `switch` and a `never` default. Every command carries an `id`; the events that answer it echo
+// that id (streams — progress, tokens, metrics — too). Errors cross as {name, message, hint}.
+// Tensors never cross as objects: bytes go as transferred ArrayBuffers.
 import type { ErrorInfo } from '../gpu/errors';
+import type { TrainConfig } from '../grpo/config';
 
 export interface GpuInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallback: boolean };
@@ -11,11 +14,97 @@ export interface GpuInfo {
   selfTest: { ok: boolean; relError: number; ms: number };
 }
 
+/** Where model files come from. */
+export type ModelSourceSpec =
+  | { kind: 'hub'; repo: string; revision?: string; endpoint?: string; token?: string }
+  /** a local folder (config.json, *.safetensors, tokenizer files) picked or dropped in the browser */
+  | { kind: 'files'; files: File[] };
+
+export interface ModelSummary {
+  /** repo id or folder name */
+  name: string;
+  numLayers: number;
+  hiddenSize: number;
+  vocabSize: number;
+  parameters: number;
+  linearFormat: 'q4' | 'bf16';
+  embedFormat: 'bf16' | 'i8';
+  /** GPU bytes held by the weights */
+  gpuBytes: number;
+  /** from a bitsandbytes checkpoint (loaded as is) or quantized at load */
+  quantizedFrom: 'bnb-nf4' | 'bf16' | 'f16' | 'f32';
+  hasChatTemplate: boolean;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SamplingSpec {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  seed: number;
+  maxNewTokens: number;
+}
+
+/** What to train on. */
+export type TaskSpec =
+  | { kind: 'countdown'; seed: number; minNums: number; maxNums: number; template: 'base' | 'instruct' }
+  | { kind: 'dataset'; name: string; jsonl: string; answerMode: 'exact' | 'numeric' | 'auto' };
+
+/** One reward function of the reward set: built-in by name, or custom JS run in the sandbox. */
+export type RewardSpec =
+  | { kind: 'builtin'; name: string; weight: number }
+  | { kind: 'custom'; name: string; weight: number; code: string };
+
+export interface SampleView {
+  step: number;
+  prompt: string;
+  completion: string;
+  rewards: Record<string, number>;
+  total: number;
+  /** reward errors (a custom function threw, returned NaN or timed out) */
+  errors?: Record<string, string>;
+}
+
+export type TrainingState = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped' | 'finished' | 'failed';
+
 export type Command =
-  | { type: 'probe'; id: number };
+  | { type: 'probe'; id: number }
+  | { type: 'load-model'; id: number; source: ModelSourceSpec; linearFormat: 'q4' | 'bf16'; embedFormat: 'bf16' | 'i8' }
+  | { type: 'cancel-load'; id: number }
+  | { type: 'unload-model'; id: number }
+  /** chat or raw prompt; `adapter` picks the active adapter (true) or the base model (false) */
+  | { type: 'generate'; id: number; messages: ChatMessage[]; sampling: SamplingSpec; adapter: boolean }
+  | { type: 'stop-generate'; id: number }
+  | { type: 'start-training'; id: number; config: TrainConfig; task: TaskSpec; rewards: RewardSpec[]; runId?: string }
+  | { type: 'pause'; id: number }
+  | { type: 'resume'; id: number; runId?: string }
+  | { type: 'stop'; id: number }
+  | { type: 'update-rewards'; id: number; rewards: RewardSpec[] }
+  /** PEFT files of the active adapter */
+  | { type: 'export-adapter'; id: number }
+  /** make a stored or uploaded PEFT adapter the active one */
+  | { type: 'import-adapter'; id: number; config: unknown; safetensors: ArrayBuffer; name: string }
+  | { type: 'load-stored-adapter'; id: number; adapterId: string }
+  | { type: 'clear-adapter'; id: number };
 
 export type Event =
   | { type: 'gpu-info'; id: number; info: GpuInfo }
-  | { type: 'error'; id: number | null; error: ErrorInfo };
+  | { type: 'error'; id: number | null; error: ErrorInfo }
+  | { type: 'ok'; id: number }
+  | { type: 'load-progress'; id: number; phase: 'download' | 'weights' | 'tokenizer'; bytesDone: number; bytesTotal: number; file?: string }
+  | { type: 'model-loaded'; id: number; summary: ModelSummary }
+  | { type: 'token'; id: number; text: string }
+  | { type: 'generate-done'; id: number; tokens: number; seconds: number; finished: boolean }
+  | { type: 'training-state'; id: number; state: TrainingState; runId: string | null; step: number; message?: string }
+  | { type: 'step-metrics'; id: number; runId: string; step: number; metrics: Record<string, number> }
+  | { type: 'samples'; id: number; runId: string; step: number; samples: SampleView[] }
+  | { type: 'checkpoint-saved'; id: number; runId: string; step: number; bytes: number }
+  | { type: 'adapter-exported'; id: number; config: Record<string, unknown>; safetensors: ArrayBuffer; warnings: string[] }
+  | { type: 'adapter-active'; id: number; name: string | null; r: number; alpha: number; targets: string[] };
 
 export type CommandType = Command['type'];
