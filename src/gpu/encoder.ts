@@ -44,6 +44,12 @@ export class Recorder {
     this.dispatches++;
   }
 
+  /** Zeroes `size` bytes of dst from `offset` (multiples of 4). */
+  clear(dst: GPUBuffer, offset = 0, size?: number): void {
+    this.endPass();
+    this.enc.clearBuffer(dst, offset, size);
+  }
+
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.endPass();
     this.enc.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);

@@ -5,10 +5,10 @@
 import type { GpuContext } from '../gpu/device';
 import type { Binding, Recorder } from '../gpu/encoder';
 import { uploadRopeTable, type RopeTable } from '../kernels/rope';
-import { epilogue, isActive, type LoraAdapter, type LoraLinear } from '../lora/adapter';
-import type { Weight } from '../kernels/matmul';
+import type { LoraAdapter } from '../lora/adapter';
 import { engineKernels, type EngineKernels } from './kernels';
 import type { KvCache } from './kv-cache';
+import { encodeLayerForward, type LayerActs } from './layer';
 import { qkvSlices, type ModelWeights } from './weights';
 
 /** Per-token inputs of one forward call: ids, cache slot and position, each i32[T]. */
@@ -18,16 +18,9 @@ export interface TokenInputs {
   pos: Binding;
 }
 
-/** Activations for up to maxT tokens (f32, row-major). */
-interface Activations {
-  x: GPUBuffer; // [T, C] residual stream
-  xn: GPUBuffer; // [T, C] normed input of a block; after forward: final normed hidden
-  qkv: GPUBuffer; // [T, Nqkv]
-  att: GPUBuffer; // [T, H·D]
-  lse: GPUBuffer; // [T, H]
-  gu: GPUBuffer; // [T, 2I]
-  h: GPUBuffer; // [T, I]
-  u: GPUBuffer; // [T, 3R] LoRA x·Aᵀ
+/** Activations for up to maxT tokens: the residual stream x [T, C] and one layer's (layer.ts). */
+interface Activations extends LayerActs {
+  x: GPUBuffer;
 }
 
 export interface EngineOptions {
@@ -77,45 +70,19 @@ export class Engine {
     const c = this.weights.config;
     if (T > this.opts.maxTokens) throw new Error(`forward of ${T} tokens exceeds the engine's ${this.opts.maxTokens}`);
     if (lora && lora.r > this.opts.maxRank) throw new Error(`LoRA rank ${lora.r} exceeds the engine's maxRank ${this.opts.maxRank}`);
-    const { x, xn, qkv, att, lse, gu, h } = this.acts;
-    const C = this.C;
-    const I = c.intermediateSize;
+    const x = this.acts.x;
     this.k.embed.encode(rec, io.ids, this.weights.embed, x, T);
     this.weights.layers.forEach((w, l) => {
-      const ll = lora?.layers[l];
-      // attention block
-      this.k.rmsnorm.encode(rec, x, w.inputNorm, xn, T, C, c.rmsNormEps);
-      this.linear(rec, xn, w.qkv, qkv, T, lora, ll?.qkv, false);
-      this.k.rope.encode(rec, qkv, io.pos, this.rope, T, c.numHeads, c.numKvHeads);
-      const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: cache.L };
-      this.k.kvWrite.encode(rec, shape, { qkv, slot: io.slot, pos: io.pos, kc: cache.layers[l].k, vc: cache.layers[l].v });
-      this.k.attention.encode(rec, shape, { qkv, kc: cache.layers[l].k, vc: cache.layers[l].v, slot: io.slot, pos: io.pos, out: att, lse });
-      this.linear(rec, att, w.o, x, T, lora, ll?.o, true);
-      // MLP block
-      this.k.rmsnorm.encode(rec, x, w.postNorm, xn, T, C, c.rmsNormEps);
-      this.linear(rec, xn, w.gateUp, gu, T, lora, ll?.gateUp, false);
-      this.k.swiglu.encode(rec, gu, h, T, I);
-      this.linear(rec, h, w.down, x, T, lora, ll?.down, true);
+      const kv = { slot: io.slot, pos: io.pos, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L };
+      encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, kv);
     });
-    this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, xn, T, C, c.rmsNormEps);
+    this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, T, this.C, c.rmsNormEps);
   }
 
   /** logits f32[rows, V] = hidden[row0 .. row0+rows) · Eᵀ (the tied or separate LM head). */
   encodeLogits(rec: Recorder, out: Binding, rows: number, row0 = 0): void {
     const x: Binding = row0 === 0 ? this.acts.xn : { buffer: this.acts.xn, offset: row0 * this.C * 4, size: rows * this.C * 4 };
     this.k.matmul.encode(rec, x, this.weights.lmHead, out, rows);
-  }
-
-  /** y (+)= x·Wᵀ + bias + LoRA, the LoRA term only when this fused weight has a target. */
-  private linear(rec: Recorder, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean): void {
-    if (!lora || !lin || !isActive(lin)) {
-      this.k.matmul.encode(rec, x, w, y, T, { accumulate });
-      return;
-    }
-    const ldu = lin.starts.length * lora.r;
-    // u[T, S·R] = x[T, K] · A[S·R, K]ᵀ
-    this.k.gemm.encode(rec, x, lin.A, this.acts.u, T, ldu, lin.K, { transB: true });
-    this.k.matmul.encode(rec, x, w, y, T, { accumulate, lora: epilogue(lora, lin, this.acts.u, ldu) });
   }
 
   destroy(): void {

@@ -1,0 +1,78 @@
+// One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
+// re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE → KV write
+// → causal GQA attention → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
+import type { Binding, Recorder } from '../gpu/encoder';
+import type { Weight } from '../kernels/matmul';
+import type { RopeTable } from '../kernels/rope';
+import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
+import type { Qwen2Config } from './config';
+import type { EngineKernels } from './kernels';
+import type { LayerWeights } from './weights';
+
+/** Activation buffers of one layer (f32, row-major, T tokens). */
+export interface LayerActs {
+  /** [T, C] normed block input (attention block, then MLP block) */
+  xn: GPUBuffer;
+  /** [T, (H+2K)·D] after RoPE */
+  qkv: GPUBuffer;
+  /** [T, H·D] attention output */
+  att: GPUBuffer;
+  /** [T, H] attention log-sum-exp */
+  lse: GPUBuffer;
+  /** [T, 2I] gate|up output */
+  gu: GPUBuffer;
+  /** [T, I] SwiGLU output */
+  h: GPUBuffer;
+  /** [T, 3R] LoRA u = x·Aᵀ of the current linear */
+  u: GPUBuffer;
+}
+
+export interface LayerIo {
+  slot: Binding;
+  pos: Binding;
+  /** this layer's K and V, f32[B, L, K, D] */
+  kc: GPUBuffer;
+  vc: GPUBuffer;
+  L: number;
+}
+
+export interface LayerHooks {
+  /** called after the attention residual is added (training keeps x here for backward) */
+  afterAttention?(rec: Recorder): void;
+}
+
+/**
+ * x f32[T, C] (residual stream) is updated in place to the layer's output.
+ * `xnMlp` optionally receives the MLP block's normed input instead of acts.xn (training keeps both).
+ */
+export function encodeLayerForward(
+  rec: Recorder, k: EngineKernels, rope: RopeTable, c: Qwen2Config, w: LayerWeights, lora: LoraAdapter | null, ll: LoraLayer | undefined,
+  acts: LayerActs, x: GPUBuffer, T: number, io: LayerIo, hooks: LayerHooks & { xnMlp?: GPUBuffer } = {},
+): void {
+  const C = c.hiddenSize;
+  const { qkv, att, lse, gu, h } = acts;
+  k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
+  encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
+  k.rope.encode(rec, qkv, io.pos, rope, T, c.numHeads, c.numKvHeads);
+  const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
+  k.kvWrite.encode(rec, shape, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
+  k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
+  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
+  hooks.afterAttention?.(rec);
+  const xn2 = hooks.xnMlp ?? acts.xn;
+  k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
+  encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
+  k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
+  encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
+}
+
+/** y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ. */
+export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer): void {
+  if (!lora || !lin || !isActive(lin)) {
+    k.matmul.encode(rec, x, w, y, T, { accumulate });
+    return;
+  }
+  const ldu = lin.starts.length * lora.r;
+  k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
+  k.matmul.encode(rec, x, w, y, T, { accumulate, lora: epilogue(lora, lin, u, ldu) });
+}
