@@ -94,24 +94,30 @@ export function importPeft(ctx: GpuContext, base: LoraBaseShape, s: PeftSettings
   return adapter;
 }
 
-/** Reads an adapter back and writes PEFT's two files (config object + safetensors bytes). */
-export async function exportPeft(ctx: GpuContext, a: LoraAdapter, baseModel: string): Promise<{ config: Record<string, unknown>; safetensors: Uint8Array }> {
-  const out: TensorToWrite[] = [];
+/** Reads an adapter's targeted slices back from the GPU as PEFT tensors (A [r, in], B [out, r]), sorted by key. */
+export async function readLoraTensors(ctx: GpuContext, a: LoraAdapter): Promise<Map<string, { data: Float32Array; shape: number[] }>> {
+  const out: [string, { data: Float32Array; shape: number[] }][] = [];
   for (let l = 0; l < a.layers.length; l++) {
     for (const t of a.targets) {
       const tr = targetRows(a.base, t);
       const lin = a.layers[l][tr.fused];
       const A = new Float32Array(await readBuffer(ctx.device, lin.A, a.r * tr.in * 4, tr.slice * a.r * tr.in * 4));
       const B = new Float32Array(await readBuffer(ctx.device, lin.B, tr.out * a.r * 4, tr.row0 * a.r * 4));
-      out.push({ name: peftKey(l, t, 'A'), dtype: 'F32', shape: [a.r, tr.in], data: A });
-      out.push({ name: peftKey(l, t, 'B'), dtype: 'F32', shape: [tr.out, a.r], data: B });
+      out.push([peftKey(l, t, 'A'), { data: A, shape: [a.r, tr.in] }]);
+      out.push([peftKey(l, t, 'B'), { data: B, shape: [tr.out, a.r] }]);
     }
   }
-  out.sort((x, y) => (x.name < y.name ? -1 : 1));
+  out.sort((x, y) => (x[0] < y[0] ? -1 : 1));
+  return new Map(out);
+}
+
+/** Reads an adapter back and writes PEFT's two files (config object + safetensors bytes). */
+export async function exportPeft(ctx: GpuContext, a: LoraAdapter, baseModel: string): Promise<{ config: Record<string, unknown>; safetensors: Uint8Array }> {
+  const out: TensorToWrite[] = [...(await readLoraTensors(ctx, a))].map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, data: t.data }));
   return { config: peftConfigJson(a, baseModel), safetensors: writeSafetensors(out, { format: 'pt' }) };
 }
 
-export function peftConfigJson(a: LoraAdapter, baseModel: string): Record<string, unknown> {
+export function peftConfigJson(a: Pick<LoraAdapter, 'r' | 'alpha' | 'targets'>, baseModel: string): Record<string, unknown> {
   return {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
