@@ -2,6 +2,7 @@
 // tf.grad of the forward written in tf ops (per-sequence causal softmax, GQA by repeating k/v heads):
 // odd shapes, sequences in permuted cache slots, queries/pairs past one 64-wide block, Qwen heads.
 import { afterAll, describe, expect, it } from 'vitest';
+import { AttentionKernel } from '../../src/kernels/attention';
 import { AttentionBackwardKernel, checkTrainingLayout, trainingSlotPos } from '../../src/kernels/attention_backward';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionBackwardRef } from '../../src/reference/attention_backward';
@@ -84,6 +85,29 @@ describe('attention_backward', () => {
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
     });
   }
+
+  it('chained after the GPU forward (its out and lse), Qwen heads, vs tf.grad', async () => {
+    const ctx = await testGpu();
+    const c = CASES[3];
+    const { H, K, D, Ts } = c;
+    const T = c.S * Ts;
+    const { slot, pos } = trainingSlotPos(c.S, Ts, [1, 0]);
+    const qkv = normal(77, T * (H + 2 * K) * D);
+    const dout = normal(78, T * H * D);
+    const { kc, vc } = cacheFrom(qkv, { ...c, slots: [1, 0] }, slot, pos);
+    const [fwd, bwd] = await Promise.all([AttentionKernel.create(ctx), AttentionBackwardKernel.create(ctx)]);
+    const b = {
+      qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc), vc: ctx.memory.upload('vc', vc),
+      slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos), out: poisoned(ctx, T * H * D), lse: poisoned(ctx, T * H),
+      dout: ctx.memory.upload('dout', dout), dqkv: poisoned(ctx, qkv.length), delta: poisoned(ctx, T * H),
+    };
+    const got = await runAndRead(ctx, b.dqkv, (rec) => {
+      fwd.encode(rec, { T, H, K, D, L: c.L }, b);
+      bwd.encode(rec, { T, H, K, D, Ts, L: c.L }, b);
+    });
+    worst['chained after GPU forward vs tf'] = expectClose(got, await tfBackward(qkv, dout, c), 1e-5, 'chained vs tf.grad').rel;
+    Object.values(b).forEach((x) => ctx.memory.destroy(x));
+  });
 
   it('rejects T not a multiple of Ts, L < Ts and head_dim > 256 with the numbers', async () => {
     const ctx = await testGpu();
