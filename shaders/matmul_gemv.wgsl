@@ -6,7 +6,9 @@
 //           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
 // Rows [mOff, mOff + MR) of x and y are this dispatch's (M > 16 takes several dispatches).
 // Workgroup: 256 threads = ROWS (8) output rows × LANES (32) lanes; each lane walks every 32nd
-// 8-weight group of its row with MR accumulators; lanes are summed by halving in workgroup memory.
+// 8-weight group of its row with MR accumulators; reduce_rows() (gemv_reduce_{subgroup,shared}.wgsl,
+// prepended) sums the 32 lanes of each row into lane 0: subgroup shuffles and at most one barrier,
+// or halving through workgroup memory when the device has no subgroups.
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
@@ -25,7 +27,6 @@ const ROWS = 8u;
 const LANES = 32u;
 const MAXM = 16u;
 
-var<workgroup> red: array<f32, 2048>; // [ROWS][LANES/2][MAXM]
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -46,16 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
     }
   }
-  for (var h = LANES / 2u; h > 0u; h >>= 1u) {
-    if (lane >= h && lane < 2u * h) {
-      for (var m = 0u; m < MR; m++) { red[(r * (LANES / 2u) + lane - h) * MAXM + m] = acc[m]; }
-    }
-    workgroupBarrier();
-    if (lane < h) {
-      for (var m = 0u; m < MR; m++) { acc[m] += red[(r * (LANES / 2u) + lane) * MAXM + m]; }
-    }
-    workgroupBarrier();
-  }
+  reduce_rows(&acc, r, lane);
   if (lane == 0u && n < p.N) {
     for (var m = 0u; m < MR; m++) { store(m, n, acc[m]); }
   }

@@ -36,6 +36,8 @@ export interface GpuContext {
   /** the adapter's own maximums */
   adapterLimits: Record<string, number>;
   features: { f16: boolean; subgroups: boolean; timestamp: boolean; subgroupMatrix: boolean };
+  /** the adapter's smallest subgroup width (0 when unknown or without subgroups) */
+  subgroupMinSize: number;
   memory: GpuMemory;
   pipelines: PipelineCache;
   /** resolves when the device is lost */
@@ -118,6 +120,7 @@ export async function acquireDevice(gpu: GPU, opts: AcquireOptions = {}): Promis
     limits,
     adapterLimits,
     features: { f16: has('shader-f16'), subgroups: has('subgroups'), timestamp: has('timestamp-query'), subgroupMatrix: has('chromium-experimental-subgroup-matrix') },
+    subgroupMinSize: (adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0,
     memory: new GpuMemory(device, limits),
     pipelines: new PipelineCache(device, (e) => {
       errors.push(e);

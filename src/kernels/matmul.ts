@@ -5,6 +5,8 @@
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
 import tiledCode from '../../shaders/matmul_tiled.wgsl?raw';
 import transCode from '../../shaders/matmul_t.wgsl?raw';
+import reduceShared from '../../shaders/gemv_reduce_shared.wgsl?raw';
+import reduceSubgroup from '../../shaders/gemv_reduce_subgroup.wgsl?raw';
 import q4Code from '../../shaders/weights_q4.wgsl?raw';
 import bf16Code from '../../shaders/weights_bf16.wgsl?raw';
 import i8Code from '../../shaders/weights_i8.wgsl?raw';
@@ -136,7 +138,9 @@ export class MatmulKernel {
   /** x f32[M, K] → y f32[M, ldy] columns [0, N): y (+)= x·Wᵀ + bias + lora */
   encode(rec: Recorder, x: Binding, w: Weight, y: Binding, M: number, opts: MatmulOptions = {}): void {
     const ldy = opts.ldy ?? w.N;
-    const variant = opts.variant ?? (M <= GEMV_MAX_ROWS ? 'gemv' : 'tiled');
+    // software adapters (SwiftShader) pay per workgroup, not per byte: the tiled kernel's few large
+    // workgroups beat the GEMV's many there, so they always take it
+    const variant = opts.variant ?? (M <= GEMV_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled');
     const lora = opts.lora ?? null;
     const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0 };
     for (const part of w.parts) {
@@ -154,7 +158,7 @@ export class MatmulKernel {
         ]);
         const bindings = [x, ...weights, bias, y, u, B];
         if (variant === 'gemv') {
-          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr });
+          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr }, this.gemvReduce);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, 8)));
         } else {
           const pl = this.pipeline('matmul_tiled', tiledCode, w.format, flags);
@@ -178,7 +182,12 @@ export class MatmulKernel {
     });
   }
 
-  private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>): GPUComputePipeline {
-    return this.ctx.pipelines.getSync(`${name}_${format}`, `${SNIPPETS[format]}\n${body}`, constants);
+  private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>, prefix = ''): GPUComputePipeline {
+    return this.ctx.pipelines.getSync(`${name}_${format}`, `${prefix}\n${SNIPPETS[format]}\n${body}`, constants);
+  }
+
+  /** GEMV row reduction: subgroup shuffles where the device has subgroups (of ≥ 2 lanes), else workgroup memory. */
+  private get gemvReduce(): string {
+    return this.ctx.features.subgroups && (this.ctx.subgroupMinSize ?? 0) >= 2 ? reduceSubgroup : reduceShared;
   }
 }

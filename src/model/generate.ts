@@ -53,6 +53,8 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
   const V = engine.V;
   const pad = req.eosIds[0] ?? 0;
   const logits = m.create('gen.logits', R * V * 4);
+  const plogits = m.create('gen.plogits', V * 4); // a prompt's last-token logits, before they go to its G rows
+  const prefixStaging = m.create('gen.prefix', maxP * cache.rowFloats * 4);
   const st = {
     seq: m.upload('gen.seq', Uint32Array.from({ length: R }, (_, r) => (req.seqBase ?? 0) + r)),
     eos: m.upload('gen.eos', Uint32Array.from(req.eosIds.length ? req.eosIds : [0xffffffff])),
@@ -68,7 +70,7 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
   const slots = m.upload('gen.slots', Int32Array.from({ length: R }, (_, r) => r));
   const prefillIo = { ids: m.create('gen.pids', maxP * 4), slot: m.create('gen.pslot', maxP * 4), pos: m.upload('gen.ppos', Int32Array.from({ length: maxP }, (_, i) => i)) };
   const staging: GPUBuffer[] = [0, 1, 2].map((i) => m.create(`gen.staging${i}`, 2 * R * 4, 0x01 | 0x08));
-  const temps = [logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos, slots, prefillIo.ids, prefillIo.slot, prefillIo.pos, ...staging];
+  const temps = [logits, plogits, prefixStaging, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos, slots, prefillIo.ids, prefillIo.slot, prefillIo.pos, ...staging];
   try {
     const t0 = performance.now();
     // prefill: one prompt at a time into the first slot of its group, logits of its last token to all G rows
@@ -79,9 +81,9 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
       const rec = new Recorder(ctx, 'prefill');
       engine.encodeForward(rec, p.length, prefillIo, cache, req.lora);
       const row0 = i * req.G;
-      engine.encodeLogits(rec, { buffer: logits, offset: row0 * V * 4, size: V * 4 }, 1, p.length - 1);
-      for (let g = 1; g < req.G; g++) rec.copy(logits, row0 * V * 4, logits, (row0 + g) * V * 4, V * 4);
-      copyPrefix(rec, cache, row0, Array.from({ length: req.G - 1 }, (_, g) => row0 + g + 1), p.length);
+      engine.encodeLogits(rec, plogits, 1, p.length - 1);
+      for (let g = 0; g < req.G; g++) rec.copy(plogits, 0, logits, (row0 + g) * V * 4, V * 4);
+      copyPrefix(rec, cache, row0, Array.from({ length: req.G - 1 }, (_, g) => row0 + g + 1), p.length, prefixStaging);
       rec.submit(); // the queue orders this before the next prompt's writeBuffer
     }
     await ctx.device.queue.onSubmittedWorkDone();

@@ -41,15 +41,19 @@ export function destroyKvCache(ctx: GpuContext, kv: KvCache): void {
   for (const l of kv.layers) { ctx.memory.destroy(l.k); ctx.memory.destroy(l.v); }
 }
 
-/** Copies positions [0, P) of slot `from` to slots `to` (every layer, k and v). */
-export function copyPrefix(rec: Recorder, kv: KvCache, from: number, to: number[], P: number): void {
+/**
+ * Copies positions [0, P) of slot `from` to slots `to` (every layer, k and v). WebGPU cannot copy
+ * within one buffer, so each prefix goes through `staging` (≥ P·K·D·4 bytes; copies run in order).
+ */
+export function copyPrefix(rec: Recorder, kv: KvCache, from: number, to: number[], P: number, staging: GPUBuffer): void {
   const bytes = P * kv.rowFloats * 4;
+  if (staging.size < bytes) throw new Error(`copyPrefix: staging of ${staging.size} bytes < ${bytes}`);
   const src = from * kv.L * kv.rowFloats * 4;
+  if (!to.length) return;
   for (const l of kv.layers) {
-    for (const s of to) {
-      const dst = s * kv.L * kv.rowFloats * 4;
-      rec.copy(l.k, src, l.k, dst, bytes);
-      rec.copy(l.v, src, l.v, dst, bytes);
+    for (const buf of [l.k, l.v]) {
+      rec.copy(buf, src, staging, 0, bytes);
+      for (const s of to) rec.copy(staging, 0, buf, s * kv.L * kv.rowFloats * 4, bytes);
     }
   }
 }

@@ -29,6 +29,9 @@ export interface TinyOptions {
   /** write two shards and an index */
   sharded?: boolean;
   seed?: number;
+  /** std of the embedding and of an untied lm_head (default 0.02, like the other weights) */
+  embedStd?: number;
+  lmHeadStd?: number;
 }
 
 /** A float tensor as stored: its values are exactly representable in its dtype. */
@@ -158,7 +161,7 @@ export async function tinyCheckpoint(o: TinyOptions = {}): Promise<TinyCheckpoin
   for (const e of expectedTensors(config)) {
     if (e.name === o.omit) continue;
     const n = e.shape.reduce((a, b) => a * b, 1);
-    const std = e.role === 'norm' ? 0.1 : e.role === 'bias' ? 0.05 : 0.02;
+    const std = e.role === 'norm' ? 0.1 : e.role === 'bias' ? 0.05 : e.name === 'model.embed_tokens.weight' ? (o.embedStd ?? 0.02) : e.name === 'lm_head.weight' ? (o.lmHeadStd ?? 0.02) : 0.02;
     const raw = normal(seed++, n, std);
     if (e.role === 'norm') raw.forEach((v, i) => { raw[i] = 1 + v; });
     if (e.quantized) {
