@@ -1,5 +1,6 @@
 // The UI's side of the worker protocol: owns the engine Worker, sends commands with fresh ids and
-// resolves each request with the event that answers it (errors reject with the typed info).
+// resolves each request with the event that answers it (errors reject with the typed info); the
+// other events of that id (progress, tokens) go to the request's onEvent as they arrive.
 import type { Command, Event } from '../worker/protocol';
 import type { ErrorInfo } from '../gpu/errors';
 
@@ -19,7 +20,7 @@ export class WorkerError extends Error {
 export class WorkerClient {
   private worker: Worker;
   private nextId = 1;
-  private pending = new Map<number, { resolve: (e: Event) => void; reject: (e: WorkerError) => void }>();
+  private pending = new Map<number, { answer: Event['type']; resolve: (e: Event) => void; reject: (e: WorkerError) => void; onEvent?: (e: Event) => void }>();
   private listeners = new Set<(e: Event) => void>();
 
   constructor() {
@@ -32,11 +33,14 @@ export class WorkerClient {
     };
   }
 
-  /** Sends a command and resolves with the first event of type `answer` carrying its id. */
-  request<T extends Event['type']>(cmd: CommandBody, _answer: T): Promise<Answer<T>> {
+  /**
+   * Sends a command and resolves with the first event of type `answer` carrying its id (rejects on
+   * an error event with that id); earlier events with that id (streams) go to `onEvent`.
+   */
+  request<T extends Event['type']>(cmd: CommandBody, answer: T, onEvent?: (e: Event) => void): Promise<Answer<T>> {
     const id = this.nextId++;
     return new Promise<Answer<T>>((resolve, reject) => {
-      this.pending.set(id, { resolve: (e) => resolve(e as Answer<T>), reject });
+      this.pending.set(id, { answer, resolve: (e) => resolve(e as Answer<T>), reject, onEvent });
       this.worker.postMessage({ ...cmd, id } as Command);
     });
   }
@@ -57,6 +61,10 @@ export class WorkerClient {
     if (id === null) return;
     const p = this.pending.get(id);
     if (!p) return;
+    if (e.type !== 'error' && e.type !== p.answer) {
+      p.onEvent?.(e);
+      return;
+    }
     this.pending.delete(id);
     if (e.type === 'error') p.reject(new WorkerError(e.error));
     else p.resolve(e);

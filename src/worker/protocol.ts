@@ -5,6 +5,8 @@
 // Tensors never cross as objects: bytes go as transferred ArrayBuffers.
 import type { ErrorInfo } from '../gpu/errors';
 import type { TrainConfig } from '../grpo/config';
+import type { RewardSpec } from '../grpo/rewards';
+import type { TaskSpec } from '../grpo/tasks';
 
 export interface GpuInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallback: boolean };
@@ -17,8 +19,8 @@ export interface GpuInfo {
 /** Where model files come from. */
 export type ModelSourceSpec =
   | { kind: 'hub'; repo: string; revision?: string; endpoint?: string; token?: string }
-  /** a local folder (config.json, *.safetensors, tokenizer files) picked or dropped in the browser */
-  | { kind: 'files'; files: File[] };
+  /** a local folder (config.json, *.safetensors, tokenizer files) picked or dropped in the browser; `name` shown for it (default: the folder of the files' webkitRelativePath) */
+  | { kind: 'files'; files: File[]; name?: string };
 
 export interface ModelSummary {
   /** repo id or folder name */
@@ -50,15 +52,9 @@ export interface SamplingSpec {
   maxNewTokens: number;
 }
 
-/** What to train on. */
-export type TaskSpec =
-  | { kind: 'countdown'; seed: number; minNums: number; maxNums: number; template: 'base' | 'instruct' }
-  | { kind: 'dataset'; name: string; jsonl: string; answerMode: 'exact' | 'numeric' | 'auto' };
+export type { TaskSpec };
 
-/** One reward function of the reward set: built-in by name, or custom JS run in the sandbox. */
-export type RewardSpec =
-  | { kind: 'builtin'; name: string; weight: number }
-  | { kind: 'custom'; name: string; weight: number; code: string };
+export type { RewardSpec };
 
 export interface SampleView {
   step: number;

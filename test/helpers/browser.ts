@@ -41,10 +41,10 @@ export function buildApp(): Promise<string> {
   return built;
 }
 
-/** Collects console errors and page errors; tests assert the list stays empty. */
-export function watchConsole(page: Page): string[] {
+/** Collects console errors and page errors; tests assert the list stays empty. `ignore` skips expected ones (by text and resource URL). */
+export function watchConsole(page: Page, ignore?: (text: string, url: string) => boolean): string[] {
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !ignore?.(m.text(), m.location().url)) errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   return errors;
 }

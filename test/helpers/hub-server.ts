@@ -1,6 +1,7 @@
 // A tiny Hugging Face hub stand-in for tests: serves a folder as /{owner}/{name}/resolve/{rev}/{file}
 // on 127.0.0.1 (port 0), with HEAD, Range (206 + Content-Range), 404s, an optional required token
-// (401) and injected failures of chosen requests (500, connection cut mid-body, hang) for retry tests.
+// (401) and injected failures of chosen requests (500, connection cut mid-body, hang) for retry tests;
+// with `cors`, browser pages of another origin may read it (preflights answered, Content-Range exposed).
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { open, stat } from 'node:fs/promises';
@@ -29,6 +30,8 @@ export interface HubServerOptions {
   token?: string;
   /** answer 200 with the whole file even when a Range is asked */
   ignoreRange?: boolean;
+  /** CORS headers on every answer and OPTIONS preflights answered 204 (for browser tests) */
+  cors?: boolean;
 }
 
 export interface HubServer {
@@ -124,6 +127,15 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       auth: req.headers.authorization ?? null, status: 0, failed: null,
     };
     requests.push(log);
+    if (opts.cors) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges, ETag');
+      if (req.method === 'OPTIONS') {
+        log.status = 204;
+        res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range, Authorization', 'Access-Control-Max-Age': '600' }).end();
+        return;
+      }
+    }
     log.failed = pickFailure(log.n, log.method, log.path);
     if (log.failed === 'hang') return;
     if (log.failed?.startsWith('status')) {
