@@ -1,15 +1,24 @@
 // Node entry point (bundled by scripts/bundle.mjs): `tabzero <command> [options]`.
-// Commands: info, bench, bench-load, inspect. Bad input prints one clear line and exits non-zero (no stack trace).
+// Commands: info, bench, bench-load, bench-rollout, bench-step, inspect, adapter, generate, train. Bad input prints one clear line and exits non-zero (no stack trace).
 import { runBench } from './bench/run';
 import { runBenchLoad } from './bench/load';
 import { runInfo } from './info';
 import { runInspect } from './inspect';
+import { runGenerate } from './generate';
+import { runAdapter } from './adapter';
+import { runTrain } from './train';
+import { runBenchRollout, runBenchStep } from './bench/grpo';
 
 const USAGE = `usage: tabzero <command> [options]
   info                                                                       GPU adapter, limits and a kernel self-test
   bench [--json out.json] [--quick] [--iters N] [--disable subgroups,shader-f16]   kernel benchmarks on this machine's GPU
   bench-load [--json out.json] [--quick]   (or bench --load)                   random 1.5B-shape model build: GPU/host memory, time; quantize-at-load speed
-  inspect <file.safetensors | folder | owner/name> [--endpoint URL] [--revision REV]   a checkpoint's config, tensors, dtypes, quantization and completeness`;
+  inspect <file.safetensors | folder | owner/name> [--endpoint URL] [--revision REV]   a checkpoint's config, tensors, dtypes, quantization and completeness
+  adapter <folder | adapter.zip | adapter_config.json adapter_model.safetensors>   validates a PEFT LoRA adapter: r, alpha, targets, tensors, bytes, base model, warnings
+  train (--model <folder> | --random-model <config.json> --tokenizer <folder>) [--preset NAME] [--set k=v] [--steps N] [--metrics out.jsonl] [--checkpoint-dir DIR] [--resume]   headless GRPO
+  bench-rollout [--g 1,8,16] [--completion 256] [--prompt 128] [--json out.json]   group sampling on the 1.5B-shape 4-bit model
+  bench-step [--g 8] [--steps 3] [--micro 1] [--json out.json]                one full GRPO step by phase, peak GPU memory
+  generate --model <folder | owner/name> [--adapter <folder>] --prompt "…" [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--bf16]   chat reply streamed to stdout`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -22,6 +31,16 @@ async function main(argv: string[]): Promise<number> {
       return runInfo();
     case 'inspect':
       return runInspect(rest);
+    case 'generate':
+      return runGenerate(rest);
+    case 'adapter':
+      return runAdapter(rest);
+    case 'train':
+      return runTrain(rest);
+    case 'bench-rollout':
+      return runBenchRollout(rest);
+    case 'bench-step':
+      return runBenchStep(rest);
     case undefined:
     case 'help':
     case '--help':

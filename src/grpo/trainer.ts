@@ -115,7 +115,7 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
     const ref = cfg.beta > 0 ? await logprobs(p, batches, null, cfg.temperature) : null;
     const old = cfg.numIterations > 1 ? await logprobs(p, batches, p.lora, cfg.temperature) : null;
     const tRef = performance.now();
-    const acc = { loss: 0, kl: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, entropy: 0, gradNorm: 0, lr: 0, n: 0 };
+    const acc = { loss: 0, kl: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, entropy: 0, gradNorm: 0, lr: 0, n: 0, optSeconds: 0 };
     for (let it = 0; it < cfg.numIterations; it++) {
       const zero = new Recorder(ctx, 'zero-grads');
       p.optimizer.encodeZeroGrads(zero);
@@ -148,11 +148,14 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
         acc.entropy += en ? es / en : 0;
         acc.n++;
       }
+      await ctx.device.queue.onSubmittedWorkDone();
+      const tOpt = performance.now();
       const lr = lrAt(step, { schedule: cfg.lrSchedule, lr: cfg.learningRate, warmupRatio: cfg.warmupRatio, totalSteps: cfg.totalSteps });
       const opt = new Recorder(ctx, 'adamw');
       p.optimizer.encodeStep(opt, { lr, beta1: cfg.adamBeta1, beta2: cfg.adamBeta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm, step: step * cfg.numIterations + it + 1 });
       opt.submit();
       acc.gradNorm += await p.optimizer.readGradNorm();
+      acc.optSeconds += (performance.now() - tOpt) / 1000;
       acc.lr = lr;
     }
     const tEnd = performance.now();
@@ -189,7 +192,7 @@ function meanStdOf(xs: number[]): [number, number] {
 
 function stepMetrics(
   scored: ScoredBatch, adv: ReturnType<typeof computeAdvantages>, gen: GenerateResult, lengths: number[], cfg: TrainConfig,
-  acc: { loss: number; kl: number; clipLow: number; clipHigh: number; clipRegion: number; entropy: number; gradNorm: number; lr: number; n: number },
+  acc: { loss: number; kl: number; clipLow: number; clipHigh: number; clipRegion: number; entropy: number; gradNorm: number; lr: number; n: number; optSeconds: number },
   t: { t0: number; tRollout: number; tRef: number; tEnd: number }, ctx: GpuContext,
 ): Record<string, number> {
   const [rMean, rStd] = meanStdOf(scored.totals);
@@ -213,6 +216,7 @@ function stepMetrics(
     'time/rollout': (t.tRollout - t.t0) / 1000,
     'time/reference': (t.tRef - t.tRollout) / 1000,
     'time/train': (t.tEnd - t.tRef) / 1000,
+    'time/optimizer': acc.optSeconds,
     'tokens_per_second': lengths.reduce((a, b) => a + b, 0) / Math.max(1e-9, (t.tRollout - t.t0) / 1000),
     gpu_memory_bytes: ctx.memory.peak,
   };

@@ -1,0 +1,127 @@
+// `tabzero bench-rollout` and `tabzero bench-step`: the 1.5B-shape 4-bit model (random weights,
+// built on the GPU) timed where GRPO spends its time. Rollout: group sampling at G = 1, 8, 16
+// (prompt 128, completion 256, no EOS so every row runs to the end), tokens/s, ms per decode step
+// and a breakdown (layers, LM head, sampling). Step: one full GRPO step (G = 8, prompt 128,
+// completion 256, r = 16, all 7 targets, β > 0) by phase, with peak GPU bytes. JSON out.
+import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { acquireDevice, type GpuContext } from '../../gpu/device';
+import { nodeGpu } from '../../gpu/node';
+import { Recorder } from '../../gpu/encoder';
+import { parseQwen2Config, type Qwen2Config } from '../../model/config';
+import { buildRandomModel } from '../../model/random';
+import { Engine } from '../../model/engine';
+import { generate } from '../../model/generate';
+import { createKvCache, destroyKvCache } from '../../model/kv-cache';
+import { makeConfig } from '../../grpo/config';
+import { TrainingSession } from '../../grpo/session';
+import { timeKernel } from './timing';
+import { profileTraining, profileSession } from './profile';
+import type { ModelWeights } from '../../model/weights';
+
+const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', hidden_size: 64, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 1024, max_position_embeddings: 4096, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true };
+
+async function setup(argv: string[]) {
+  const str = { type: 'string' } as const;
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' } } });
+  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
+  const quick = Boolean(values.quick) || ctx.adapter.isFallback;
+  const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
+  const t0 = performance.now();
+  const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 1 });
+  console.log(`adapter ${ctx.adapter.description || ctx.adapter.vendor}; model ${config.numLayers} layers × ${config.hiddenSize} (vocab ${config.vocabSize}) built in ${((performance.now() - t0) / 1000).toFixed(2)} s, ${(weights.bytes / 2 ** 30).toFixed(2)} GiB${quick ? ' (quick: tiny shape)' : ''}`);
+  return { values, ctx, config, weights, quick };
+}
+
+function randomPrompt(n: number, V: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % Math.min(V, 150000));
+}
+
+/** Decode step parts at R rows: all layers, LM head, sampling — each timed alone over repeated dispatches. */
+async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
+  const cache = createKvCache(ctx, weights.config, R, L);
+  const m = ctx.memory;
+  const io = { ids: m.upload('b.ids', new Int32Array(R)), slot: m.upload('b.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('b.pos', new Int32Array(R).fill(L - 1)) };
+  const logits = m.create('b.logits', R * engine.V * 4);
+  const st = {
+    seq: m.upload('b.seq', new Uint32Array(R)), eos: m.upload('b.eos', Uint32Array.of(0xffffffff)), E: 1, tokens: m.create('b.tok', R * 4), done: m.upload('b.done', new Uint32Array(R)),
+    history: m.create('b.h', R * 4 * 4), logps: m.create('b.l', R * 4 * 4), maxNew: 4, pos: m.create('b.p', R * 4), pad: 0,
+  };
+  const layers = await timeKernel(ctx, (rec) => engine.encodeForward(rec, R, io, cache, null), { iters: 20 });
+  const head = await timeKernel(ctx, (rec) => engine.encodeLogits(rec, logits, R), { iters: 20 });
+  const sample = await timeKernel(ctx, (rec) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st), { iters: 20 });
+  destroyKvCache(ctx, cache);
+  for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
+  return { layersMs: layers.ms, lmHeadMs: head.ms, sampleMs: sample.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L) };
+}
+
+function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
+  const cache = createKvCache(ctx, weights.config, R, L);
+  const rec = new Recorder(ctx, 'count');
+  const b = ctx.memory.create('c', R * 4);
+  engine.encodeForward(rec, R, { ids: b, slot: b, pos: b }, cache, null);
+  const n = rec.dispatches;
+  destroyKvCache(ctx, cache);
+  ctx.memory.destroy(b);
+  return n + 2; // + LM head + sampling
+}
+
+export async function runBenchRollout(argv: string[]): Promise<number> {
+  const { values, ctx, config, weights, quick } = await setup(argv);
+  const Gs = String(values.g ?? (quick ? '1,4' : '1,8,16')).split(',').map(Number);
+  const Cs = String(values.completion ?? (quick ? '16' : '256')).split(',').map(Number);
+  const P = Number(values.prompt ?? (quick ? 16 : 128));
+  const rows = [];
+  for (const C of Cs) {
+    for (const G of Gs) {
+      const engine = await Engine.create(ctx, weights, { maxTokens: Math.max(G, P), maxPositions: P + C, maxRank: 16 });
+      ctx.memory.resetPeak();
+      const prompts = [randomPrompt(P, config.vocabSize, 7)];
+      await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } }); // warm-up
+      const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      const parts = await breakdown(ctx, engine, weights, G, P + C);
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
+      rows.push(row);
+      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(0)} tok/s, ${row.msPerDecodeStep.toFixed(2)} ms/step (layers ${parts.layersMs.toFixed(2)}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)} ms; ${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
+      engine.destroy();
+    }
+  }
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, model: { layers: config.numLayers, hidden: config.hiddenSize, vocab: config.vocabSize, bytes: weights.bytes }, rows }, null, 2));
+  return 0;
+}
+
+export async function runBenchStep(argv: string[]): Promise<number> {
+  const { values, ctx, config, weights, quick } = await setup(argv);
+  const G = Number(values.g ?? (quick ? 4 : 8));
+  const cfg = makeConfig({
+    numGenerations: G, promptsPerStep: 1, gradientAccumulationSteps: Number(values.micro ?? 1), maxPromptLength: quick ? 16 : 128, maxCompletionLength: quick ? 16 : 256,
+    beta: 0.04, loraR: 16, loraAlpha: 16, totalSteps: Number(values.steps ?? 3), temperature: 1, learningRate: 5e-6,
+  });
+  let s = 1;
+  const tok = {
+    encode: () => randomPrompt(cfg.maxPromptLength, config.vocabSize, s++), decode: (ids: number[]) => ids.join(' '),
+    applyChatTemplate: () => 'prompt', eosTokenIds: [] as number[],
+  };
+  // random rewards: every group has spread, so advantages (and gradients) are non-zero
+  const session = await TrainingSession.create(ctx, weights, tok, { config: cfg, task: { kind: 'countdown', seed: 1, minNums: 3, maxNums: 4, template: 'base' }, rewards: [{ kind: 'custom', name: 'random', weight: 1, code: '' }] }, {
+    custom: { score: async (fns, completions) => Object.fromEntries(fns.map((f) => [f.name, completions.map(() => ({ score: Math.random() }))])) },
+  });
+  const steps = [];
+  while (!session.done) {
+    const r = await session.runStep();
+    const m = r.metrics;
+    const row = { step: session.step, total: m.step_time, rollout: m['time/rollout'], reference: m['time/reference'], train: m['time/train'], optimizer: m['time/optimizer'] ?? 0, peakGpuBytes: m.gpu_memory_bytes, tokensPerSecond: m.tokens_per_second };
+    steps.push(row);
+    console.log(`step ${row.step}: ${row.total.toFixed(2)} s = rollout ${row.rollout.toFixed(2)} + reference ${row.reference.toFixed(2)} + forward/backward/optimizer ${row.train.toFixed(2)} (optimizer ${row.optimizer.toFixed(3)}); peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB (weights ${(weights.bytes / 2 ** 30).toFixed(2)}, backprop buffers ${(session.backprop.bytes / 2 ** 30).toFixed(2)})`);
+  }
+  session.destroy();
+  let profile: Record<string, number> | null = null;
+  if (values.profile) {
+    console.log(`profile of one micro-batch (${G} × ${cfg.maxPromptLength + cfg.maxCompletionLength} tokens), per layer unless named:`);
+    profile = await profileTraining(ctx, weights, G, cfg.maxPromptLength + cfg.maxCompletionLength, cfg.maxCompletionLength, cfg.loraR);
+    Object.assign(profile, await profileSession(ctx, weights, cfg));
+  }
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, config: cfg, weightsBytes: weights.bytes, steps, profile }, null, 2));
+  return 0;
+}

@@ -1,0 +1,84 @@
+// `bench-step --profile`: where one training micro-batch spends its time, kernel by kernel, at the
+// real shapes (B sequences × Ts tokens of the 1.5B model): timed alone over repeated dispatches.
+import type { GpuContext } from '../../gpu/device';
+import { engineKernels } from '../../model/kernels';
+import { AttentionBackwardKernel } from '../../kernels/attention_backward';
+import { LmLogprobKernel } from '../../kernels/lm_logprob';
+import { RmsNormBackwardKernel } from '../../kernels/rmsnorm_backward';
+import type { ModelWeights } from '../../model/weights';
+import { qkvSlices } from '../../model/weights';
+import { timeKernel } from './timing';
+
+export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: number, Ts: number, Tc: number, R: number): Promise<Record<string, number>> {
+  const k = await engineKernels(ctx);
+  const c = w.config;
+  const T = B * Ts;
+  const M = B * Tc;
+  const C = c.hiddenSize;
+  const I = c.intermediateSize;
+  const nq = qkvSlices(c).total;
+  const m = ctx.memory;
+  const f = (n: number) => m.create('prof', n * 4);
+  const x = f(T * Math.max(C, 2 * I)), y = f(T * Math.max(C, 2 * I)), z = f(T * Math.max(C, 2 * I)), qkv = f(T * nq), att = f(T * C), lse = f(T * c.numHeads), dq = f(T * nq), delta = f(T * c.numHeads);
+  const u = f(T * 3 * R), A = f(3 * R * I), Bm = f(2 * I * R), dA = f(3 * R * I), dB = f(2 * I * R);
+  const ids = m.upload('prof.ids', new Int32Array(T)), slot = m.upload('prof.slot', Int32Array.from({ length: T }, (_, i) => Math.floor(i / Ts))), pos = m.upload('prof.pos', Int32Array.from({ length: T }, (_, i) => i % Ts));
+  const kc = f(T * c.numKvHeads * c.headDim), vc = f(T * c.numKvHeads * c.headDim);
+  const attBack = await AttentionBackwardKernel.create(ctx);
+  const rmsBack = await RmsNormBackwardKernel.create(ctx);
+  const lm = await LmLogprobKernel.create(ctx, k.matmul, 8192);
+  const hid = f(M * C), tg = m.upload('prof.t', new Int32Array(M)), lp = f(M), ls = f(M), en = f(M), dl = f(M), dh = f(M * C);
+  const L = w.layers[0];
+  const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: Ts };
+  const out: Record<string, number> = {};
+  const t = async (name: string, fn: Parameters<typeof timeKernel>[1]) => { out[name] = (await timeKernel(ctx, fn, { iters: 5 })).ms; console.log(`  ${name}: ${out[name].toFixed(3)} ms`); };
+  await t('matmul qkv fwd', (r) => k.matmul.encode(r, x, L.qkv, qkv, T));
+  await t('matmul o fwd', (r) => k.matmul.encode(r, att, L.o, y, T));
+  await t('matmul gateUp fwd', (r) => k.matmul.encode(r, x, L.gateUp, y, T));
+  await t('matmul down fwd', (r) => k.matmul.encode(r, x, L.down, y, T));
+  await t('matmul_t qkv bwd', (r) => k.matmul.encodeTransposed(r, qkv, L.qkv, x, T));
+  await t('matmul_t gateUp bwd', (r) => k.matmul.encodeTransposed(r, y, L.gateUp, x, T));
+  await t('matmul_t down bwd', (r) => k.matmul.encodeTransposed(r, y, L.down, x, T));
+  await t('attention fwd', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
+  await t('attention bwd', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
+  await t('rope', (r) => k.rope.encode(r, qkv, pos, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, T, c.numHeads, c.numKvHeads));
+  await t('rmsnorm fwd', (r) => k.rmsnorm.encode(r, x, L.inputNorm, y, T, C, 1e-6));
+  await t('rmsnorm bwd', (r) => rmsBack.encode(r, x, L.inputNorm, y, z, T, C, 1e-6, true));
+  await t('swiglu fwd', (r) => k.swiglu.encode(r, y, x, T, I));
+  await t('swiglu bwd', (r) => k.swiglu.encodeBackward(r, y, x, z, T, I));
+  await t('lora u = x·Aᵀ (gateUp, 2R)', (r) => k.gemm.encode(r, x, A, u, T, 2 * R, C, { transB: true }));
+  await t('lora dB (gate slice)', (r) => k.gemm.encode(r, y, u, dB, I, R, T, { transA: true, lda: 2 * I, ldb: 2 * R, ldc: R, beta: 1 }));
+  await t('lora du (gate slice)', (r) => k.gemm.encode(r, y, Bm, u, T, R, I, { lda: 2 * I, ldb: R, ldc: 2 * R, beta: 0 }));
+  await t('lora dA (gateUp)', (r) => k.gemm.encode(r, u, x, dA, 2 * R, C, T, { transA: true, lda: 2 * R, beta: 1 }));
+  await t('lora dx += du·A (gateUp)', (r) => k.gemm.encode(r, u, A, x, T, C, 2 * R, { beta: 1 }));
+  await t('lm head logprob fwd', (r) => lm.encode(r, w.lmHead, M, 1, { hidden: hid, targets: tg, logp: lp, lse: ls, entropy: en }));
+  await t('lm head logprob bwd', (r) => lm.encodeBackward(r, w.lmHead, M, 1, { hidden: hid, targets: tg, lse: ls, dlogp: dl, dhidden: dh }));
+  await t('embed', (r) => k.embed.encode(r, ids, w.embed, x, T));
+  lm.destroy();
+  return out;
+}
+
+/** Whole passes of a real session at its shapes: policy forward, backward, reference forward, a LoRA decode step. */
+export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: import('../../grpo/config').TrainConfig): Promise<Record<string, number>> {
+  const { TrainingSession } = await import('../../grpo/session');
+  const { uploadBatch } = await import('../../grpo/batch');
+  const { createKvCache, destroyKvCache } = await import('../../model/kv-cache');
+  const tok = { encode: () => [1], decode: () => '', applyChatTemplate: () => '', eosTokenIds: [] as number[] };
+  const s = await TrainingSession.create(ctx, w, tok, { config: cfg, task: { kind: 'countdown', seed: 1, minNums: 3, maxNums: 4, template: 'base' }, rewards: [{ kind: 'builtin', name: 'countdown', weight: 1 }] });
+  const G = cfg.numGenerations;
+  const seqs = Array.from({ length: G }, (_, b) => ({ prompt: Array.from({ length: cfg.maxPromptLength }, (_, i) => (i * 31 + b) % 1000), completion: Array.from({ length: cfg.maxCompletionLength }, (_, i) => (i * 17 + b) % 1000) }));
+  const batch = uploadBatch(ctx, seqs, 0, cfg.maxCompletionLength);
+  const out: Record<string, number> = {};
+  const t = async (name: string, fn: Parameters<typeof timeKernel>[1], iters = 2) => { out[name] = (await timeKernel(ctx, fn, { iters })).ms; console.log(`  ${name}: ${out[name].toFixed(1)} ms`); };
+  await t('session: reference forward + LM head (adapter off)', (r) => s.backprop.encodeLogprobs(r, batch, null, 1, false));
+  await t('session: policy forward + LM head (LoRA, saving inputs)', (r) => s.backprop.encodeLogprobs(r, batch, s.lora, 1, true));
+  await t('session: backward (recompute + LoRA grads)', (r) => s.backprop.encodeBackward(r, batch, s.lora, s.optimizer.grads, 1));
+  const cache = createKvCache(ctx, w.config, G, cfg.maxPromptLength + cfg.maxCompletionLength);
+  const m = ctx.memory;
+  const io = { ids: m.upload('p.ids', new Int32Array(G)), slot: m.upload('p.slot', Int32Array.from({ length: G }, (_, i) => i)), pos: m.upload('p.pos', new Int32Array(G).fill(200)) };
+  await t('decode step layers, no LoRA', (r) => s.engine.encodeForward(r, G, io, cache, null), 10);
+  await t('decode step layers, LoRA', (r) => s.engine.encodeForward(r, G, io, cache, s.lora), 10);
+  destroyKvCache(ctx, cache);
+  batch.destroy();
+  s.destroy();
+  return out;
+}

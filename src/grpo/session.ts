@@ -1,0 +1,133 @@
+// A training session: everything one GRPO run holds on the GPU (engine for rollouts, backprop,
+// LoRA adapter, optimizer) plus its prompt source, reward scorer, config and history, and the
+// checkpoint state that lets a reload or a lost device resume exactly where the run was.
+// Shared by the browser worker and the headless CLI; storage of checkpoints is the caller's.
+import type { GpuContext } from '../gpu/device';
+import { writeView } from '../gpu/buffers';
+import { allocLora, createLora, destroyLora, type LoraAdapter, type LoraBaseShape } from '../lora/adapter';
+import { LoraOptimizer } from '../lora/optimizer';
+import { readLoraTensors } from '../lora/peft';
+import { targetRows } from '../lora/adapter';
+import { TARGET_SLOT, type LoraTarget } from '../lora/targets';
+import { Engine } from '../model/engine';
+import { Backprop } from '../model/backprop';
+import type { ModelWeights } from '../model/weights';
+import type { RngState } from '../tasks/rng';
+import { assertValidConfig, type TrainConfig } from './config';
+import { makeScorer, type CustomScorer, type RewardSample, type RewardSpec } from './rewards';
+import { createPromptSource, type PromptSource, type PromptTokenizer, type TaskSpec } from './tasks';
+import { trainStep, type StepControl, type StepResult } from './trainer';
+
+export interface SessionTokenizer extends PromptTokenizer {
+  decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
+  eosTokenIds: number[];
+}
+
+export interface SessionSpec {
+  config: TrainConfig;
+  task: TaskSpec;
+  rewards: RewardSpec[];
+}
+
+/** What a checkpoint holds (tensors by PEFT key and optimizer key; the rest is JSON). */
+export interface SessionCheckpoint {
+  step: number;
+  adapter: Map<string, { data: Float32Array; shape: number[] }>;
+  optimizer: { step: number; tensors: Map<string, Float32Array> };
+  rng: RngState;
+  spec: SessionSpec;
+  metrics: Record<string, number>[];
+}
+
+export function loraBase(w: ModelWeights): LoraBaseShape {
+  const c = w.config;
+  return { numLayers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, qDim: c.numHeads * c.headDim, kvDim: c.numKvHeads * c.headDim };
+}
+
+export class TrainingSession {
+  step = 0;
+  readonly history: Record<string, number>[] = [];
+  private scorer: ReturnType<typeof makeScorer>;
+
+  private constructor(
+    readonly ctx: GpuContext, readonly weights: ModelWeights, readonly tok: SessionTokenizer, public spec: SessionSpec,
+    readonly engine: Engine, readonly backprop: Backprop, readonly lora: LoraAdapter, readonly optimizer: LoraOptimizer,
+    private prompts: PromptSource, private custom: CustomScorer | null,
+  ) {
+    this.scorer = makeScorer(spec.rewards, custom);
+  }
+
+  /** A new run, or (with `ckpt`) one resumed from a checkpoint. */
+  static async create(ctx: GpuContext, weights: ModelWeights, tok: SessionTokenizer, spec: SessionSpec, opts: { custom?: CustomScorer | null; ckpt?: SessionCheckpoint } = {}): Promise<TrainingSession> {
+    const cfg = assertValidConfig(spec.config);
+    const G = cfg.numGenerations;
+    const rows = cfg.promptsPerStep * G;
+    const Ts = cfg.maxPromptLength + cfg.maxCompletionLength;
+    const perMicro = Math.ceil(rows / Math.max(1, cfg.gradientAccumulationSteps));
+    const engine = await Engine.create(ctx, weights, { maxTokens: Math.max(rows, cfg.maxPromptLength), maxPositions: Ts, maxRank: cfg.loraR });
+    const backprop = await Backprop.create(ctx, weights, { maxTokens: perMicro * Ts, maxSeqLen: Ts, maxRows: perMicro * cfg.maxCompletionLength, maxRank: cfg.loraR });
+    const base = loraBase(weights);
+    const loraOpts = { r: cfg.loraR, alpha: cfg.loraAlpha, targets: cfg.loraTargets as LoraTarget[] };
+    const lora = opts.ckpt ? allocLora(ctx, base, loraOpts) : createLora(ctx, base, { ...loraOpts, seed: cfg.seed });
+    if (opts.ckpt) writeAdapterTensors(ctx, lora, opts.ckpt.adapter);
+    const optimizer = await LoraOptimizer.create(ctx, lora);
+    if (opts.ckpt) optimizer.loadState(opts.ckpt.optimizer);
+    const prompts = createPromptSource(spec.task, tok, opts.ckpt?.rng);
+    const s = new TrainingSession(ctx, weights, tok, spec, engine, backprop, lora, optimizer, prompts, opts.custom ?? null);
+    if (opts.ckpt) {
+      s.step = opts.ckpt.step;
+      s.history.push(...opts.ckpt.metrics);
+    }
+    return s;
+  }
+
+  get done(): boolean {
+    return this.step >= this.spec.config.totalSteps;
+  }
+
+  /** Replaces the reward functions between steps (the run goes on). */
+  updateRewards(rewards: RewardSpec[]): void {
+    this.scorer = makeScorer(rewards, this.custom);
+    this.spec = { ...this.spec, rewards };
+  }
+
+  /** One optimizer step; throws StepAbandoned when control stops it during the rollout. */
+  async runStep(control: StepControl = {}): Promise<StepResult> {
+    const r = await trainStep<RewardSample>({
+      ctx: this.ctx, engine: this.engine, backprop: this.backprop, lora: this.lora, optimizer: this.optimizer,
+      nextPrompts: (n) => this.prompts.next(n),
+      decode: (ids) => this.tok.decode(ids.filter((t) => !this.tok.eosTokenIds.includes(t)), { skipSpecialTokens: true }),
+      score: (c, s) => this.scorer(c, s),
+      eosIds: this.tok.eosTokenIds,
+      seed: this.spec.config.seed,
+    }, this.spec.config, this.step, control);
+    this.step++;
+    this.history.push({ step: this.step, ...r.metrics });
+    return r;
+  }
+
+  /** Everything needed to resume (downloads adapter and optimizer state from the GPU). */
+  async checkpoint(): Promise<SessionCheckpoint> {
+    const opt = await this.optimizer.state();
+    return { step: this.step, adapter: await readLoraTensors(this.ctx, this.lora), optimizer: opt, rng: this.prompts.state(), spec: this.spec, metrics: [...this.history] };
+  }
+
+  destroy(): void {
+    this.optimizer.destroy();
+    destroyLora(this.ctx, this.lora);
+    this.backprop.destroy();
+    this.engine.destroy();
+  }
+}
+
+/** Writes PEFT-keyed A/B tensors into a zeroed adapter's fused buffers. */
+export function writeAdapterTensors(ctx: GpuContext, a: LoraAdapter, tensors: Map<string, { data: Float32Array; shape: number[] }>): void {
+  for (const [key, t] of tensors) {
+    const m = /layers\.(\d+)\.\w+\.(\w+_proj)\.lora_([AB])\.weight$/.exec(key);
+    if (!m || !(m[2] in TARGET_SLOT)) throw new Error(`checkpoint tensor ${key} is not a LoRA tensor`);
+    const tr = targetRows(a.base, m[2] as LoraTarget);
+    const lin = a.layers[Number(m[1])][tr.fused];
+    if (m[3] === 'A') writeView(ctx.device, lin.A, tr.slice * a.r * tr.in * 4, t.data);
+    else writeView(ctx.device, lin.B, tr.row0 * a.r * 4, t.data);
+  }
+}
