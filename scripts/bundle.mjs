@@ -19,7 +19,7 @@ const rawPlugin = {
   },
 };
 
-export async function bundleNode(outfile = resolve(root, '.cache/node/tabzero.mjs')) {
+export async function bundleNode(outfile = resolve(root, '.cache/node/tabzero.mjs'), { minify = false } = {}) {
   await build({
     entryPoints: [resolve(root, 'src/cli/main.ts')],
     outfile,
@@ -29,7 +29,8 @@ export async function bundleNode(outfile = resolve(root, '.cache/node/tabzero.mj
     target: 'node20',
     external: ['webgpu'],
     plugins: [rawPlugin],
-    sourcemap: 'inline',
+    sourcemap: minify ? false : 'inline',
+    minify,
     logLevel: 'warning',
     // CommonJS dependencies inside an ESM bundle need a require
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
@@ -39,6 +40,7 @@ export async function bundleNode(outfile = resolve(root, '.cache/node/tabzero.mj
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const gpu = process.argv.includes('--gpu');
-  const out = await bundleNode(gpu ? resolve(root, '.gpu/tabzero.mjs') : undefined);
+  // the device run carries at most 64 MiB: the GPU bundle is minified, without a source map
+  const out = await bundleNode(gpu ? resolve(root, '.gpu/tabzero.mjs') : undefined, { minify: gpu });
   console.log(`bundled ${out}`);
 }
