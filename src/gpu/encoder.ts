@@ -36,7 +36,7 @@ export class Recorder {
       this.used += SLOT;
     }
     buffers.forEach((b, i) => { if (b) entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }); });
-    const group = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const group = bindGroup(this.ctx, pipeline, entries);
     const pass = (this.pass ??= this.enc.beginComputePass());
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
@@ -107,4 +107,34 @@ export function params(fields: Array<['u32' | 'i32' | 'f32', number]>): Uint8Arr
     else dv.setUint32(4 * i, v, true);
   });
   return new Uint8Array(buf);
+}
+
+// Bind groups are cached by (pipeline, buffers, offsets, sizes): a decode step makes the same few
+// hundred dispatches every step, and creating their bind groups was a large share of its CPU time.
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+function idOf(o: object): number {
+  let i = ids.get(o);
+  if (i === undefined) { i = nextId++; ids.set(o, i); }
+  return i;
+}
+
+const MAX_CACHED = 16384;
+const groups = new WeakMap<GpuContext, Map<string, GPUBindGroup>>();
+
+function bindGroup(ctx: GpuContext, pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[]): GPUBindGroup {
+  let cache = groups.get(ctx);
+  if (!cache) groups.set(ctx, (cache = new Map()));
+  let key = String(idOf(pipeline));
+  for (const e of entries) {
+    const r = e.resource as GPUBufferBinding;
+    key += `|${e.binding}:${idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+  }
+  let g = cache.get(key);
+  if (!g) {
+    if (cache.size >= MAX_CACHED) cache.clear(); // buffers come and go; a full cache is mostly stale
+    g = ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    cache.set(key, g);
+  }
+  return g;
 }

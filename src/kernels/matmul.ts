@@ -138,9 +138,7 @@ export class MatmulKernel {
   /** x f32[M, K] → y f32[M, ldy] columns [0, N): y (+)= x·Wᵀ + bias + lora */
   encode(rec: Recorder, x: Binding, w: Weight, y: Binding, M: number, opts: MatmulOptions = {}): void {
     const ldy = opts.ldy ?? w.N;
-    // software adapters (SwiftShader) pay per workgroup, not per byte: the tiled kernel's few large
-    // workgroups beat the GEMV's many there, so they always take it
-    const variant = opts.variant ?? (M <= GEMV_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled');
+    const variant = opts.variant ?? this.variantFor(M);
     const lora = opts.lora ?? null;
     const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0 };
     for (const part of w.parts) {
@@ -166,6 +164,14 @@ export class MatmulKernel {
         }
       }
     }
+  }
+
+  /**
+   * The kernel M rows take: GEMV for decode-sized M, tiled otherwise. Software adapters (SwiftShader)
+   * pay per workgroup, not per byte: the tiled kernel's few large workgroups beat the GEMV's there.
+   */
+  variantFor(M: number): 'gemv' | 'tiled' {
+    return M <= GEMV_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled';
   }
 
   /**

@@ -69,7 +69,7 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
   };
   const slots = m.upload('gen.slots', Int32Array.from({ length: R }, (_, r) => r));
   const prefillIo = { ids: m.create('gen.pids', maxP * 4), slot: m.create('gen.pslot', maxP * 4), pos: m.upload('gen.ppos', Int32Array.from({ length: maxP }, (_, i) => i)) };
-  const staging: GPUBuffer[] = [0, 1, 2].map((i) => m.create(`gen.staging${i}`, 2 * R * 4, 0x01 | 0x08));
+  const staging: GPUBuffer[] = [0, 1, 2, 3].map((i) => m.create(`gen.staging${i}`, 2 * R * 4, 0x01 | 0x08));
   const temps = [logits, plogits, prefixStaging, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos, slots, prefillIo.ids, prefillIo.slot, prefillIo.pos, ...staging];
   try {
     const t0 = performance.now();
@@ -104,8 +104,9 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
       rec.submit();
       steps = s + 1;
       pending.push(readStep(stage, R, s, req.onStep));
-      // keep one step in flight: wait for the previous step's flags, stop when every row is done
-      if (pending.length > 1 && (await pending.shift()!)) break;
+      // keep two steps in flight (map callbacks arrive late in Dawn): wait for the flags of the step
+      // before last, stop when every row is done
+      if (pending.length > 2 && (await pending.shift()!)) break;
       if (req.shouldStop?.()) break;
     }
     for (const p of pending) await p;

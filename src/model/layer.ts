@@ -66,7 +66,12 @@ export function encodeLayerForward(
   encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
 }
 
-/** y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ. */
+/**
+ * y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ.
+ * Decode-sized T: the GEMV adds scale·u·Bᵀ in its epilogue (R MACs per output, nothing else to read).
+ * Larger T: a rank-R update per slice, y[:, slice] += scale·u_s·B_sᵀ, by the f32 matmul — an
+ * epilogue there would re-read u and B for every one of T·N outputs (measured 10× slower at T = 3072).
+ */
 export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer): void {
   if (!lora || !lin || !isActive(lin)) {
     k.matmul.encode(rec, x, w, y, T, { accumulate });
@@ -74,5 +79,17 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
   }
   const ldu = lin.starts.length * lora.r;
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-  k.matmul.encode(rec, x, w, y, T, { accumulate, lora: epilogue(lora, lin, u, ldu) });
+  if (k.matmul.variantFor(T) === 'gemv') {
+    k.matmul.encode(rec, x, w, y, T, { accumulate, lora: epilogue(lora, lin, u, ldu) });
+    return;
+  }
+  k.matmul.encode(rec, x, w, y, T, { accumulate });
+  const S = lin.starts.length;
+  for (let s = 0; s < S; s++) {
+    if (!lin.enabled[s]) continue;
+    const r0 = lin.starts[s];
+    const ns = (s + 1 < S ? lin.starts[s + 1] : lin.N) - r0;
+    // y[:, r0:r0+ns] += scale · u[:, sR:(s+1)R] · B[r0:r0+ns, :]ᵀ
+    k.gemm.encode(rec, u, lin.B, y, T, ns, lora.r, { transB: true, lda: ldu, offA: s * lora.r, ldb: lora.r, offB: r0 * lora.r, ldc: lin.N, offC: r0, alpha: lora.scale, beta: 1 });
+  }
 }
