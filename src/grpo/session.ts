@@ -2,6 +2,7 @@
 // LoRA adapter, optimizer) plus its prompt source, reward scorer, config and history, and the
 // checkpoint state that lets a reload or a lost device resume exactly where the run was.
 // Shared by the browser worker and the headless CLI; storage of checkpoints is the caller's.
+// A step abandoned during its rollout (StepAbandoned) is redone with the same prompts.
 import type { GpuContext } from '../gpu/device';
 import { writeView } from '../gpu/buffers';
 import { allocLora, createLora, destroyLora, type LoraAdapter, type LoraBaseShape } from '../lora/adapter';
@@ -12,11 +13,10 @@ import { TARGET_SLOT, type LoraTarget } from '../lora/targets';
 import { Engine } from '../model/engine';
 import { Backprop } from '../model/backprop';
 import type { ModelWeights } from '../model/weights';
-import type { RngState } from '../tasks/rng';
 import { assertValidConfig, type TrainConfig } from './config';
 import { makeScorer, type CustomScorer, type RewardSample, type RewardSpec } from './rewards';
-import { createPromptSource, type PromptSource, type PromptTokenizer, type TaskSpec } from './tasks';
-import { trainStep, type StepControl, type StepResult } from './trainer';
+import { createPromptSource, type PromptSource, type PromptState, type PromptTokenizer, type TaskSpec } from './tasks';
+import { StepAbandoned, trainStep, type PromptItem, type StepControl, type StepResult } from './trainer';
 
 export interface SessionTokenizer extends PromptTokenizer {
   decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
@@ -34,7 +34,7 @@ export interface SessionCheckpoint {
   step: number;
   adapter: Map<string, { data: Float32Array; shape: number[] }>;
   optimizer: { step: number; tensors: Map<string, Float32Array> };
-  rng: RngState;
+  rng: PromptState;
   spec: SessionSpec;
   metrics: Record<string, number>[];
 }
@@ -48,6 +48,8 @@ export class TrainingSession {
   step = 0;
   readonly history: Record<string, number>[] = [];
   private scorer: ReturnType<typeof makeScorer>;
+  /** prompts drawn by an abandoned step (redrawn first) and the RNG state from before them */
+  private replay: { items: PromptItem<RewardSample>[]; rng: PromptState } | null = null;
 
   private constructor(
     readonly ctx: GpuContext, readonly weights: ModelWeights, readonly tok: SessionTokenizer, public spec: SessionSpec,
@@ -93,14 +95,26 @@ export class TrainingSession {
 
   /** One optimizer step; throws StepAbandoned when control stops it during the rollout. */
   async runStep(control: StepControl = {}): Promise<StepResult> {
+    const before = this.replay?.rng ?? this.prompts.state();
+    let drawn: PromptItem<RewardSample>[] = [];
+    const draw = (n: number): PromptItem<RewardSample>[] => {
+      const again = this.replay?.items;
+      this.replay = null;
+      drawn = again?.length === n ? again : this.prompts.next(n);
+      return drawn;
+    };
     const r = await trainStep<RewardSample>({
       ctx: this.ctx, engine: this.engine, backprop: this.backprop, lora: this.lora, optimizer: this.optimizer,
-      nextPrompts: (n) => this.prompts.next(n),
+      nextPrompts: draw,
       decode: (ids) => this.tok.decode(ids.filter((t) => !this.tok.eosTokenIds.includes(t)), { skipSpecialTokens: true }),
       score: (c, s) => this.scorer(c, s),
       eosIds: this.tok.eosTokenIds,
       seed: this.spec.config.seed,
-    }, this.spec.config, this.step, control);
+    }, this.spec.config, this.step, control).catch((e: unknown) => {
+      // nothing but the prompt stream moved: the redone step draws the same prompts
+      if (e instanceof StepAbandoned) this.replay = { items: drawn, rng: before };
+      throw e;
+    });
     this.step++;
     this.history.push({ step: this.step, ...r.metrics });
     return r;
@@ -109,12 +123,13 @@ export class TrainingSession {
   /** Everything needed to resume (downloads adapter and optimizer state from the GPU). */
   async checkpoint(): Promise<SessionCheckpoint> {
     const opt = await this.optimizer.state();
-    return { step: this.step, adapter: await readLoraTensors(this.ctx, this.lora), optimizer: opt, rng: this.prompts.state(), spec: this.spec, metrics: [...this.history] };
+    return { step: this.step, adapter: await readLoraTensors(this.ctx, this.lora), optimizer: opt, rng: this.replay?.rng ?? this.prompts.state(), spec: this.spec, metrics: [...this.history] };
   }
 
-  destroy(): void {
+  /** Frees the GPU state; `keepAdapter` leaves the LoRA adapter alive (its new owner frees it). */
+  destroy(opts: { keepAdapter?: boolean } = {}): void {
     this.optimizer.destroy();
-    destroyLora(this.ctx, this.lora);
+    if (!opts.keepAdapter) destroyLora(this.ctx, this.lora);
     this.backprop.destroy();
     this.engine.destroy();
   }

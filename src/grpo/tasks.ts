@@ -1,7 +1,7 @@
 // Prompt sources for training: the built-in Countdown generator (TinyZero's base or Qwen-instruct
 // templates) or an uploaded JSONL of question/answer pairs (R1-style system prompt), rendered with
-// the model's chat template and tokenized. The RNG state is saved with checkpoints so a resumed run
-// draws exactly the prompts it would have drawn.
+// the model's chat template and tokenized. The RNG state (for a dataset also the epoch's order and
+// position) is saved with checkpoints so a resumed run draws exactly the prompts it would have drawn.
 import { createRng, fromState, type Rng, type RngState } from '../tasks/rng';
 import { COUNTDOWN_3TO4, countdownChat, countdownPromptBase, generateCountdownTask } from '../tasks/countdown';
 import { buildQaMessages, parseQaJsonl, type QaRow } from '../tasks/dataset';
@@ -20,12 +20,15 @@ export interface PromptTokenizer {
   applyChatTemplate(messages: { role: string; content: string }[], opts: { addGenerationPrompt: boolean }): string;
 }
 
+/** A prompt source's position: its RNG state, plus for a dataset the current epoch's order and place in it. */
+export type PromptState = RngState & { order?: number[]; at?: number };
+
 export interface PromptSource {
   next(n: number): PromptItem<RewardSample>[];
-  state(): RngState;
+  state(): PromptState;
 }
 
-export function createPromptSource(spec: TaskSpec, tok: PromptTokenizer, rngState?: RngState): PromptSource {
+export function createPromptSource(spec: TaskSpec, tok: PromptTokenizer, rngState?: PromptState): PromptSource {
   const rng: Rng = rngState ? fromState(rngState) : createRng(spec.seed);
   const item = (text: string, sample: RewardSample): PromptItem<RewardSample> => ({ text, ids: tok.encode(text, { addSpecialTokens: false }), sample });
   if (spec.kind === 'countdown') {
@@ -42,8 +45,12 @@ export function createPromptSource(spec: TaskSpec, tok: PromptTokenizer, rngStat
     };
   }
   const rows: QaRow[] = parseQaJsonl(spec.jsonl);
-  let order = rng.shuffle(rows.map((_, i) => i));
-  let at = 0;
+  // a saved position resumes the same epoch order at the same place (a checkpoint from before this
+  // field existed, or of another file, starts a fresh order from its RNG state)
+  const saved = rngState?.order;
+  const resumes = !!saved && saved.length === rows.length && Number.isInteger(rngState?.at);
+  let order = resumes ? [...saved] : rng.shuffle(rows.map((_, i) => i));
+  let at = resumes ? (rngState!.at as number) : 0;
   return {
     next: (n) => Array.from({ length: n }, () => {
       if (at >= order.length) { order = rng.shuffle(order); at = 0; }
@@ -52,6 +59,6 @@ export function createPromptSource(spec: TaskSpec, tok: PromptTokenizer, rngStat
       const question = typeof row.prompt === 'string' ? row.prompt : row.prompt.map((m) => m.content).join('\n');
       return item(text, { kind: 'qa', question, answer: row.answer, mode: spec.answerMode });
     }),
-    state: () => rng.state(),
+    state: () => ({ ...rng.state(), order: [...order], at }),
   };
 }

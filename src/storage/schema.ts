@@ -95,6 +95,8 @@ export interface SampleRecord {
   completion: string;
   rewards: Record<string, number>;
   total: number;
+  /** reward errors by function name (a custom function threw, returned NaN or timed out) */
+  errors?: Record<string, string>;
 }
 
 /** An append-only log kept as pages of `pageSize` rows under their own keys. Rows [0, rows) were

@@ -59,11 +59,11 @@ export function createWorkerContext(post: WorkerContext['post'], acquire: () => 
         (g) => {
           ctx.gpu = g;
           g.lost.then((e) => {
-            if (ctx.gpu !== g || e.reason === 'destroyed') return;
-            // everything on the lost device is gone; the next command acquires a new one
+            if (ctx.gpu !== g) return;
+            // everything on the lost (or destroyed) device is gone; the next command acquires a new one
             Object.assign(ctx, { gpu: null, model: null, lora: null, loraName: null });
             pending = null;
-            post({ type: 'error', id: null, error: { name: e.name, message: e.message, hint: e.hint } });
+            if (e.reason !== 'destroyed') post({ type: 'error', id: null, error: { name: e.name, message: e.message, hint: e.hint } });
           });
           return g;
         },

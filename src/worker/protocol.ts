@@ -96,7 +96,10 @@ export type Event =
   | { type: 'model-loaded'; id: number; summary: ModelSummary }
   | { type: 'token'; id: number; text: string }
   | { type: 'generate-done'; id: number; tokens: number; seconds: number; finished: boolean }
-  | { type: 'training-state'; id: number; state: TrainingState; runId: string | null; step: number; message?: string }
+  /** a run's state changed; `error` says why it failed (with a hint), `totalSteps` is the run's length */
+  | { type: 'training-state'; id: number; state: TrainingState; runId: string | null; step: number; message?: string; totalSteps?: number; error?: ErrorInfo }
+  /** a run was (re)opened from a checkpoint: its metric rows up to `step` replace what the UI shows */
+  | { type: 'run-history'; id: number; runId: string; step: number; totalSteps: number; metrics: Record<string, number>[] }
   | { type: 'step-metrics'; id: number; runId: string; step: number; metrics: Record<string, number> }
   | { type: 'samples'; id: number; runId: string; step: number; samples: SampleView[] }
   | { type: 'checkpoint-saved'; id: number; runId: string; step: number; bytes: number }

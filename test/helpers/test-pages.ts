@@ -22,7 +22,7 @@ export function buildTestPages(): Promise<string> {
     const outDir = resolve(root, String(process.pid));
     await build({
       logLevel: 'warn',
-      build: { outDir, emptyOutDir: true, sourcemap: false, rollupOptions: { input: { adapters: resolve('test/browser/pages/adapters.html') } } },
+      build: { outDir, emptyOutDir: true, sourcemap: false, rollupOptions: { input: { adapters: resolve('test/browser/pages/adapters.html'), panels: resolve('test/browser/pages/panels.html'), sandbox: resolve('test/browser/pages/sandbox.html') } } },
     });
     return outDir;
   })();
