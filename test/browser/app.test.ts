@@ -25,6 +25,7 @@ describe('app in a real browser', () => {
     const errors = watchConsole(page, (_text, url) => url.startsWith('https://huggingface.co/'));
     await page.goto(server.url);
     await expect.poll(() => page.locator('h1').textContent()).toBe('TabZero');
+    await page.getByRole('tab', { name: 'GPU' }).click();
     const adapter = page.getByTestId('adapter-name');
     await adapter.waitFor({ timeout: 60_000 });
     expect((await adapter.textContent())?.trim().length).toBeGreaterThan(0);
@@ -44,7 +45,8 @@ describe('app without WebGPU', () => {
     const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
     await page.addInitScript(() => { delete (Navigator.prototype as unknown as { gpu?: unknown }).gpu; });
     await page.goto(server.url);
-    const alert = page.getByRole('alert');
+    // shown above whichever tab is open (the Model tab's preview may add its own alert when offline)
+    const alert = page.getByRole('alert').filter({ hasText: 'WebGPU' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/does not expose WebGPU[\s\S]*What to do: use Chrome or Edge/);
     await page.screenshot({ path: 'test-results/app-no-webgpu.png' });

@@ -71,7 +71,9 @@ describe('model panel and chat in a real browser', () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors = watchConsole(page, (text, url) => /404/.test(text) && OPTIONAL.test(url));
     await page.goto(`${server.url}/?hub=${encodeURIComponent(hub.url)}&repo=test/tiny-qwen2`);
+    await page.getByRole('tab', { name: 'GPU' }).click();
     await page.getByTestId('adapter-name').waitFor({ timeout: 60_000 });
+    await page.getByRole('tab', { name: 'Model' }).click();
     const panel = page.getByTestId('model-panel');
     const firstRun = page.getByTestId('first-run');
     await expect.poll(() => firstRun.textContent(), { timeout: 30_000 }).toMatch(/Loading downloads [\d.]+ KiB of weights \(1 file, plus small config and tokenizer files\) from 127\.0\.0\.1:\d+/);
@@ -108,6 +110,7 @@ describe('model panel and chat in a real browser', () => {
     await panel.screenshot({ path: 'test-results/model-loaded.png' });
 
     // a short greedy reply streams in
+    await page.getByRole('tab', { name: 'Chat' }).click();
     const chat = page.getByTestId('chat-panel');
     await chat.getByText('Sampling and system prompt').click();
     await chat.getByLabel('Temperature').fill('0');
@@ -127,8 +130,10 @@ describe('model panel and chat in a real browser', () => {
     // reload: everything comes from the browser's weight cache
     const before = hub.requests.length;
     await page.reload();
-    await expect.poll(() => firstRun.textContent(), { timeout: 60_000 }).toContain("are in this browser's cache: loading downloads nothing");
+    await page.getByRole('tab', { name: 'GPU' }).click();
     await page.getByTestId('adapter-name').waitFor({ timeout: 60_000 });
+    await page.getByRole('tab', { name: 'Model' }).click();
+    await expect.poll(() => firstRun.textContent(), { timeout: 60_000 }).toContain("are in this browser's cache: loading downloads nothing");
     await page.getByRole('button', { name: 'Load', exact: true }).click();
     await summary.waitFor({ timeout: 60_000 });
     expect(await summary.textContent()).toContain('is loaded (from the browser cache)');
@@ -147,7 +152,9 @@ describe('model panel and chat in a real browser', () => {
     await panel.getByRole('button', { name: 'Clear cache' }).click();
     await expect.poll(() => page.getByTestId('cache-size').textContent()).toBe('0 B');
 
-    await page.getByTestId('model-panel').locator('..').locator('section').first().screenshot({ path: 'test-results/gpu-panel.png' });
+    await page.getByRole('tab', { name: 'GPU' }).click();
+    await page.getByTestId('panel-gpu').locator('section').first().screenshot({ path: 'test-results/gpu-panel.png' });
+    await page.getByRole('tab', { name: 'Model' }).click();
     await page.screenshot({ path: 'test-results/app-model-light.png', fullPage: true });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: 'test-results/app-model-dark.png', fullPage: true });
