@@ -27,6 +27,8 @@ export interface SessionSpec {
   config: TrainConfig;
   task: TaskSpec;
   rewards: RewardSpec[];
+  /** the adapter a run continued from (its name), when it did not start from a fresh one */
+  startFrom?: string;
 }
 
 /** What a checkpoint holds (tensors by PEFT key and optimizer key; the rest is JSON). */
@@ -59,8 +61,12 @@ export class TrainingSession {
     this.scorer = makeScorer(spec.rewards, custom);
   }
 
-  /** A new run, or (with `ckpt`) one resumed from a checkpoint. */
-  static async create(ctx: GpuContext, weights: ModelWeights, tok: SessionTokenizer, spec: SessionSpec, opts: { custom?: CustomScorer | null; ckpt?: SessionCheckpoint } = {}): Promise<TrainingSession> {
+  /**
+   * A new run, or (with `ckpt`) one resumed from a checkpoint. `init`: PEFT-keyed A/B tensors a new
+   * run starts from instead of a fresh adapter (continue training an imported or earlier adapter;
+   * the config's r / alpha / targets must be that adapter's; the optimizer starts fresh).
+   */
+  static async create(ctx: GpuContext, weights: ModelWeights, tok: SessionTokenizer, spec: SessionSpec, opts: { custom?: CustomScorer | null; ckpt?: SessionCheckpoint; init?: Map<string, { data: Float32Array; shape: number[] }> } = {}): Promise<TrainingSession> {
     const cfg = assertValidConfig(spec.config);
     const G = cfg.numGenerations;
     const rows = cfg.promptsPerStep * G;
@@ -70,8 +76,9 @@ export class TrainingSession {
     const backprop = await Backprop.create(ctx, weights, { maxTokens: perMicro * Ts, maxSeqLen: Ts, maxRows: perMicro * cfg.maxCompletionLength, maxRank: cfg.loraR });
     const base = loraBase(weights);
     const loraOpts = { r: cfg.loraR, alpha: cfg.loraAlpha, targets: cfg.loraTargets as LoraTarget[] };
-    const lora = opts.ckpt ? allocLora(ctx, base, loraOpts) : createLora(ctx, base, { ...loraOpts, seed: cfg.seed });
-    if (opts.ckpt) writeAdapterTensors(ctx, lora, opts.ckpt.adapter);
+    const from = opts.ckpt?.adapter ?? opts.init;
+    const lora = from ? allocLora(ctx, base, loraOpts) : createLora(ctx, base, { ...loraOpts, seed: cfg.seed });
+    if (from) writeAdapterTensors(ctx, lora, from);
     const optimizer = await LoraOptimizer.create(ctx, lora);
     if (opts.ckpt) optimizer.loadState(opts.ckpt.optimizer);
     const prompts = createPromptSource(spec.task, tok, opts.ckpt?.rng);

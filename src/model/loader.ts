@@ -24,6 +24,7 @@ import { allocWeight, writeBias, writeQ4Rows } from './weight-writer';
 import { chunkRows, writeF32Rows, writeFloatRows, type FloatDtype } from './embedding';
 import { BnbAssembler, bnbAlignsWithQ4, dequantizeBnbRows, repackBnbToQ4, type BnbTensor } from './bnb';
 import { Q4Writer } from './q4-writer';
+import { WeightsFingerprint } from './fingerprint';
 
 export interface LoadProgress {
   phase: 'check' | 'weights' | 'done';
@@ -72,6 +73,7 @@ export async function loadModel(ctx: GpuContext, src: ModelSource, opts: LoadOpt
   try {
     writer = await Q4Writer.create(ctx, opts.stagingBytes);
     const sink = new Sink(ctx, writer, dests, log);
+    const print = new WeightsFingerprint();
     const wanted = (name: string) => dests.has(name) || BnbAssembler.split(name, sink.isBnbLinear) !== null;
     const bytesTotal = model.shards.reduce((n, s) => n + s.header.tensors.filter((t) => wanted(t.name)).reduce((m, t) => m + t.end - t.begin, 0), 0);
     opts.onProgress?.({ phase: 'check', bytesDone: 0, bytesTotal, tensor: '' });
@@ -82,12 +84,14 @@ export async function loadModel(ctx: GpuContext, src: ModelSource, opts: LoadOpt
       filter: (info) => wanted(info.name),
       onProgress: (p) => { last = p; opts.onProgress?.({ phase: 'weights', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, tensor: p.tensor }); },
     })) {
+      print.add(t.info.name, t.info.dtype, t.info.shape, t.bytes);
       await sink.accept(t.info.name, t.info.dtype, t.info.shape, t.bytes);
       throwIfAborted(opts.signal, 'loading the model');
     }
     sink.finish(total);
     await ctx.device.queue.onSubmittedWorkDone();
     if (ctx.errors.length > errorsBefore) throw ctx.errors[errorsBefore];
+    weights.fingerprint = await print.digest();
     opts.onProgress?.({ phase: 'done', bytesDone: last.bytesTotal, bytesTotal: last.bytesTotal, tensor: '' });
     return weights;
   } catch (e) {
@@ -135,7 +139,7 @@ export function allocModelWeights(ctx: GpuContext, config: Qwen2Config, opts: Al
     for (let l = 0; l < config.numLayers; l++) layers.push(allocLayer(config, l, weight, norm, dests, opts, log));
     const finalNorm = norm('model.norm.weight', 'final_norm');
     const bytes = made.reduce((n, w) => n + w.bytes, 0) + norms.reduce((n, b) => n + b.size, 0);
-    return { weights: { config, linearFormat: opts.linearFormat, embed, lmHead, layers, finalNorm, bytes }, dests };
+    return { weights: { config, linearFormat: opts.linearFormat, embed, lmHead, layers, finalNorm, bytes, fingerprint: '' }, dests };
   } catch (e) {
     for (const w of made) destroyWeight(ctx, w);
     for (const b of norms) ctx.memory.destroy(b);

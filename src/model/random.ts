@@ -11,6 +11,7 @@ import { lowbias32 } from '../reference/random_fill';
 import type { Qwen2Config } from './config';
 import { allocModelWeights } from './loader';
 import { destroyModel, type ModelWeights } from './weights';
+import { randomFingerprint } from './fingerprint';
 
 export interface RandomModelOptions {
   linearFormat: 'q4' | 'bf16';
@@ -48,6 +49,7 @@ export async function buildRandomModel(ctx: GpuContext, config: Qwen2Config, opt
     }
     rec.submit();
     await ctx.device.queue.onSubmittedWorkDone();
+    weights.fingerprint = await randomFingerprint(config, opts.seed, `${opts.linearFormat}/${opts.embedFormat}`);
     return weights;
   } catch (e) {
     destroyModel(ctx, weights);

@@ -33,6 +33,8 @@ export interface ModelWeights {
   finalNorm: GPUBuffer;
   /** GPU bytes of all of the above */
   bytes: number;
+  /** which weights these are (fingerprint.ts): stored adapters record it; '' until a load has finished */
+  fingerprint: string;
 }
 
 /** Row ranges of the fused q|k|v weight. */

@@ -34,8 +34,8 @@ function checkIdle(ctx: WorkerContext, what: string): void {
 }
 
 function baseRef(m: LoadedModel): BaseModelRef {
-  // weightsHash '' (unknown): stored adapters are checked by shapes; another model id only warns
-  return { modelId: m.name, weightsHash: '', shape: loraBaseOf(m.config) };
+  // shapes must match; another weights fingerprint refuses, another model id with the same weights only warns
+  return { modelId: m.name, weightsHash: m.weights.fingerprint, shape: loraBaseOf(m.config) };
 }
 
 function checkRank(m: LoadedModel, r: number): void {
@@ -44,12 +44,12 @@ function checkRank(m: LoadedModel, r: number): void {
 }
 
 /** Makes `a` the active adapter (destroying the previous one) and tells the UI. */
-function activate(ctx: WorkerContext, id: number, a: LoraAdapter, name: string): void {
+function activate(ctx: WorkerContext, id: number, a: LoraAdapter, name: string, warnings: string[] = []): void {
   const old = ctx.lora;
   ctx.lora = a;
   ctx.loraName = name;
   if (old && old !== a && ctx.gpu) destroyLora(ctx.gpu, old);
-  ctx.post({ type: 'adapter-active', id, name, r: a.r, alpha: a.alpha, targets: [...a.targets] });
+  ctx.post({ type: 'adapter-active', id, name, r: a.r, alpha: a.alpha, targets: [...a.targets], ...(warnings.length ? { warnings } : {}) });
 }
 
 export async function exportAdapter(cmd: Cmd<'export-adapter'>, ctx: WorkerContext): Promise<void> {
@@ -78,13 +78,13 @@ export async function loadStoredAdapter(cmd: Cmd<'load-stored-adapter'>, ctx: Wo
   checkIdle(ctx, 'load a stored adapter');
   const s = await workerStorage();
   const gpu = await ctx.device();
-  const { adapter, meta, warnings } = await loadAdapterFromStore(gpu, s, cmd.adapterId, baseRef(model));
+  // other weights of the same shape (e.g. trained on the NF4 upload, used on the bf16 one) load with a warning
+  const { adapter, meta, warnings } = await loadAdapterFromStore(gpu, s, cmd.adapterId, baseRef(model), { allowOtherWeights: true });
   if (adapter.r > model.engine.opts.maxRank) {
     destroyLora(gpu, adapter);
     checkRank(model, adapter.r);
   }
-  for (const w of warnings) console.warn(`[adapters] ${w}`);
-  activate(ctx, cmd.id, adapter, meta.name);
+  activate(ctx, cmd.id, adapter, meta.name, warnings);
 }
 
 export async function clearAdapter(cmd: Cmd<'clear-adapter'>, ctx: WorkerContext): Promise<void> {

@@ -76,7 +76,8 @@ export type Command =
   /** chat or raw prompt; `adapter` picks the active adapter (true) or the base model (false) */
   | { type: 'generate'; id: number; messages: ChatMessage[]; sampling: SamplingSpec; adapter: boolean }
   | { type: 'stop-generate'; id: number }
-  | { type: 'start-training'; id: number; config: TrainConfig; task: TaskSpec; rewards: RewardSpec[]; runId?: string }
+  /** a new run (fresh adapter, or with `fromActiveAdapter` the active one's weights, r, alpha and targets), or with `runId` a stored run */
+  | { type: 'start-training'; id: number; config: TrainConfig; task: TaskSpec; rewards: RewardSpec[]; runId?: string; fromActiveAdapter?: boolean }
   | { type: 'pause'; id: number }
   | { type: 'resume'; id: number; runId?: string }
   | { type: 'stop'; id: number }
@@ -104,6 +105,7 @@ export type Event =
   | { type: 'samples'; id: number; runId: string; step: number; samples: SampleView[] }
   | { type: 'checkpoint-saved'; id: number; runId: string; step: number; bytes: number }
   | { type: 'adapter-exported'; id: number; config: Record<string, unknown>; safetensors: ArrayBuffer; warnings: string[] }
-  | { type: 'adapter-active'; id: number; name: string | null; r: number; alpha: number; targets: string[] };
+  /** `warnings`: e.g. a stored adapter trained on other weights of the same shape (it loads; outputs may differ) */
+  | { type: 'adapter-active'; id: number; name: string | null; r: number; alpha: number; targets: string[]; warnings?: string[] };
 
 export type CommandType = Command['type'];

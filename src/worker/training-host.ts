@@ -8,6 +8,7 @@ import { validateRewardSpecs, type CustomScorer, type RewardSpec } from '../grpo
 import { loraBase, type SessionCheckpoint, type SessionSpec } from '../grpo/session';
 import { createPromptSource } from '../grpo/tasks';
 import { SandboxScorer } from '../rewards/sandbox';
+import { readLoraTensors } from '../lora/peft';
 import { newId } from '../storage/keys';
 import { openStorage, type Storage } from '../storage/store';
 import type { Command } from './protocol';
@@ -63,14 +64,14 @@ function retire(ctx: WorkerContext): void {
 }
 
 /** Creates the run's session (state starting → running) and answers `id` with ok. */
-async function launch(ctx: WorkerContext, run: TrainingRun, id: number, ckpt?: SessionCheckpoint): Promise<void> {
+async function launch(ctx: WorkerContext, run: TrainingRun, id: number, ckpt?: SessionCheckpoint, init?: SessionCheckpoint['adapter']): Promise<void> {
   runs.set(ctx, run);
   run.setState('starting', id);
   ctx.job = { kind: 'training', id };
   try {
     if (ckpt) await run.store.setStatus(run.runId, 'running');
     else await run.store.createRun(run.runId, run.spec, run.model.name);
-    await run.open(ckpt);
+    await run.open(ckpt, init);
   } catch (e) {
     run.close();
     if (ctx.job?.kind === 'training') ctx.job = null;
@@ -88,11 +89,19 @@ export async function startTraining(cmd: Cmd<'start-training'>, ctx: WorkerConte
   if (cmd.runId) return resumeFromStore(ctx, cmd.id, cmd.runId, cmd.rewards);
   const model = needModel(ctx, 'start training');
   assertFree(ctx, 'start training');
-  const spec: SessionSpec = { config: assertValidConfig(cmd.config), task: cmd.task, rewards: cmd.rewards };
+  let spec: SessionSpec = { config: assertValidConfig(cmd.config), task: cmd.task, rewards: cmd.rewards };
   validateRewardSpecs(spec.rewards);
   createPromptSource(spec.task, model.tokenizer); // a bad task fails here, before GPU memory is taken
+  let init: SessionCheckpoint['adapter'] | undefined;
+  if (cmd.fromActiveAdapter) {
+    const a = ctx.lora;
+    if (!a || !ctx.gpu) throw new TabZeroError('cannot continue training: no adapter is active', 'import or pick an adapter in the Adapters panel (Use), or start with a fresh adapter');
+    // the adapter's own shape wins over the form's LoRA settings; the optimizer starts fresh
+    spec = { ...spec, config: assertValidConfig({ ...spec.config, loraR: a.r, loraAlpha: a.alpha, loraTargets: [...a.targets] }), startFrom: ctx.loraName ?? 'active adapter' };
+    init = await readLoraTensors(ctx.gpu, a);
+  }
   retire(ctx);
-  await launch(ctx, new TrainingRun(ctx, newId(), model, spec, storageOf(ctx), scorerOf(ctx), cmd.id), cmd.id);
+  await launch(ctx, new TrainingRun(ctx, newId(), model, spec, storageOf(ctx), scorerOf(ctx), cmd.id), cmd.id, undefined, init);
 }
 
 /** Opens a stored run at its latest checkpoint (optionally with new rewards) and runs it on. */

@@ -101,11 +101,11 @@ export class TrainingRun {
     for (const error of held) this.ctx.post({ type: 'error', id: this.streamId, error });
   }
 
-  /** Builds the session (fresh, or from `ckpt`); its adapter becomes the worker's active adapter. */
-  async open(ckpt?: SessionCheckpoint): Promise<void> {
+  /** Builds the session (fresh, from `init` adapter tensors, or from `ckpt`); its adapter becomes the worker's active adapter. */
+  async open(ckpt?: SessionCheckpoint, init?: SessionCheckpoint['adapter']): Promise<void> {
     const gpu = this.ctx.gpu;
     if (!gpu || this.ctx.model !== this.model) throw new TabZeroError('the model was unloaded while training started', 'load the model again, then start or resume');
-    this.session = await TrainingSession.create(gpu, this.model.weights, sessionTokenizer(this.model), this.spec, { custom: this.custom, ckpt });
+    this.session = await TrainingSession.create(gpu, this.model.weights, sessionTokenizer(this.model), this.spec, { custom: this.custom, ckpt, init });
     this.stepNow = this.session.step;
     if (ckpt) this.lastCheckpointStep = ckpt.step;
     const old = this.ctx.lora;
@@ -234,7 +234,7 @@ export class TrainingRun {
     try {
       const last = s.history[s.history.length - 1] ?? {};
       const meta = await untilLost(saveAdapterToStore(s.ctx, await this.store.get(), s.lora, {
-        name: this.name, base: { modelId: this.model.name, weightsHash: '', shape: loraBase(s.weights) },
+        name: this.name, base: { modelId: this.model.name, weightsHash: this.model.weights.fingerprint, shape: loraBase(s.weights) },
         trainingConfig: runConfig(this.spec, this.model.name), step: s.step, metricSummary: last,
       }), s.ctx);
       return meta.id;

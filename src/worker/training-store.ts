@@ -86,7 +86,7 @@ export function runConfig(spec: SessionSpec, model: string): Record<string, unkn
 
 export function runName(spec: SessionSpec, model: string): string {
   const task = spec.task.kind === 'countdown' ? 'Countdown' : spec.task.name;
-  return `GRPO ${task} · ${model}`.slice(0, 200);
+  return `GRPO ${task} · ${model}${spec.startFrom ? ` (from ${spec.startFrom})` : ''}`.slice(0, 200);
 }
 
 /** Storage calls of a run; failures become warnings (the caller posts them) and never stop training. */

@@ -79,9 +79,15 @@ describe('adapter-host', () => {
 
   it('load-stored-adapter reads IndexedDB and makes it active; clear removes it', async () => {
     const storage = await openStorage({ locks: null });
-    const meta = await saveAdapterToStore(gpu, storage, ctx.lora!, { name: 'stored one', base: { modelId: 'tiny-qwen2', weightsHash: '', shape: loraBaseOf(weights.config) }, step: 5 });
+    expect(weights.fingerprint).toMatch(/^w1-[0-9a-f]{16}$/);
+    const meta = await saveAdapterToStore(gpu, storage, ctx.lora!, { name: 'stored one', base: { modelId: 'tiny-qwen2', weightsHash: weights.fingerprint, shape: loraBaseOf(weights.config) }, step: 5 });
     await loadStoredAdapter({ type: 'load-stored-adapter', id: 7, adapterId: meta.id }, ctx);
     expect(last().ev).toMatchObject({ type: 'adapter-active', id: 7, name: 'stored one', r: 4 });
+    expect(last().ev).not.toHaveProperty('warnings');
+    // trained on other weights of the same shape: it loads, with a warning naming both fingerprints
+    const other = await saveAdapterToStore(gpu, storage, ctx.lora!, { name: 'other base', base: { modelId: 'tiny-qwen2-nf4', weightsHash: 'w1-0123456789abcdef', shape: loraBaseOf(weights.config) }, step: 5 });
+    await loadStoredAdapter({ type: 'load-stored-adapter', id: 12, adapterId: other.id }, ctx);
+    expect(last().ev).toMatchObject({ type: 'adapter-active', id: 12, name: 'other base', warnings: [expect.stringMatching(/trained on tiny-qwen2-nf4 \(weights w1-0123456789abcdef\), the loaded model is tiny-qwen2 \(weights w1-/)] });
     await expect(loadStoredAdapter({ type: 'load-stored-adapter', id: 8, adapterId: 'nope' }, ctx)).rejects.toMatchObject({ name: 'StorageNotFoundError' });
     ctx.job = { kind: 'training', id: 99 };
     await expect(clearAdapter({ type: 'clear-adapter', id: 9 }, ctx)).rejects.toThrow(/while training runs/);

@@ -24,6 +24,8 @@ import { loadModelCommand } from '../../src/worker/model-host';
 import type { Command, Event, SampleView } from '../../src/worker/protocol';
 import { configureTrainingHost, pauseTraining, resumeTraining, startTraining, stopTraining, updateRewards } from '../../src/worker/training-host';
 import { writeTinyModel } from '../helpers/tiny-model';
+import { readLoraTensors } from '../../src/lora/peft';
+import { clearAdapter } from '../../src/worker/adapter-host';
 
 let tmp: string;
 let dir: string;
@@ -199,6 +201,31 @@ describe('training host', () => {
     expect(rd.get(2)).toEqual(ra.get(2));
     expect(rd.get(3)).toEqual(ra.get(3));
     expect((await real.listRuns())[0]).toMatchObject({ id: run.id, status: 'finished' });
+  }, 120_000);
+
+  it('run E: a new run continues the active adapter (its r, alpha and targets; not a fresh one), and refuses with none active', async () => {
+    const h = rewire(runA.ctx);
+    configureTrainingHost(h.ctx, { storage: async () => openStorage({ dbName: 'train-e' }), customScorer: () => fakeScorer() });
+    const before = await readLoraTensors(h.ctx.gpu!, h.ctx.lora!);
+    const trainedFrom = h.ctx.loraName;
+    // the form asks for r = 4 on q/v only: the active adapter's r = 2, alpha = 4, all seven targets win
+    const asked = { ...config, loraR: 4, loraAlpha: 8, loraTargets: ['q_proj', 'v_proj'] as typeof config.loraTargets, learningRate: 1e-7, totalSteps: 1 };
+    await startTraining({ ...start(40), config: asked, fromActiveAdapter: true }, h.ctx);
+    await untilState(h, 'finished');
+    expect(of(h, 'adapter-active')[0]).toMatchObject({ r: 2, alpha: 4, targets: config.loraTargets, name: expect.stringContaining(`(from ${trainedFrom})`) });
+    const after = await readLoraTensors(h.ctx.gpu!, h.ctx.lora!);
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    let maxRel = 0;
+    let bNorm = 0;
+    for (const [k, t] of before) {
+      const a = after.get(k)!.data;
+      for (let i = 0; i < t.data.length; i++) maxRel = Math.max(maxRel, Math.abs(a[i] - t.data[i]) / (Math.abs(t.data[i]) + 1e-3));
+      if (k.includes('lora_B')) bNorm += t.data.reduce((s, v) => s + v * v, 0);
+    }
+    expect(bNorm).toBeGreaterThan(0); // a fresh adapter's B is zero: this one was trained
+    expect(maxRel).toBeLessThan(1e-2); // one step at lr 1e-7 moved it by next to nothing
+    await clearAdapter({ type: 'clear-adapter', id: 41 }, h.ctx);
+    await expect(startTraining({ ...start(42), fromActiveAdapter: true }, h.ctx)).rejects.toMatchObject({ message: 'cannot continue training: no adapter is active', hint: expect.stringContaining('Adapters panel') });
   }, 120_000);
 
   it('run C: a lost device fails the run with a hint; model reload + resume continue from the checkpoint; new rewards apply between steps', async () => {

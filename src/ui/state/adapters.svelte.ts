@@ -195,7 +195,8 @@ export class AdaptersState {
   /** Makes a stored adapter the active one in the worker (needs a loaded model). */
   async activate(id: string): Promise<void> {
     await this.run('Loading the adapter onto the GPU…', async () => {
-      await this.client.request({ type: 'load-stored-adapter', adapterId: id }, 'adapter-active');
+      const e = await this.client.request({ type: 'load-stored-adapter', adapterId: id }, 'adapter-active');
+      if (e.warnings?.length) this.notice = { kind: 'warn', text: `“${e.name}” is active, with a warning.`, details: e.warnings };
     });
   }
 

@@ -138,7 +138,8 @@ export class TrainingState {
     }
   }
 
-  async start(config: TrainConfig, task: TaskSpec, rewards: RewardSpec[]): Promise<void> {
+  /** A new run; `fromActiveAdapter` continues the worker's active adapter (its r, alpha, targets) instead of a fresh one. */
+  async start(config: TrainConfig, task: TaskSpec, rewards: RewardSpec[], fromActiveAdapter = false): Promise<void> {
     this.metrics = [];
     this.samples = [];
     this.step = 0;
@@ -146,7 +147,7 @@ export class TrainingState {
     this.lastCheckpointStep = null;
     this.resumable = null;
     this.message = null;
-    await this.send({ type: 'start-training', config, task, rewards });
+    await this.send(fromActiveAdapter ? { type: 'start-training', config, task, rewards, fromActiveAdapter } : { type: 'start-training', config, task, rewards });
   }
 
   async pause(): Promise<void> {
