@@ -5,6 +5,7 @@
 
 import { isSkippedModule, projectionShapes, PROJECTIONS, type Projection, type Qwen2Config } from './config';
 import { ModelError } from './errors';
+import { scaleStride } from '../formats/q4';
 
 export interface MemoryOptions {
   /** G: sequences generated per step; the KV cache holds all of them */
@@ -64,7 +65,6 @@ export interface MemoryEstimate {
 }
 
 const F32 = 4;
-const BLOCK = 64;
 
 function resolve(config: Qwen2Config, o: MemoryOptions): Required<MemoryOptions> {
   const r: Required<MemoryOptions> = {
@@ -84,21 +84,34 @@ function resolve(config: Qwen2Config, o: MemoryOptions): Required<MemoryOptions>
   return r;
 }
 
-/** Bytes of one [out, in] projection in the on-GPU 4-bit format (scales per 64-block of a row). */
-export function quantizedLinearBytes(out: number, inF: number): { codes: number; scales: number; codebook: number } {
-  return { codes: out * Math.ceil(inF / 2), scales: out * Math.ceil(inF / BLOCK) * 2, codebook: 16 * F32 };
+/** Bytes of one [out, in] projection in the on-GPU 4-bit format (f16 scales per 64-block of a row, rows padded to an even count). */
+export function quantizedLinearBytes(out: number, inF: number): { codes: number; scales: number } {
+  return { codes: out * Math.ceil(inF / 2), scales: out * scaleStride(inF) * 2 };
 }
 
-function weightBytes(config: Qwen2Config): { base: number; biasesAndNorms: number } {
+/** The fused weights the loader makes (q|k|v, o, gate|up, down); each q4 one has one 16-entry f32 codebook. */
+const FUSED: Projection[][] = [['q_proj', 'k_proj', 'v_proj'], ['o_proj'], ['gate_proj', 'up_proj'], ['down_proj']];
+
+/**
+ * GPU bytes of the seven projections of every layer as the loader lays them out (fused weights, q4
+ * or bf16 by `linearFormat`; bnb skip modules 16-bit) and of the q/k/v biases and the norms.
+ */
+export function projectionBytes(config: Qwen2Config, linearFormat: 'q4' | 'bf16' = 'q4'): { base: number; biasesAndNorms: number } {
   const skip = config.quantization?.skipModules ?? [];
+  const shapes = new Map(projectionShapes(config).map((s) => [s.name, s]));
   let base = 0;
   let biases = 0;
   for (let l = 0; l < config.numLayers; l++) {
-    for (const s of projectionShapes(config)) {
-      const q = quantizedLinearBytes(s.out, s.in);
-      const kept16 = isSkippedModule(`model.layers.${l}.${s.module}.${s.name}`, skip);
-      base += kept16 ? s.out * s.in * 2 : q.codes + q.scales + q.codebook;
-      if (s.bias) biases += s.out * F32;
+    for (const group of FUSED) {
+      const members = group.map((n) => shapes.get(n)!);
+      // a fused weight is 16-bit when a bnb checkpoint keeps any of its members 16-bit (loader.ts)
+      const kept16 = linearFormat === 'bf16' || members.some((s) => isSkippedModule(`model.layers.${l}.${s.module}.${s.name}`, skip));
+      for (const s of members) {
+        const q = quantizedLinearBytes(s.out, s.in);
+        base += kept16 ? s.out * s.in * 2 : q.codes + q.scales;
+        if (s.bias) biases += s.out * F32;
+      }
+      if (!kept16) base += 16 * F32;
     }
   }
   const norms = (2 * config.numLayers + 1) * config.hiddenSize * F32;
@@ -166,7 +179,7 @@ function allocations(config: Qwen2Config, o: Required<MemoryOptions>): Allocatio
 /** Estimates bytes per component for a run; pure, no GPU. */
 export function estimateMemory(config: Qwen2Config, opts: MemoryOptions): MemoryEstimate {
   const o = resolve(config, opts);
-  const w = weightBytes(config);
+  const w = projectionBytes(config);
   const emb = embeddingBytes(config, o.embedding).total;
   const lora = loraParamCount(config, o.loraRank, o.loraTargets) * F32;
   const act = activationBytes(config, o);

@@ -2,8 +2,8 @@
 // projections, bf16 or int8 embedding), the chat engine's activations and KV cache, and a training
 // estimate (estimateMemory with the run's settings); checked against the device's buffer limits.
 // Pure: the UI shows it before downloading, the worker refuses a load that cannot fit.
-import { isSkippedModule, projectionShapes, type Qwen2Config } from './config';
-import { estimateMemory, fitsDevice, quantizedLinearBytes, type Allocation, type DeviceFit, type DeviceLimitsLike, type MemoryEstimate, type MemoryOptions } from './memory';
+import { projectionShapes, type Qwen2Config } from './config';
+import { estimateMemory, fitsDevice, projectionBytes, type Allocation, type DeviceFit, type DeviceLimitsLike, type MemoryEstimate, type MemoryOptions } from './memory';
 
 export interface Formats {
   linearFormat: 'q4' | 'bf16';
@@ -42,22 +42,11 @@ export interface WeightBytes {
 }
 
 export function weightBytes(c: Qwen2Config, f: Formats): WeightBytes {
-  const skip = c.quantization?.skipModules ?? [];
-  let projections = 0;
-  let biases = 0;
-  for (let l = 0; l < c.numLayers; l++) {
-    for (const s of projectionShapes(c)) {
-      const q = quantizedLinearBytes(s.out, s.in);
-      const kept16 = f.linearFormat === 'bf16' || isSkippedModule(`model.layers.${l}.${s.module}.${s.name}`, skip);
-      projections += kept16 ? s.out * s.in * 2 : q.codes + q.scales + q.codebook;
-      if (s.bias) biases += s.out * 4;
-    }
-  }
+  const { base: projections, biasesAndNorms } = projectionBytes(c, f.linearFormat);
   const V = c.vocabSize;
   const C = c.hiddenSize;
   const table = f.embedFormat === 'bf16' ? V * C * 2 : V * C + V * 4;
   const embedding = table * (c.tieWordEmbeddings ? 1 : 2);
-  const biasesAndNorms = biases + (2 * c.numLayers + 1) * C * 4;
   return { projections, biasesAndNorms, embedding, total: projections + biasesAndNorms + embedding };
 }
 

@@ -27,7 +27,7 @@ describe('estimateMemory (Qwen2.5-1.5B, G=8, L=384, r=16)', () => {
     const weightsPerLayer = 2 * 1536 * 1536 + 2 * 256 * 1536 + 3 * 1536 * 8960;
     expect(weightsPerLayer).toBe(46_792_704);
     const n = 28 * weightsPerLayer;
-    expect(b.baseWeights).toBe(n / 2 + (n / 64) * 2 + 28 * 7 * 64);
+    expect(b.baseWeights).toBe(n / 2 + (n / 64) * 2 + 28 * 4 * 64); // a codebook per fused weight: q|k|v, o, gate|up, down
     expect(b.baseWeights).toBeGreaterThan(0.6 * GB);
     expect(b.baseWeights).toBeLessThan(0.9 * GB);
     expect(b.biasesAndNorms).toBe(28 * (1536 + 256 + 256) * 4 + 57 * 1536 * 4);
@@ -84,7 +84,7 @@ describe('estimateMemory options', () => {
     });
     const extra = estimateMemory(bnb, RUN).breakdown.baseWeights - estimateMemory(config, RUN).breakdown.baseWeights;
     const n = 3 * 1536 * 8960;
-    expect(extra).toBe(n * 2 - (n / 2 + n / 32 + 3 * 64));
+    expect(extra).toBe(n * 2 - (n / 2 + n / 32 + 2 * 64)); // gate|up and down: two codebooks fewer
   });
 
   it('fewer LoRA targets and smaller micro-batches shrink the estimate', () => {
