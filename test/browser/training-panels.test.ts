@@ -139,6 +139,18 @@ describe('Samples', () => {
 });
 
 describe('Train panel', () => {
+  it('offers to continue the active adapter instead of a fresh one', async () => {
+    const { page, errors } = await open('train');
+    const box = page.getByLabel(/Continue training the active adapter countdown-v1/);
+    expect(await box.isChecked()).toBe(false);
+    await box.check();
+    await page.getByTestId('start-training').click();
+    await expect.poll(() => page.evaluate(() => (window as unknown as { tz: Tz }).tz.training.calls)).toEqual(['start:from-adapter']);
+    expect(await page.getByTestId('continue-adapter').count()).toBe(0); // hidden while the run is under way
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('enables controls by status and shows validation next to a field', async () => {
     const { page, errors } = await open('train');
     const start = page.getByTestId('start-training');

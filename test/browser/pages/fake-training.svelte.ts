@@ -51,7 +51,7 @@ export class FakeTraining implements TrainingView {
   resumable = $state<{ runId: string; step: number; totalSteps: number } | null>(null);
   calls: string[] = [];
 
-  async start(_c: TrainConfig, _t: TaskSpec, _r: RewardSpec[]): Promise<void> { this.calls.push('start'); this.status = 'running'; this.runId = 'run-1'; }
+  async start(_c: TrainConfig, _t: TaskSpec, _r: RewardSpec[], fromActiveAdapter = false): Promise<void> { this.calls.push(fromActiveAdapter ? 'start:from-adapter' : 'start'); this.status = 'running'; this.runId = 'run-1'; }
   async pause(): Promise<void> { this.calls.push('pause'); this.status = 'paused'; }
   async resume(): Promise<void> { this.calls.push('resume'); this.status = 'running'; }
   async stop(): Promise<void> { this.calls.push('stop'); this.status = 'stopped'; }

@@ -32,7 +32,7 @@ const tz = {
     const target = document.getElementById('app')!;
     if (which === 'dashboard') mount(DashboardPanel, { target, props: { training, active: true } });
     else if (which === 'samples') mount(SamplesPanel, { target, props: { training } });
-    else if (which === 'train') mount(TrainPanel, { target, props: { training, cfg, task, model } });
+    else if (which === 'train') mount(TrainPanel, { target, props: { training, cfg, task, model, adapterName: 'countdown-v1' } });
     else if (which === 'task') mount(TaskPanel, { target, props: { task, training } });
     else mount(PlaygroundPanel, { target, props: { play: new PlaygroundState(task, new SandboxScorer()), task, training } });
   },
