@@ -5,10 +5,12 @@
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
 //           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
 // Rows [mOff, mOff + MR) of x and y are this dispatch's (M > 16 takes several dispatches).
-// Workgroup: 256 threads = ROWS (8) output rows × LANES (32) lanes; each lane walks every 32nd
-// 8-weight group of its row with MR accumulators; reduce_rows() (gemv_reduce_{subgroup,shared}.wgsl,
-// prepended) sums the 32 lanes of each row into lane 0: subgroup shuffles and at most one barrier,
-// or halving through workgroup memory when the device has no subgroups.
+// Workgroup: 256 threads = ROWS (8) lane groups × LANES (32) lanes; lane group g owns NR consecutive
+// output rows and each lane walks every 32nd 8-weight group of them with NR·MR accumulators: the two
+// x vec4 it loads per m serve NR rows (x is re-read from cache per row group, so NR > 1 cuts that
+// traffic NR-fold at M = 8…16, for fewer workgroups). reduce_rows() (gemv_reduce_{subgroup,shared}
+// .wgsl, prepended) sums the 32 lanes of each row into lane 0: subgroup shuffles and at most one
+// barrier, or halving through workgroup memory when the device has no subgroups.
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
@@ -23,7 +25,9 @@ override MR: u32 = 1;            // rows of x, 1…16
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false; // y += result (residual add)
 override LORA: bool = false;
+override NR: u32 = 1;            // output rows per lane group, 1…4
 const ROWS = 8u;
+const MAXNR = 4u;
 const LANES = 32u;
 const MAXM = 16u;
 
@@ -34,22 +38,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   workgroupBarrier();
   let r = lid / LANES;
   let lane = lid % LANES;
-  let n = (wid.x + wid.y * nwg.x) * ROWS + r;
+  let n0 = ((wid.x + wid.y * nwg.x) * ROWS + r) * NR;
+  let rows = min(NR, select(0u, p.N - n0, n0 < p.N)); // rows of this lane group inside N
   let groups = p.K / 8u;
   let k4 = p.K / 4u;
-  var acc: array<f32, MAXM>;
-  if (n < p.N) {
-    for (var j = lane; j < groups; j += LANES) {
-      let w = w8(n, j, p.K);
-      for (var m = 0u; m < MR; m++) {
-        let xi = (p.mOff + m) * k4 + 2u * j;
-        acc[m] += dot(x[xi], w.a) + dot(x[xi + 1u], w.b);
-      }
+  var acc: array<f32, 64>; // [MAXNR][MAXM]
+  for (var j = lane; j < groups && rows > 0u; j += LANES) {
+    var w: array<W8, MAXNR>;
+    for (var i = 0u; i < rows; i++) { w[i] = w8(n0 + i, j, p.K); }
+    for (var m = 0u; m < MR; m++) {
+      let xi = (p.mOff + m) * k4 + 2u * j;
+      let xa = x[xi];
+      let xb = x[xi + 1u];
+      for (var i = 0u; i < NR; i++) { acc[i * MAXM + m] += dot(xa, w[i].a) + dot(xb, w[i].b); }
     }
   }
-  reduce_rows(&acc, r, lane);
-  if (lane == 0u && n < p.N) {
-    for (var m = 0u; m < MR; m++) { store(m, n, acc[m]); }
+  for (var i = 0u; i < NR; i++) {
+    var part: array<f32, MAXM>;
+    for (var m = 0u; m < MR; m++) { part[m] = acc[i * MAXM + m]; }
+    reduce_rows(&part, r, lane);
+    if (lane == 0u && i < rows) {
+      for (var m = 0u; m < MR; m++) { store(m, n0 + i, part[m]); }
+    }
   }
 }
 

@@ -61,7 +61,12 @@ export interface MatmulOptions {
   /** y += result (fused residual add) */
   accumulate?: boolean;
   lora?: LoraEpilogue | null;
+  /** GEMV only: output rows per 32-lane group (1, 2 or 4; default gemvRowsFor(M)) */
+  gemvRows?: number;
 }
+
+/** Rows per lane group the GEMV may use (matmul_gemv.wgsl's NR ≤ MAXNR). */
+export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
 
 /** Uploads a host weight, splitting rows (multiples of 64) so every part fits one binding. */
 export function uploadWeight(ctx: GpuContext, w: WeightHost, label: string, bias?: Float32Array, maxBinding = ctx.limits.maxStorageBufferBindingSize): Weight {
@@ -156,8 +161,10 @@ export class MatmulKernel {
         ]);
         const bindings = [x, ...weights, bias, y, u, B];
         if (variant === 'gemv') {
-          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr }, this.gemvReduce);
-          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, 8)));
+          const nr = opts.gemvRows ?? this.gemvRowsFor(mr);
+          if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
+          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr, NR: nr }, this.gemvReduce);
+          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, 8 * nr)));
         } else {
           const pl = this.pipeline('matmul_tiled', tiledCode, w.format, flags);
           rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 64)]);
@@ -172,6 +179,14 @@ export class MatmulKernel {
    */
   variantFor(M: number): 'gemv' | 'tiled' {
     return M <= GEMV_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled';
+  }
+
+  /**
+   * GEMV rows per lane group for M rows of x. 1 is what bench/RESULTS.md measured (2026-11-24);
+   * NR = 2 / 4 (x loads shared by 2–4 rows) awaits a device run of `bench` (its gemv-nr rows) to pick.
+   */
+  gemvRowsFor(_M: number): number {
+    return 1;
   }
 
   /**

@@ -11,7 +11,7 @@ import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -26,6 +26,12 @@ const CASES: Case[] = [
   { name: 'i8 tiled M=20 N=50 K=64 bias', M: 20, N: 50, K: 64, format: 'i8', variant: 'tiled', bias: true },
   { name: 'q4 gemv accumulate + lora slices', M: 4, N: 96, K: 64, variant: 'gemv', bias: true, accumulate: true, lora: true },
   { name: 'bf16 tiled accumulate + lora slices', M: 70, N: 96, K: 64, format: 'bf16', variant: 'tiled', accumulate: true, lora: true },
+  // 2 and 4 output rows per lane group: N not a multiple of 8·NR (a partial last group), split parts, every format
+  { name: 'q4 gemv NR=2 M=16 N=37 K=160 accumulate + lora slices', M: 16, N: 37, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows: 2 },
+  { name: 'q4 gemv NR=4 M=1 N=70 K=200 bias', M: 1, N: 70, K: 200, variant: 'gemv', bias: true, gemvRows: 4 },
+  { name: 'q4 gemv NR=4 M=33 N=97 K=64 accumulate + lora slices', M: 33, N: 97, K: 64, variant: 'gemv', accumulate: true, lora: true, gemvRows: 4 },
+  { name: 'bf16 gemv NR=4 M=5 N=37 K=160 bias', M: 5, N: 37, K: 160, format: 'bf16', variant: 'gemv', bias: true, gemvRows: 4 },
+  { name: 'i8 gemv NR=2 M=3 N=50 K=64', M: 3, N: 50, K: 64, format: 'i8', variant: 'gemv', gemvRows: 2 },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
@@ -40,7 +46,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );
@@ -70,6 +76,22 @@ describe('matmul', () => {
     });
   }
 
+  it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group', async () => {
+    const ctx = await testGpu(['subgroups']);
+    expect(ctx.features.subgroups).toBe(false);
+    for (const gemvRows of [1, 4]) {
+      const c: Case = { name: `shared reduction NR=${gemvRows}`, M: 9, N: 45, K: 136, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows };
+      const x = normal(21, c.M * c.K);
+      const host = packWeight('q4', normal(22, c.N * c.K, 0.05), c.N, c.K);
+      const bias = normal(23, c.N, 0.1);
+      const yIn = normal(24, c.M * c.N);
+      const lora = loraFor(c);
+      const w = uploadWeight(ctx, host, 'w', bias);
+      expectClose(await run(ctx, c, w, x, yIn, lora), matmulWeightRef(x, host, c.M, { bias, yIn, lora }), 1e-5, c.name);
+      destroyWeight(ctx, w);
+    }
+  });
+
   for (const format of ['q4', 'bf16', 'i8'] as const) {
     it(`splits a ${format} weight larger than the binding limit into row parts`, async () => {
       const ctx = await testGpu();
@@ -81,8 +103,8 @@ describe('matmul', () => {
       const w = uploadWeight(ctx, host, 'w', bias, 64 * perRow); // 64 rows per part → 5 parts
       expect(w.parts.map((p) => p.rows)).toEqual([64, 64, 64, 64, 44]);
       const lora = loraFor({ name: '', M, N, K });
-      for (const variant of ['gemv', 'tiled'] as const) {
-        const c: Case = { name: `split ${format} ${variant}`, M, N, K, variant, lora: true };
+      for (const [variant, gemvRows] of [['gemv', 1], ['gemv', 4], ['tiled', undefined]] as const) {
+        const c: Case = { name: `split ${format} ${variant}${gemvRows ? ` NR=${gemvRows}` : ''}`, M, N, K, variant, lora: true, gemvRows };
         const y = await run(ctx, c, w, x, null, lora);
         expectClose(y, matmulWeightRef(x, host, M, { bias, lora }), 1e-5, c.name);
       }

@@ -1,12 +1,13 @@
 // `tabzero bench`: the 4-bit matmul kernels at Qwen2.5-1.5B shapes (decode M = 1, 8, 16 and
 // training M = 3072 for 1536→8960 and 8960→1536), the tfjs-backend-webgpu f32 matMul on the same
-// shapes in the same process and device, and a copy kernel's bandwidth as the roofline.
+// shapes in the same process and device, and a copy kernel's bandwidth as the roofline. On a hardware
+// GPU the decode shapes also run every GEMV rows-per-lane-group setting (gemv-nr1/2/4).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { CopyKernel } from '../../kernels/copy';
-import { MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
+import { GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
 import { quantizeQ4Fast } from './weights';
 import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
@@ -60,7 +61,16 @@ export async function runBench(argv: string[]): Promise<number> {
       const t = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M), { iters });
       console.log(`  q4 M=${M} N=${N} K=${K}: ${t.ms.toFixed(4)} ms`);
       const bytes = w.bytes + M * K * 4 + M * N * 4;
-      results.push(result('tabzero-q4', M <= 16 ? 'gemv' : 'tiled', M, N, K, t.ms, bytes, t.iters));
+      const variant = kernel.variantFor(M);
+      results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-nr${kernel.gemvRowsFor(M)}` : variant, M, N, K, t.ms, bytes, t.iters));
+      // the other GEMV rows-per-lane-group settings, so one device run shows which to make the default
+      if (variant === 'gemv' && !quick) {
+        for (const nr of GEMV_ROWS_OPTIONS.filter((n) => n !== kernel.gemvRowsFor(M))) {
+          const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvRows: nr }), { iters });
+          console.log(`  q4 gemv NR=${nr} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
+          results.push(result('tabzero-q4', `gemv-nr${nr}`, M, N, K, tn.ms, bytes, tn.iters));
+        }
+      }
       if (!values['no-peer']) {
         const p = await timeTfjsMatmul(ctx, M, N, K, iters ?? (M > 16 ? 10 : 50));
         results.push(result('tfjs-f32', 'matMul', M, N, K, p.ms, N * K * 4 + M * K * 4 + M * N * 4, p.iters));
