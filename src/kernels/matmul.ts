@@ -10,7 +10,9 @@ import reduceSubgroup from '../../shaders/gemv_reduce_subgroup.wgsl?raw';
 import q4Code from '../../shaders/weights_q4.wgsl?raw';
 import bf16Code from '../../shaders/weights_bf16.wgsl?raw';
 import i8Code from '../../shaders/weights_i8.wgsl?raw';
+import f32Code from '../../shaders/weights_f32.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
+import { composeSource } from '../gpu/pipelines';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
@@ -131,6 +133,8 @@ export function weightRows(w: Weight, r0: number, r1: number): Weight {
 }
 
 export class MatmulKernel {
+  /** forces a variant for every M (tests run the decode GEMV path on SwiftShader with it); null: variantFor's choice */
+  variantOverride: 'gemv' | 'tiled' | null = null;
   private dummy: GPUBuffer;
   private constructor(private ctx: GpuContext) {
     this.dummy = ctx.memory.create('matmul.unused', 16);
@@ -178,7 +182,24 @@ export class MatmulKernel {
    * pay per workgroup, not per byte: the tiled kernel's few large workgroups beat the GEMV's there.
    */
   variantFor(M: number): 'gemv' | 'tiled' {
+    if (this.variantOverride) return this.variantOverride;
     return M <= GEMV_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled';
+  }
+
+  /**
+   * y[m, 0..N) = x[m, :]·A[n, :] for a dense f32 A [N, K] (K a multiple of 8), by the GEMV in one
+   * dispatch per 16 rows of x: the LoRA u = x·Aᵀ at decode sizes (the general f32 matmul splits K
+   * there: two dispatches of mostly idle 256-row tiles).
+   */
+  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number } = {}): void {
+    if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
+    const ldy = opts.ldy ?? N;
+    for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
+      const mr = Math.min(GEMV_MAX_ROWS, M - m0);
+      const u8 = params([['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', N], ['u32', N], ['f32', 0], ['u32', m0]]);
+      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1 });
+      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, 8)));
+    }
   }
 
   /**
@@ -204,7 +225,7 @@ export class MatmulKernel {
   }
 
   private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>, prefix = ''): GPUComputePipeline {
-    return this.ctx.pipelines.getSync(`${name}_${format}`, `${prefix}\n${SNIPPETS[format]}\n${body}`, constants);
+    return this.ctx.pipelines.getSync(`${name}_${format}`, composeSource(prefix, SNIPPETS[format], body), constants);
   }
 
   /** GEMV row reduction: subgroup shuffles where the device has subgroups (of ≥ 2 lanes), else workgroup memory. */

@@ -68,7 +68,8 @@ export function encodeLayerForward(
 
 /**
  * y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ.
- * Decode-sized T: the GEMV adds scale·u·Bᵀ in its epilogue (R MACs per output, nothing else to read).
+ * Decode-sized T: u by the dense GEMV, then the GEMV adds scale·u·Bᵀ in its epilogue (R MACs per
+ * output, nothing else to read).
  * Larger T: a rank-R update per slice, y[:, slice] += scale·u_s·B_sᵀ, by the f32 matmul — an
  * epilogue there would re-read u and B for every one of T·N outputs (measured 10× slower at T = 3072).
  */
@@ -78,11 +79,12 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     return;
   }
   const ldu = lin.starts.length * lora.r;
-  k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   if (k.matmul.variantFor(T) === 'gemv') {
+    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
     k.matmul.encode(rec, x, w, y, T, { accumulate, lora: epilogue(lora, lin, u, ldu) });
     return;
   }
+  k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate });
   const S = lin.starts.length;
   for (let s = 0; s < S; s++) {

@@ -76,6 +76,26 @@ describe('matmul', () => {
     });
   }
 
+  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const [N, K, ldy] = [45, 136, 50];
+    const A = normal(31, N * K, 0.2);
+    const ab = ctx.memory.upload('A', A);
+    for (const M of [1, 16, 21]) {
+      const x = normal(32 + M, M * K);
+      const xb = ctx.memory.upload('x', x);
+      const yb = poisoned(ctx, M * ldy);
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K, { ldy }));
+      const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
+      expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M}`);
+      for (let m = 0; m < M; m++) for (let n = N; n < ldy; n++) expect(Number.isNaN(y[m * ldy + n]), 'columns past N keep the poison').toBe(true);
+      ctx.memory.destroy(xb);
+      ctx.memory.destroy(yb);
+    }
+    ctx.memory.destroy(ab);
+  });
+
   it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group', async () => {
     const ctx = await testGpu(['subgroups']);
     expect(ctx.features.subgroups).toBe(false);
