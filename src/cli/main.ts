@@ -1,5 +1,5 @@
 // Node entry point (bundled by scripts/bundle.mjs): `tabzero <command> [options]`.
-// Commands: info, bench, bench-load, bench-rollout, bench-step, inspect, adapter, generate, train. Bad input prints one clear line and exits non-zero (no stack trace).
+// Commands: info, bench, bench-load, bench-rollout, bench-step, bench-encode, inspect, adapter, generate, train. Bad input prints one clear line and exits non-zero (no stack trace).
 import { runBench } from './bench/run';
 import { runBenchLoad } from './bench/load';
 import { runInfo } from './info';
@@ -8,6 +8,7 @@ import { runGenerate } from './generate';
 import { runAdapter } from './adapter';
 import { runTrain } from './train';
 import { runBenchRollout, runBenchStep } from './bench/grpo';
+import { runBenchEncode } from './bench/encode';
 
 const USAGE = `usage: tabzero <command> [options]
   info                                                                       GPU adapter, limits and a kernel self-test
@@ -18,6 +19,7 @@ const USAGE = `usage: tabzero <command> [options]
   train (--model <folder> | --random-model <config.json> --tokenizer <folder>) [--preset NAME] [--set k=v] [--steps N] [--metrics out.jsonl] [--checkpoint-dir DIR] [--resume]   headless GRPO
   bench-rollout [--g 1,8,16] [--completion 256] [--prompt 128] [--json out.json]   group sampling on the 1.5B-shape 4-bit model
   bench-step [--g 8] [--steps 3] [--micro 1] [--json out.json]                one full GRPO step by phase, peak GPU memory
+  bench-encode [--g 1,8,16] [--iters 100] [--json out.json]                  CPU time to encode one decode step (1.5B shape, with and without LoRA)
   generate --model <folder | owner/name> [--adapter <folder>] --prompt "…" [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--bf16]   chat reply streamed to stdout`;
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return runBenchRollout(rest);
     case 'bench-step':
       return runBenchStep(rest);
+    case 'bench-encode':
+      return runBenchEncode(rest);
     case undefined:
     case 'help':
     case '--help':

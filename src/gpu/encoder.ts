@@ -19,7 +19,7 @@ export class Recorder {
   constructor(private ctx: GpuContext, label = 'step') {
     this.enc = ctx.device.createCommandEncoder({ label });
     this.arena = uniformArena(ctx);
-    this.uniforms = new Uint8Array(16 * SLOT);
+    this.uniforms = new Uint8Array(512 * SLOT); // a decode step's few hundred dispatches without regrowing
   }
 
   /**
@@ -65,6 +65,13 @@ export class Recorder {
     this.ctx.device.queue.submit([this.enc.finish()]);
     this.used = 0;
     this.submits++;
+  }
+
+  /** Drops what is recorded, unsubmitted (benchmarks of encoding alone). */
+  discard(): void {
+    this.endPass();
+    this.enc.finish();
+    this.used = 0;
   }
 
   /** Submits what is recorded and continues in a fresh encoder (the queue keeps the order). */

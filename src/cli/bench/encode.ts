@@ -1,0 +1,63 @@
+// `tabzero bench-encode`: the CPU side of a decode step — the time to encode one step's forward (all
+// layers, the LM head) into a command buffer at the 1.5B shape, with and without a LoRA adapter on
+// all seven projections, at G = 1, 8, 16 rows. The weights are allocated, never filled or run (no
+// GPU work, so SwiftShader gives the same CPU numbers as a hardware GPU on the same CPU); the GEMV
+// kernels a hardware GPU uses are forced. With two decode steps in flight, a step cannot be faster
+// than this. JSON out.
+import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { acquireDevice } from '../../gpu/device';
+import { nodeGpu } from '../../gpu/node';
+import { Recorder } from '../../gpu/encoder';
+import { parseQwen2Config } from '../../model/config';
+import { allocModelWeights } from '../../model/loader';
+import { Engine } from '../../model/engine';
+import { createKvCache, destroyKvCache } from '../../model/kv-cache';
+import { createLora, destroyLora } from '../../lora/adapter';
+import { LORA_TARGETS } from '../../lora/targets';
+import { loraBase } from '../../grpo/session';
+import { destroyModel } from '../../model/weights';
+
+export async function runBenchEncode(argv: string[]): Promise<number> {
+  const str = { type: 'string' } as const;
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, g: str, iters: str } });
+  const ctx = await acquireDevice(await nodeGpu());
+  const config = parseQwen2Config(JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
+  const Gs = String(values.g ?? '1,8,16').split(',').map(Number);
+  const iters = Number(values.iters ?? 100);
+  const { weights } = allocModelWeights(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16' });
+  const maxG = Math.max(...Gs);
+  const engine = await Engine.create(ctx, weights, { maxTokens: maxG, maxPositions: 512, maxRank: 16 });
+  engine.k.matmul.variantOverride = 'gemv';
+  const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
+  const cache = createKvCache(ctx, config, maxG, 512);
+  const b = ctx.memory.create('ids', maxG * 4);
+  const logits = ctx.memory.create('logits', maxG * config.vocabSize * 4);
+  console.log(`CPU encode time of one decode step, ${config.numLayers} layers × ${config.hiddenSize}, median of ${iters} (first ${Math.min(10, iters)} not counted: pipeline builds)`);
+  const rows = [];
+  for (const G of Gs) {
+    for (const withLora of [false, true]) {
+      const ms: number[] = [];
+      let dispatches = 0;
+      for (let i = 0; i < iters + 10; i++) {
+        const t0 = performance.now();
+        const rec = new Recorder(ctx, 'encode');
+        engine.encodeForward(rec, G, { ids: b, slot: b, pos: b }, cache, withLora ? lora : null);
+        engine.encodeLogits(rec, logits, G);
+        if (i >= 10) ms.push(performance.now() - t0);
+        dispatches = rec.dispatches;
+        rec.discard();
+      }
+      ms.sort((x, y) => x - y);
+      const row = { G, lora: withLora, dispatches, medianMs: ms[ms.length >> 1], minMs: ms[0], usPerDispatch: (1000 * ms[ms.length >> 1]) / dispatches };
+      rows.push(row);
+      console.log(`G=${G} ${withLora ? 'LoRA r=16 ×7' : 'no adapter  '}: ${row.medianMs.toFixed(2)} ms (min ${row.minMs.toFixed(2)}), ${dispatches} dispatches, ${row.usPerDispatch.toFixed(1)} µs each`);
+    }
+  }
+  destroyKvCache(ctx, cache);
+  destroyLora(ctx, lora);
+  engine.destroy();
+  destroyModel(ctx, weights);
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, node: process.version, rows }, null, 2));
+  return 0;
+}
