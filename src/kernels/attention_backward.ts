@@ -5,7 +5,7 @@
 // TRAINING LAYOUT (required; the kernels cannot check GPU-side slot/pos, checkTrainingLayout can on
 // the CPU): tokens are slot-major, sequence b owns tokens [b·Ts, (b+1)·Ts) at positions t − b·Ts,
 // all in one cache slot (any slot, L ≥ Ts) whose positions 0..Ts−1 hold exactly those tokens' k/v,
-// written from this qkv by kv_write. So k/v are read from qkv itself: no kc/vc/slot/pos bindings
+// written from this qkv by rope_kv. So k/v are read from qkv itself: no kc/vc/slot/pos bindings
 // (which also keeps each kernel within the 8 storage buffers WebGPU guarantees).
 import dqCode from '../../shaders/attention_backward_dq.wgsl?raw';
 import dkvCode from '../../shaders/attention_backward_dkv.wgsl?raw';

@@ -3,11 +3,11 @@ import type { GpuContext } from '../gpu/device';
 import { AddKernel } from '../kernels/add';
 import { AttentionKernel } from '../kernels/attention';
 import { EmbedKernel } from '../kernels/embed';
-import { KvWriteKernel } from '../kernels/kv_write';
 import { MatmulKernel } from '../kernels/matmul';
 import { MatmulF32Kernel } from '../kernels/matmul_f32';
 import { RmsNormKernel } from '../kernels/rmsnorm';
 import { RopeKernel } from '../kernels/rope';
+import { RopeKvKernel } from '../kernels/rope_kv';
 import { SampleKernel } from '../kernels/sample';
 import { SwigluKernel } from '../kernels/swiglu';
 
@@ -15,11 +15,11 @@ export interface EngineKernels {
   add: AddKernel;
   attention: AttentionKernel;
   embed: EmbedKernel;
-  kvWrite: KvWriteKernel;
   matmul: MatmulKernel;
   gemm: MatmulF32Kernel;
   rmsnorm: RmsNormKernel;
   rope: RopeKernel;
+  ropeKv: RopeKvKernel;
   sample: SampleKernel;
   swiglu: SwigluKernel;
 }
@@ -30,12 +30,12 @@ export function engineKernels(ctx: GpuContext): Promise<EngineKernels> {
   let k = cache.get(ctx);
   if (!k) {
     k = (async () => {
-      const [add, attention, embed, kvWrite, matmul, gemm, rmsnorm, rope, sample, swiglu] = await Promise.all([
-        AddKernel.create(ctx), AttentionKernel.create(ctx), EmbedKernel.create(ctx), KvWriteKernel.create(ctx),
+      const [add, attention, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, swiglu] = await Promise.all([
+        AddKernel.create(ctx), AttentionKernel.create(ctx), EmbedKernel.create(ctx), RopeKvKernel.create(ctx),
         MatmulKernel.create(ctx), MatmulF32Kernel.create(ctx), RmsNormKernel.create(ctx), RopeKernel.create(ctx),
         SampleKernel.create(ctx), SwigluKernel.create(ctx),
       ]);
-      return { add, attention, embed, kvWrite, matmul, gemm, rmsnorm, rope, sample, swiglu };
+      return { add, attention, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu };
     })();
     cache.set(ctx, k);
   }

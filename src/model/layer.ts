@@ -1,6 +1,6 @@
 // One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
-// re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE → KV write
-// → causal GQA attention → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
+// re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE + KV write
+// (one kernel) → causal GQA attention → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
 import type { Weight } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
@@ -53,9 +53,8 @@ export function encodeLayerForward(
   const { qkv, att, lse, gu, h } = acts;
   k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
   encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
-  k.rope.encode(rec, qkv, io.pos, rope, T, c.numHeads, c.numKvHeads);
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
-  k.kvWrite.encode(rec, shape, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
+  k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
   k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
   hooks.afterAttention?.(rec);

@@ -1,6 +1,6 @@
 // Naive CPU backward of causal GQA attention over a KV cache (reference of
 // shaders/attention_backward_{dq,dkv}.wgsl), in f64, for ANY slot/pos layout: dk/dv are summed per
-// cache position, then handed to the token whose k/v sits there (kv_write's inverse).
+// cache position, then handed to the token whose k/v sits there (the inverse of rope_kv's cache write).
 
 /**
  * qkv [T, (H+2K)·D] (q heads used), kc/vc [B, L, K, D], slot/pos [T], out [T, H·D], lse [T, H],

@@ -24,7 +24,7 @@ const CASES: Case[] = [
 const worst: Record<string, number> = {};
 afterAll(() => { if (process.env.TABZERO_ERRORS) console.log('attention_backward worst relative errors', worst); });
 
-/** The cache as kv_write leaves it: each token's k/v columns at (slot, pos); other positions random. */
+/** The cache as rope_kv leaves it: each token's k/v columns at (slot, pos); other positions random. */
 function cacheFrom(qkv: Float32Array, c: Case, slot: Int32Array, pos: Int32Array): { kc: Float32Array; vc: Float32Array } {
   const B = Math.max(...c.slots) + 1;
   const kc = normal(91, B * c.L * c.K * c.D, 3);

@@ -40,7 +40,7 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('matmul_t down bwd', (r) => k.matmul.encodeTransposed(r, y, L.down, x, T));
   await t('attention fwd', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
   await t('attention bwd', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
-  await t('rope', (r) => k.rope.encode(r, qkv, pos, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, T, c.numHeads, c.numKvHeads));
+  await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, { qkv, slot, pos, kc, vc }));
   await t('rmsnorm fwd', (r) => k.rmsnorm.encode(r, x, L.inputNorm, y, T, C, 1e-6));
   await t('rmsnorm bwd', (r) => rmsBack.encode(r, x, L.inputNorm, y, z, T, C, 1e-6, true));
   await t('swiglu fwd', (r) => k.swiglu.encode(r, y, x, T, I));
