@@ -27,16 +27,17 @@ export class Recorder {
    * buffers[i] goes to binding i + 1 (null: a binding this kernel variant does not declare).
    */
   dispatch(pipeline: GPUComputePipeline, params: ArrayBufferView | null, buffers: Array<Binding | null>, workgroups: [number, number?, number?]): void {
-    const entries: GPUBindGroupEntry[] = [];
+    let offset = -1;
+    let size = 0;
     if (params) {
       if (this.used + SLOT > ARENA_BYTES) this.flush(); // arena full: submit what we have
       if (this.used + SLOT > this.uniforms.byteLength) this.growStaging();
       this.uniforms.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), this.used);
-      entries.push({ binding: 0, resource: { buffer: this.arena, offset: this.used, size: Math.ceil(params.byteLength / 16) * 16 } });
+      offset = this.used;
+      size = Math.ceil(params.byteLength / 16) * 16;
       this.used += SLOT;
     }
-    buffers.forEach((b, i) => { if (b) entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }); });
-    const group = bindGroup(this.ctx, pipeline, entries);
+    const group = bindGroup(this.ctx, pipeline, this.arena, offset, size, buffers);
     const pass = (this.pass ??= this.enc.beginComputePass());
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
@@ -129,17 +130,26 @@ function idOf(o: object): number {
 const MAX_CACHED = 16384;
 const groups = new WeakMap<GpuContext, Map<string, GPUBindGroup>>();
 
-function bindGroup(ctx: GpuContext, pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[]): GPUBindGroup {
+/**
+ * The bind group of one dispatch: binding 0 the uniform window [offset, offset + size) of the arena
+ * (offset −1: none), binding i + 1 buffers[i] (null: not declared). The key is built without
+ * allocating entry objects; they are made only when the group is new.
+ */
+function bindGroup(ctx: GpuContext, pipeline: GPUComputePipeline, arena: GPUBuffer, offset: number, size: number, buffers: Array<Binding | null>): GPUBindGroup {
   let cache = groups.get(ctx);
   if (!cache) groups.set(ctx, (cache = new Map()));
-  let key = String(idOf(pipeline));
-  for (const e of entries) {
-    const r = e.resource as GPUBufferBinding;
-    key += `|${e.binding}:${idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+  let key = `${idOf(pipeline)}|${offset}:${size}`;
+  for (let i = 0; i < buffers.length; i++) {
+    const b = buffers[i];
+    if (!b) continue;
+    key += 'buffer' in b ? `|${i + 1}:${idOf(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1}` : `|${i + 1}:${idOf(b)}`;
   }
   let g = cache.get(key);
   if (!g) {
     if (cache.size >= MAX_CACHED) cache.clear(); // buffers come and go; a full cache is mostly stale
+    const entries: GPUBindGroupEntry[] = [];
+    if (offset >= 0) entries.push({ binding: 0, resource: { buffer: arena, offset, size } });
+    buffers.forEach((b, i) => { if (b) entries.push({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } }); });
     g = ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     cache.set(key, g);
   }
