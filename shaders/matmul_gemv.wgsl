@@ -5,11 +5,13 @@
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
 //           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
 // Rows [mOff, mOff + MR) of x and y are this dispatch's (M > 16 takes several dispatches).
-// Workgroup: 256 threads = ROWS (8) lane groups × LANES (32) lanes; lane group g owns NR consecutive
-// output rows and each lane walks every 32nd 8-weight group of them with NR·MR accumulators: the two
+// Workgroup: 256 threads = ROWS lane groups × LANES lanes (LANES 32…256, ROWS = 256 / LANES; more
+// lanes per row split a long K over more threads when N is small, e.g. down 8960 → 1536); lane group
+// g owns NR consecutive output rows and each lane walks every LANES-th 8-weight group of them with
+// NR·MR accumulators: the two
 // x vec4 it loads per m serve NR rows (x is re-read from cache per row group, so NR > 1 cuts that
 // traffic NR-fold at M = 8…16, for fewer workgroups). reduce_rows() (gemv_reduce_{subgroup,shared}
-// .wgsl, prepended) sums the 32 lanes of each row into lane 0: subgroup shuffles and at most one
+// .wgsl, prepended) sums the LANES lanes of each row into lane 0: subgroup shuffles and at most one
 // barrier, or halving through workgroup memory when the device has no subgroups.
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
@@ -26,9 +28,9 @@ override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false; // y += result (residual add)
 override LORA: bool = false;
 override NR: u32 = 1;            // output rows per lane group, 1…4
-const ROWS = 8u;
+override LANES: u32 = 32;        // lanes per lane group: 32, 64, 128 or 256
+override ROWS: u32 = 256u / LANES;
 const MAXNR = 4u;
-const LANES = 32u;
 const MAXM = 16u;
 
 

@@ -63,12 +63,15 @@ export interface MatmulOptions {
   /** y += result (fused residual add) */
   accumulate?: boolean;
   lora?: LoraEpilogue | null;
-  /** GEMV only: output rows per 32-lane group (1, 2 or 4; default gemvRowsFor(M)) */
+  /** GEMV only: output rows per lane group (1, 2 or 4) and lanes per lane group (32…256); default gemvShape() */
   gemvRows?: number;
+  gemvLanes?: number;
 }
 
 /** Rows per lane group the GEMV may use (matmul_gemv.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
+/** Lanes per lane group (a row's K is split over them; 256 / lanes rows per workgroup). */
+export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
 
 /** Uploads a host weight, splitting rows (multiples of 64) so every part fits one binding. */
 export function uploadWeight(ctx: GpuContext, w: WeightHost, label: string, bias?: Float32Array, maxBinding = ctx.limits.maxStorageBufferBindingSize): Weight {
@@ -165,10 +168,13 @@ export class MatmulKernel {
         ]);
         const bindings = [x, ...weights, bias, y, u, B];
         if (variant === 'gemv') {
-          const nr = opts.gemvRows ?? this.gemvRowsFor(mr);
+          const shape = this.gemvShape(mr, part.rows, w.K);
+          const nr = opts.gemvRows ?? shape.rows;
+          const lanes = opts.gemvLanes ?? shape.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
-          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr, NR: nr }, this.gemvReduce);
-          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, 8 * nr)));
+          if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
+          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
+          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const pl = this.pipeline('matmul_tiled', tiledCode, w.format, flags);
           rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 64)]);
@@ -197,17 +203,18 @@ export class MatmulKernel {
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = params([['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', N], ['u32', N], ['f32', 0], ['u32', m0]]);
-      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1 });
+      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1, LANES: 32 });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, 8)));
     }
   }
 
   /**
-   * GEMV rows per lane group for M rows of x. 1 is what bench/RESULTS.md measured (2026-11-24);
-   * NR = 2 / 4 (x loads shared by 2–4 rows) awaits a device run of `bench` (its gemv-nr rows) to pick.
+   * GEMV layout for M rows of x and a weight [N, K]: output rows per lane group and lanes per row.
+   * 1 row × 32 lanes is what bench/RESULTS.md measured (2026-11-24); more rows (x loads shared,
+   * M = 8…16) and more lanes (long K, small N) await a device run of `bench` (its gemv-nr*-l* rows).
    */
-  gemvRowsFor(_M: number): number {
-    return 1;
+  gemvShape(_M: number, _N: number, _K: number): { rows: number; lanes: number } {
+    return { rows: 1, lanes: 32 };
   }
 
   /**

@@ -11,7 +11,7 @@ import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -32,6 +32,10 @@ const CASES: Case[] = [
   { name: 'q4 gemv NR=4 M=33 N=97 K=64 accumulate + lora slices', M: 33, N: 97, K: 64, variant: 'gemv', accumulate: true, lora: true, gemvRows: 4 },
   { name: 'bf16 gemv NR=4 M=5 N=37 K=160 bias', M: 5, N: 37, K: 160, format: 'bf16', variant: 'gemv', bias: true, gemvRows: 4 },
   { name: 'i8 gemv NR=2 M=3 N=50 K=64', M: 3, N: 50, K: 64, format: 'i8', variant: 'gemv', gemvRows: 2 },
+  // 64…256 lanes per row (K split over more threads; fewer rows per workgroup), K not a multiple of 8·lanes
+  { name: 'q4 gemv LANES=256 M=16 N=21 K=2056 bias accumulate + lora slices', M: 16, N: 21, K: 2056, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvLanes: 256 },
+  { name: 'q4 gemv LANES=64 NR=4 M=5 N=37 K=520', M: 5, N: 37, K: 520, variant: 'gemv', gemvRows: 4, gemvLanes: 64 },
+  { name: 'bf16 gemv LANES=128 NR=2 M=1 N=9 K=1000', M: 1, N: 9, K: 1000, format: 'bf16', variant: 'gemv', gemvRows: 2, gemvLanes: 128 },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
@@ -46,7 +50,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );
@@ -96,11 +100,11 @@ describe('matmul', () => {
     ctx.memory.destroy(ab);
   });
 
-  it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group', async () => {
+  it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group, 32 and 256 lanes', async () => {
     const ctx = await testGpu(['subgroups']);
     expect(ctx.features.subgroups).toBe(false);
-    for (const gemvRows of [1, 4]) {
-      const c: Case = { name: `shared reduction NR=${gemvRows}`, M: 9, N: 45, K: 136, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows };
+    for (const [gemvRows, gemvLanes] of [[1, 32], [4, 32], [2, 256]]) {
+      const c: Case = { name: `shared reduction NR=${gemvRows} LANES=${gemvLanes}`, M: 9, N: 45, K: 2056, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows, gemvLanes };
       const x = normal(21, c.M * c.K);
       const host = packWeight('q4', normal(22, c.N * c.K, 0.05), c.N, c.K);
       const bias = normal(23, c.N, 0.1);

@@ -1,13 +1,13 @@
 // `tabzero bench`: the 4-bit matmul kernels at Qwen2.5-1.5B shapes (decode M = 1, 8, 16 and
 // training M = 3072 for 1536→8960 and 8960→1536), the tfjs-backend-webgpu f32 matMul on the same
 // shapes in the same process and device, and a copy kernel's bandwidth as the roofline. On a hardware
-// GPU the decode shapes also run every GEMV rows-per-lane-group setting (gemv-nr1/2/4).
+// GPU the decode shapes also run every GEMV layout (rows per lane group 1/2/4 × lanes per row 32…256).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { CopyKernel } from '../../kernels/copy';
-import { GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
 import { quantizeQ4Fast } from './weights';
 import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
@@ -62,13 +62,17 @@ export async function runBench(argv: string[]): Promise<number> {
       console.log(`  q4 M=${M} N=${N} K=${K}: ${t.ms.toFixed(4)} ms`);
       const bytes = w.bytes + M * K * 4 + M * N * 4;
       const variant = kernel.variantFor(M);
-      results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-nr${kernel.gemvRowsFor(M)}` : variant, M, N, K, t.ms, bytes, t.iters));
-      // the other GEMV rows-per-lane-group settings, so one device run shows which to make the default
+      const def = kernel.gemvShape(M, N, K);
+      results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-nr${def.rows}-l${def.lanes}` : variant, M, N, K, t.ms, bytes, t.iters));
+      // every other GEMV layout (rows per lane group × lanes per row), so one device run shows the best
       if (variant === 'gemv' && !quick) {
-        for (const nr of GEMV_ROWS_OPTIONS.filter((n) => n !== kernel.gemvRowsFor(M))) {
-          const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvRows: nr }), { iters });
-          console.log(`  q4 gemv NR=${nr} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
-          results.push(result('tabzero-q4', `gemv-nr${nr}`, M, N, K, tn.ms, bytes, tn.iters));
+        for (const nr of GEMV_ROWS_OPTIONS) {
+          for (const lanes of GEMV_LANES_OPTIONS) {
+            if (nr === def.rows && lanes === def.lanes) continue;
+            const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvRows: nr, gemvLanes: lanes }), { iters });
+            console.log(`  q4 gemv NR=${nr} LANES=${lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
+            results.push(result('tabzero-q4', `gemv-nr${nr}-l${lanes}`, M, N, K, tn.ms, bytes, tn.iters));
+          }
         }
       }
       if (!values['no-peer']) {
