@@ -83,7 +83,8 @@ describe('end to end: train, pause, reload, resume, keep and export the adapter'
 
     // metrics and samples appeared
     await page.getByRole('tab', { name: 'Dashboard' }).click();
-    await page.getByTestId('metrics-chart-reward').locator('canvas').waitFor();
+    // charts are created one per frame: the screenshot waits for the last of them
+    for (const id of ['reward', 'tokens', 'memory']) await page.getByTestId(`metrics-chart-${id}`).locator('canvas').waitFor();
     await shot(page, 'dashboard');
     await page.getByRole('tab', { name: 'Samples' }).click();
     await expect.poll(() => page.getByTestId('samples-list').getByTestId('sample').count()).toBeGreaterThan(0);
