@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the benchmarks on the GPU machine of the `device` tool, writing JSON and logs under $OUT.
+# Here first: `npm install && node scripts/bundle.mjs --gpu && ../shared/gpu/prepare.sh`; then a
+# device run with carry [".gpu"] and the command `bash scripts/device-bench.sh [part …]`.
+# Parts (default: kernels rollout step encode), each under its own time limit so one slow part
+# cannot use up a 10-minute call:
+#   kernels  `bench`: 4-bit matmuls vs tfjs, copy roofline, every decode GEMV layout (gemvShape choice)
+#   rollout  `bench-rollout`: G = 1, 8, 16 at prompt 128, completion 256, with the per-part breakdown
+#   step     `bench-step --profile`: one GRPO step by phase, per-kernel profile, peak GPU bytes
+#   encode   `bench-encode`: CPU time to encode a decode step on that machine's CPU
+#   scaling  `bench-rollout --no-breakdown` over G = 1…32 × completion 128…1024 (the scaling table)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source .gpu/enter.sh
+OUT="${OUT:-./out}"
+mkdir -p "$OUT"
+run() { # name, seconds, args…
+  local name=$1 secs=$2; shift 2
+  echo "== $name ($*)"
+  timeout "$secs" node .gpu/tabzero.mjs "$@" 2>&1 | tee "$OUT/$name.log" | tail -25
+  echo "== $name: exit ${PIPESTATUS[0]}"
+}
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(kernels rollout step encode)
+for p in "${parts[@]}"; do
+  case "$p" in
+    kernels) run kernels 150 bench --json "$OUT/kernels.json" ;;
+    rollout) run rollout 150 bench-rollout --json "$OUT/rollout.json" ;;
+    step) run step 150 bench-step --steps 3 --profile --json "$OUT/step.json" ;;
+    encode) run encode 60 bench-encode --json "$OUT/encode.json" ;;
+    scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
+    *) echo "unknown part '$p' (kernels rollout step encode scaling)"; exit 2 ;;
+  esac
+done
