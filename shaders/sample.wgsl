@@ -9,96 +9,12 @@
 // Bindings: 0 params · 1 logits f32[R, V] · 2 seq u32[R] (RNG stream of each row) · 3 eos u32[E]
 //           · 4 tokens i32[R] (next input) · 5 done u32[R] · 6 history i32[R, maxNew] · 7 logps f32[R, maxNew]
 //           · 8 pos i32[R]
-// Workgroup: 256 threads per row; each thread strides the vocabulary.
+// Workgroup: 256 threads per row; each thread strides the vocabulary. Helpers, bindings 1–8 and the
+// row writes come from sample_common.wgsl (prepended). Plain sampling and greedy (no top-k / top-p /
+// min-p) take sample_fast.wgsl instead: the vocabulary split over many workgroups.
 struct Params { V: u32, R: u32, temperature: f32, topK: u32, topP: f32, minP: f32, seed: u32, step: u32, E: u32, maxNew: u32, pad: i32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> seq: array<u32>;
-@group(0) @binding(3) var<storage, read> eos: array<u32>;
-@group(0) @binding(4) var<storage, read_write> tokens: array<i32>;
-@group(0) @binding(5) var<storage, read_write> done: array<u32>;
-@group(0) @binding(6) var<storage, read_write> history: array<i32>;
-@group(0) @binding(7) var<storage, read_write> logps: array<f32>;
-@group(0) @binding(8) var<storage, read_write> pos: array<i32>;
-
-const WG = 256u;
-var<workgroup> rf: array<f32, WG>;
-var<workgroup> ru: array<u32, WG>;
-var<workgroup> flag: u32;
-
-fn pcg(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-
-/** uniform in (0, 1) from (seed, sequence, step, vocab id) */
-fn uniform01(seq_id: u32, v: u32) -> f32 {
-  let h = pcg(p.seed ^ pcg(seq_id ^ pcg(p.step ^ pcg(v))));
-  return (f32(h >> 8u) + 0.5) * (1.0 / 16777216.0);
-}
-
-/** order-preserving map f32 → u32 */
-fn ord(x: f32) -> u32 {
-  let b = bitcast<u32>(x);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-fn sum_f(lid: u32, v: f32) -> f32 {
-  rf[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { rf[lid] += rf[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = workgroupUniformLoad(&rf[0]);
-  workgroupBarrier();
-  return r;
-}
-
-fn max_f(lid: u32, v: f32) -> f32 {
-  rf[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { rf[lid] = max(rf[lid], rf[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = workgroupUniformLoad(&rf[0]);
-  workgroupBarrier();
-  return r;
-}
-
-fn sum_u(lid: u32, v: u32) -> u32 {
-  ru[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { ru[lid] += ru[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = workgroupUniformLoad(&ru[0]);
-  workgroupBarrier();
-  return r;
-}
-
-/** argmax of (value, id) pairs: larger value wins, then the lower id */
-fn argmax(lid: u32, v: f32, id: u32) -> u32 {
-  rf[lid] = v;
-  ru[lid] = id;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      let a = rf[lid];
-      let b = rf[lid + s];
-      if (b > a || (b == a && ru[lid + s] < ru[lid])) { rf[lid] = b; ru[lid] = ru[lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  let r = workgroupUniformLoad(&ru[0]);
-  workgroupBarrier();
-  return r;
-}
-
 fn z(row: u32, v: u32, invT: f32) -> f32 {
   return logits[row * p.V + v] * invT;
 }
@@ -120,7 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let slotIndex = row * p.maxNew + p.step;
   if (lid == 0u) { flag = done[row]; }
   if (workgroupUniformLoad(&flag) != 0u) {
-    if (lid == 0u) { tokens[row] = p.pad; history[slotIndex] = p.pad; logps[slotIndex] = 0.0; pos[row] += 1; }
+    if (lid == 0u) { emit_pad(row, slotIndex); }
     return;
   }
   let greedy = p.temperature <= 0.0;
@@ -178,19 +94,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     for (var v = lid; v < p.V; v += WG) {
       let zv = z(row, v, invT);
       if (ord(zv) >= cut) {
-        let g = zv - log(-log(uniform01(sid, v)));
+        let g = gumbel(zv, sid, v);
         if (g > best) { best = g; bi = v; }
       }
     }
     tok = argmax(lid, best, bi);
   }
-  if (lid == 0u) {
-    var isEos = false;
-    for (var i = 0u; i < p.E; i++) { if (eos[i] == tok) { isEos = true; } }
-    tokens[row] = i32(tok);
-    history[slotIndex] = i32(tok);
-    logps[slotIndex] = z(row, tok, invT) - lse;
-    pos[row] += 1;
-    if (isEos) { done[row] = 1u; }
-  }
+  if (lid == 0u) { emit(row, slotIndex, tok, z(row, tok, invT) - lse); }
 }

@@ -64,7 +64,7 @@ function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const n = rec.dispatches;
   destroyKvCache(ctx, cache);
   ctx.memory.destroy(b);
-  return n + 2; // + LM head + sampling
+  return n + 3; // + LM head + sampling (plain: chunk partials, then a combine per row)
 }
 
 export async function runBenchRollout(argv: string[]): Promise<number> {
