@@ -27,9 +27,10 @@ fn pcg(v: u32) -> u32 {
 /**
  * −log(u) for u = (k + 0.5) / 2^24, k the top 24 bits of the hash of (seed, sequence, step, vocab
  * id): an Exp(1) draw. Near u = 1 it is tiny (down to 3·10⁻⁸), where WGSL's log may be off by 2^-21
- * absolutely — enough to turn it into 0 (a key of +∞) for about one token in 4·10⁶, i.e. a random
- * token in several percent of steps over a 152k vocabulary. So 1 − u (exact in f32) goes through the
- * series −log(1 − w) = w + w²/2 + … when w < 1/16, and log only where its error is relative.
+ * absolutely — enough to make it 0 or negative (a key of +∞ or NaN) when 1 − u < ~2^-21: one token
+ * in ~2·10⁶, i.e. up to several percent of steps over a 152k vocabulary, each then a random token. So
+ * 1 − u (exact in f32) goes through the series −log(1 − w) = w + w²/2 + … when w < 1/16, and log only
+ * where its error is relative.
  */
 fn neg_log_uniform(seq_id: u32, v: u32) -> f32 {
   let h = pcg(p.seed ^ pcg(seq_id ^ pcg(p.step ^ pcg(v))));
