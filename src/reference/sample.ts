@@ -1,4 +1,4 @@
-// Naive CPU sampling with Hugging Face's warpers (reference of shaders/sample.wgsl): temperature,
+// Naive CPU sampling with Hugging Face's warpers (reference of shaders/sample.wgsl and sample_fast.wgsl): temperature,
 // then top-k (ties at the k-th value kept), top-p (sorted cumulative mass, as TopPLogitsWarper),
 // min-p; then Gumbel-max with the same counter-based noise as the kernel. Sorting, not bisection,
 // so a bug in the kernel's threshold search cannot hide behind a shared one.
