@@ -34,8 +34,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let row = wid.x;
   if (row >= p.R) { return; }
   let slotIndex = row * p.maxNew + p.step;
-  if (lid == 0u) { flag = done[row]; }
-  if (workgroupUniformLoad(&flag) != 0u) {
+  if (row_done(lid, row)) {
     if (lid == 0u) { emit_pad(row, slotIndex); }
     return;
   }

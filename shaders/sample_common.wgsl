@@ -110,6 +110,12 @@ fn gumbel(zv: f32, sid: u32, v: u32) -> f32 {
   return zv - log(neg_log_uniform(sid, v));
 }
 
+/** done[row], uniform across the workgroup (so it may guard the barriers after it) */
+fn row_done(lid: u32, row: u32) -> bool {
+  if (lid == 0u) { flag = done[row]; }
+  return workgroupUniformLoad(&flag) != 0u;
+}
+
 /** A finished row: pad, log-prob 0, position advanced. */
 fn emit_pad(row: u32, slotIndex: u32) {
   tokens[row] = p.pad;

@@ -18,12 +18,6 @@ fn z(row: u32, v: u32, invT: f32) -> f32 {
   return logits[row * p.V + v] * invT;
 }
 
-/** done[row], uniform across the workgroup (so it may guard the barriers after it) */
-fn row_done(lid: u32, row: u32) -> bool {
-  if (lid == 0u) { flag = done[row]; }
-  return workgroupUniformLoad(&flag) != 0u;
-}
-
 @compute @workgroup_size(WG)
 fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;

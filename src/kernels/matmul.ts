@@ -135,6 +135,15 @@ export function weightRows(w: Weight, r0: number, r1: number): Weight {
   return { format: w.format, N: r1 - r0, K: w.K, parts, codebook: w.codebook, bias: null, bytes: 0 };
 }
 
+/** The Params block of matmul_gemv.wgsl and matmul_tiled.wgsl: rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
+function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null): Uint8Array {
+  return params([
+    ['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', nOff],
+    ['u32', lora?.ldu ?? 0], ['u32', lora?.R ?? 0], ['u32', lora?.slice1 ?? nTotal], ['u32', lora?.slice2 ?? nTotal],
+    ['f32', lora?.scale ?? 0], ['u32', m0],
+  ]);
+}
+
 export class MatmulKernel {
   /** forces a variant for every M (tests run the decode GEMV path on SwiftShader with it); null: variantFor's choice */
   variantOverride: 'gemv' | 'tiled' | null = null;
@@ -161,11 +170,7 @@ export class MatmulKernel {
       const chunk = variant === 'gemv' ? GEMV_MAX_ROWS : M;
       for (let m0 = 0; m0 < M; m0 += chunk) {
         const mr = Math.min(chunk, M - m0);
-        const u8 = params([
-          ['u32', mr], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset],
-          ['u32', lora?.ldu ?? 0], ['u32', lora?.R ?? 0], ['u32', lora?.slice1 ?? w.N], ['u32', lora?.slice2 ?? w.N],
-          ['f32', lora?.scale ?? 0], ['u32', m0],
-        ]);
+        const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora);
         const bindings = [x, ...weights, bias, y, u, B];
         if (variant === 'gemv') {
           const shape = this.gemvShape(mr, part.rows, w.K);
@@ -202,7 +207,7 @@ export class MatmulKernel {
     const ldy = opts.ldy ?? N;
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
-      const u8 = params([['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', N], ['u32', N], ['f32', 0], ['u32', m0]]);
+      const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
       const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1, LANES: 32 });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, 8)));
     }
