@@ -1,4 +1,4 @@
-// Backward of rotary position embedding (shaders/rope.wgsl): the transpose rotation (angle −θ), in
+// Backward of rotary position embedding (the forward is shaders/rope_kv.wgsl): the transpose rotation (angle −θ), in
 // place on the dq and dk heads of a fused d-qkv buffer; dv heads are not touched. For i < D/2:
 //   g1 = dx[i], g2 = dx[i + D/2], (c, s) = table[pos[t], i]
 //   dx[i] = g1·c + g2·s,  dx[i + D/2] = g2·c − g1·s

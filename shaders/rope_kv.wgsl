@@ -1,7 +1,10 @@
-// RoPE and the KV-cache write of a layer in one pass (was rope.wgsl + a kv_write kernel): for each
-// token t of a fused qkv [T, (H + 2K)·D] row, every q and k head is rotated in place (rotate_half,
-// as rope.wgsl), and the rotated k heads and the v heads are written to the cache at
-// (slot[t], pos[t]):  kc[slot, pos, g, d] = rot(k)[g, d],  vc[slot, pos, g, d] = v[g, d].
+// RoPE and the KV-cache write of a layer in one pass: for each token t of a fused qkv [T, (H + 2K)·D]
+// row, every q and k head is rotated in place (rotate_half / NeoX layout, as HF Qwen2: for i < D/2,
+// x[i] = x1·c − x2·s, x[i + D/2] = x2·c + x1·s with (c, s) = table[pos, i]), and the rotated k heads
+// and the v heads are written to the cache at (slot[t], pos[t]):
+//   kc[slot, pos, g, d] = rot(k)[g, d],  vc[slot, pos, g, d] = v[g, d].
+// The cos/sin table is built on the CPU in float32 exactly as HF does (src/kernels/rope.ts): WGSL's
+// cos/sin are only accurate near [−π, π], and angles reach pos · 1 rad (tens of thousands).
 // A position outside [0, min(maxPos, L)) writes NaN into that token's q and k heads and leaves the
 // cache alone (loud, never a clamp into another sequence's cells).
 // Bindings: 0 params {T, H, K, D, L, maxPos} · 1 qkv f32[T, (H+2K)·D] (read_write) · 2 slot i32[T]

@@ -1,8 +1,8 @@
-// Rotary embedding wrappers (shaders/rope.wgsl, shaders/rope_backward.wgsl): in place on the q and
-// k heads of a fused qkv [T, (H + 2K)·D] buffer, forward and transpose (backward). cos/sin come
+// Rotary embedding: the cos/sin table, and the backward wrapper (shaders/rope_backward.wgsl: the
+// transpose rotation in place on the dq and dk heads of a fused d-qkv [T, (H + 2K)·D] buffer). The
+// forward rotation runs fused with the KV-cache write (kernels/rope_kv.ts). cos/sin come
 // from a float32 table [maxPos, D/2] built here exactly as HF does (WGSL cos/sin lose accuracy for
 // the large angles of late positions), uploaded once per model.
-import fwdCode from '../../shaders/rope.wgsl?raw';
 import bwdCode from '../../shaders/rope_backward.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
@@ -42,28 +42,18 @@ export function uploadRopeTable(ctx: GpuContext, theta: number, D: number, maxPo
 }
 
 export class RopeKernel {
-  private constructor(private fwd: GPUComputePipeline, private bwd: GPUComputePipeline) {}
+  private constructor(private bwd: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<RopeKernel> {
-    const [fwd, bwd] = await Promise.all([ctx.pipelines.get('rope', fwdCode), ctx.pipelines.get('rope_backward', bwdCode)]);
-    return new RopeKernel(fwd, bwd);
+    return new RopeKernel(await ctx.pipelines.get('rope_backward', bwdCode));
   }
 
-  /** qkv f32[T, ld] in place (first H + K heads of D rotated), pos i32[T] in [0, table.maxPos); ld = (H + 2K)·D by default */
-  encode(rec: Recorder, qkv: Binding, pos: Binding, table: RopeTable, T: number, H: number, K: number, ld?: number): void {
-    this.dispatch(rec, this.fwd, qkv, pos, table, T, H, K, ld);
-  }
-
-  /** dqkv f32[T, ld] in place: dq, dk ← R(−θ)·(dq, dk); dv untouched */
+  /** dqkv f32[T, ld] in place: dq, dk ← R(−θ)·(dq, dk); dv untouched; ld = (H + 2K)·D by default */
   encodeBackward(rec: Recorder, dqkv: Binding, pos: Binding, table: RopeTable, T: number, H: number, K: number, ld?: number): void {
-    this.dispatch(rec, this.bwd, dqkv, pos, table, T, H, K, ld);
-  }
-
-  private dispatch(rec: Recorder, pl: GPUComputePipeline, x: Binding, pos: Binding, table: RopeTable, T: number, H: number, K: number, ld?: number): void {
     const D = table.D;
     const stride = ld ?? (H + 2 * K) * D;
     if (stride < (H + K) * D) throw new Error(`rope: row stride ${stride} is shorter than the ${H + K} rotated heads of ${D}`);
     const u = params([['u32', T], ['u32', H + K], ['u32', D], ['u32', stride], ['u32', table.maxPos]]);
-    rec.dispatch(pl, u, [x, pos, table.buffer], grid1d(ceilDiv((T * (H + K) * D) / 2, 256)));
+    rec.dispatch(this.bwd, u, [dqkv, pos, table.buffer], grid1d(ceilDiv((T * (H + K) * D) / 2, 256)));
   }
 }

@@ -1,6 +1,6 @@
 // Naive CPU rotary embedding (rotate_half / NeoX layout, as HF Qwen2) and its backward: the
-// references of shaders/rope.wgsl and shaders/rope_backward.wgsl. cos/sin follow HF's float32
-// steps exactly; the rotation itself is done in f64. Never optimised.
+// references of the rotation in shaders/rope_kv.wgsl and of shaders/rope_backward.wgsl. cos/sin
+// follow HF's float32 steps exactly; the rotation itself is done in f64. Never optimised.
 
 /**
  * HF Qwen2RotaryEmbedding, step by step in float32 (Math.fround after every torch op):
