@@ -15,10 +15,6 @@
 struct Params { V: u32, R: u32, temperature: f32, topK: u32, topP: f32, minP: f32, seed: u32, step: u32, E: u32, maxNew: u32, pad: i32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-fn z(row: u32, v: u32, invT: f32) -> f32 {
-  return logits[row * p.V + v] * invT;
-}
-
 /** Σ exp(z − zmax) over v with ord(z) ≥ cut */
 fn mass_above(lid: u32, row: u32, invT: f32, zmax: f32, cut: u32) -> f32 {
   var s = 0.0;
@@ -34,12 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let row = wid.x;
   if (row >= p.R) { return; }
   let slotIndex = row * p.maxNew + p.step;
-  if (row_done(lid, row)) {
-    if (lid == 0u) { emit_pad(row, slotIndex); }
-    return;
-  }
+  if (pad_if_done(lid, row, slotIndex)) { return; }
   let greedy = p.temperature <= 0.0;
-  let invT = select(1.0 / p.temperature, 1.0, greedy);
+  let invT = inv_temperature();
   var lmax = -3.0e38;
   var lmin = 3.0e38;
   for (var v = lid; v < p.V; v += WG) {

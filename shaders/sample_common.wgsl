@@ -116,6 +116,23 @@ fn row_done(lid: u32, row: u32) -> bool {
   return workgroupUniformLoad(&flag) != 0u;
 }
 
+/** z = logits / temperature of (row, v) */
+fn z(row: u32, v: u32, invT: f32) -> f32 {
+  return logits[row * p.V + v] * invT;
+}
+
+/** 1 / temperature; 1 for greedy (temperature ≤ 0), where z = logits */
+fn inv_temperature() -> f32 {
+  return select(1.0 / p.temperature, 1.0, p.temperature <= 0.0);
+}
+
+/** A row already done writes pad (lane 0) and the caller returns: true. Uniform across the workgroup. */
+fn pad_if_done(lid: u32, row: u32, slotIndex: u32) -> bool {
+  if (!row_done(lid, row)) { return false; }
+  if (lid == 0u) { emit_pad(row, slotIndex); }
+  return true;
+}
+
 /** A finished row: pad, log-prob 0, position advanced. */
 fn emit_pad(row: u32, slotIndex: u32) {
   tokens[row] = p.pad;

@@ -14,10 +14,6 @@ struct Params { V: u32, R: u32, temperature: f32, C: u32, CH: u32, seed: u32, st
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(9) var<storage, read_write> partials: array<vec4<u32>>;
 
-fn z(row: u32, v: u32, invT: f32) -> f32 {
-  return logits[row * p.V + v] * invT;
-}
-
 @compute @workgroup_size(WG)
 fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x;
@@ -25,7 +21,7 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   if (row >= p.R || c >= p.C) { return; }
   if (row_done(lid, row)) { return; }
   let greedy = p.temperature <= 0.0;
-  let invT = select(1.0 / p.temperature, 1.0, greedy);
+  let invT = inv_temperature();
   let v0 = c * p.CH;
   let v1 = min(v0 + p.CH, p.V);
   var lmax = -3.0e38;
@@ -51,12 +47,8 @@ fn finish(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
   let row = wid.x;
   if (row >= p.R) { return; }
   let slotIndex = row * p.maxNew + p.step;
-  if (row_done(lid, row)) {
-    if (lid == 0u) { emit_pad(row, slotIndex); }
-    return;
-  }
-  let greedy = p.temperature <= 0.0;
-  let invT = select(1.0 / p.temperature, 1.0, greedy);
+  if (pad_if_done(lid, row, slotIndex)) { return; }
+  let invT = inv_temperature();
   var m = -3.0e38;
   var s = 0.0;
   var key = -3.0e38;
