@@ -1,8 +1,9 @@
 // One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
 // re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE + KV write
-// (one kernel) → causal GQA attention → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
+// (one kernel) → causal GQA attention (split-KV for few tokens) → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
 import type { Weight } from '../kernels/matmul';
+import { planSplit } from '../kernels/attention_decode';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
 import type { Qwen2Config } from './config';
@@ -55,7 +56,10 @@ export function encodeLayerForward(
   encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
-  k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
+  // few tokens (decode): split-KV attention, its chunk partials in gu (dead until gate|up rewrites it)
+  const split = planSplit(shape, gu.size / 4);
+  if (split) k.attentionDecode.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
+  else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
   hooks.afterAttention?.(rec);
   const xn2 = hooks.xnMlp ?? acts.xn;

@@ -1,0 +1,107 @@
+// Split-KV ("flash-decoding") causal GQA attention for a few query tokens (decode), first half:
+// softmax partials over one chunk of keys, for all G = H/K query heads that share one KV head.
+//   chunk s of token t: keys p ∈ [s·CH, min((s+1)·CH, pos[t] + 1)); for query head h = g·G + i:
+//   m = max_p q·k_p/√D,   l = Σ_p exp(q·k_p/√D − m),   acc[d] = Σ_p exp(q·k_p/√D − m) · v_p[d]
+//   part[((t·K + g)·S + s)·G + i] = [acc[0 .. D), m, l]
+// attention_decode_combine.wgsl merges the chunks. Chunks past the token's length write nothing.
+// Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied) · 2 kc, 3 vc f32[B, L, K, D]
+//           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)]
+// Workgroup: 128 threads per (kv head g, token t, chunk s) = wid (x, y, z); keys in blocks of BK:
+// (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
+// neighbouring threads, so its loads are shared; (2) thread i < G folds head i's block into the
+// running max and sum; (3) each thread owns dims lid and lid + 128 of every head's accumulator, and
+// one load of v serves all G heads. GQ (= G ≤ 8) and HD (= D ≤ 256, a multiple of 4) are override
+// constants, so the head and dim loops have fixed trip counts and the accumulators stay in registers.
+struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> kc: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> vc: array<f32>;
+@group(0) @binding(4) var<storage, read> slot: array<i32>;
+@group(0) @binding(5) var<storage, read> pos: array<i32>;
+@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+
+override GQ: u32 = 6;   // query heads per KV head, 1…8
+override HD: u32 = 128; // head dim, a multiple of 4, ≤ 256
+const WG = 128u;
+const BK = 32u;
+override D4: u32 = HD / 4u;
+override QS: u32 = D4 + 1u; // q row stride in vec4s: rows of different heads start in different banks
+
+var<workgroup> qs: array<vec4<f32>, 520>; // [GQ ≤ 8][QS ≤ 65]
+var<workgroup> sc: array<f32, 256>;       // [GQ][BK] scores, then their exp
+var<workgroup> corr: array<f32, 8>;       // [GQ] rescale of the accumulators for this block
+
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x;
+  let t = wid.y;
+  let s = wid.z;
+  let len = u32(pos[t]) + 1u;
+  let k0 = s * p.CH;
+  if (k0 >= len) { return; } // uniform per workgroup
+  let k1 = min(k0 + p.CH, len);
+  let row4 = (p.H + 2u * p.K) * D4;
+  for (var i = lid; i < GQ * D4; i += WG) {
+    qs[(i / D4) * QS + i % D4] = qkv[t * row4 + g * GQ * D4 + i] * p.scale;
+  }
+  workgroupBarrier();
+  let base = u32(slot[t]) * p.L * p.K * HD + g * HD; // + key · K·D
+  let stride = p.K * HD;
+  var m = -3.0e38; // running max and sum of head lid (threads lid < GQ)
+  var l = 0.0;
+  var acc: array<f32, 16>; // [GQ][2]: dims lid and lid + WG
+  for (var b0 = k0; b0 < k1; b0 += BK) {
+    let n = min(BK, k1 - b0);
+    for (var i = lid; i < BK * GQ; i += WG) {
+      let j = i / GQ;
+      let h = i % GQ;
+      var sv = -3.0e38;
+      if (j < n) {
+        sv = 0.0;
+        let kb = (base + (b0 + j) * stride) / 4u;
+        for (var d = 0u; d < D4; d++) { sv += dot(qs[h * QS + d], kc[kb + d]); }
+      }
+      sc[h * BK + j] = sv;
+    }
+    workgroupBarrier();
+    if (lid < GQ) {
+      var mb = m;
+      for (var j = 0u; j < n; j++) { mb = max(mb, sc[lid * BK + j]); }
+      var lb = 0.0;
+      for (var j = 0u; j < n; j++) {
+        let e = exp(sc[lid * BK + j] - mb);
+        sc[lid * BK + j] = e;
+        lb += e;
+      }
+      let c = exp(m - mb);
+      corr[lid] = c;
+      l = l * c + lb;
+      m = mb;
+    }
+    workgroupBarrier();
+    for (var i = 0u; i < 2u; i++) {
+      let d = lid + i * WG;
+      if (d < HD) {
+        for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] *= corr[h]; }
+        for (var j = 0u; j < n; j++) {
+          let v = vc[base + (b0 + j) * stride + d];
+          for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] += sc[h * BK + j] * v; }
+        }
+      }
+    }
+    workgroupBarrier(); // the next block rewrites sc and corr
+  }
+  let o = ((t * p.K + g) * p.S + s) * GQ;
+  for (var i = 0u; i < 2u; i++) {
+    let d = lid + i * WG;
+    if (d < HD) {
+      for (var h = 0u; h < GQ; h++) { part[(o + h) * (HD + 2u) + d] = acc[h * 2u + i]; }
+    }
+  }
+  if (lid < GQ) {
+    part[(o + lid) * (HD + 2u) + HD] = m;
+    part[(o + lid) * (HD + 2u) + HD + 1u] = l;
+  }
+}

@@ -1,0 +1,43 @@
+// Split-KV decode attention, second half: merges the chunk partials of attention_decode.wgsl.
+// For token t and query head h = g·G + i, over the chunks s < ⌈(pos[t] + 1) / CH⌉ that hold its keys:
+//   M = max_s m_s,   w_s = exp(m_s − M),   den = Σ_s w_s · l_s
+//   out[t, h, d] = Σ_s w_s · acc_s[d] / den,   lse[t, h] = M + log(den)
+// Bindings: 0 params (as attention_decode.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
+//           · 3 out f32[T, H·D] · 4 lse f32[T, H]
+// Workgroup: 128 threads per (head h, token t) = wid (x, y); each owns dims lid and lid + 128.
+struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read> pos: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+
+override GQ: u32 = 6;
+override HD: u32 = 128;
+const WG = 128u;
+
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  let g = h / GQ;
+  let W = HD + 2u;
+  let first = (t * p.K + g) * p.S * GQ + h % GQ; // chunk s is row first + s·GQ
+  let n = (u32(pos[t]) + p.CH) / p.CH;
+  var M = -3.0e38;
+  for (var s = 0u; s < n; s++) { M = max(M, part[(first + s * GQ) * W + HD]); }
+  var den = 0.0;
+  var num = vec2<f32>(0.0);
+  for (var s = 0u; s < n; s++) {
+    let r = (first + s * GQ) * W;
+    let w = exp(part[r + HD] - M);
+    den += w * part[r + HD + 1u];
+    if (lid < HD) { num.x += w * part[r + lid]; }
+    if (lid + WG < HD) { num.y += w * part[r + lid + WG]; }
+  }
+  let ob = (t * p.H + h) * HD;
+  if (lid < HD) { out[ob + lid] = num.x / den; }
+  if (lid + WG < HD) { out[ob + lid + WG] = num.y / den; }
+  if (lid == 0u) { lse[t * p.H + h] = M + log(den); }
+}
