@@ -11,8 +11,12 @@ import type { AttentionShape } from './attention';
 
 /** Most query tokens the split kernel is used for (decode rows, short prompts). */
 export const DECODE_MAX_T = 32;
-/** Workgroups of the partial dispatch to aim for (a few per SM of a large GPU). */
-const TARGET_WORKGROUPS = 256;
+/**
+ * Workgroups of the partial dispatch to aim for: a few per SM of a large GPU. A software adapter
+ * pays per workgroup, not per latency hidden, so there one chunk per (token, kv head) (measured on
+ * SwiftShader: S = 2–4 cost 2.5–4× the one-chunk time).
+ */
+export const TARGET_WORKGROUPS = { gpu: 256, software: 1 };
 /** Shortest chunk: below it the merge costs more than the parallelism gains. */
 const MIN_CHUNK = 16;
 
@@ -33,12 +37,12 @@ export function splitScratch(s: AttentionShape, S: number): number {
  * kernel does not apply (more than DECODE_MAX_T tokens, G = H/K > 8, D > 256 or not a multiple of
  * 4, or too little scratch for even one chunk). `S` forces a chunk count (tests, benchmarks).
  */
-export function planSplit(s: AttentionShape, scratch: number, S?: number): DecodeSplit | null {
+export function planSplit(s: AttentionShape, scratch: number, S?: number, target = TARGET_WORKGROUPS.gpu): DecodeSplit | null {
   const G = s.H / s.K;
   if (s.T > DECODE_MAX_T || !Number.isInteger(G) || G > 8 || s.D > 256 || s.D % 4) return null;
   const fit = Math.floor(scratch / splitScratch(s, 1));
   if (fit < 1) return null;
-  const want = S ?? Math.min(Math.ceil(TARGET_WORKGROUPS / (s.T * s.K)), Math.ceil(s.L / MIN_CHUNK));
+  const want = S ?? Math.min(Math.ceil(target / (s.T * s.K)), Math.ceil(s.L / MIN_CHUNK));
   const n = Math.max(1, Math.min(want, fit, s.L));
   return { S: Math.ceil(s.L / Math.ceil(s.L / n)), CH: Math.ceil(s.L / n) };
 }
@@ -48,6 +52,11 @@ export class AttentionDecodeKernel {
 
   static async create(ctx: GpuContext): Promise<AttentionDecodeKernel> {
     return new AttentionDecodeKernel(ctx);
+  }
+
+  /** planSplit for this device (see TARGET_WORKGROUPS) */
+  plan(s: AttentionShape, scratch: number, S?: number): DecodeSplit | null {
+    return planSplit(s, scratch, S, this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu);
   }
 
   /**

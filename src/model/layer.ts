@@ -3,7 +3,6 @@
 // (one kernel) → causal GQA attention (split-KV for few tokens) → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
 import type { Weight } from '../kernels/matmul';
-import { planSplit } from '../kernels/attention_decode';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
 import type { Qwen2Config } from './config';
@@ -57,7 +56,7 @@ export function encodeLayerForward(
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
   // few tokens (decode): split-KV attention, its chunk partials in gu (dead until gate|up rewrites it)
-  const split = planSplit(shape, gu.size / 4);
+  const split = k.attentionDecode.plan(shape, gu.size / 4);
   if (split) k.attentionDecode.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);

@@ -3,7 +3,7 @@
 // blocks, chunks ending inside a block, one chunk per token, G = 8 heads per KV head, D = 256, the
 // Qwen2.5-1.5B head shape — plus when the split applies and how it cuts the keys.
 import { describe, expect, it } from 'vitest';
-import { AttentionDecodeKernel, planSplit, splitScratch, type DecodeSplit } from '../../src/kernels/attention_decode';
+import { AttentionDecodeKernel, planSplit, splitScratch, TARGET_WORKGROUPS, type DecodeSplit } from '../../src/kernels/attention_decode';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionDecodeCombineRef, attentionDecodePartialsRef } from '../../src/reference/attention_decode';
 import { expectClose } from '../helpers/compare';
@@ -67,5 +67,6 @@ describe('attention_decode', () => {
     expect(planSplit({ ...qwen, H: 18, K: 2, T: 1 }, 1 << 24)).toBeNull(); // G = 9
     expect(planSplit({ ...qwen, D: 12 * 25 + 2, T: 1 }, 1 << 24)).toBeNull();
     expect(planSplit({ ...qwen, L: 5, T: 1 }, 1 << 24)).toEqual({ S: 1, CH: 5 });
+    expect(planSplit({ ...qwen, T: 1 }, 1 << 24, undefined, TARGET_WORKGROUPS.software)).toEqual({ S: 1, CH: 384 });
   });
 });

@@ -1,7 +1,7 @@
 // `tabzero bench-rollout` and `tabzero bench-step`: the 1.5B-shape 4-bit model (random weights,
 // built on the GPU) timed where GRPO spends its time. Rollout: group sampling at G = 1, 8, 16
 // (prompt 128, completion 256, no EOS so every row runs to the end), tokens/s, ms per decode step
-// and a breakdown (layers, LM head, sampling). Step: one full GRPO step (G = 8, prompt 128,
+// and a breakdown (layers, LM head, sampling, and each kernel of one layer). Step: one full GRPO step (G = 8, prompt 128,
 // completion 256, r = 16, all 7 targets, β > 0) by phase, with peak GPU bytes. JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { makeConfig } from '../../grpo/config';
 import { TrainingSession } from '../../grpo/session';
 import { timeKernel } from './timing';
 import { profileTraining, profileSession } from './profile';
+import { decodeLayerProfile } from './decode-profile';
 import type { ModelWeights } from '../../model/weights';
 
 const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', hidden_size: 64, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 1024, max_position_embeddings: 4096, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true };
@@ -53,7 +54,8 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const sample = await timeKernel(ctx, (rec) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st), { iters: 20 });
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
-  return { layersMs: layers.ms, lmHeadMs: head.ms, sampleMs: sample.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L) };
+  const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
+  return { layersMs: layers.ms, lmHeadMs: head.ms, sampleMs: sample.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
@@ -86,6 +88,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       rows.push(row);
       const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)} ms; `;
       console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s, ${row.msPerDecodeStep.toFixed(2)} ms/step (${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
+      if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
     }
   }

@@ -75,6 +75,12 @@ export async function runBench(argv: string[]): Promise<number> {
           }
         }
       }
+      // the tiled kernel at decode sizes too (M padded to its 64-row tile): where it beats the GEMV, GEMV_MAX_ROWS should drop
+      if (variant === 'gemv' && M > 1 && !quick) {
+        const tt = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { variant: 'tiled' }), { iters });
+        console.log(`  q4 tiled M=${M} N=${N} K=${K}: ${tt.ms.toFixed(4)} ms`);
+        results.push(result('tabzero-q4', 'tiled', M, N, K, tt.ms, bytes, tt.iters));
+      }
       if (!values['no-peer']) {
         const p = await timeTfjsMatmul(ctx, M, N, K, iters ?? (M > 16 ? 10 : 50));
         results.push(result('tfjs-f32', 'matMul', M, N, K, p.ms, N * K * 4 + M * K * 4 + M * N * 4, p.iters));
