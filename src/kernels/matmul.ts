@@ -68,6 +68,19 @@ export interface MatmulOptions {
   gemvLanes?: number;
 }
 
+/** 8-weight groups one GEMV lane should walk of a row, at most (gemvLanesFor). */
+const GEMV_WALK = 8;
+
+/**
+ * Lanes per output row so each lane walks at most GEMV_WALK 8-weight groups: 32 for K ≤ 2048, up
+ * to 256 for long rows. With 32, the down projection (K = 8960, N = 1536) ran as 192 workgroups
+ * whose lanes each walked 35 groups, at 109 GB/s against 501 GB/s for the same bytes as 8960 × 1536.
+ */
+export function gemvLanesFor(K: number): number {
+  const want = Math.ceil(K / 8 / GEMV_WALK);
+  return GEMV_LANES_OPTIONS.find((l) => l >= want) ?? GEMV_LANES_OPTIONS[GEMV_LANES_OPTIONS.length - 1];
+}
+
 /** Rows per lane group the GEMV may use (matmul_gemv.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
 /** Lanes per lane group (a row's K is split over them; 256 / lanes rows per workgroup). */
@@ -208,18 +221,18 @@ export class MatmulKernel {
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
-      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1, LANES: 32 });
-      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, 8)));
+      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1, LANES: gemvLanesFor(K) });
+      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, 256 / gemvLanesFor(K))));
     }
   }
 
   /**
    * GEMV layout for M rows of x and a weight [N, K]: output rows per lane group and lanes per row.
-   * 1 row × 32 lanes is what bench/RESULTS.md measured (2026-11-24); more rows (x loads shared,
-   * M = 8…16) and more lanes (long K, small N) await a device run of `bench` (its gemv-nr*-l* rows).
+   * 1 row per lane group, as bench/RESULTS.md measured (2026-11-24); lanes by gemvLanesFor(K), a
+   * reasoned default for long rows awaiting the device run of `bench` (its gemv-nr*-l* rows).
    */
-  gemvShape(_M: number, _N: number, _K: number): { rows: number; lanes: number } {
-    return { rows: 1, lanes: 32 };
+  gemvShape(_M: number, _N: number, K: number): { rows: number; lanes: number } {
+    return { rows: 1, lanes: gemvLanesFor(K) };
   }
 
   /**

@@ -2,7 +2,7 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { MatmulKernel, destroyWeight, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { MatmulKernel, destroyWeight, gemvLanesFor, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { NF4_CODEBOOK, dequantizeQ4, quantizeQ4 } from '../../src/formats/q4';
 import { packWeight, type WeightFormat } from '../../src/formats/weights';
@@ -80,24 +80,30 @@ describe('matmul', () => {
     });
   }
 
-  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y', async () => {
+  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y; a long K (64 lanes per row)', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
-    const [N, K, ldy] = [45, 136, 50];
-    const A = normal(31, N * K, 0.2);
-    const ab = ctx.memory.upload('A', A);
-    for (const M of [1, 16, 21]) {
-      const x = normal(32 + M, M * K);
-      const xb = ctx.memory.upload('x', x);
-      const yb = poisoned(ctx, M * ldy);
-      const y = await runAndRead(ctx, yb, (rec) => kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K, { ldy }));
-      const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
-      expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M}`);
-      for (let m = 0; m < M; m++) for (let n = N; n < ldy; n++) expect(Number.isNaN(y[m * ldy + n]), 'columns past N keep the poison').toBe(true);
-      ctx.memory.destroy(xb);
-      ctx.memory.destroy(yb);
+    for (const [N, K, ldy, Ms] of [[45, 136, 50, [1, 16, 21]], [19, 2120, 19, [1, 3]]] as const) {
+      expect(gemvLanesFor(K)).toBe(K > 2048 ? 64 : 32); // long rows: more lanes per row
+      const A = normal(31, N * K, 0.2);
+      const ab = ctx.memory.upload('A', A);
+      for (const M of Ms) {
+        const x = normal(32 + M, M * K);
+        const xb = ctx.memory.upload('x', x);
+        const yb = poisoned(ctx, M * ldy);
+        const y = await runAndRead(ctx, yb, (rec) => kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K, { ldy }));
+        const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
+        expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M}`);
+        for (let m = 0; m < M; m++) for (let n = N; n < ldy; n++) expect(Number.isNaN(y[m * ldy + n]), 'columns past N keep the poison').toBe(true);
+        ctx.memory.destroy(xb);
+        ctx.memory.destroy(yb);
+      }
+      ctx.memory.destroy(ab);
     }
-    ctx.memory.destroy(ab);
+  });
+
+  it('GEMV lanes per row: each lane walks ≤ 8 groups of 8 weights, 32…256 lanes', () => {
+    expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map(gemvLanesFor)).toEqual([32, 32, 32, 64, 64, 128, 256, 256]);
   });
 
   it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group, 32 and 256 lanes', async () => {
