@@ -2,7 +2,7 @@
 import type { GpuContext } from '../gpu/device';
 import { AddKernel } from '../kernels/add';
 import { AttentionKernel } from '../kernels/attention';
-import { AttentionDecodeKernel } from '../kernels/attention_decode';
+import { AttentionGqaKernel } from '../kernels/attention_gqa';
 import { EmbedKernel } from '../kernels/embed';
 import { MatmulKernel } from '../kernels/matmul';
 import { MatmulF32Kernel } from '../kernels/matmul_f32';
@@ -15,7 +15,7 @@ import { SwigluKernel } from '../kernels/swiglu';
 export interface EngineKernels {
   add: AddKernel;
   attention: AttentionKernel;
-  attentionDecode: AttentionDecodeKernel;
+  attentionGqa: AttentionGqaKernel;
   embed: EmbedKernel;
   matmul: MatmulKernel;
   gemm: MatmulF32Kernel;
@@ -32,12 +32,12 @@ export function engineKernels(ctx: GpuContext): Promise<EngineKernels> {
   let k = cache.get(ctx);
   if (!k) {
     k = (async () => {
-      const [add, attention, attentionDecode, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, swiglu] = await Promise.all([
-        AddKernel.create(ctx), AttentionKernel.create(ctx), AttentionDecodeKernel.create(ctx), EmbedKernel.create(ctx), RopeKvKernel.create(ctx),
+      const [add, attention, attentionGqa, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, swiglu] = await Promise.all([
+        AddKernel.create(ctx), AttentionKernel.create(ctx), AttentionGqaKernel.create(ctx), EmbedKernel.create(ctx), RopeKvKernel.create(ctx),
         MatmulKernel.create(ctx), MatmulF32Kernel.create(ctx), RmsNormKernel.create(ctx), RopeKernel.create(ctx),
         SampleKernel.create(ctx), SwigluKernel.create(ctx),
       ]);
-      return { add, attention, attentionDecode, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu };
+      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu };
     })();
     cache.set(ctx, k);
   }

@@ -55,9 +55,9 @@ export function encodeLayerForward(
   encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
-  // few tokens (decode): split-KV attention, its chunk partials in gu (dead until gate|up rewrites it)
-  const split = k.attentionDecode.plan(shape, gu.size / 4);
-  if (split) k.attentionDecode.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
+  // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
+  const split = k.attentionGqa.plan(shape, gu.size / 4);
+  if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
   hooks.afterAttention?.(rec);

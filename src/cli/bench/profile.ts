@@ -38,7 +38,9 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('matmul_t qkv bwd', (r) => k.matmul.encodeTransposed(r, qkv, L.qkv, x, T));
   await t('matmul_t gateUp bwd', (r) => k.matmul.encodeTransposed(r, y, L.gateUp, x, T));
   await t('matmul_t down bwd', (r) => k.matmul.encodeTransposed(r, y, L.down, x, T));
-  await t('attention fwd', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
+  await t('attention fwd (a workgroup per head and token)', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
+  const split = k.attentionGqa.plan(shape, 0);
+  if (split) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, split, { qkv, kc, vc, slot, pos, out: att, lse }));
   await t('attention bwd', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
   await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, { qkv, slot, pos, kc, vc }));
   await t('rmsnorm fwd', (r) => k.rmsnorm.encode(r, x, L.inputNorm, y, T, C, 1e-6));

@@ -1,22 +1,22 @@
-// Naive CPU split-KV decode attention (reference of shaders/attention_decode{,_combine}.wgsl), in
+// Naive CPU split-KV GQA attention (reference of shaders/attention_gqa{,_combine}.wgsl), in
 // f64: per-chunk softmax partials (m, l, acc) for each (token, kv head, chunk, query head of the
 // group), then their merge. Equal to attentionRef (reference/attention.ts) for any split.
-import type { DecodeSplit } from '../kernels/attention_decode';
+import type { GqaSplit } from '../kernels/attention_gqa';
 
-export interface DecodePartial { m: number; l: number; acc: Float64Array }
+export interface GqaPartial { m: number; l: number; acc: Float64Array }
 
 /** partial[t][h][s] for the chunks s < ⌈(pos[t]+1)/CH⌉ that hold keys of token t. */
-export function attentionDecodePartialsRef(qkv: Float32Array, kc: Float32Array, vc: Float32Array, slot: Int32Array, pos: Int32Array, T: number, H: number, K: number, D: number, L: number, split: DecodeSplit): DecodePartial[][][] {
+export function attentionGqaPartialsRef(qkv: Float32Array, kc: Float32Array, vc: Float32Array, slot: Int32Array, pos: Int32Array, T: number, H: number, K: number, D: number, L: number, split: GqaSplit): GqaPartial[][][] {
   const row = (H + 2 * K) * D;
   const scale = 1 / Math.sqrt(D);
   const G = H / K;
-  const parts: DecodePartial[][][] = [];
+  const parts: GqaPartial[][][] = [];
   for (let t = 0; t < T; t++) {
     const len = pos[t] + 1;
     parts.push([]);
     for (let h = 0; h < H; h++) {
       const g = Math.floor(h / G);
-      const chunks: DecodePartial[] = [];
+      const chunks: GqaPartial[] = [];
       for (let k0 = 0; k0 < len; k0 += split.CH) {
         const k1 = Math.min(k0 + split.CH, len);
         const sc: number[] = [];
@@ -44,7 +44,7 @@ export function attentionDecodePartialsRef(qkv: Float32Array, kc: Float32Array, 
 }
 
 /** The merge: out [T, H·D], lse [T, H]. */
-export function attentionDecodeCombineRef(parts: DecodePartial[][][], T: number, H: number, D: number): { out: Float32Array; lse: Float32Array } {
+export function attentionGqaCombineRef(parts: GqaPartial[][][], T: number, H: number, D: number): { out: Float32Array; lse: Float32Array } {
   const out = new Float32Array(T * H * D);
   const lse = new Float32Array(T * H);
   for (let t = 0; t < T; t++) {

@@ -1,8 +1,8 @@
-// Split-KV decode attention, second half: merges the chunk partials of attention_decode.wgsl.
+// Split-KV GQA attention, second half: merges the chunk partials of attention_gqa.wgsl (S > 1).
 // For token t and query head h = g·G + i, over the chunks s < ⌈(pos[t] + 1) / CH⌉ that hold its keys:
 //   M = max_s m_s,   w_s = exp(m_s − M),   den = Σ_s w_s · l_s
 //   out[t, h, d] = Σ_s w_s · acc_s[d] / den,   lse[t, h] = M + log(den)
-// Bindings: 0 params (as attention_decode.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
+// Bindings: 0 params (as attention_gqa.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
 //           · 3 out f32[T, H·D] · 4 lse f32[T, H]
 // Workgroup: 128 threads per (head h, token t) = wid (x, y); each owns dims lid and lid + 128.
 struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }

@@ -1,12 +1,15 @@
-// Split-KV ("flash-decoding") causal GQA attention for a few query tokens (decode), first half:
-// softmax partials over one chunk of keys, for all G = H/K query heads that share one KV head.
-//   chunk s of token t: keys p ∈ [s·CH, min((s+1)·CH, pos[t] + 1)); for query head h = g·G + i:
+// Causal GQA attention by KV-head group, with the keys optionally split into chunks ("flash-
+// decoding"): the same result as attention.wgsl, for all G = H/K query heads that share one KV head
+// in one workgroup. Chunk s of token t: keys p ∈ [s·CH, min((s+1)·CH, pos[t] + 1)); for query head
+// h = g·G + i:
 //   m = max_p q·k_p/√D,   l = Σ_p exp(q·k_p/√D − m),   acc[d] = Σ_p exp(q·k_p/√D − m) · v_p[d]
-//   part[((t·K + g)·S + s)·G + i] = [acc[0 .. D), m, l]
-// attention_decode_combine.wgsl merges the chunks. Chunks past the token's length write nothing.
+// S > 1 chunks (decode: few tokens, many chunks in parallel): part[((t·K + g)·S + s)·G + i] =
+//   [acc[0 .. D), m, l], merged by attention_gqa_combine.wgsl; chunks past the token write nothing.
+// DIRECT (S = 1: prefill, training): out[t, h, :] = acc / l and lse[t, h] = m + log l here.
 // Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied) · 2 kc, 3 vc f32[B, L, K, D]
-//           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)]
-// Workgroup: 128 threads per (kv head g, token t, chunk s) = wid (x, y, z); keys in blocks of BK:
+//           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)] · 7 out f32[T, H·D] · 8 lse f32[T, H]
+// Workgroup: 128 threads per (kv head g, token t, chunk s) = (wid.x, wid.y + ⌊wid.z/S⌋·65535, wid.z mod S);
+// keys in blocks of BK:
 // (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
 // neighbouring threads, so its loads are shared; (2) thread i < G folds head i's block into the
 // running max and sum; (3) each thread owns dims lid and lid + 128 of every head's accumulator, and
@@ -21,9 +24,12 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 @group(0) @binding(4) var<storage, read> slot: array<i32>;
 @group(0) @binding(5) var<storage, read> pos: array<i32>;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> lse: array<f32>;
 
 override GQ: u32 = 6;   // query heads per KV head, 1…8
 override HD: u32 = 128; // head dim, a multiple of 4, ≤ 256
+override DIRECT: bool = false; // one chunk: normalize and write out and lse here
 const WG = 128u;
 const BK = 32u;
 override D4: u32 = HD / 4u;
@@ -31,13 +37,14 @@ override QS: u32 = D4 + 1u; // q row stride in vec4s: rows of different heads st
 
 var<workgroup> qs: array<vec4<f32>, 520>; // [GQ ≤ 8][QS ≤ 65]
 var<workgroup> sc: array<f32, 256>;       // [GQ][BK] scores, then their exp
-var<workgroup> corr: array<f32, 8>;       // [GQ] rescale of the accumulators for this block
+var<workgroup> corr: array<f32, 8>;       // [GQ] rescale of the accumulators for this block; DIRECT: then l
 
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
-  let t = wid.y;
-  let s = wid.z;
+  let t = wid.y + (wid.z / p.S) * 65535u;
+  let s = wid.z % p.S;
+  if (t >= p.T) { return; } // uniform per workgroup
   let len = u32(pos[t]) + 1u;
   let k0 = s * p.CH;
   if (k0 >= len) { return; } // uniform per workgroup
@@ -92,6 +99,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
     }
     workgroupBarrier(); // the next block rewrites sc and corr
+  }
+  if (DIRECT) {
+    if (lid < GQ) {
+      corr[lid] = l;
+      lse[t * p.H + g * GQ + lid] = m + log(l);
+    }
+    workgroupBarrier();
+    let ob = (t * p.H + g * GQ) * HD;
+    for (var i = 0u; i < 2u; i++) {
+      let d = lid + i * WG;
+      if (d < HD) {
+        for (var h = 0u; h < GQ; h++) { out[ob + h * HD + d] = acc[h * 2u + i] / corr[h]; }
+      }
+    }
+    return;
   }
   let o = ((t * p.K + g) * p.S + s) * GQ;
   for (var i = 0u; i < 2u; i++) {

@@ -1,0 +1,57 @@
+// `bench-rollout`'s per-kernel profile of one decode layer: each kernel of a layer at R rows with
+// the cache filled to L positions, timed alone over repeated dispatches (dispatch overhead
+// included), plus the LoRA variants of the projections and both attention kernels — to show where a
+// decode step's "layers" time goes and which change pays.
+import type { GpuContext } from '../../gpu/device';
+import type { Recorder } from '../../gpu/encoder';
+import { splitScratch } from '../../kernels/attention_gqa';
+import { createLora, destroyLora } from '../../lora/adapter';
+import { LORA_TARGETS } from '../../lora/targets';
+import { loraBase } from '../../grpo/session';
+import type { Engine } from '../../model/engine';
+import { createKvCache, destroyKvCache } from '../../model/kv-cache';
+import { encodeLinear } from '../../model/layer';
+import { qkvSlices, type ModelWeights } from '../../model/weights';
+import { timeKernel } from './timing';
+
+/** milliseconds per kernel of one layer (LoRA r = 16 on all seven projections where named) */
+export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, iters = 50): Promise<Record<string, number>> {
+  const c = weights.config;
+  const k = engine.k;
+  const m = ctx.memory;
+  const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: K, headDim: D } = c;
+  const f = (label: string, n: number) => m.create(`prof.${label}`, n * 4);
+  const x = f('x', R * C), xn = f('xn', R * C), qkv = f('qkv', R * qkvSlices(c).total), att = f('att', R * H * D), lse = f('lse', R * H);
+  const gu = f('gu', R * 2 * I), h = f('h', R * I), u = f('u', R * 3 * 16);
+  const slot = m.upload('prof.slot', Int32Array.from({ length: R }, (_, i) => i));
+  const pos = m.upload('prof.pos', new Int32Array(R).fill(L - 1));
+  const cache = createKvCache(ctx, c, R, L);
+  const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
+  const w = weights.layers[0];
+  const ll = lora.layers[0];
+  const shape = { T: R, H, K, D, L };
+  const io = { qkv, kc: cache.layers[0].k, vc: cache.layers[0].v, slot, pos, out: att, lse };
+  const split = k.attentionGqa.plan(shape, splitScratch(shape, Math.ceil(L / 16)));
+  const part = split && split.S > 1 ? f('part', splitScratch(shape, split.S)) : null;
+  const out: Record<string, number> = {};
+  const t = async (name: string, fn: (rec: Recorder) => void) => {
+    out[name] = (await timeKernel(ctx, fn, { iters })).ms;
+  };
+  await t('rmsnorm', (r) => k.rmsnorm.encode(r, x, w.inputNorm, xn, R, C, c.rmsNormEps));
+  await t('qkv', (r) => encodeLinear(r, k, xn, w.qkv, qkv, R, null, undefined, false, u));
+  await t('qkv + LoRA', (r) => encodeLinear(r, k, xn, w.qkv, qkv, R, lora, ll.qkv, false, u));
+  await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, engine.rope, { qkv, slot, pos, kc: io.kc, vc: io.vc }));
+  await t('attention (a workgroup per head)', (r) => k.attention.encode(r, shape, io));
+  if (split) await t(`attention (by kv head, ${split.S} chunks of ${split.CH})`, (r) => k.attentionGqa.encode(r, shape, split, { ...io, part: part ?? undefined }));
+  await t('o + residual', (r) => encodeLinear(r, k, att, w.o, x, R, null, undefined, true, u));
+  await t('o + residual + LoRA', (r) => encodeLinear(r, k, att, w.o, x, R, lora, ll.o, true, u));
+  await t('gate|up', (r) => encodeLinear(r, k, xn, w.gateUp, gu, R, null, undefined, false, u));
+  await t('gate|up + LoRA', (r) => encodeLinear(r, k, xn, w.gateUp, gu, R, lora, ll.gateUp, false, u));
+  await t('swiglu', (r) => k.swiglu.encode(r, gu, h, R, I));
+  await t('down + residual', (r) => encodeLinear(r, k, h, w.down, x, R, null, undefined, true, u));
+  await t('down + residual + LoRA', (r) => encodeLinear(r, k, h, w.down, x, R, lora, ll.down, true, u));
+  destroyLora(ctx, lora);
+  destroyKvCache(ctx, cache);
+  for (const b of [x, xn, qkv, att, lse, gu, h, u, slot, pos, part]) if (b) m.destroy(b);
+  return out;
+}

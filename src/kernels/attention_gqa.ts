@@ -1,0 +1,81 @@
+// GQA-group attention wrapper (shaders/attention_gqa{,_combine}.wgsl): the same causal GQA attention
+// as shaders/attention.wgsl, one workgroup per (kv head, token[, chunk]) scoring all G query heads
+// of the kv head, so each k and v load serves G heads and neighbouring threads share a key's loads
+// (attention.wgsl gives every (head, token) its own workgroup, each thread a whole key row).
+// Few tokens (decode): the keys of each token are cut into S chunks scored in parallel, then a
+// second dispatch merges the chunks' softmax partials — attention.wgsl gave G = 1 decode 12
+// workgroups, each walking every key. Many tokens (prefill, training): one chunk, written directly.
+import partialCode from '../../shaders/attention_gqa.wgsl?raw';
+import combineCode from '../../shaders/attention_gqa_combine.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { params, type Binding, type Recorder } from '../gpu/encoder';
+import type { AttentionShape } from './attention';
+
+/** Most query tokens whose keys are split into chunks (decode rows, short prompts). */
+export const SPLIT_MAX_T = 32;
+/**
+ * Workgroups of the partial dispatch to aim for: a few per SM of a large GPU. A software adapter
+ * pays per workgroup, not per latency hidden, so there one chunk per (token, kv head) (measured on
+ * SwiftShader: S = 2–4 cost 2.5–4× the one-chunk time).
+ */
+export const TARGET_WORKGROUPS = { gpu: 256, software: 1 };
+/** Shortest chunk: below it the merge costs more than the parallelism gains. */
+const MIN_CHUNK = 16;
+
+export interface GqaSplit {
+  /** chunks per (token, kv head); 1: no partials, no merge */
+  S: number;
+  /** keys per chunk (S·CH ≥ L) */
+  CH: number;
+}
+
+/** f32 elements of scratch a split needs: T·H·S·(D+2) (none for S = 1). */
+export function splitScratch(s: AttentionShape, S: number): number {
+  return S > 1 ? s.T * s.H * S * (s.D + 2) : 0;
+}
+
+/**
+ * How to split the keys of shape s with `scratch` f32 elements of scratch, or null when this kernel
+ * does not apply (G = H/K > 8, D > 256 or not a multiple of 4: attention.wgsl then). More than
+ * SPLIT_MAX_T tokens, or too little scratch for two chunks: one chunk. `S` forces a chunk count
+ * (tests, benchmarks); `target`: workgroups to aim for (TARGET_WORKGROUPS).
+ */
+export function planSplit(s: AttentionShape, scratch: number, S?: number, target = TARGET_WORKGROUPS.gpu): GqaSplit | null {
+  const G = s.H / s.K;
+  if (!Number.isInteger(G) || G > 8 || s.D > 256 || s.D % 4) return null;
+  const fit = Math.floor(scratch / (s.T * s.H * (s.D + 2)));
+  const want = S ?? (s.T > SPLIT_MAX_T ? 1 : Math.min(Math.ceil(target / (s.T * s.K)), Math.ceil(s.L / MIN_CHUNK)));
+  const n = Math.max(1, Math.min(want, s.L, fit < 2 ? 1 : fit));
+  const CH = Math.ceil(s.L / n);
+  return { S: Math.ceil(s.L / CH), CH };
+}
+
+export class AttentionGqaKernel {
+  private constructor(private ctx: GpuContext, private dummy: GPUBuffer) {}
+
+  static async create(ctx: GpuContext): Promise<AttentionGqaKernel> {
+    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16));
+  }
+
+  /** planSplit for this device (see TARGET_WORKGROUPS) */
+  plan(s: AttentionShape, scratch: number, S?: number): GqaSplit | null {
+    return planSplit(s, scratch, S, this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu);
+  }
+
+  /**
+   * qkv f32[T, (H+2K)·D] (rope applied), kc/vc f32[B, L, K, D], slot/pos i32[T]
+   * → out f32[T, H·D], lse f32[T, H]; part: scratch of ≥ splitScratch(s, split.S) f32 (S > 1 only).
+   */
+  encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding }): void {
+    const direct = split.S === 1;
+    if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
+    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0 };
+    const partial = this.ctx.pipelines.getSync('attention_gqa', partialCode, constants);
+    const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)]]);
+    const gy = Math.min(s.T, 65535);
+    rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
+    if (direct) return;
+    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D });
+    rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);
+  }
+}

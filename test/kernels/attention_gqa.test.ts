@@ -1,0 +1,74 @@
+// GQA-group attention vs the naive references: the split reference equals attentionRef, and the
+// GPU kernels equal both — split into chunks (decode rows at different lengths, chunks spanning
+// several key blocks, chunks ending inside a block) and direct (one chunk: prefill, the training
+// layout, T > 32), G = 8 heads per KV head, D = 256, the Qwen2.5-1.5B head shape — plus when the
+// kernel applies and how it cuts the keys.
+import { describe, expect, it } from 'vitest';
+import { AttentionGqaKernel, planSplit, splitScratch, TARGET_WORKGROUPS, type GqaSplit } from '../../src/kernels/attention_gqa';
+import { attentionRef } from '../../src/reference/attention';
+import { attentionGqaCombineRef, attentionGqaPartialsRef } from '../../src/reference/attention_gqa';
+import { expectClose } from '../helpers/compare';
+import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
+import { normal } from '../helpers/random';
+
+interface Case { name: string; H: number; K: number; D: number; B: number; L: number; slot: number[]; pos: number[]; S?: number }
+
+const prefill = (n: number, slot = 0) => ({ slot: Array(n).fill(slot), pos: Array.from({ length: n }, (_, i) => i) });
+const CASES: Case[] = [
+  { name: 'split: 3 slots, lengths 1/70/130, default chunks', H: 4, K: 2, D: 16, B: 3, L: 140, slot: [0, 1, 2], pos: [0, 69, 129] },
+  { name: 'split: chunks of 45 keys end inside a block', H: 6, K: 2, D: 12, B: 2, L: 90, slot: [0, 1], pos: [89, 50], S: 2 },
+  { name: 'split: Qwen H=12 K=2 D=128, G=3 rows', H: 12, K: 2, D: 128, B: 3, L: 64, slot: [2, 0, 1], pos: [60, 60, 3] },
+  { name: 'direct: 3 blocks of 32 keys and a partial one', H: 4, K: 1, D: 8, B: 2, L: 100, slot: [1, 0], pos: [99, 40], S: 1 },
+  { name: 'direct: G = 8 heads per kv head, D = 256', H: 8, K: 1, D: 256, B: 1, L: 40, slot: [0, 0], pos: [39, 5], S: 1 },
+  { name: 'direct: prefill of 40 tokens (T > 32)', H: 4, K: 2, D: 16, B: 2, L: 48, ...prefill(40, 1) },
+  { name: 'direct: training layout 2 sequences × 5 tokens', H: 2, K: 2, D: 8, B: 2, L: 5, slot: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], pos: [0, 1, 2, 3, 4, 0, 1, 2, 3, 4], S: 1 },
+];
+
+describe('attention_gqa', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const ctx = await testGpu();
+      const T = c.slot.length;
+      const shape = { T, H: c.H, K: c.K, D: c.D, L: c.L };
+      const qkv = normal(T + c.D, T * (c.H + 2 * c.K) * c.D);
+      const kc = normal(5, c.B * c.L * c.K * c.D);
+      const vc = normal(6, c.B * c.L * c.K * c.D);
+      const slot = Int32Array.from(c.slot);
+      const pos = Int32Array.from(c.pos);
+      const split = planSplit(shape, 1 << 24, c.S) as GqaSplit;
+      expect(split.S * split.CH).toBeGreaterThanOrEqual(c.L);
+      expect(split.S > 1).toBe(c.name.startsWith('split'));
+
+      const ref = attentionRef(qkv, kc, vc, slot, pos, T, c.H, c.K, c.D, c.L);
+      const byChunks = attentionGqaCombineRef(attentionGqaPartialsRef(qkv, kc, vc, slot, pos, T, c.H, c.K, c.D, c.L, split), T, c.H, c.D);
+      expectClose(byChunks.out, ref.out, 1e-6, `${c.name}: split reference out`);
+      expectClose(byChunks.lse, ref.lse, 1e-6, `${c.name}: split reference lse`);
+
+      const k = await AttentionGqaKernel.create(ctx);
+      const b = {
+        qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc), vc: ctx.memory.upload('vc', vc),
+        slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos),
+        part: poisoned(ctx, Math.max(1, splitScratch(shape, split.S)), 'part'), out: poisoned(ctx, T * c.H * c.D), lse: poisoned(ctx, T * c.H),
+      };
+      const out = await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, b));
+      const lse = await runAndRead(ctx, b.lse, () => {});
+      expectClose(out, ref.out, 1e-5, `${c.name} out`);
+      expectClose(lse, ref.lse, 1e-5, `${c.name} lse`);
+      Object.values(b).forEach((x) => ctx.memory.destroy(x));
+    });
+  }
+
+  it('plans: more chunks for fewer rows, within the scratch; one chunk past 32 tokens; null where it does not apply', () => {
+    const qwen = { H: 12, K: 2, D: 128, L: 384 };
+    const big = 1 << 24;
+    expect(planSplit({ ...qwen, T: 1 }, big)).toEqual({ S: 24, CH: 16 }); // 48 workgroups of 16 keys, not 12 walking 384
+    expect(planSplit({ ...qwen, T: 16 }, big)).toEqual({ S: 8, CH: 48 }); // 256 workgroups
+    expect(planSplit({ ...qwen, T: 16 }, splitScratch({ ...qwen, T: 16 }, 3))).toEqual({ S: 3, CH: 128 });
+    expect(planSplit({ ...qwen, T: 16 }, splitScratch({ ...qwen, T: 16 }, 2) - 1)).toEqual({ S: 1, CH: 384 }); // no room for 2: direct
+    expect(planSplit({ ...qwen, T: 3072 }, 0)).toEqual({ S: 1, CH: 384 }); // training: direct, no scratch
+    expect(planSplit({ ...qwen, T: 1 }, big, undefined, TARGET_WORKGROUPS.software)).toEqual({ S: 1, CH: 384 });
+    expect(planSplit({ ...qwen, L: 5, T: 1 }, big)).toEqual({ S: 1, CH: 5 });
+    expect(planSplit({ ...qwen, H: 18, K: 2, T: 1 }, big)).toBeNull(); // G = 9: attention.wgsl
+    expect(planSplit({ ...qwen, D: 302, T: 1 }, big)).toBeNull(); // D not a multiple of 4
+  });
+});
