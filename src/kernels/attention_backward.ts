@@ -1,6 +1,8 @@
-// Causal GQA attention backward wrapper (shaders/attention_backward_{dq,dkv}.wgsl): dqkv from dout,
-// for the training forward only. Two dispatches, no atomics: query-major dq (which also writes
-// Δ = Σ dout·out to a scratch buffer) then key-major dk/dv.
+// Causal GQA attention backward wrapper (shaders/attention_backward_{dq,dq_gqa,dkv}.wgsl): dqkv from
+// dout, for the training forward only. Two dispatches, no atomics: query-major dq (which also writes
+// Δ = Σ dout·out to a scratch buffer) then key-major dk/dv. The dq half runs by KV-head group
+// (dq_gqa: one workgroup per kv head and token, each k/v load serving its G query heads) where the
+// shape allows, else one workgroup per head and token (dq).
 //
 // TRAINING LAYOUT (required; the kernels cannot check GPU-side slot/pos, checkTrainingLayout can on
 // the CPU): tokens are slot-major, sequence b owns tokens [b·Ts, (b+1)·Ts) at positions t − b·Ts,
@@ -9,6 +11,7 @@
 // (which also keeps each kernel within the 8 storage buffers WebGPU guarantees).
 import dqCode from '../../shaders/attention_backward_dq.wgsl?raw';
 import dkvCode from '../../shaders/attention_backward_dkv.wgsl?raw';
+import dqGqaCode from '../../shaders/attention_backward_dq_gqa.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 
@@ -47,15 +50,23 @@ export class AttentionBackwardError extends Error {
 
 const WG = 64;
 
+/** Whether the dq half can run by KV-head group: G ≤ 8 query heads per kv head, D a multiple of 4, G·(D/4 + 1) ≤ 264. */
+export function dqByGroup(H: number, K: number, D: number): boolean {
+  const G = H / K;
+  return Number.isInteger(G) && G <= 8 && D % 4 === 0 && G * (D / 4 + 1) <= 264;
+}
+
 export class AttentionBackwardKernel {
-  private constructor(private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
+  /** forces the dq variant (tests, benchmarks); null: by group where dqByGroup allows */
+  dqVariant: 'group' | 'head' | null = null;
+  private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
     const [dq, dkv] = await Promise.all([
       ctx.pipelines.get('attention_backward_dq', dqCode, { WG }),
       ctx.pipelines.get('attention_backward_dkv', dkvCode, { WG }),
     ]);
-    return new AttentionBackwardKernel(dq, dkv);
+    return new AttentionBackwardKernel(ctx, dq, dkv);
   }
 
   /** qkv f32[T,(H+2K)·D], out f32[T,H·D], lse f32[T,H], dout f32[T,H·D] → dqkv f32[T,(H+2K)·D] (delta f32[T,H] scratch) */
@@ -64,7 +75,14 @@ export class AttentionBackwardKernel {
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.D], ['u32', s.Ts], ['f32', 1 / Math.sqrt(s.D)]]);
     const gy = Math.min(s.T, 65535);
     const gz = Math.ceil(s.T / 65535);
-    rec.dispatch(this.dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta], [s.H, gy, gz]);
+    const group = this.dqVariant ? this.dqVariant === 'group' : dqByGroup(s.H, s.K, s.D);
+    if (group && !dqByGroup(s.H, s.K, s.D)) throw new Error(`attention backward: dq by group needs G ≤ 8, D a multiple of 4 and G·(D/4+1) ≤ 264; got H=${s.H}, K=${s.K}, D=${s.D}`);
+    if (group) {
+      const dq = this.ctx.pipelines.getSync('attention_backward_dq_gqa', dqGqaCode, { GQ: s.H / s.K, HD: s.D });
+      rec.dispatch(dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta], [s.K, gy, gz]);
+    } else {
+      rec.dispatch(this.dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta], [s.H, gy, gz]);
+    }
     rec.dispatch(this.dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv], [s.K, gy, gz]);
   }
 }

@@ -1,9 +1,10 @@
 // Causal GQA attention backward (dq then dk/dv, training layout) vs the naive f64 reference and vs
 // tf.grad of the forward written in tf ops (per-sequence causal softmax, GQA by repeating k/v heads):
-// odd shapes, sequences in permuted cache slots, queries/pairs past one 64-wide block, Qwen heads.
+// odd shapes, sequences in permuted cache slots, queries/pairs past one 64-wide block, Qwen heads;
+// the dq half by KV-head group and by head.
 import { afterAll, describe, expect, it } from 'vitest';
 import { AttentionKernel } from '../../src/kernels/attention';
-import { AttentionBackwardKernel, checkTrainingLayout, trainingSlotPos } from '../../src/kernels/attention_backward';
+import { AttentionBackwardKernel, checkTrainingLayout, dqByGroup, trainingSlotPos } from '../../src/kernels/attention_backward';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionBackwardRef } from '../../src/reference/attention_backward';
 import { Recorder } from '../../src/gpu/encoder';
@@ -62,8 +63,9 @@ async function tfBackward(qkv: Float32Array, dout: Float32Array, c: Case): Promi
 }
 
 describe('attention_backward', () => {
-  for (const c of CASES) {
-    it(`${c.name} (reference and tf.grad)`, async () => {
+  for (const c of CASES) for (const dq of ['group', 'head'] as const) {
+    if (dq === 'group' && !dqByGroup(c.H, c.K, c.D)) continue;
+    it(`${c.name}, dq by ${dq} (reference and tf.grad)`, async () => {
       const ctx = await testGpu();
       const { H, K, D, Ts } = c;
       const T = c.S * Ts;
@@ -74,14 +76,15 @@ describe('attention_backward', () => {
       const { kc, vc } = cacheFrom(qkv, c, slot, pos);
       const fwd = attentionRef(qkv, kc, vc, slot, pos, T, H, K, D, c.L);
       const k = await AttentionBackwardKernel.create(ctx);
+      k.dqVariant = dq;
       const b = {
         qkv: ctx.memory.upload('qkv', qkv), out: ctx.memory.upload('out', fwd.out), lse: ctx.memory.upload('lse', fwd.lse),
         dout: ctx.memory.upload('dout', dout), dqkv: poisoned(ctx, qkv.length), delta: poisoned(ctx, T * H),
       };
       const got = await runAndRead(ctx, b.dqkv, (rec) => k.encode(rec, { T, H, K, D, Ts, L: c.L }, b));
       const ref = attentionBackwardRef(qkv, kc, vc, slot, pos, fwd.out, fwd.lse, dout, T, H, K, D, c.L);
-      worst[`${c.name} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
-      worst[`${c.name} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c), 1e-5, `${c.name} vs tf.grad`).rel;
+      worst[`${c.name} ${dq} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
+      worst[`${c.name} ${dq} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c), 1e-5, `${c.name} vs tf.grad`).rel;
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
     });
   }
@@ -120,6 +123,15 @@ describe('attention_backward', () => {
     expect(() => k.encode(rec, { T: 8, H: 2, K: 1, D: 512, Ts: 4 }, b)).toThrow(/D=512/);
     expect(rec.dispatches).toBe(0);
     ctx.memory.destroy(buf);
+  });
+
+  it('dq by group where G ≤ 8, D % 4 = 0 and G·(D/4+1) ≤ 264 (every Qwen2.5 size), else by head', () => {
+    expect(dqByGroup(12, 2, 128)).toBe(true); // 1.5B
+    expect(dqByGroup(14, 2, 64)).toBe(true); // 0.5B
+    expect(dqByGroup(16, 2, 128)).toBe(true); // 3B: 8 · 33 = 264
+    expect(dqByGroup(8, 1, 256)).toBe(false);
+    expect(dqByGroup(18, 2, 128)).toBe(false);
+    expect(dqByGroup(4, 2, 10)).toBe(false);
   });
 
   it('checkTrainingLayout accepts trainingSlotPos and names the first bad token', () => {
