@@ -2,7 +2,9 @@
 // dout, for the training forward only. Two dispatches, no atomics: query-major dq (which also writes
 // Δ = Σ dout·out to a scratch buffer) then key-major dk/dv. The dq half runs by KV-head group
 // (dq_gqa: one workgroup per kv head and token, each k/v load serving its G query heads) where the
-// shape allows, else one workgroup per head and token (dq).
+// shape allows, else one workgroup per head and token (dq); the dk/dv half splits each (query, head)
+// pair's dots over 4 lanes reading contiguous vec4 runs (dkv_lanes) where D is a multiple of 4, else
+// one thread per pair (dkv).
 //
 // TRAINING LAYOUT (required; the kernels cannot check GPU-side slot/pos, checkTrainingLayout can on
 // the CPU): tokens are slot-major, sequence b owns tokens [b·Ts, (b+1)·Ts) at positions t − b·Ts,
@@ -12,6 +14,7 @@
 import dqCode from '../../shaders/attention_backward_dq.wgsl?raw';
 import dkvCode from '../../shaders/attention_backward_dkv.wgsl?raw';
 import dqGqaCode from '../../shaders/attention_backward_dq_gqa.wgsl?raw';
+import dkvLanesCode from '../../shaders/attention_backward_dkv_lanes.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 
@@ -57,8 +60,9 @@ export function dqByGroup(H: number, K: number, D: number): boolean {
 }
 
 export class AttentionBackwardKernel {
-  /** forces the dq variant (tests, benchmarks); null: by group where dqByGroup allows */
+  /** force the variants (tests, benchmarks); null: dq by group where dqByGroup allows, dk/dv by lanes where D % 4 = 0 */
   dqVariant: 'group' | 'head' | null = null;
+  dkvVariant: 'lanes' | 'thread' | null = null;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
@@ -83,7 +87,10 @@ export class AttentionBackwardKernel {
     } else {
       rec.dispatch(this.dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta], [s.H, gy, gz]);
     }
-    rec.dispatch(this.dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv], [s.K, gy, gz]);
+    const lanes = this.dkvVariant ? this.dkvVariant === 'lanes' : s.D % 4 === 0;
+    if (lanes && s.D % 4) throw new Error(`attention backward: dk/dv by lanes needs D a multiple of 4; got D=${s.D}`);
+    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', dkvLanesCode, { HD: s.D }) : this.dkv;
+    rec.dispatch(dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv], [s.K, gy, gz]);
   }
 }
 

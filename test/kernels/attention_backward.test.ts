@@ -1,7 +1,7 @@
 // Causal GQA attention backward (dq then dk/dv, training layout) vs the naive f64 reference and vs
 // tf.grad of the forward written in tf ops (per-sequence causal softmax, GQA by repeating k/v heads):
 // odd shapes, sequences in permuted cache slots, queries/pairs past one 64-wide block, Qwen heads;
-// the dq half by KV-head group and by head.
+// the dq half by KV-head group and by head, the dk/dv half by 4 lanes per pair and by thread.
 import { afterAll, describe, expect, it } from 'vitest';
 import { AttentionKernel } from '../../src/kernels/attention';
 import { AttentionBackwardKernel, checkTrainingLayout, dqByGroup, trainingSlotPos } from '../../src/kernels/attention_backward';
@@ -20,6 +20,7 @@ const CASES: Case[] = [
   { name: '3 sequences × 3 tokens, H=K=2 D=8', S: 3, Ts: 3, H: 2, K: 2, D: 8, L: 3, slots: [0, 1, 2] },
   { name: '1 sequence × 70 tokens (> one 64-key block), H=4 K=1 D=16', S: 1, Ts: 70, H: 4, K: 1, D: 16, L: 72, slots: [0] },
   { name: 'Qwen H=12 K=2 D=128, 2 sequences × 6 tokens', S: 2, Ts: 6, H: 12, K: 2, D: 128, L: 8, slots: [0, 1] },
+  { name: 'D=256 (two dims per thread) H=2 K=1, 1 sequence × 9 tokens', S: 1, Ts: 9, H: 2, K: 1, D: 256, L: 9, slots: [0] },
 ];
 
 const worst: Record<string, number> = {};
@@ -63,9 +64,10 @@ async function tfBackward(qkv: Float32Array, dout: Float32Array, c: Case): Promi
 }
 
 describe('attention_backward', () => {
-  for (const c of CASES) for (const dq of ['group', 'head'] as const) {
+  // the defaults (dq by group, dk/dv by lanes), then the per-head / per-thread kernels they replace
+  for (const c of CASES) for (const [dq, dkv] of [['group', 'lanes'], ['head', 'thread']] as const) {
     if (dq === 'group' && !dqByGroup(c.H, c.K, c.D)) continue;
-    it(`${c.name}, dq by ${dq} (reference and tf.grad)`, async () => {
+    it(`${c.name}, dq by ${dq}, dk/dv by ${dkv} (reference and tf.grad)`, async () => {
       const ctx = await testGpu();
       const { H, K, D, Ts } = c;
       const T = c.S * Ts;
@@ -77,14 +79,15 @@ describe('attention_backward', () => {
       const fwd = attentionRef(qkv, kc, vc, slot, pos, T, H, K, D, c.L);
       const k = await AttentionBackwardKernel.create(ctx);
       k.dqVariant = dq;
+      k.dkvVariant = dkv;
       const b = {
         qkv: ctx.memory.upload('qkv', qkv), out: ctx.memory.upload('out', fwd.out), lse: ctx.memory.upload('lse', fwd.lse),
         dout: ctx.memory.upload('dout', dout), dqkv: poisoned(ctx, qkv.length), delta: poisoned(ctx, T * H),
       };
       const got = await runAndRead(ctx, b.dqkv, (rec) => k.encode(rec, { T, H, K, D, Ts, L: c.L }, b));
       const ref = attentionBackwardRef(qkv, kc, vc, slot, pos, fwd.out, fwd.lse, dout, T, H, K, D, c.L);
-      worst[`${c.name} ${dq} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
-      worst[`${c.name} ${dq} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c), 1e-5, `${c.name} vs tf.grad`).rel;
+      worst[`${c.name} ${dq}/${dkv} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
+      worst[`${c.name} ${dq}/${dkv} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c), 1e-5, `${c.name} vs tf.grad`).rel;
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
     });
   }

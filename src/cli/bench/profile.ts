@@ -41,10 +41,12 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('attention fwd (a workgroup per head and token)', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
   const split = k.attentionGqa.plan(shape, 0);
   if (split) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, split, { qkv, kc, vc, slot, pos, out: att, lse }));
-  await t('attention bwd (dq by kv head: what training runs)', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
+  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
   attBack.dqVariant = 'head';
-  await t('attention bwd (dq by head)', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
+  attBack.dkvVariant = 'thread';
+  await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
   attBack.dqVariant = null;
+  attBack.dkvVariant = null;
   await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, { qkv, slot, pos, kc, vc }));
   await t('rmsnorm fwd', (r) => k.rmsnorm.encode(r, x, L.inputNorm, y, T, C, 1e-6));
   await t('rmsnorm bwd', (r) => rmsBack.encode(r, x, L.inputNorm, y, z, T, C, 1e-6, true));
