@@ -81,6 +81,25 @@ export function gemvLanesFor(K: number): number {
   return GEMV_LANES_OPTIONS.find((l) => l >= want) ?? GEMV_LANES_OPTIONS[GEMV_LANES_OPTIONS.length - 1];
 }
 
+/** Workgroups a GEMV dispatch should have at least (about one per SM of a large GPU). */
+const GEMV_MIN_WORKGROUPS = 128;
+
+/**
+ * The GEMV layout for M rows of x and a weight [N, K] (reasoned defaults, to be confirmed by the
+ * gemv-nr*-l* rows of `bench` on a hardware GPU):
+ * - rows per lane group: 4 from M = 4 (each x load then serves 4 weight rows; at M = 16 with one
+ *   row, x loads — 32 per 4 bytes of weights — kept the GEMV at 3–6% of copy bandwidth), else 1;
+ *   1 also for N < 4·GEMV_MIN_WORKGROUPS (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
+ * - lanes per row: gemvLanesFor(K), raised until the dispatch has GEMV_MIN_WORKGROUPS workgroups
+ *   (N · lanes / (256 · rows)) — 4 rows of the 1536-row o projection would otherwise be 48.
+ */
+export function gemvLayout(M: number, N: number, K: number): { rows: number; lanes: number } {
+  const rows = M >= 4 && N >= 4 * GEMV_MIN_WORKGROUPS ? 4 : 1;
+  const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
+  const lanes = GEMV_LANES_OPTIONS.find((l) => l >= Math.max(gemvLanesFor(K), spread)) ?? GEMV_LANES_OPTIONS[GEMV_LANES_OPTIONS.length - 1];
+  return { rows, lanes };
+}
+
 /** Rows per lane group the GEMV may use (matmul_gemv.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
 /** Lanes per lane group (a row's K is split over them; 256 / lanes rows per workgroup). */
@@ -221,18 +240,15 @@ export class MatmulKernel {
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
-      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: 1, LANES: gemvLanesFor(K) });
-      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, 256 / gemvLanesFor(K))));
+      const { rows, lanes } = gemvLayout(mr, N, K);
+      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
+      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
 
-  /**
-   * GEMV layout for M rows of x and a weight [N, K]: output rows per lane group and lanes per row.
-   * 1 row per lane group, as bench/RESULTS.md measured (2026-11-24); lanes by gemvLanesFor(K), a
-   * reasoned default for long rows awaiting the device run of `bench` (its gemv-nr*-l* rows).
-   */
-  gemvShape(_M: number, _N: number, K: number): { rows: number; lanes: number } {
-    return { rows: 1, lanes: gemvLanesFor(K) };
+  /** GEMV layout for M rows of x and a weight [N, K]: output rows per lane group and lanes per row (gemvLayout). */
+  gemvShape(M: number, N: number, K: number): { rows: number; lanes: number } {
+    return gemvLayout(M, N, K);
   }
 
   /**

@@ -2,7 +2,7 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { MatmulKernel, destroyWeight, gemvLanesFor, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { MatmulKernel, destroyWeight, gemvLanesFor, gemvLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { NF4_CODEBOOK, dequantizeQ4, quantizeQ4 } from '../../src/formats/q4';
 import { packWeight, type WeightFormat } from '../../src/formats/weights';
@@ -80,12 +80,11 @@ describe('matmul', () => {
     });
   }
 
-  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y; a long K (64 lanes per row)', async () => {
+  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y; a long K', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     for (const [N, K, ldy, Ms] of [[45, 136, 50, [1, 16, 21]], [19, 2120, 19, [1, 3]]] as const) {
-      expect(gemvLanesFor(K)).toBe(K > 2048 ? 64 : 32); // long rows: more lanes per row
-      const A = normal(31, N * K, 0.2);
+        const A = normal(31, N * K, 0.2);
       const ab = ctx.memory.upload('A', A);
       for (const M of Ms) {
         const x = normal(32 + M, M * K);
@@ -104,6 +103,16 @@ describe('matmul', () => {
 
   it('GEMV lanes per row: each lane walks ≤ 8 groups of 8 weights, 32…256 lanes', () => {
     expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map(gemvLanesFor)).toEqual([32, 32, 32, 64, 64, 128, 256, 256]);
+  });
+
+  it('GEMV layout: 4 rows per lane group from M = 4, lanes raised until ≥ 128 workgroups', () => {
+    const qwen = { qkv: [2048, 1536], o: [1536, 1536], gateUp: [17920, 1536], down: [1536, 8960], lmHead: [151936, 1536] };
+    const at = (M: number) => Object.fromEntries(Object.entries(qwen).map(([k, [N, K]]) => [k, gemvLayout(M, N, K)]));
+    expect(at(1)).toEqual({ qkv: { rows: 1, lanes: 32 }, o: { rows: 1, lanes: 32 }, gateUp: { rows: 1, lanes: 32 }, down: { rows: 1, lanes: 256 }, lmHead: { rows: 1, lanes: 32 } });
+    expect(at(8)).toEqual({ qkv: { rows: 4, lanes: 64 }, o: { rows: 4, lanes: 128 }, gateUp: { rows: 4, lanes: 32 }, down: { rows: 4, lanes: 256 }, lmHead: { rows: 4, lanes: 32 } });
+    expect(gemvLayout(3, 45, 136)).toEqual({ rows: 1, lanes: 256 }); // tiny N: as spread as it goes
+    expect(gemvLayout(16, 48, 1536)).toEqual({ rows: 1, lanes: 256 }); // the LoRA u of q|k|v at r = 16: every row apart
+    expect(gemvLayout(16, 512, 1536)).toEqual({ rows: 4, lanes: 256 });
   });
 
   it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group, 32 and 256 lanes', async () => {
