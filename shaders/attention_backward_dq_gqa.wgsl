@@ -7,9 +7,9 @@
 // Bindings: 0 params {T, H, K, D, Ts, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 out vec4<f32>[T, H·D/4]
 //           · 3 lse f32[T, H] · 4 dout vec4<f32>[T, H·D/4] · 5 dqkv f32[T, (H+2K)·D] (q columns written)
 //           · 6 delta f32[T, H] (for attention_backward_dkv.wgsl, dispatched after)
-// Workgroup: 128 threads per (g, t) = (wid.x, wid.y + wid.z·65535); keys in blocks of BK: (1) each
+// Workgroup: WG threads per (g, t) = (wid.x, wid.y + wid.z·65535); keys in blocks of BK: (1) each
 // thread takes (key, head) pairs: q·k and dout·v as vec4 dots (q, dout rows in workgroup memory),
-// then dS; (2) each thread owns dims lid and lid + 128 of every head's dq, one k load serving all G.
+// then dS; (2) each thread owns dims lid and lid + WG of every head's dq, one k load serving all G.
 // GQ = G and HD = D are override constants (G·(D/4 + 1) ≤ 264), so the loops have fixed trip counts.
 struct Params { T: u32, H: u32, K: u32, D: u32, Ts: u32, scale: f32 }
 
@@ -25,7 +25,7 @@ override GQ: u32 = 6;
 override HD: u32 = 128;
 override D4: u32 = HD / 4u;
 override QS: u32 = D4 + 1u; // row stride in vec4s: the G heads' rows start in different banks
-const WG = 128u;
+override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
 const BK = 32u;
 
 var<workgroup> qs: array<vec4<f32>, 264>;  // [GQ][QS] q / √D
@@ -33,7 +33,7 @@ var<workgroup> dos: array<vec4<f32>, 264>; // [GQ][QS] dout
 var<workgroup> ds: array<f32, 256>;        // [GQ][BK] dS of the current key block
 var<workgroup> hd: array<f32, 16>;         // [GQ] lse, then [8 + GQ] Δ
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
   let t = wid.y + wid.z * 65535u;

@@ -8,11 +8,11 @@
 // DIRECT (S = 1: prefill, training): out[t, h, :] = acc / l and lse[t, h] = m + log l here.
 // Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied) · 2 kc, 3 vc f32[B, L, K, D]
 //           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)] · 7 out f32[T, H·D] · 8 lse f32[T, H]
-// Workgroup: 128 threads per (kv head g, token t, chunk s) = (wid.x, wid.y + ⌊wid.z/S⌋·65535, wid.z mod S);
+// Workgroup: WG threads per (kv head g, token t, chunk s) = (wid.x, wid.y + ⌊wid.z/S⌋·65535, wid.z mod S);
 // keys in blocks of BK:
 // (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
 // neighbouring threads, so its loads are shared; (2) thread i < G folds head i's block into the
-// running max and sum; (3) each thread owns dims lid and lid + 128 of every head's accumulator, and
+// running max and sum; (3) each thread owns dims lid and lid + WG of every head's accumulator, and
 // one load of v serves all G heads. GQ (= G ≤ 8) and HD (= D ≤ 256, a multiple of 4) are override
 // constants, so the head and dim loops have fixed trip counts and the accumulators stay in registers.
 struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
@@ -30,7 +30,7 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 override GQ: u32 = 6;   // query heads per KV head, 1…8
 override HD: u32 = 128; // head dim, a multiple of 4, ≤ 256
 override DIRECT: bool = false; // one chunk: normalize and write out and lse here
-const WG = 128u;
+override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
 const BK = 32u;
 override D4: u32 = HD / 4u;
 override QS: u32 = D4 + 1u; // q row stride in vec4s: rows of different heads start in different banks
@@ -39,7 +39,7 @@ var<workgroup> qs: array<vec4<f32>, 520>; // [GQ ≤ 8][QS ≤ 65]
 var<workgroup> sc: array<f32, 256>;       // [GQ][BK] scores, then their exp
 var<workgroup> corr: array<f32, 8>;       // [GQ] rescale of the accumulators for this block; DIRECT: then l
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
   let t = wid.y + (wid.z / p.S) * 65535u;

@@ -4,7 +4,7 @@
 //   out[t, h, d] = Σ_s w_s · acc_s[d] / den,   lse[t, h] = M + log(den)
 // Bindings: 0 params (as attention_gqa.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
 //           · 3 out f32[T, H·D] · 4 lse f32[T, H]
-// Workgroup: 128 threads per (head h, token t) = wid (x, y); each owns dims lid and lid + 128.
+// Workgroup: WG threads per (head h, token t) = wid (x, y); each owns dims lid and lid + WG.
 struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -15,9 +15,9 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 
 override GQ: u32 = 6;
 override HD: u32 = 128;
-const WG = 128u;
+override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
   let t = wid.y;

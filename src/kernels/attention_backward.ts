@@ -17,6 +17,7 @@ import dqGqaCode from '../../shaders/attention_backward_dq_gqa.wgsl?raw';
 import dkvLanesCode from '../../shaders/attention_backward_dkv_lanes.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
+import { attentionThreads } from './attention_gqa';
 
 export interface AttentionBackwardShape {
   /** tokens = sequences · Ts */
@@ -82,7 +83,7 @@ export class AttentionBackwardKernel {
     const group = this.dqVariant ? this.dqVariant === 'group' : dqByGroup(s.H, s.K, s.D);
     if (group && !dqByGroup(s.H, s.K, s.D)) throw new Error(`attention backward: dq by group needs G ≤ 8, D a multiple of 4 and G·(D/4+1) ≤ 264; got H=${s.H}, K=${s.K}, D=${s.D}`);
     if (group) {
-      const dq = this.ctx.pipelines.getSync('attention_backward_dq_gqa', dqGqaCode, { GQ: s.H / s.K, HD: s.D });
+      const dq = this.ctx.pipelines.getSync('attention_backward_dq_gqa', dqGqaCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D) });
       rec.dispatch(dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta], [s.K, gy, gz]);
     } else {
       rec.dispatch(this.dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta], [s.H, gy, gz]);

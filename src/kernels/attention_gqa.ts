@@ -22,6 +22,15 @@ export const TARGET_WORKGROUPS = { gpu: 256, software: 1 };
 /** Shortest chunk: below it the merge costs more than the parallelism gains. */
 const MIN_CHUNK = 16;
 
+/**
+ * Threads per workgroup of the by-group kernels (forward, merge, dq): 128 — one per dim of a
+ * 128-wide head — or 32 for head dims under 64 (test models), where 128 would leave most idle;
+ * each thread owns dims lid and lid + WG, so D ≤ 2·WG.
+ */
+export function attentionThreads(D: number): number {
+  return D < 64 ? 32 : 128;
+}
+
 export interface GqaSplit {
   /** chunks per (token, kv head); 1: no partials, no merge */
   S: number;
@@ -69,13 +78,13 @@ export class AttentionGqaKernel {
   encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding }): void {
     const direct = split.S === 1;
     if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
-    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0 };
+    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D) };
     const partial = this.ctx.pipelines.getSync('attention_gqa', partialCode, constants);
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)]]);
     const gy = Math.min(s.T, 65535);
     rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
     if (direct) return;
-    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D });
+    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D) });
     rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);
   }
 }
