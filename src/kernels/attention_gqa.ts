@@ -60,6 +60,8 @@ export function planSplit(s: AttentionShape, scratch: number, S?: number, target
 }
 
 export class AttentionGqaKernel {
+  /** workgroups to aim for when splitting (benchmarks: the hardware choice on SwiftShader); null: by adapter */
+  targetOverride: number | null = null;
   private constructor(private ctx: GpuContext, private dummy: GPUBuffer) {}
 
   static async create(ctx: GpuContext): Promise<AttentionGqaKernel> {
@@ -68,7 +70,7 @@ export class AttentionGqaKernel {
 
   /** planSplit for this device (see TARGET_WORKGROUPS) */
   plan(s: AttentionShape, scratch: number, S?: number): GqaSplit | null {
-    return planSplit(s, scratch, S, this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu);
+    return planSplit(s, scratch, S, this.targetOverride ?? (this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu));
   }
 
   /**

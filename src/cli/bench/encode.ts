@@ -2,8 +2,8 @@
 // layers, the LM head) into a command buffer at the 1.5B shape, with and without a LoRA adapter on
 // all seven projections, at G = 1, 8, 16 rows. The weights are allocated, never filled or run (no
 // GPU work, so SwiftShader gives the same CPU numbers as a hardware GPU on the same CPU); the GEMV
-// kernels a hardware GPU uses are forced. With two decode steps in flight, a step cannot be faster
-// than this. JSON out.
+// kernels and the split decode attention a hardware GPU uses are forced. With two decode steps in
+// flight, a step cannot be faster than this. JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice } from '../../gpu/device';
@@ -17,6 +17,7 @@ import { createLora, destroyLora } from '../../lora/adapter';
 import { LORA_TARGETS } from '../../lora/targets';
 import { loraBase } from '../../grpo/session';
 import { destroyModel } from '../../model/weights';
+import { TARGET_WORKGROUPS } from '../../kernels/attention_gqa';
 
 export async function runBenchEncode(argv: string[]): Promise<number> {
   const str = { type: 'string' } as const;
@@ -29,6 +30,7 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
   const maxG = Math.max(...Gs);
   const engine = await Engine.create(ctx, weights, { maxTokens: maxG, maxPositions: 512, maxRank: 16 });
   engine.k.matmul.variantOverride = 'gemv';
+  engine.k.attentionGqa.targetOverride = TARGET_WORKGROUPS.gpu; // split-KV decode attention, as on a hardware GPU
   const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
   const cache = createKvCache(ctx, config, maxG, 512);
   const b = ctx.memory.create('ids', maxG * 4);
