@@ -1,8 +1,9 @@
 // `tabzero bench-rollout` and `tabzero bench-step`: the 1.5B-shape 4-bit model (random weights,
 // built on the GPU) timed where GRPO spends its time. Rollout: group sampling at G = 1, 8, 16
 // (prompt 128, completion 256, no EOS so every row runs to the end), tokens/s, ms per decode step
-// and a breakdown (layers, LM head, sampling, and each kernel of one layer). Step: one full GRPO step (G = 8, prompt 128,
-// completion 256, r = 16, all 7 targets, β > 0) by phase, with peak GPU bytes. JSON out.
+// and a breakdown (layers, LM head, sampling, a step's kernels back to back, and each kernel of one
+// layer). Step: one full GRPO step (G = 8, prompt 128, completion 256, r = 16, all 7 targets, β > 0)
+// by phase, with peak GPU bytes. JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice, type GpuContext } from '../../gpu/device';
@@ -52,10 +53,16 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const layers = await timeKernel(ctx, (rec) => engine.encodeForward(rec, R, io, cache, null), { iters: 20 });
   const head = await timeKernel(ctx, (rec) => engine.encodeLogits(rec, logits, R), { iters: 20 });
   const sample = await timeKernel(ctx, (rec) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st), { iters: 20 });
+  // the whole step's kernels back to back in one submission: the loop's ms/step minus this is submission and read-back
+  const step = await timeKernel(ctx, (rec) => {
+    engine.encodeForward(rec, R, io, cache, null);
+    engine.encodeLogits(rec, logits, R);
+    engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
+  }, { iters: 20 });
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs: layers.ms, lmHeadMs: head.ms, sampleMs: sample.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+  return { layersMs: layers.ms, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
@@ -83,10 +90,10 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } }); // warm-up
       const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
-      const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
+      const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
       const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
       rows.push(row);
-      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)} ms; `;
+      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms; `;
       console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s, ${row.msPerDecodeStep.toFixed(2)} ms/step (${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
