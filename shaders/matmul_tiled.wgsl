@@ -2,8 +2,9 @@
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias[n] + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
 // W through w8() of a prepended weight snippet (bindings 2–4).
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias · 6 y f32[M, ldy] · 7 u · 8 B
-// Workgroup: 16×16 threads compute a 64×64 tile of y, 4×4 each; K is walked 16 at a time with
-// x [64 m × 16 k] and W [64 n × 16 k] (dequantized) staged k-major in workgroup memory.
+// Workgroup: 16×16 threads compute a BM×64 tile of y, TM×4 each (BM = 16·TM: TM = 4 or 8 rows per
+// thread; 8 halves the workgroup-memory loads per multiply-add); K is walked 16 at a time with
+// x [BM m × 16 k] and W [64 n × 16 k] (dequantized) staged k-major in workgroup memory.
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
@@ -17,11 +18,12 @@ struct W8 { a: vec4<f32>, b: vec4<f32> }
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 override LORA: bool = false;
-const BM = 64u;
+override TM: u32 = 4;       // rows of y per thread: 4 or 8
+override BM: u32 = 16u * TM;
 const BN = 64u;
 const BK = 16u;
 
-var<workgroup> xs: array<vec4<f32>, 256>; // [BK][BM/4]
+var<workgroup> xs: array<vec4<f32>, 512>; // [BK][BM/4], BM ≤ 128
 var<workgroup> ws: array<vec4<f32>, 256>; // [BK][BN/4]
 
 @compute @workgroup_size(256)
@@ -33,14 +35,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let n0 = wid.x * BN;
   let groups = p.K / 8u;
   let k4 = p.K / 4u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 8>; // [TM]
   workgroupBarrier();
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    let lm = lid / 4u;
-    let kq = lid % 4u;
-    var xv = vec4<f32>(0.0);
-    if (m0 + lm < p.M && k0 + 4u * kq < p.K) { xv = x[(m0 + lm) * k4 + k0 / 4u + kq]; }
-    for (var i = 0u; i < 4u; i++) { xs[(4u * kq + i) * (BM / 4u) + lm / 4u][lm % 4u] = xv[i]; }
+    for (var r = 0u; r < TM / 4u; r++) { // BM·16 x values, a vec4 of one row per thread per pass
+      let lm = r * 64u + lid / 4u;
+      let kq = lid % 4u;
+      var xv = vec4<f32>(0.0);
+      if (m0 + lm < p.M && k0 + 4u * kq < p.K) { xv = x[(m0 + lm) * k4 + k0 / 4u + kq]; }
+      for (var i = 0u; i < 4u; i++) { xs[(4u * kq + i) * (BM / 4u) + lm / 4u][lm % 4u] = xv[i]; }
+    }
     if (lid < 128u) {
       let ln = lid / 2u;
       let jw = lid % 2u;
@@ -54,17 +58,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
-      let a = xs[k * (BM / 4u) + ty];
       let b = ws[k * (BN / 4u) + tx];
-      acc[0] += a[0] * b;
-      acc[1] += a[1] * b;
-      acc[2] += a[2] * b;
-      acc[3] += a[3] * b;
+      for (var q = 0u; q < TM / 4u; q++) {
+        let a = xs[k * (BM / 4u) + ty * (TM / 4u) + q];
+        acc[4u * q] += a[0] * b;
+        acc[4u * q + 1u] += a[1] * b;
+        acc[4u * q + 2u] += a[2] * b;
+        acc[4u * q + 3u] += a[3] * b;
+      }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + 4u * ty + i;
+  for (var i = 0u; i < TM; i++) {
+    let m = m0 + TM * ty + i;
     if (m >= p.M) { break; }
     for (var jj = 0u; jj < 4u; jj++) {
       let n = n0 + 4u * tx + jj;

@@ -66,6 +66,8 @@ export interface MatmulOptions {
   /** GEMV only: output rows per lane group (1, 2 or 4) and lanes per lane group (32…256); default gemvShape() */
   gemvRows?: number;
   gemvLanes?: number;
+  /** tiled only: rows of y per thread, 4 (64-row tiles, measured 2026-11-24) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add; awaiting a device run) */
+  tiledRows?: 4 | 8;
 }
 
 /** 8-weight groups one GEMV lane should walk of a row, at most (gemvLanesFor). */
@@ -213,8 +215,10 @@ export class MatmulKernel {
           const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
-          const pl = this.pipeline('matmul_tiled', tiledCode, w.format, flags);
-          rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 64)]);
+          const tm = opts.tiledRows ?? 4;
+          if (tm !== 4 && tm !== 8) throw new Error(`tiledRows must be 4 or 8, got ${tm}`);
+          const pl = this.pipeline('matmul_tiled', tiledCode, w.format, { ...flags, TM: tm });
+          rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)]);
         }
       }
     }

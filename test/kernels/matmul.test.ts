@@ -11,7 +11,7 @@ import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; tiledRows?: 4 | 8 }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -19,6 +19,8 @@ const CASES: Case[] = [
   { name: 'q4 gemv M=16 N=70 K=200 bias', M: 16, N: 70, K: 200, variant: 'gemv', bias: true },
   { name: 'q4 tiled odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'tiled' },
   { name: 'q4 tiled M=70 N=130 K=72 bias', M: 70, N: 130, K: 72, variant: 'tiled', bias: true },
+  { name: 'q4 tiled 8 rows per thread M=150 N=70 K=168 bias accumulate + lora slices', M: 150, N: 70, K: 168, variant: 'tiled', bias: true, accumulate: true, lora: true, tiledRows: 8 },
+  { name: 'bf16 tiled 8 rows per thread odd M=9 N=65 K=40', M: 9, N: 65, K: 40, format: 'bf16', variant: 'tiled', tiledRows: 8 },
   { name: 'q4 auto M=33 N=65 K=64 (gemv chunks of 16 when forced)', M: 33, N: 65, K: 64, variant: 'gemv' },
   { name: 'bf16 gemv M=5 N=37 K=160 bias', M: 5, N: 37, K: 160, format: 'bf16', variant: 'gemv', bias: true },
   { name: 'bf16 tiled M=67 N=96 K=88', M: 67, N: 96, K: 88, format: 'bf16', variant: 'tiled' },
@@ -50,7 +52,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, tiledRows: c.tiledRows,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );

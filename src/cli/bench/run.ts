@@ -75,6 +75,12 @@ export async function runBench(argv: string[]): Promise<number> {
           }
         }
       }
+      // training sizes: the tiled kernel with 8 rows per thread (128-row tiles) next to the default 4
+      if (variant === 'tiled' && !quick) {
+        const t8 = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { tiledRows: 8 }), { iters });
+        console.log(`  q4 tiled TM=8 M=${M} N=${N} K=${K}: ${t8.ms.toFixed(4)} ms`);
+        results.push(result('tabzero-q4', 'tiled-tm8', M, N, K, t8.ms, bytes, t8.iters));
+      }
       // the tiled kernel at decode sizes too (M padded to its 64-row tile): where it beats the GEMV, GEMV_MAX_ROWS should drop
       if (variant === 'gemv' && M > 1 && !quick) {
         const tt = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { variant: 'tiled' }), { iters });
