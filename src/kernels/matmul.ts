@@ -257,15 +257,17 @@ export class MatmulKernel {
 
   /**
    * The backward through a frozen weight: dx f32[M, K] (+)= dy[M, 0..N) · W, dy with row stride ldy
-   * (default N). Parts of a split weight accumulate one after another.
+   * (default N). Parts of a split weight accumulate one after another. tiledRows: as encode's.
    */
-  encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean } = {}): void {
+  encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean; tiledRows?: 4 | 8 } = {}): void {
     const ldy = opts.ldy ?? w.N;
+    const tm = opts.tiledRows ?? 4;
+    if (tm !== 4 && tm !== 8) throw new Error(`tiledRows must be 4 or 8, got ${tm}`);
     w.parts.forEach((part, i) => {
       const acc = i > 0 || opts.accumulate ? 1 : 0;
       const u = params([['u32', M], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset]]);
-      const pl = this.pipeline('matmul_t', transCode, w.format, { ACCUMULATE: acc });
-      rec.dispatch(pl, u, [dy, part.data, part.scales, w.codebook, dx], [ceilDiv(w.K, 64), ceilDiv(M, 64)]);
+      const pl = this.pipeline('matmul_t', transCode, w.format, { ACCUMULATE: acc, TM: tm });
+      rec.dispatch(pl, u, [dy, part.data, part.scales, w.codebook, dx], [ceilDiv(w.K, 64), ceilDiv(M, 16 * tm)]);
     });
   }
 

@@ -10,11 +10,13 @@ import { expectClose } from '../helpers/compare';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
-interface Case { name: string; M: number; N: number; K: number; format: WeightFormat; accumulate?: boolean; split?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format: WeightFormat; accumulate?: boolean; split?: boolean; tiledRows?: 4 | 8 }
 const CASES: Case[] = [
   { name: 'q4 odd M=7 N=37 K=160', M: 7, N: 37, K: 160, format: 'q4' },
   { name: 'bf16 M=70 N=130 K=72 accumulate', M: 70, N: 130, K: 72, format: 'bf16', accumulate: true },
   { name: 'i8 M=5 N=50 K=64', M: 5, N: 50, K: 64, format: 'i8' },
+  { name: 'q4 8 rows per thread M=150 N=37 K=136 accumulate', M: 150, N: 37, K: 136, format: 'q4', accumulate: true, tiledRows: 8 },
+  { name: 'bf16 split, 8 rows per thread M=9 N=200 K=64', M: 9, N: 200, K: 64, format: 'bf16', split: true, tiledRows: 8 },
   { name: 'q4 split into parts M=9 N=300 K=128', M: 9, N: 300, K: 128, format: 'q4', split: true },
   { name: 'bf16 split + accumulate M=3 N=200 K=64', M: 3, N: 200, K: 64, format: 'bf16', split: true, accumulate: true },
   { name: 'Qwen down backward M=8 (dy 1536 → dx 8960)', M: 8, N: 1536, K: 8960, format: 'q4' },
@@ -33,7 +35,7 @@ describe('matmul_t', () => {
       const kernel = await MatmulKernel.create(ctx);
       const dyb = ctx.memory.upload('dy', dy);
       const dxb = dxIn ? ctx.memory.upload('dx', dxIn) : poisoned(ctx, c.M * c.K);
-      const dx = await runAndRead(ctx, dxb, (rec) => kernel.encodeTransposed(rec, dyb, w, dxb, c.M, { accumulate: c.accumulate }));
+      const dx = await runAndRead(ctx, dxb, (rec) => kernel.encodeTransposed(rec, dyb, w, dxb, c.M, { accumulate: c.accumulate, tiledRows: c.tiledRows }));
       expectClose(dx, matmulTransposedRef(dy, host, c.M, dxIn), 1e-5, c.name);
       destroyWeight(ctx, w);
       ctx.memory.destroy(dyb);
