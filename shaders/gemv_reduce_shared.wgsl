@@ -1,4 +1,4 @@
-// Row reduction for matmul_gemv.wgsl without subgroups: the LANES lanes of each of the ROWS rows
+// Row reduction for the GEMV kernels (gemv_common.wgsl) without subgroups: the LANES lanes of each of the ROWS rows
 // are summed into lane 0 by halving through workgroup memory (log2(LANES) rounds, two barriers
 // each). Prepended.
 var<workgroup> red: array<f32, 2048>; // [ROWS][LANES / 2][MAXM 16]: ROWS · LANES = 256

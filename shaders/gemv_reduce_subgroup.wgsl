@@ -1,4 +1,4 @@
-// Row reduction for matmul_gemv.wgsl with subgroups: a butterfly of subgroupShuffleXor within each
+// Row reduction for the GEMV kernels (gemv_common.wgsl) with subgroups: a butterfly of subgroupShuffleXor within each
 // subgroup (rows are LANES lanes aligned to LANES, so offsets < min(subgroup, LANES) never cross
 // rows), then — only when a row spans several subgroups — one barrier to add the subgroups'
 // partial sums. Prepended (its `enable` must come first). Needs subgroups of at least 2 lanes.

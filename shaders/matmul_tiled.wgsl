@@ -1,4 +1,4 @@
-// Matmul for many rows (prefill, training) with the same fused epilogue as matmul_gemv.wgsl:
+// Matmul for many rows (prefill, training) with the same fused epilogue as the GEMV (gemv_common.wgsl):
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias[n] + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
 // W through w8() of a prepended weight snippet (bindings 2–4).
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias · 6 y f32[M, ldy] · 7 u · 8 B

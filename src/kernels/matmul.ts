@@ -1,8 +1,13 @@
 // Matmul wrapper: y (+)= x·Wᵀ + bias + loraScale·(u·Bᵀ) for a weight in q4, bf16 or i8 format
 // (src/formats/weights.ts). M ≤ 16 rows use the GEMV kernel (decode), more rows the tiled kernel.
-// The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl) and the kernel body.
+// The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl) and the kernel body;
+// the GEMV also from gemv_common.wgsl and a row-reduction snippet. q4 weights with K % 32 = 0 take
+// the wide GEMV (16-byte code loads: matmul_gemv_wide.wgsl + weights_q4_wide.wgsl).
 // Weights larger than the binding limit are split into row ranges, one dispatch per part.
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
+import gemvWideCode from '../../shaders/matmul_gemv_wide.wgsl?raw';
+import gemvCommon from '../../shaders/gemv_common.wgsl?raw';
+import q4WideCode from '../../shaders/weights_q4_wide.wgsl?raw';
 import tiledCode from '../../shaders/matmul_tiled.wgsl?raw';
 import transCode from '../../shaders/matmul_t.wgsl?raw';
 import reduceShared from '../../shaders/gemv_reduce_shared.wgsl?raw';
@@ -66,21 +71,28 @@ export interface MatmulOptions {
   /** GEMV only: output rows per lane group (1, 2 or 4) and lanes per lane group (32…256); default gemvShape() */
   gemvRows?: number;
   gemvLanes?: number;
+  /** GEMV only: false keeps q4 weights on the 8-weight GEMV (tests, benchmarks); default: wide where K % 32 = 0 */
+  gemvWide?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles, measured 2026-11-24) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add; awaiting a device run) */
   tiledRows?: 4 | 8;
 }
 
-/** 8-weight groups one GEMV lane should walk of a row, at most (gemvLanesFor). */
+/** Steps one GEMV lane should walk along a row, at most (gemvLanesFor). */
 const GEMV_WALK = 8;
 
+/** The smallest lane count option ≥ n (the largest if none). */
+function lanesAtLeast(n: number): number {
+  return GEMV_LANES_OPTIONS.find((l) => l >= n) ?? GEMV_LANES_OPTIONS[GEMV_LANES_OPTIONS.length - 1];
+}
+
 /**
- * Lanes per output row so each lane walks at most GEMV_WALK 8-weight groups: 32 for K ≤ 2048, up
- * to 256 for long rows. With 32, the down projection (K = 8960, N = 1536) ran as 192 workgroups
- * whose lanes each walked 35 groups, at 109 GB/s against 501 GB/s for the same bytes as 8960 × 1536.
+ * Lanes per output row so each lane walks at most GEMV_WALK steps of `step` weights (8, or 32 for
+ * the wide GEMV): 32 for K ≤ 2048, up to 256 for long rows. With 32, the down projection (K = 8960,
+ * N = 1536) ran as 192 workgroups whose lanes each walked 35 groups, at 109 GB/s against 501 GB/s
+ * for the same bytes as 8960 × 1536.
  */
-export function gemvLanesFor(K: number): number {
-  const want = Math.ceil(K / 8 / GEMV_WALK);
-  return GEMV_LANES_OPTIONS.find((l) => l >= want) ?? GEMV_LANES_OPTIONS[GEMV_LANES_OPTIONS.length - 1];
+export function gemvLanesFor(K: number, step = 8): number {
+  return lanesAtLeast(Math.ceil(K / step / GEMV_WALK));
 }
 
 /** Workgroups a GEMV dispatch should have at least (about one per SM of a large GPU). */
@@ -92,17 +104,19 @@ const GEMV_MIN_WORKGROUPS = 128;
  * - rows per lane group: 4 from M = 4 (each x load then serves 4 weight rows; at M = 16 with one
  *   row, x loads — 32 per 4 bytes of weights — kept the GEMV at 3–6% of copy bandwidth), else 1;
  *   1 also for N < 4·GEMV_MIN_WORKGROUPS (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
- * - lanes per row: gemvLanesFor(K), raised until the dispatch has GEMV_MIN_WORKGROUPS workgroups
- *   (N · lanes / (256 · rows)) — 4 rows of the 1536-row o projection would otherwise be 48.
+ * - lanes per row: gemvLanesFor(K, step), raised until the dispatch has GEMV_MIN_WORKGROUPS
+ *   workgroups (N · lanes / (256 · rows)) — 4 rows of the 1536-row o projection would otherwise be
+ *   48 — but never past a row's K/step steps (lanes with no step would idle).
+ * `step`: weights per lane step, 8 (matmul_gemv.wgsl) or 32 (the wide q4 GEMV).
  */
-export function gemvLayout(M: number, N: number, K: number): { rows: number; lanes: number } {
+export function gemvLayout(M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
   const rows = M >= 4 && N >= 4 * GEMV_MIN_WORKGROUPS ? 4 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
-  const lanes = GEMV_LANES_OPTIONS.find((l) => l >= Math.max(gemvLanesFor(K), spread)) ?? GEMV_LANES_OPTIONS[GEMV_LANES_OPTIONS.length - 1];
+  const lanes = Math.min(lanesAtLeast(Math.max(gemvLanesFor(K, step), spread)), lanesAtLeast(Math.ceil(K / step)));
   return { rows, lanes };
 }
 
-/** Rows per lane group the GEMV may use (matmul_gemv.wgsl's NR ≤ MAXNR). */
+/** Rows per lane group the GEMV may use (gemv_common.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
 /** Lanes per lane group (a row's K is split over them; 256 / lanes rows per workgroup). */
 export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
@@ -169,7 +183,7 @@ export function weightRows(w: Weight, r0: number, r1: number): Weight {
   return { format: w.format, N: r1 - r0, K: w.K, parts, codebook: w.codebook, bias: null, bytes: 0 };
 }
 
-/** The Params block of matmul_gemv.wgsl and matmul_tiled.wgsl: rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
+/** The Params block of the GEMV (gemv_common.wgsl) and matmul_tiled.wgsl: rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
 function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null): Uint8Array {
   return params([
     ['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', nOff],
@@ -207,12 +221,15 @@ export class MatmulKernel {
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora);
         const bindings = [x, ...weights, bias, y, u, B];
         if (variant === 'gemv') {
-          const shape = this.gemvShape(mr, part.rows, w.K);
+          const wide = this.gemvWide(w, opts.gemvWide);
+          const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8);
           const nr = opts.gemvRows ?? shape.rows;
           const lanes = opts.gemvLanes ?? shape.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
-          const pl = this.pipeline('matmul_gemv', gemvCode, w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
+          const pl = wide
+            ? this.ctx.pipelines.getSync('matmul_gemv_wide_q4', composeSource(this.gemvReduce, q4WideCode, gemvCommon, gemvWideCode), { ...flags, MR: mr, NR: nr, LANES: lanes })
+            : this.pipeline('matmul_gemv', composeSource(gemvCommon, gemvCode), w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = opts.tiledRows ?? 4;
@@ -245,14 +262,21 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCommon, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
 
-  /** GEMV layout for M rows of x and a weight [N, K]: output rows per lane group and lanes per row (gemvLayout). */
-  gemvShape(M: number, N: number, K: number): { rows: number; lanes: number } {
-    return gemvLayout(M, N, K);
+  /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */
+  gemvShape(M: number, w: Weight): { rows: number; lanes: number } {
+    return gemvLayout(M, w.N, w.K, this.gemvWide(w) ? 32 : 8);
+  }
+
+  /** Whether w takes the wide GEMV: q4 with K % 32 = 0, unless `want` is false (true insists). */
+  gemvWide(w: Weight, want?: boolean): boolean {
+    const can = w.format === 'q4' && w.K % 32 === 0;
+    if (want && !can) throw new Error(`the wide GEMV needs q4 weights with K a multiple of 32; got ${w.format}, K = ${w.K}`);
+    return can && want !== false;
   }
 
   /**

@@ -11,7 +11,7 @@ import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; tiledRows?: 4 | 8 }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8 }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -38,7 +38,11 @@ const CASES: Case[] = [
   { name: 'q4 gemv LANES=256 M=16 N=21 K=2056 bias accumulate + lora slices', M: 16, N: 21, K: 2056, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvLanes: 256 },
   { name: 'q4 gemv LANES=64 NR=4 M=5 N=37 K=520', M: 5, N: 37, K: 520, variant: 'gemv', gemvRows: 4, gemvLanes: 64 },
   { name: 'bf16 gemv LANES=128 NR=2 M=1 N=9 K=1000', M: 1, N: 9, K: 1000, format: 'bf16', variant: 'gemv', gemvRows: 2, gemvLanes: 128 },
+  // q4 with K % 32 = 0 takes the wide GEMV (16-byte code loads); the 8-weight one forced, and more lanes than 32-weight steps
+  { name: 'q4 gemv 8-weight steps forced M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv', gemvWide: false },
+  { name: 'q4 gemv wide LANES=256 (5 steps a row) NR=4 M=3 N=37 K=160 bias accumulate + lora slices', M: 3, N: 37, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows: 4, gemvLanes: 256, gemvWide: true },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
+  { name: 'Qwen q_proj decode M=1 1536→1536 bias, 8-weight steps', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true, gemvWide: false },
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
@@ -52,7 +56,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, tiledRows: c.tiledRows,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );
@@ -104,7 +108,19 @@ describe('matmul', () => {
   });
 
   it('GEMV lanes per row: each lane walks ≤ 8 groups of 8 weights, 32…256 lanes', () => {
-    expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map(gemvLanesFor)).toEqual([32, 32, 32, 64, 64, 128, 256, 256]);
+    expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map((K) => gemvLanesFor(K))).toEqual([32, 32, 32, 64, 64, 128, 256, 256]);
+  });
+
+  it('a wide GEMV is refused for weights it cannot read: bf16, or K not a multiple of 32', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const bf = uploadWeight(ctx, packWeight('bf16', normal(1, 4 * 64), 4, 64), 'w');
+    const odd = uploadWeight(ctx, packWeight('q4', normal(1, 4 * 72), 4, 72), 'w');
+    expect(() => kernel.gemvWide(bf, true)).toThrow(/bf16, K = 64/);
+    expect(() => kernel.gemvWide(odd, true)).toThrow(/q4, K = 72/);
+    expect([kernel.gemvWide(bf), kernel.gemvWide(odd)]).toEqual([false, false]);
+    destroyWeight(ctx, bf);
+    destroyWeight(ctx, odd);
   });
 
   it('GEMV layout: 4 rows per lane group from M = 4, lanes raised until ≥ 128 workgroups', () => {
@@ -112,16 +128,20 @@ describe('matmul', () => {
     const at = (M: number) => Object.fromEntries(Object.entries(qwen).map(([k, [N, K]]) => [k, gemvLayout(M, N, K)]));
     expect(at(1)).toEqual({ qkv: { rows: 1, lanes: 32 }, o: { rows: 1, lanes: 32 }, gateUp: { rows: 1, lanes: 32 }, down: { rows: 1, lanes: 256 }, lmHead: { rows: 1, lanes: 32 } });
     expect(at(8)).toEqual({ qkv: { rows: 4, lanes: 64 }, o: { rows: 4, lanes: 128 }, gateUp: { rows: 4, lanes: 32 }, down: { rows: 4, lanes: 256 }, lmHead: { rows: 4, lanes: 32 } });
-    expect(gemvLayout(3, 45, 136)).toEqual({ rows: 1, lanes: 256 }); // tiny N: as spread as it goes
+    expect(gemvLayout(3, 45, 136)).toEqual({ rows: 1, lanes: 32 }); // tiny N would want 256, but a row has 17 steps
     expect(gemvLayout(16, 48, 1536)).toEqual({ rows: 1, lanes: 256 }); // the LoRA u of q|k|v at r = 16: every row apart
     expect(gemvLayout(16, 512, 1536)).toEqual({ rows: 4, lanes: 256 });
+    // the wide q4 GEMV walks 32 weights a step: lanes never past a row's K/32 steps
+    expect(gemvLayout(1, 2048, 1536, 32)).toEqual({ rows: 1, lanes: 32 });
+    expect(gemvLayout(8, 1536, 1536, 32)).toEqual({ rows: 4, lanes: 64 });
+    expect(gemvLayout(1, 1536, 8960, 32)).toEqual({ rows: 1, lanes: 64 });
   });
 
-  it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group, 32 and 256 lanes', async () => {
+  it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group, 32 and 256 lanes, 8- and 32-weight steps', async () => {
     const ctx = await testGpu(['subgroups']);
     expect(ctx.features.subgroups).toBe(false);
-    for (const [gemvRows, gemvLanes] of [[1, 32], [4, 32], [2, 256]]) {
-      const c: Case = { name: `shared reduction NR=${gemvRows} LANES=${gemvLanes}`, M: 9, N: 45, K: 2056, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows, gemvLanes };
+    for (const [gemvRows, gemvLanes, K] of [[1, 32, 2056], [4, 32, 2056], [2, 256, 2056], [4, 64, 2048]]) {
+      const c: Case = { name: `shared reduction NR=${gemvRows} LANES=${gemvLanes} K=${K}`, M: 9, N: 45, K, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows, gemvLanes };
       const x = normal(21, c.M * c.K);
       const host = packWeight('q4', normal(22, c.N * c.K, 0.05), c.N, c.K);
       const bias = normal(23, c.N, 0.1);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { CopyKernel } from '../../kernels/copy';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, gemvLayout, uploadWeight } from '../../kernels/matmul';
 import { quantizeQ4Fast } from './weights';
 import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
@@ -62,17 +62,25 @@ export async function runBench(argv: string[]): Promise<number> {
       console.log(`  q4 M=${M} N=${N} K=${K}: ${t.ms.toFixed(4)} ms`);
       const bytes = w.bytes + M * K * 4 + M * N * 4;
       const variant = kernel.variantFor(M);
-      const def = kernel.gemvShape(M, N, K);
-      results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-nr${def.rows}-l${def.lanes}` : variant, M, N, K, t.ms, bytes, t.iters));
+      const def = kernel.gemvShape(M, w);
+      const wide = kernel.gemvWide(w) ? 'wide-' : '';
+      results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-${wide}nr${def.rows}-l${def.lanes}` : variant, M, N, K, t.ms, bytes, t.iters));
       // every other GEMV layout (rows per lane group × lanes per row), so one device run shows the best
       if (variant === 'gemv' && !quick) {
         for (const nr of GEMV_ROWS_OPTIONS) {
           for (const lanes of GEMV_LANES_OPTIONS) {
             if (nr === def.rows && lanes === def.lanes) continue;
             const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvRows: nr, gemvLanes: lanes }), { iters });
-            console.log(`  q4 gemv NR=${nr} LANES=${lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
-            results.push(result('tabzero-q4', `gemv-nr${nr}-l${lanes}`, M, N, K, tn.ms, bytes, tn.iters));
+            console.log(`  q4 gemv ${wide}NR=${nr} LANES=${lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
+            results.push(result('tabzero-q4', `gemv-${wide}nr${nr}-l${lanes}`, M, N, K, tn.ms, bytes, tn.iters));
           }
+        }
+        // the 8-weight GEMV at its own default layout, next to the wide one
+        if (wide) {
+          const nd = gemvLayout(M, N, K, 8);
+          const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvWide: false, gemvRows: nd.rows, gemvLanes: nd.lanes }), { iters });
+          console.log(`  q4 gemv (8 weights per step) NR=${nd.rows} LANES=${nd.lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
+          results.push(result('tabzero-q4', `gemv-nr${nd.rows}-l${nd.lanes}`, M, N, K, tn.ms, bytes, tn.iters));
         }
       }
       // training sizes: the tiled kernel with 8 rows per thread (128-row tiles) next to the default 4

@@ -1,0 +1,34 @@
+// Matmul for few rows (decode, M = 1…16), q4 weights with K a multiple of 32: the GEMV of
+// matmul_gemv.wgsl with each lane step loading 16 bytes of codes (32 weights, one vec4<u32>) and
+// one scale instead of 4 bytes (8 weights): four times the bytes in flight per thread, which is what
+// keeps the memory system busy at decode sizes. Composed as reduce snippet + weights_q4_wide.wgsl
+// + gemv_common.wgsl (parameters, bindings, layout, epilogue) + this.
+// Lane group g owns NR consecutive output rows; each lane walks every LANES-th 32-weight group of
+// them: per row, 4 code words decoded 8 weights at a time, each dotted with 2 x vec4 per m.
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  w_init(lid);
+  workgroupBarrier();
+  let r = lid / LANES;
+  let lane = lid % LANES;
+  let n0 = ((wid.x + wid.y * nwg.x) * ROWS + r) * NR;
+  let rows = min(NR, select(0u, p.N - n0, n0 < p.N)); // rows of this lane group inside N
+  let groups = p.K / 32u;
+  let k4 = p.K / 4u;
+  var acc: array<f32, 64>; // [MAXNR][MAXM]
+  for (var j = lane; j < groups && rows > 0u; j += LANES) {
+    for (var i = 0u; i < rows; i++) {
+      let q = w32(n0 + i, j, p.K);
+      let s = w32_scale(n0 + i, j, p.K);
+      for (var c = 0u; c < 4u; c++) {
+        let w = w_word(q[c]);
+        for (var m = 0u; m < MR; m++) {
+          let xi = (p.mOff + m) * k4 + 8u * j + 2u * c;
+          acc[i * MAXM + m] += (dot(x[xi], w.a) + dot(x[xi + 1u], w.b)) * s;
+        }
+      }
+    }
+  }
+  finish(&acc, r, lane, n0, rows);
+}
