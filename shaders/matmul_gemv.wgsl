@@ -23,8 +23,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let k4 = p.K / 4u;
   var acc: array<f32, 64>; // [MAXNR][MAXM]
   for (var j = lane; j < groups && rows > 0u; j += LANES) {
-    var w: array<W8, MAXNR>;
-    for (var i = 0u; i < rows; i++) { w[i] = w8(n0 + i, j, p.K); }
+    var w: array<W8, MAXNR>; // loops over NR and MR have constant trip counts: w and acc stay in registers
+    for (var i = 0u; i < NR; i++) { if (i < rows) { w[i] = w8(n0 + i, j, p.K); } }
     for (var m = 0u; m < MR; m++) {
       let xi = (p.mOff + m) * k4 + 2u * j;
       let xa = x[xi];

@@ -18,14 +18,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let k4 = p.K / 4u;
   var acc: array<f32, 64>; // [MAXNR][MAXM]
   for (var j = lane; j < groups && rows > 0u; j += LANES) {
-    for (var i = 0u; i < rows; i++) {
-      let q = w32(n0 + i, j, p.K);
-      let s = w32_scale(n0 + i, j, p.K);
-      for (var c = 0u; c < 4u; c++) {
-        let w = w_word(q[c]);
-        for (var m = 0u; m < MR; m++) {
-          let xi = (p.mOff + m) * k4 + 8u * j + 2u * c;
-          acc[i * MAXM + m] += (dot(x[xi], w.a) + dot(x[xi + 1u], w.b)) * s;
+    // loops over NR, 4 words and MR: constant trip counts, so acc indices are constants (registers)
+    for (var i = 0u; i < NR; i++) {
+      if (i < rows) {
+        let q = w32(n0 + i, j, p.K);
+        let s = w32_scale(n0 + i, j, p.K);
+        for (var c = 0u; c < 4u; c++) {
+          let w = w_word(q[c]);
+          for (var m = 0u; m < MR; m++) {
+            let xi = (p.mOff + m) * k4 + 8u * j + 2u * c;
+            acc[i * MAXM + m] += (dot(x[xi], w.a) + dot(x[xi + 1u], w.b)) * s;
+          }
         }
       }
     }
