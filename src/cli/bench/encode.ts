@@ -56,10 +56,14 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
       console.log(`G=${G} ${withLora ? 'LoRA r=16 ×7' : 'no adapter  '}: ${row.medianMs.toFixed(2)} ms (min ${row.minMs.toFixed(2)}), ${dispatches} dispatches, ${row.usPerDispatch.toFixed(1)} µs each`);
     }
   }
+  // every pipeline of the decode step was built at the real shape: their build and validation errors arrive asynchronously
+  await ctx.device.queue.onSubmittedWorkDone();
+  await new Promise((r) => setTimeout(r, 100));
+  for (const e of ctx.errors) console.error(`GPU error: ${e.message}`);
   destroyKvCache(ctx, cache);
   destroyLora(ctx, lora);
   engine.destroy();
   destroyModel(ctx, weights);
-  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, node: process.version, rows }, null, 2));
-  return 0;
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, node: process.version, rows, gpuErrors: ctx.errors.map((e) => e.message) }, null, 2));
+  return ctx.errors.length ? 1 : 0;
 }
