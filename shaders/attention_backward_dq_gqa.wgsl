@@ -6,7 +6,7 @@
 //   dq[t,h] = Σ_{s = b·Ts..t} dS_s · k_s / √D
 // Bindings: 0 params {T, H, K, D, Ts, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 out vec4<f32>[T, H·D/4]
 //           · 3 lse f32[T, H] · 4 dout vec4<f32>[T, H·D/4] · 5 dqkv f32[T, (H+2K)·D] (q columns written)
-//           · 6 delta f32[T, H] (for attention_backward_dkv.wgsl, dispatched after)
+//           · 6 delta f32[T, H] (for the dk/dv half, attention_backward_dkv{,_lanes}.wgsl, dispatched after)
 // Workgroup: WG threads per (g, t) = (wid.x, wid.y + wid.z·65535); keys in blocks of BK: (1) each
 // thread takes (key, head) pairs: q·k and dout·v as vec4 dots (q, dout rows in workgroup memory),
 // then dS; (2) each thread owns dims lid and lid + WG of every head's dq, one k load serving all G.
