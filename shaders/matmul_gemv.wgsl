@@ -15,14 +15,13 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   w_init(lid);
   workgroupBarrier();
-  let r = lid / LANES;
-  let lane = lid % LANES;
-  let n0 = ((wid.x + wid.y * nwg.x) * ROWS + r) * NR;
-  let rows = min(NR, select(0u, p.N - n0, n0 < p.N)); // rows of this lane group inside N
+  let g = lane_group(wid, nwg, lid);
+  let n0 = g.n0;
+  let rows = g.rows;
   let groups = p.K / 8u;
   let k4 = p.K / 4u;
   var acc: array<f32, 64>; // [MAXNR][MAXM]
-  for (var j = lane; j < groups && rows > 0u; j += LANES) {
+  for (var j = g.lane; j < groups && rows > 0u; j += LANES) {
     var w: array<W8, MAXNR>; // loops over NR and MR have constant trip counts: w and acc stay in registers
     for (var i = 0u; i < NR; i++) { if (i < rows) { w[i] = w8(n0 + i, j, p.K); } }
     for (var m = 0u; m < MR; m++) {
@@ -32,5 +31,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       for (var i = 0u; i < NR; i++) { acc[i * MAXM + m] += dot(xa, w[i].a) + dot(xb, w[i].b); }
     }
   }
-  finish(&acc, r, lane, n0, rows);
+  finish(&acc, g.r, g.lane, n0, rows);
 }

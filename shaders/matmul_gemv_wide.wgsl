@@ -10,14 +10,13 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   w_init(lid);
   workgroupBarrier();
-  let r = lid / LANES;
-  let lane = lid % LANES;
-  let n0 = ((wid.x + wid.y * nwg.x) * ROWS + r) * NR;
-  let rows = min(NR, select(0u, p.N - n0, n0 < p.N)); // rows of this lane group inside N
+  let g = lane_group(wid, nwg, lid);
+  let n0 = g.n0;
+  let rows = g.rows;
   let groups = p.K / 32u;
   let k4 = p.K / 4u;
   var acc: array<f32, 64>; // [MAXNR][MAXM]
-  for (var j = lane; j < groups && rows > 0u; j += LANES) {
+  for (var j = g.lane; j < groups && rows > 0u; j += LANES) {
     // loops over NR, 4 words and MR: constant trip counts, so acc indices are constants (registers)
     for (var i = 0u; i < NR; i++) {
       if (i < rows) {
@@ -33,5 +32,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
     }
   }
-  finish(&acc, r, lane, n0, rows);
+  finish(&acc, g.r, g.lane, n0, rows);
 }

@@ -1,23 +1,11 @@
-// Matmul for many rows (prefill, training) with the same fused epilogue as the GEMV (gemv_common.wgsl):
+// Matmul for many rows (prefill, training) with the same fused epilogue as the GEMV (matmul_epilogue.wgsl):
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias[n] + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
-// W through w8() of a prepended weight snippet (bindings 2–4).
+// W through w8() of a prepended weight snippet (bindings 2–4); parameters, bindings and store()
+// from matmul_epilogue.wgsl, composed before this.
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias · 6 y f32[M, ldy] · 7 u · 8 B
 // Workgroup: 16×16 threads compute a BM×64 tile of y, TM×4 each (BM = 16·TM: TM = 4 or 8 rows per
 // thread; 8 halves the workgroup-memory loads per multiply-add); K is walked 16 at a time with
 // x [BM m × 16 k] and W [64 n × 16 k] (dequantized) staged k-major in workgroup memory.
-struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
-struct W8 { a: vec4<f32>, b: vec4<f32> }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
-@group(0) @binding(7) var<storage, read> loraU: array<f32>;
-@group(0) @binding(8) var<storage, read> loraB: array<f32>;
-
-override HAS_BIAS: bool = false;
-override ACCUMULATE: bool = false;
-override LORA: bool = false;
 override TM: u32 = 4;       // rows of y per thread: 4 or 8
 override BM: u32 = 16u * TM;
 const BN = 64u;
@@ -77,19 +65,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (n < p.N) { store(m, n, acc[i][jj]); }
     }
   }
-}
-
-fn store(m: u32, n: u32, v0: f32) {
-  var v = v0;
-  let ng = p.nOff + n;
-  if (HAS_BIAS) { v += bias[n]; }
-  if (LORA) {
-    let s = select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
-    var l = 0.0;
-    for (var j = 0u; j < p.R; j++) { l += loraU[m * p.ldu + s * p.R + j] * loraB[ng * p.R + j]; }
-    v += p.loraScale * l;
-  }
-  let i = m * p.ldy + ng;
-  if (ACCUMULATE) { v += y[i]; }
-  y[i] = v;
 }

@@ -1,12 +1,14 @@
 // Matmul wrapper: y (+)= x·Wᵀ + bias + loraScale·(u·Bᵀ) for a weight in q4, bf16 or i8 format
 // (src/formats/weights.ts). M ≤ 16 rows use the GEMV kernel (decode), more rows the tiled kernel.
-// The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl) and the kernel body;
-// the GEMV also from gemv_common.wgsl and a row-reduction snippet. q4 weights with K % 32 = 0 take
+// The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl), the shared epilogue
+// (matmul_epilogue.wgsl) and the kernel body; the GEMV also from gemv_common.wgsl and a
+// row-reduction snippet. q4 weights with K % 32 = 0 take
 // the wide GEMV (16-byte code loads: matmul_gemv_wide.wgsl + weights_q4_wide.wgsl).
 // Weights larger than the binding limit are split into row ranges, one dispatch per part.
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
 import gemvWideCode from '../../shaders/matmul_gemv_wide.wgsl?raw';
 import gemvCommon from '../../shaders/gemv_common.wgsl?raw';
+import epilogueCode from '../../shaders/matmul_epilogue.wgsl?raw';
 import q4WideCode from '../../shaders/weights_q4_wide.wgsl?raw';
 import tiledCode from '../../shaders/matmul_tiled.wgsl?raw';
 import transCode from '../../shaders/matmul_t.wgsl?raw';
@@ -183,7 +185,7 @@ export function weightRows(w: Weight, r0: number, r1: number): Weight {
   return { format: w.format, N: r1 - r0, K: w.K, parts, codebook: w.codebook, bias: null, bytes: 0 };
 }
 
-/** The Params block of the GEMV (gemv_common.wgsl) and matmul_tiled.wgsl: rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
+/** The Params block of matmul_epilogue.wgsl (the GEMVs and matmul_tiled.wgsl): rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
 function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null): Uint8Array {
   return params([
     ['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', nOff],
@@ -228,13 +230,13 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const pl = wide
-            ? this.ctx.pipelines.getSync('matmul_gemv_wide_q4', composeSource(this.gemvReduce, q4WideCode, gemvCommon, gemvWideCode), { ...flags, MR: mr, NR: nr, LANES: lanes })
-            : this.pipeline('matmul_gemv', composeSource(gemvCommon, gemvCode), w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
+            ? this.ctx.pipelines.getSync('matmul_gemv_wide_q4', composeSource(this.gemvReduce, q4WideCode, epilogueCode, gemvCommon, gemvWideCode), { ...flags, MR: mr, NR: nr, LANES: lanes })
+            : this.pipeline('matmul_gemv', composeSource(epilogueCode, gemvCommon, gemvCode), w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = opts.tiledRows ?? 4;
           if (tm !== 4 && tm !== 8) throw new Error(`tiledRows must be 4 or 8, got ${tm}`);
-          const pl = this.pipeline('matmul_tiled', tiledCode, w.format, { ...flags, TM: tm });
+          const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
           rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)]);
         }
       }
@@ -262,7 +264,7 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, gemvCommon, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, epilogueCode, gemvCommon, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }

@@ -1,0 +1,36 @@
+// The matmul kernels' shared parameters, x/y/bias/LoRA bindings and fused epilogue (the decode
+// GEMVs through gemv_common.wgsl, and matmul_tiled.wgsl), composed after the weight reader:
+//   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k]  + bias[n]  + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
+// Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
+//           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
+// Rows [mOff, mOff + M) of x and y are this dispatch's; n is the row within this part of W.
+struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
+struct W8 { a: vec4<f32>, b: vec4<f32> }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(7) var<storage, read> loraU: array<f32>;
+@group(0) @binding(8) var<storage, read> loraB: array<f32>;
+
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false; // y += result (residual add)
+override LORA: bool = false;
+
+/** y[mOff + mLocal, nOff + n] (+)= v0 + bias + LoRA */
+fn store(mLocal: u32, n: u32, v0: f32) {
+  let m = p.mOff + mLocal;
+  var v = v0;
+  let ng = p.nOff + n;
+  if (HAS_BIAS) { v += bias[n]; }
+  if (LORA) {
+    let s = select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
+    var l = 0.0;
+    for (var j = 0u; j < p.R; j++) { l += loraU[m * p.ldu + s * p.R + j] * loraB[ng * p.R + j]; }
+    v += p.loraScale * l;
+  }
+  let i = m * p.ldy + ng;
+  if (ACCUMULATE) { v += y[i]; }
+  y[i] = v;
+}
