@@ -1,5 +1,6 @@
 // Matmul for few rows (decode, M = 1…16), any weight format: body of the GEMV, composed as
-// reduce snippet + weight snippet + gemv_common.wgsl (parameters, bindings, epilogue) + this.
+// reduce snippet + weight snippet + matmul_epilogue.wgsl (parameters, bindings, store) +
+// gemv_common.wgsl (layout, row reduction) + this.
 // W is read through w8() of the weight snippet (weights_{q4,bf16,i8,f32}.wgsl; bindings 2–4).
 // n is the row within this part of W (tensors over the binding limit come in parts).
 // Rows [mOff, mOff + MR) of x and y are this dispatch's (M > 16 takes several dispatches).

@@ -2,7 +2,8 @@
 // matmul_gemv.wgsl with each lane step loading 16 bytes of codes (32 weights, one vec4<u32>) and
 // one scale instead of 4 bytes (8 weights): four times the bytes in flight per thread, which is what
 // keeps the memory system busy at decode sizes. Composed as reduce snippet + weights_q4_wide.wgsl
-// + gemv_common.wgsl (parameters, bindings, layout, epilogue) + this.
+// + matmul_epilogue.wgsl (parameters, bindings, store) + gemv_common.wgsl (layout, row reduction)
+// + this.
 // Lane group g owns NR consecutive output rows; each lane walks every LANES-th 32-weight group of
 // them: per row, 4 code words decoded 8 weights at a time, each dotted with 2 x vec4 per m.
 

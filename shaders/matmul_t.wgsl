@@ -19,7 +19,7 @@ override BM: u32 = 16u * TM;
 const BK = 64u;
 const BN = 16u;
 
-var<workgroup> ys: array<vec4<f32>, 512>; // [BN][BM/4], BM ≤ 128
+var<workgroup> ys: array<vec4<f32>, BM * BN / 4u>; // [BN][BM/4]: 4 KiB at TM = 4, 8 KiB at TM = 8
 var<workgroup> ws: array<vec4<f32>, 256>; // [BN][BK/4]
 
 @compute @workgroup_size(256)

@@ -11,7 +11,7 @@ override BM: u32 = 16u * TM;
 const BN = 64u;
 const BK = 16u;
 
-var<workgroup> xs: array<vec4<f32>, 512>; // [BK][BM/4], BM ≤ 128
+var<workgroup> xs: array<vec4<f32>, BM * BK / 4u>; // [BK][BM/4]: 4 KiB at TM = 4, 8 KiB at TM = 8
 var<workgroup> ws: array<vec4<f32>, 256>; // [BK][BN/4]
 
 @compute @workgroup_size(256)
