@@ -185,6 +185,13 @@ export function weightRows(w: Weight, r0: number, r1: number): Weight {
   return { format: w.format, N: r1 - r0, K: w.K, parts, codebook: w.codebook, bias: null, bytes: 0 };
 }
 
+/** tiled kernels' rows of y per thread: 4 (default) or 8 */
+function tiledRows(tm: 4 | 8 | undefined): 4 | 8 {
+  const t = tm ?? 4;
+  if (t !== 4 && t !== 8) throw new Error(`tiledRows must be 4 or 8, got ${t}`);
+  return t;
+}
+
 /** The Params block of matmul_epilogue.wgsl (the GEMVs and matmul_tiled.wgsl): rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
 function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null): Uint8Array {
   return params([
@@ -229,13 +236,11 @@ export class MatmulKernel {
           const lanes = opts.gemvLanes ?? shape.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
-          const pl = wide
-            ? this.ctx.pipelines.getSync('matmul_gemv_wide_q4', composeSource(this.gemvReduce, q4WideCode, epilogueCode, gemvCommon, gemvWideCode), { ...flags, MR: mr, NR: nr, LANES: lanes })
-            : this.pipeline('matmul_gemv', composeSource(epilogueCode, gemvCommon, gemvCode), w.format, { ...flags, MR: mr, NR: nr, LANES: lanes }, this.gemvReduce);
+          const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], gemvCode, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
-          const tm = opts.tiledRows ?? 4;
-          if (tm !== 4 && tm !== 8) throw new Error(`tiledRows must be 4 or 8, got ${tm}`);
+          const tm = tiledRows(opts.tiledRows);
           const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
           rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)]);
         }
@@ -264,7 +269,7 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.ctx.pipelines.getSync('matmul_gemv_f32', composeSource(this.gemvReduce, f32Code, epilogueCode, gemvCommon, gemvCode), { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
@@ -287,8 +292,7 @@ export class MatmulKernel {
    */
   encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean; tiledRows?: 4 | 8 } = {}): void {
     const ldy = opts.ldy ?? w.N;
-    const tm = opts.tiledRows ?? 4;
-    if (tm !== 4 && tm !== 8) throw new Error(`tiledRows must be 4 or 8, got ${tm}`);
+    const tm = tiledRows(opts.tiledRows);
     w.parts.forEach((part, i) => {
       const acc = i > 0 || opts.accumulate ? 1 : 0;
       const u = params([['u32', M], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset]]);
@@ -297,8 +301,13 @@ export class MatmulKernel {
     });
   }
 
-  private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>, prefix = ''): GPUComputePipeline {
-    return this.ctx.pipelines.getSync(`${name}_${format}`, composeSource(prefix, SNIPPETS[format], body), constants);
+  private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>): GPUComputePipeline {
+    return this.ctx.pipelines.getSync(`${name}_${format}`, composeSource(SNIPPETS[format], body), constants);
+  }
+
+  /** A GEMV: row reduction + weight reader + epilogue + GEMV layout + body (8-weight or wide). */
+  private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>): GPUComputePipeline {
+    return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, gemvCommon, body), constants);
   }
 
   /** GEMV row reduction: subgroup shuffles where the device has subgroups (of ≥ 2 lanes), else workgroup memory. */

@@ -50,15 +50,14 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
     seq: m.upload('b.seq', new Uint32Array(R)), eos: m.upload('b.eos', Uint32Array.of(0xffffffff)), E: 1, tokens: m.create('b.tok', R * 4), done: m.upload('b.done', new Uint32Array(R)),
     history: m.create('b.h', R * 4 * 4), logps: m.create('b.l', R * 4 * 4), maxNew: 4, pos: m.create('b.p', R * 4), pad: 0,
   };
-  const layers = await timeKernel(ctx, (rec) => engine.encodeForward(rec, R, io, cache, null), { iters: 20 });
-  const head = await timeKernel(ctx, (rec) => engine.encodeLogits(rec, logits, R), { iters: 20 });
-  const sample = await timeKernel(ctx, (rec) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st), { iters: 20 });
+  const forward = (rec: Recorder) => engine.encodeForward(rec, R, io, cache, null);
+  const lmHead = (rec: Recorder) => engine.encodeLogits(rec, logits, R);
+  const sampling = (rec: Recorder) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
+  const layers = await timeKernel(ctx, forward, { iters: 20 });
+  const head = await timeKernel(ctx, lmHead, { iters: 20 });
+  const sample = await timeKernel(ctx, sampling, { iters: 20 });
   // the whole step's kernels back to back in one submission: the loop's ms/step minus this is submission and read-back
-  const step = await timeKernel(ctx, (rec) => {
-    engine.encodeForward(rec, R, io, cache, null);
-    engine.encodeLogits(rec, logits, R);
-    engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
-  }, { iters: 20 });
+  const step = await timeKernel(ctx, (rec) => { forward(rec); lmHead(rec); sampling(rec); }, { iters: 20 });
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
