@@ -1,6 +1,7 @@
 // One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
 // re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE + KV write
-// (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
+// (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
+// o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
 import type { Weight } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
