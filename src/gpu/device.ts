@@ -16,6 +16,10 @@ export interface AdapterSummary {
   description: string;
   /** true for software adapters (SwiftShader) */
   isFallback: boolean;
+  /** every feature the adapter offers (benchmark reports record them) */
+  featureNames: string[];
+  /** Dawn's subgroup-matrix shapes and types, where the adapter reports them (for the bench reports) */
+  subgroupMatrixConfigs?: unknown[];
 }
 
 export interface AcquireOptions {
@@ -58,7 +62,16 @@ export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
     device: info.device ?? '',
     description: desc,
     isFallback: fallback || /swiftshader/i.test(`${desc} ${info.vendor ?? ''} ${info.architecture ?? ''}`),
+    featureNames: [...(adapter.features ?? [])].map(String).sort(),
+    ...matrixConfigs(info),
   };
+}
+
+function matrixConfigs(info: GPUAdapterInfo): { subgroupMatrixConfigs?: unknown[] } {
+  const list = (info as { subgroupMatrixConfigs?: Iterable<Record<string, unknown>> }).subgroupMatrixConfigs;
+  if (!list) return {};
+  // Dawn's config objects carry their fields as getters: copy them into plain objects for JSON
+  return { subgroupMatrixConfigs: [...list].map((c) => ({ componentType: c.componentType, resultComponentType: c.resultComponentType, M: c.M, N: c.N, K: c.K })) };
 }
 
 /** The browser's GPU object, or a clear error saying why there is none. */

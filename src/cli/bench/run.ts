@@ -47,6 +47,8 @@ export async function runBench(argv: string[]): Promise<number> {
   const trainM = quick ? 64 : 3072;
   const iters = values.iters ? Number(values.iters) : undefined;
   console.log(`adapter: ${ctx.adapter.description || ctx.adapter.vendor} (${ctx.adapter.architecture}); features ${JSON.stringify(ctx.features)}${quick ? '; quick shapes (software adapter)' : ''}`);
+  console.log(`adapter features: ${ctx.adapter.featureNames.join(' ')}`);
+  if (ctx.adapter.subgroupMatrixConfigs) console.log(`subgroup-matrix configs: ${JSON.stringify(ctx.adapter.subgroupMatrixConfigs)}`);
 
   const copy = await benchCopy(ctx, quick ? 16 << 20 : 256 << 20, iters);
   console.log(`  copy: ${copy.gbps.toFixed(1)} GB/s`);
