@@ -2,8 +2,8 @@
 // (src/formats/weights.ts). M ≤ 16 rows use the GEMV kernel (decode), more rows the tiled kernel.
 // The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl), the shared epilogue
 // (matmul_epilogue.wgsl) and the kernel body; the GEMV also from gemv_common.wgsl and a
-// row-reduction snippet. q4 weights with K % 32 = 0 take
-// the wide GEMV (16-byte code loads: matmul_gemv_wide.wgsl + weights_q4_wide.wgsl).
+// row-reduction snippet. At M = 1, q4 weights with K % 32 = 0 take the wide GEMV (16-byte code
+// loads: matmul_gemv_wide.wgsl + weights_q4_wide.wgsl).
 // Weights larger than the binding limit are split into row ranges, one dispatch per part.
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
 import gemvWideCode from '../../shaders/matmul_gemv_wide.wgsl?raw';
@@ -73,7 +73,7 @@ export interface MatmulOptions {
   /** GEMV only: output rows per lane group (1, 2 or 4) and lanes per lane group (32…256); default gemvShape() */
   gemvRows?: number;
   gemvLanes?: number;
-  /** GEMV only: false keeps q4 weights on the 8-weight GEMV (tests, benchmarks); default: wide where K % 32 = 0 */
+  /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
   gemvWide?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles, measured 2026-11-24) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add; awaiting a device run) */
   tiledRows?: 4 | 8;
@@ -286,7 +286,7 @@ export class MatmulKernel {
     // than the 8-weight GEMV at M = 8 and 16 (its 32 x values per row and step do not stay in registers)
     if (want === undefined) return can && M === 1;
     if (want && !can) throw new Error(`the wide GEMV needs q4 weights with K a multiple of 32; got ${w.format}, K = ${w.K}`);
-    return can && want !== false;
+    return want;
   }
 
   /**
