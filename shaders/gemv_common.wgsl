@@ -20,14 +20,12 @@ fn lane_group(wid: vec3u, nwg: vec3u, lid: u32) -> LaneGroup {
   return LaneGroup(r, lid % LANES, n0, min(NR, select(0u, p.N - n0, n0 < p.N)));
 }
 
-/** Sums each of the lane group's NR rows over its LANES lanes and stores rows < `rows` (lane 0). */
+/** Sums each of the lane group's NR rows over its LANES lanes; lane m < MR stores row m of x (in parallel: the bias/LoRA epilogue of each store is R multiply-adds). */
 fn finish(acc: ptr<function, array<f32, 64>>, r: u32, lane: u32, n0: u32, rows: u32) {
   for (var i = 0u; i < NR; i++) {
     var part: array<f32, MAXM>;
     for (var m = 0u; m < MR; m++) { part[m] = (*acc)[i * MAXM + m]; }
-    reduce_rows(&part, r, lane);
-    if (lane == 0u && i < rows) {
-      for (var m = 0u; m < MR; m++) { store(m, n0 + i, part[m]); }
-    }
+    let v = reduce_rows(&part, r, lane);
+    if (lane < MR && i < rows) { store(lane, n0 + i, v); }
   }
 }

@@ -1,9 +1,11 @@
 // Row reduction for the GEMV kernels (gemv_common.wgsl) without subgroups: the LANES lanes of each of the ROWS rows
 // are summed into lane 0 by halving through workgroup memory (log2(LANES) rounds, two barriers
-// each). Prepended.
+// each), then lane m takes the sum for row m of x (so finish()'s MR stores run in parallel lanes).
+// Prepended.
 var<workgroup> red: array<f32, 2048>; // [ROWS][LANES / 2][MAXM 16]: ROWS · LANES = 256
 
-fn reduce_rows(acc: ptr<function, array<f32, 16>>, r: u32, lane: u32) {
+/** Σ over the row's LANES lanes of acc[m] for m = lane: valid in lanes < MR (where finish() stores it). */
+fn reduce_rows(acc: ptr<function, array<f32, 16>>, r: u32, lane: u32) -> f32 {
   let base = r * (LANES / 2u);
   for (var h = LANES / 2u; h > 0u; h >>= 1u) {
     if (lane >= h && lane < 2u * h) {
@@ -15,4 +17,13 @@ fn reduce_rows(acc: ptr<function, array<f32, 16>>, r: u32, lane: u32) {
     }
     workgroupBarrier();
   }
+  // lane 0 holds the MR sums: hand sum m to lane m
+  if (lane == 0u) {
+    for (var m = 0u; m < MR; m++) { red[base * 16u + m] = (*acc)[m]; }
+  }
+  workgroupBarrier();
+  var mine = 0.0;
+  if (lane < MR) { mine = red[base * 16u + lane]; }
+  workgroupBarrier();
+  return mine;
 }

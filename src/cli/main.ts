@@ -1,5 +1,5 @@
 // Node entry point (bundled by scripts/bundle.mjs): `tabzero <command> [options]`.
-// Commands: info, bench, bench-load, bench-rollout, bench-step, bench-encode, inspect, adapter, generate, train. Bad input prints one clear line and exits non-zero (no stack trace).
+// Commands: info, bench, bench-load, bench-rollout, bench-step, bench-encode, bench-check, inspect, adapter, generate, train. Bad input prints one clear line and exits non-zero (no stack trace).
 import { runBench } from './bench/run';
 import { runBenchLoad } from './bench/load';
 import { runInfo } from './info';
@@ -9,6 +9,7 @@ import { runAdapter } from './adapter';
 import { runTrain } from './train';
 import { runBenchRollout, runBenchStep } from './bench/grpo';
 import { runBenchEncode } from './bench/encode';
+import { runBenchCheck } from './bench/check';
 
 const USAGE = `usage: tabzero <command> [options]
   info                                                                       GPU adapter, limits and a kernel self-test
@@ -20,6 +21,7 @@ const USAGE = `usage: tabzero <command> [options]
   bench-rollout [--g 1,8,16] [--completion 256] [--prompt 128] [--full] [--no-breakdown] [--json out.json]   group sampling on the 1.5B-shape 4-bit model (--full: that shape on SwiftShader too)
   bench-step [--g 8] [--steps 3] [--micro 1] [--json out.json]                one full GRPO step by phase, peak GPU memory
   bench-encode [--g 1,8,16] [--iters 100] [--json out.json]                  CPU time to encode one decode step (1.5B shape, with and without LoRA)
+  bench-check [--disable subgroups]                                          the matmul kernels (every GEMV layout, tiled) vs the CPU reference on this GPU
   generate --model <folder | owner/name> [--adapter <folder>] --prompt "…" [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--bf16]   chat reply streamed to stdout`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return runBenchStep(rest);
     case 'bench-encode':
       return runBenchEncode(rest);
+    case 'bench-check':
+      return runBenchCheck(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,9 +1,26 @@
 // Recorder: collects the dispatches of one submission into a single compute pass. Kernel
 // parameters go into one uniform arena (one writeBuffer per submit); binding 0 of every kernel is
 // its uniform block, bindings 1..n its storage buffers, in the order the kernel declares them.
+// A run of commands can be captured once and replayed in later recorders (a decode step encodes the
+// same few hundred dispatches every step: replaying skips the kernels' JavaScript, the parameter
+// packing and the bind-group lookups, leaving three GPU calls per dispatch).
 import type { GpuContext } from './device';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+type Op =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; group: GPUBindGroup; x: number; y: number; z: number }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; dst: GPUBuffer; offset: number; size?: number };
+
+/** Commands recorded between beginCapture() and endCapture(), with their uniform bytes. */
+export interface Capture {
+  readonly ops: readonly Op[];
+  /** the uniform arena bytes the ops' bind groups point at, from byte `at` */
+  readonly uniforms: Uint8Array;
+  readonly at: number;
+  readonly dispatches: number;
+}
 
 const SLOT = 256; // minUniformBufferOffsetAlignment upper bound
 
@@ -15,6 +32,12 @@ export class Recorder {
   private arena: GPUBuffer;
   dispatches = 0;
   submits = 0;
+  private captured: Op[] | null = null;
+  private captureAt = 0;
+  private captureDispatches = 0;
+  // what the open pass has set: a repeated pipeline or bind group is not set again
+  private lastPipeline: GPUComputePipeline | null = null;
+  private lastGroup: GPUBindGroup | null = null;
 
   constructor(private ctx: GpuContext, label = 'step') {
     this.enc = ctx.device.createCommandEncoder({ label });
@@ -30,7 +53,10 @@ export class Recorder {
     let offset = -1;
     let size = 0;
     if (params) {
-      if (this.used + SLOT > ARENA_BYTES) this.flush(); // arena full: submit what we have
+      if (this.used + SLOT > ARENA_BYTES) {
+        if (this.captured) throw new Error(`Recorder: a capture outgrew the ${ARENA_BYTES}-byte uniform arena (${this.captureDispatches} dispatches); hint: capture fewer dispatches`);
+        this.flush(); // arena full: submit what we have
+      }
       if (this.used + SLOT > this.uniforms.byteLength) this.growStaging();
       this.uniforms.set(new Uint8Array(params.buffer, params.byteOffset, params.byteLength), this.used);
       offset = this.used;
@@ -38,22 +64,63 @@ export class Recorder {
       this.used += SLOT;
     }
     const group = bindGroup(this.ctx, pipeline, this.arena, offset, size, buffers);
+    const x = workgroups[0], y = workgroups[1] ?? 1, z = workgroups[2] ?? 1;
+    this.encodeDispatch(pipeline, group, x, y, z);
+    if (this.captured) { this.captured.push({ kind: 'dispatch', pipeline, group, x, y, z }); this.captureDispatches++; }
+  }
+
+  private encodeDispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number): void {
     const pass = (this.pass ??= this.enc.beginComputePass());
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    if (pipeline !== this.lastPipeline) { pass.setPipeline(pipeline); this.lastPipeline = pipeline; }
+    if (group !== this.lastGroup) { pass.setBindGroup(0, group); this.lastGroup = group; }
+    pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
+  }
+
+  /** Starts recording the commands that follow (until endCapture) for replay. */
+  beginCapture(): void {
+    if (this.captured) throw new Error('Recorder: a capture is already open');
+    this.captured = [];
+    this.captureAt = this.used;
+    this.captureDispatches = 0;
+  }
+
+  /** The commands since beginCapture(). Replay them in a recorder whose parameters have reached the same byte (a fresh one, when captured first). */
+  endCapture(): Capture {
+    const ops = this.captured;
+    if (!ops) throw new Error('Recorder: endCapture without beginCapture');
+    this.captured = null;
+    return { ops, uniforms: this.uniforms.slice(this.captureAt, this.used), at: this.captureAt, dispatches: this.captureDispatches };
+  }
+
+  /**
+   * Encodes a capture again: its parameter bytes go to the same arena offsets its bind groups point
+   * at, so this recorder must be at that offset (the same commands before it as when captured).
+   */
+  replay(c: Capture): void {
+    if (this.used !== c.at) throw new Error(`Recorder: a capture made at parameter byte ${c.at} replayed at byte ${this.used}; hint: replay it after the same commands as when it was captured`);
+    if (this.captured) throw new Error('Recorder: replay inside a capture');
+    while (this.used + c.uniforms.byteLength > this.uniforms.byteLength) this.growStaging();
+    this.uniforms.set(c.uniforms, this.used);
+    this.used += c.uniforms.byteLength;
+    for (const op of c.ops) {
+      if (op.kind === 'dispatch') this.encodeDispatch(op.pipeline, op.group, op.x, op.y, op.z);
+      else if (op.kind === 'copy') this.copy(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+      else this.clear(op.dst, op.offset, op.size);
+    }
   }
 
   /** Zeroes `size` bytes of dst from `offset` (multiples of 4). */
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
     this.endPass();
     this.enc.clearBuffer(dst, offset, size);
+    this.captured?.push({ kind: 'clear', dst, offset, size });
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.endPass();
     this.enc.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.captured?.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
   /**
@@ -61,6 +128,7 @@ export class Recorder {
    * each writes the shared arena at its own submit, and the queue orders writes and submissions.
    */
   submit(): void {
+    if (this.captured) throw new Error('Recorder: submit inside a capture; hint: endCapture() first');
     this.endPass();
     if (this.used) this.ctx.device.queue.writeBuffer(this.arena, 0, this.uniforms, 0, this.used);
     this.ctx.device.queue.submit([this.enc.finish()]);
@@ -84,6 +152,8 @@ export class Recorder {
   private endPass(): void {
     this.pass?.end();
     this.pass = null;
+    this.lastPipeline = null;
+    this.lastGroup = null;
   }
 
   private growStaging(): void {

@@ -75,7 +75,7 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
   gemvWide?: boolean;
-  /** tiled only: rows of y per thread, 4 (64-row tiles, measured 2026-11-24) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add; awaiting a device run) */
+  /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
   tiledRows?: 4 | 8;
 }
 
@@ -185,9 +185,16 @@ export function weightRows(w: Weight, r0: number, r1: number): Weight {
   return { format: w.format, N: r1 - r0, K: w.K, parts, codebook: w.codebook, bias: null, bytes: 0 };
 }
 
-/** tiled kernels' rows of y per thread: 4 (default) or 8 */
-function tiledRows(tm: 4 | 8 | undefined): 4 | 8 {
-  const t = tm ?? 4;
+/** From this many rows of x the tiled kernels default to 8 rows per thread (128-row tiles). */
+export const TILED_TM8_MIN_ROWS = 512;
+
+/**
+ * Tiled kernels' rows of y per thread: 8 from TILED_TM8_MIN_ROWS rows (H200, 2026-12-05, M = 3072:
+ * 2.46 vs 2.97 ms at 8960×1536, 2.87 vs 3.17 ms at 1536×8960, matmul_t 6.77 vs 7.32 ms), else 4
+ * (fewer rows would leave most of a 128-row tile idle); `tm` overrides.
+ */
+function tiledRows(tm: 4 | 8 | undefined, M: number): 4 | 8 {
+  const t = tm ?? (M >= TILED_TM8_MIN_ROWS ? 8 : 4);
   if (t !== 4 && t !== 8) throw new Error(`tiledRows must be 4 or 8, got ${t}`);
   return t;
 }
@@ -240,7 +247,7 @@ export class MatmulKernel {
           const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], gemvCode, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
-          const tm = tiledRows(opts.tiledRows);
+          const tm = tiledRows(opts.tiledRows, mr);
           const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
           rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)]);
         }
@@ -295,7 +302,7 @@ export class MatmulKernel {
    */
   encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean; tiledRows?: 4 | 8 } = {}): void {
     const ldy = opts.ldy ?? w.N;
-    const tm = tiledRows(opts.tiledRows);
+    const tm = tiledRows(opts.tiledRows, M);
     w.parts.forEach((part, i) => {
       const acc = i > 0 || opts.accumulate ? 1 : 0;
       const u = params([['u32', M], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset]]);

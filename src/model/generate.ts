@@ -1,8 +1,10 @@
 // Batched group sampling: each prompt is prefilled once into the first slot of its group, its KV
 // prefix copied to the other G−1 slots, then all rows decode in lock-step. One submission per
 // decode step (forward, LM head, sampling); the only readback inside the loop is the sampled
-// tokens and done flags (read one step behind, so the GPU never waits for the CPU).
-import type { Binding } from '../gpu/encoder';
+// tokens and done flags (read one step behind, so the GPU never waits for the CPU). The forward and
+// LM head are encoded once and replayed every later step (positions come from a GPU buffer, so the
+// commands do not change), which cuts the CPU time per step several-fold.
+import type { Binding, Capture } from '../gpu/encoder';
 import { Recorder } from '../gpu/encoder';
 import { readBuffer } from '../gpu/buffers';
 import type { SamplingParams } from '../kernels/sample';
@@ -91,11 +93,15 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
     const io = { ids: st.tokens as Binding, slot: slots as Binding, pos: st.pos as Binding };
     let steps = 0;
     const pending: Promise<boolean>[] = [];
+    let forward: Capture | null = null; // a decode step's forward + LM head: the same commands every step, replayed
     for (let s = 0; s < req.maxNewTokens; s++) {
       const rec = new Recorder(ctx, `decode${s}`);
-      if (s > 0) {
+      if (s > 0 && forward) rec.replay(forward);
+      else if (s > 0) {
+        rec.beginCapture();
         engine.encodeForward(rec, R, io, cache, req.lora);
         engine.encodeLogits(rec, logits, R);
+        forward = rec.endCapture();
       }
       engine.k.sample.encode(rec, logits, R, V, s, req.sampling, st);
       const stage = staging[s % staging.length];

@@ -12,7 +12,9 @@ import type { Engine } from '../../model/engine';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import { encodeLinear } from '../../model/layer';
 import { qkvSlices, type ModelWeights } from '../../model/weights';
+import { destroyWeight, uploadWeight } from '../../kernels/matmul';
 import { timeKernel } from './timing';
+import { quantizeQ4Fast } from './weights';
 
 /** milliseconds per kernel of one layer (LoRA r = 16 on all seven projections where named) */
 export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, iters = 50): Promise<Record<string, number>> {
@@ -46,6 +48,15 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   await t('o + residual', (r) => encodeLinear(r, k, att, w.o, x, R, null, undefined, true, u));
   await t('o + residual + LoRA', (r) => encodeLinear(r, k, att, w.o, x, R, lora, ll.o, true, u));
   await t('gate|up', (r) => encodeLinear(r, k, xn, w.gateUp, gu, R, null, undefined, false, u));
+  // controls for the same shape: the matmul called directly; a weight uploaded from the host (as
+  // `bench` makes it) instead of the model's random_fill one; x not zero
+  await t('gate|up (matmul only)', (r) => k.matmul.encode(r, xn, w.gateUp, gu, R));
+  const fresh = uploadWeight(ctx, { format: 'q4', N: 2 * I, K: C, q: quantizeQ4Fast(2 * I, C, 7) }, 'prof.fresh');
+  await t('gate|up (uploaded weight)', (r) => k.matmul.encode(r, xn, fresh, gu, R));
+  destroyWeight(ctx, fresh);
+  const xr = m.upload('prof.xr', Float32Array.from({ length: R * C }, (_, i) => Math.sin(i * 0.37)));
+  await t('gate|up (x not zero)', (r) => k.matmul.encode(r, xr, w.gateUp, gu, R));
+  m.destroy(xr);
   await t('gate|up + LoRA', (r) => encodeLinear(r, k, xn, w.gateUp, gu, R, lora, ll.gateUp, false, u));
   await t('swiglu', (r) => k.swiglu.encode(r, gu, h, R, I));
   await t('down + residual', (r) => encodeLinear(r, k, h, w.down, x, R, null, undefined, true, u));

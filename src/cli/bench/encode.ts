@@ -3,7 +3,8 @@
 // all seven projections, at G = 1, 8, 16 rows. The weights are allocated, never filled or run (no
 // GPU work, so SwiftShader gives the same CPU numbers as a hardware GPU on the same CPU); the GEMV
 // kernels and the split decode attention a hardware GPU uses are forced. With two decode steps in
-// flight, a step cannot be faster than this. JSON out.
+// flight, a step cannot be faster than this. Also the same step replayed from a capture (Recorder.replay,
+// what generate() does after the first decode step). JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice } from '../../gpu/device';
@@ -51,9 +52,25 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
         rec.discard();
       }
       ms.sort((x, y) => x - y);
-      const row = { G, lora: withLora, dispatches, medianMs: ms[ms.length >> 1], minMs: ms[0], usPerDispatch: (1000 * ms[ms.length >> 1]) / dispatches };
+      // the same step replayed from a capture (what generate() does after the first decode step)
+      const cap = new Recorder(ctx, 'capture');
+      cap.beginCapture();
+      engine.encodeForward(cap, G, { ids: b, slot: b, pos: b }, cache, withLora ? lora : null);
+      engine.encodeLogits(cap, logits, G);
+      const capture = cap.endCapture();
+      cap.discard();
+      const rms: number[] = [];
+      for (let i = 0; i < iters + 10; i++) {
+        const t0 = performance.now();
+        const rec = new Recorder(ctx, 'replay');
+        rec.replay(capture);
+        if (i >= 10) rms.push(performance.now() - t0);
+        rec.discard();
+      }
+      rms.sort((x, y) => x - y);
+      const row = { G, lora: withLora, dispatches, medianMs: ms[ms.length >> 1], minMs: ms[0], usPerDispatch: (1000 * ms[ms.length >> 1]) / dispatches, replayMedianMs: rms[rms.length >> 1], replayMinMs: rms[0] };
       rows.push(row);
-      console.log(`G=${G} ${withLora ? 'LoRA r=16 ×7' : 'no adapter  '}: ${row.medianMs.toFixed(2)} ms (min ${row.minMs.toFixed(2)}), ${dispatches} dispatches, ${row.usPerDispatch.toFixed(1)} µs each`);
+      console.log(`G=${G} ${withLora ? 'LoRA r=16 ×7' : 'no adapter  '}: ${row.medianMs.toFixed(2)} ms (min ${row.minMs.toFixed(2)}), ${dispatches} dispatches, ${row.usPerDispatch.toFixed(1)} µs each; replayed ${row.replayMedianMs.toFixed(2)} ms (min ${row.replayMinMs.toFixed(2)})`);
     }
   }
   // every pipeline of the decode step was built at the real shape: their build and validation errors arrive asynchronously

@@ -35,12 +35,12 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('matmul o fwd', (r) => k.matmul.encode(r, att, L.o, y, T));
   await t('matmul gateUp fwd', (r) => k.matmul.encode(r, x, L.gateUp, y, T));
   await t('matmul down fwd', (r) => k.matmul.encode(r, x, L.down, y, T));
-  await t('matmul gateUp fwd (8 rows per thread)', (r) => k.matmul.encode(r, x, L.gateUp, y, T, { tiledRows: 8 }));
-  await t('matmul down fwd (8 rows per thread)', (r) => k.matmul.encode(r, x, L.down, y, T, { tiledRows: 8 }));
+  await t('matmul gateUp fwd (4 rows per thread)', (r) => k.matmul.encode(r, x, L.gateUp, y, T, { tiledRows: 4 }));
+  await t('matmul down fwd (4 rows per thread)', (r) => k.matmul.encode(r, x, L.down, y, T, { tiledRows: 4 }));
   await t('matmul_t qkv bwd', (r) => k.matmul.encodeTransposed(r, qkv, L.qkv, x, T));
   await t('matmul_t gateUp bwd', (r) => k.matmul.encodeTransposed(r, y, L.gateUp, x, T));
   await t('matmul_t down bwd', (r) => k.matmul.encodeTransposed(r, y, L.down, x, T));
-  await t('matmul_t gateUp bwd (8 rows per thread)', (r) => k.matmul.encodeTransposed(r, y, L.gateUp, x, T, { tiledRows: 8 }));
+  await t('matmul_t gateUp bwd (4 rows per thread)', (r) => k.matmul.encodeTransposed(r, y, L.gateUp, x, T, { tiledRows: 4 }));
   await t('attention fwd (a workgroup per head and token)', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
   const split = k.attentionGqa.plan(shape, 0);
   if (split) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, split, { qkv, kc, vc, slot, pos, out: att, lse }));

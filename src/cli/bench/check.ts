@@ -1,0 +1,97 @@
+// `tabzero bench-check`: the matmul kernels on this machine's GPU against the naive CPU reference —
+// every GEMV layout (rows per lane group × lanes × 8- or 32-weight steps) at M = 1…16 with the whole
+// epilogue (bias, residual accumulate, LoRA with q|k|v slices), and the tiled kernels with 4 and 8
+// rows per thread. The unit tests run the same WGSL on SwiftShader (4-lane subgroups); this runs
+// the paths only a hardware GPU takes (32-lane subgroups: a row inside one subgroup). Exit 1 on a
+// relative error above 1e-4.
+import { parseArgs } from 'node:util';
+import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
+import { nodeGpu } from '../../gpu/node';
+import { readF32 } from '../../gpu/buffers';
+import { Recorder } from '../../gpu/encoder';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { packWeight, type WeightHost } from '../../formats/weights';
+import { matmulWeightRef, type LoraRef } from '../../reference/matmul';
+
+const TOLERANCE = 1e-4;
+
+/** deterministic N(0, std²) values (Box–Muller over an LCG) */
+function normal(seed: number, n: number, std = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  return Float32Array.from({ length: n }, () => std * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+function relError(got: Float32Array, want: Float32Array): number {
+  let d = 0;
+  let r = 0;
+  for (let i = 0; i < want.length; i++) { d += (got[i] - want[i]) ** 2; r += want[i] ** 2; }
+  return Number.isFinite(d) ? Math.sqrt(d / Math.max(r, 1e-30)) : Infinity;
+}
+
+interface Problem { M: number; host: WeightHost; w: Weight; x: Float32Array; bias: Float32Array; yIn: Float32Array; lora: LoraRef; want: Float32Array }
+
+function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number): Problem {
+  const host = packWeight('q4', normal(seed, N * K, 0.05), N, K);
+  const bias = normal(seed + 1, N, 0.1);
+  const x = normal(seed + 2, M * K);
+  const yIn = normal(seed + 3, M * N);
+  const R = 16;
+  const ldu = 3 * R;
+  const lora: LoraRef = { u: normal(seed + 4, M * ldu), ldu, B: normal(seed + 5, N * R, 0.3), R, scale: 2, slice1: Math.floor(N / 2), slice2: Math.floor((3 * N) / 4) };
+  const w = uploadWeight(ctx, host, `check${N}x${K}`, bias);
+  return { M, host, w, x, bias, yIn, lora, want: matmulWeightRef(x, host, M, { bias, yIn, lora }) };
+}
+
+async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions): Promise<number> {
+  const m = ctx.memory;
+  const xb = m.upload('check.x', p.x);
+  const yb = m.upload('check.y', p.yIn);
+  const ub = m.upload('check.u', p.lora.u);
+  const bb = m.upload('check.B', p.lora.B);
+  const rec = new Recorder(ctx, 'check');
+  kernel.encode(rec, xb, p.w, yb, p.M, { ...opts, accumulate: true, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 } });
+  rec.submit();
+  const got = await readF32(ctx.device, yb);
+  [xb, yb, ub, bb].forEach((b) => m.destroy(b));
+  return relError(got, p.want);
+}
+
+export async function runBenchCheck(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' } } });
+  const disable = values.disable.split(',').filter(Boolean) as OptionalFeature[];
+  for (const d of disable) if (!OPTIONAL_FEATURES.includes(d)) throw new Error(`--disable: unknown feature "${d}" (known: ${OPTIONAL_FEATURES.join(', ')})`);
+  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']), { disable });
+  const kernel = await MatmulKernel.create(ctx);
+  console.log(`matmul kernels vs the CPU reference on ${ctx.adapter.description || ctx.adapter.vendor} (subgroups ${ctx.features.subgroups ? `${ctx.subgroupMinSize}…` : 'off'}); bias + accumulate + LoRA r = 16 in 3 slices; tolerance ${TOLERANCE}`);
+  let worst = 0;
+  let count = 0;
+  const failures: string[] = [];
+  const check = (name: string, err: number) => {
+    count++;
+    worst = Math.max(worst, err);
+    if (!(err <= TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)}`);
+  };
+  // GEMV: N not a multiple of a workgroup's rows (a partial last group); K = 1536 (32-weight steps possible) and a long K
+  for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
+    for (const M of [1, 3, 8, 16]) {
+      const p = problem(ctx, M, N, K, N + K + M);
+      for (const wide of [false, true]) {
+        for (const rows of GEMV_ROWS_OPTIONS) {
+          for (const lanes of GEMV_LANES_OPTIONS) {
+            check(`gemv ${wide ? 'wide' : '8-weight'} NR=${rows} LANES=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvLanes: lanes }));
+          }
+        }
+      }
+      check(`gemv default layout M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
+      destroyWeight(ctx, p.w);
+    }
+  }
+  const t = problem(ctx, 150, 200, 1536, 7);
+  for (const tiledRows of [4, 8] as const) check(`tiled TM=${tiledRows} M=150 N=200 K=1536`, await run(ctx, kernel, t, { variant: 'tiled', tiledRows }));
+  destroyWeight(ctx, t.w);
+  for (const e of ctx.errors) failures.push(`GPU error: ${e.message}`);
+  console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);
+  for (const f of failures) console.log(`FAILED ${f}`);
+  return failures.length ? 1 : 0;
+}

@@ -1,0 +1,58 @@
+// Recorder capture and replay: a captured run of dispatches and copies gives the same results when
+// replayed in a fresh recorder (parameters rewritten to the offsets its bind groups point at), and
+// misuse (replay at another parameter offset, submit inside a capture) is refused with a hint.
+import { describe, expect, it } from 'vitest';
+import { Recorder } from '../../src/gpu/encoder';
+import { readF32 } from '../../src/gpu/buffers';
+import { AddKernel } from '../../src/kernels/add';
+import { testGpu } from '../helpers/gpu';
+
+describe('Recorder capture / replay', () => {
+  it('replays dispatches with their own parameters, and copies, in a fresh recorder', async () => {
+    const ctx = await testGpu();
+    const add = await AddKernel.create(ctx);
+    const n = 300;
+    const m = ctx.memory;
+    const y = m.upload('y', new Float32Array(n).fill(1));
+    const b = m.upload('b', Float32Array.from({ length: n }, (_, i) => i));
+    const out = m.create('out', n * 4);
+    // y += 2·b; y += 0.5·b; out = y
+    const first = new Recorder(ctx, 'capture');
+    first.beginCapture();
+    add.encodeInPlace(first, y, b, n, 2);
+    add.encodeInPlace(first, y, b, n, 0.5);
+    first.copy(y, 0, out, 0, n * 4);
+    const cap = first.endCapture();
+    first.submit();
+    expect(cap.dispatches).toBe(2);
+    expect(Array.from((await readF32(ctx.device, out)).subarray(0, 3))).toEqual([1, 3.5, 6]);
+    for (let step = 2; step <= 3; step++) {
+      const rec = new Recorder(ctx, 'replay');
+      rec.replay(cap);
+      rec.submit();
+      const got = await readF32(ctx.device, out);
+      expect(got[0]).toBe(1);
+      expect(got[n - 1]).toBeCloseTo(1 + 2.5 * step * (n - 1), 3);
+    }
+    [y, b, out].forEach((buf) => m.destroy(buf));
+  });
+
+  it('refuses a replay at another parameter offset, and a submit inside a capture', async () => {
+    const ctx = await testGpu();
+    const add = await AddKernel.create(ctx);
+    const y = ctx.memory.create('y', 64);
+    const b = ctx.memory.create('b', 64);
+    const rec = new Recorder(ctx, 'capture');
+    rec.beginCapture();
+    add.encodeInPlace(rec, y, b, 16);
+    expect(() => rec.submit()).toThrow(/endCapture\(\) first/);
+    const cap = rec.endCapture();
+    rec.discard();
+    const other = new Recorder(ctx, 'other');
+    add.encodeInPlace(other, y, b, 16); // parameters now past the capture's offset
+    expect(() => other.replay(cap)).toThrow(/replayed at byte 256.*same commands/);
+    other.discard();
+    ctx.memory.destroy(y);
+    ctx.memory.destroy(b);
+  });
+});
