@@ -10,6 +10,7 @@
 #   encode   `bench-encode`: CPU time to encode a decode step on that machine's CPU
 #   scaling  `bench-rollout --no-breakdown` over G = 1…32 × completion 128…1024 (the scaling table)
 #   nosubgroups  `bench --disable subgroups --no-peer`: the kernels on their no-subgroup paths (issue #9.5)
+#   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -30,7 +31,8 @@ for p in "${parts[@]}"; do
     step) run step 150 bench-step --steps 3 --profile --json "$OUT/step.json" ;;
     encode) run encode 60 bench-encode --json "$OUT/encode.json" ;;
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
+    check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step encode scaling nosubgroups)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step encode scaling nosubgroups check)"; exit 2 ;;
   esac
 done

@@ -24,6 +24,7 @@ import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
+import { gemvBody, gemvWideBody } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
 const SNIPPETS: Record<WeightFormat, string> = { q4: q4Code, bf16: bf16Code, i8: i8Code };
@@ -211,6 +212,8 @@ function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: numbe
 export class MatmulKernel {
   /** forces a variant for every M (tests run the decode GEMV path on SwiftShader with it); null: variantFor's choice */
   variantOverride: 'gemv' | 'tiled' | null = null;
+  /** GEMV bodies with unrolled accumulators (gemv_body.ts; default) or the loop forms of matmul_gemv{,_wide}.wgsl (benchmarks compare them) */
+  gemvUnrolled = true;
   private dummy: GPUBuffer;
   private constructor(private ctx: GpuContext) {
     this.dummy = ctx.memory.create('matmul.unused', 16);
@@ -244,7 +247,7 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], gemvCode, constants);
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr) : gemvCode, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -276,7 +279,7 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }

@@ -39,6 +39,7 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   const t = async (name: string, fn: (rec: Recorder) => void) => {
     out[name] = (await timeKernel(ctx, fn, { iters })).ms;
   };
+  await t('rmsnorm', (r) => k.rmsnorm.encode(r, x, w.inputNorm, xn, R, C, c.rmsNormEps)); // once untimed: the first timing after setup ran 5–50× slow
   await t('rmsnorm', (r) => k.rmsnorm.encode(r, x, w.inputNorm, xn, R, C, c.rmsNormEps));
   await t('qkv', (r) => encodeLinear(r, k, xn, w.qkv, qkv, R, null, undefined, false, u));
   await t('qkv + LoRA', (r) => encodeLinear(r, k, xn, w.qkv, qkv, R, lora, ll.qkv, false, u));

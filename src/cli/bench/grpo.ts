@@ -20,6 +20,9 @@ import { timeKernel } from './timing';
 import { profileTraining, profileSession } from './profile';
 import { decodeLayerProfile } from './decode-profile';
 import type { ModelWeights } from '../../model/weights';
+import { createLora, destroyLora } from '../../lora/adapter';
+import { LORA_TARGETS } from '../../lora/targets';
+import { loraBase } from '../../grpo/session';
 
 const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', hidden_size: 64, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 1024, max_position_embeddings: 4096, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true };
 
@@ -54,6 +57,9 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const lmHead = (rec: Recorder) => engine.encodeLogits(rec, logits, R);
   const sampling = (rec: Recorder) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
   const layers = await timeKernel(ctx, forward, { iters: 20 });
+  engine.k.matmul.gemvUnrolled = false; // the GEMVs' loop-form bodies, for comparison
+  const layersLoop = await timeKernel(ctx, forward, { iters: 20 });
+  engine.k.matmul.gemvUnrolled = true;
   const head = await timeKernel(ctx, lmHead, { iters: 20 });
   const sample = await timeKernel(ctx, sampling, { iters: 20 });
   // the whole step's kernels back to back in one submission: the loop's ms/step minus this is submission and read-back
@@ -61,7 +67,7 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs: layers.ms, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+  return { layersMs: layers.ms, layersLoopFormMs: layersLoop.ms, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
@@ -88,12 +94,16 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       const prompts = [randomPrompt(P, config.vocabSize, 7)];
       await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } }); // warm-up
       const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      // what a GRPO rollout runs: the policy's LoRA (r = 16) on all seven projections
+      const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
+      const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      destroyLora(ctx, lora);
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
-      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
       rows.push(row);
-      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms; `;
-      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s, ${row.msPerDecodeStep.toFixed(2)} ms/step (${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
+      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersLoopFormMs' in parts ? ` (loop-form GEMVs ${parts.layersLoopFormMs.toFixed(2)})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms; `;
+      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
     }

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { CopyKernel } from '../../kernels/copy';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, gemvLayout, uploadWeight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
 import { quantizeQ4Fast } from './weights';
 import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
@@ -67,23 +67,26 @@ export async function runBench(argv: string[]): Promise<number> {
       const def = kernel.gemvShape(M, w);
       const wide = kernel.gemvWide(w, undefined, M) ? 'wide-' : '';
       results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-${wide}nr${def.rows}-l${def.lanes}` : variant, M, N, K, t.ms, bytes, t.iters));
-      // every other GEMV layout (rows per lane group × lanes per row), so one device run shows the best
+      // every other GEMV layout (rows per lane group × lanes per row) of both bodies (8-weight steps;
+      // 32-weight steps where the weight allows), so one device run shows the best
       if (variant === 'gemv' && !quick) {
-        for (const nr of GEMV_ROWS_OPTIONS) {
-          for (const lanes of GEMV_LANES_OPTIONS) {
-            if (nr === def.rows && lanes === def.lanes) continue;
-            const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvRows: nr, gemvLanes: lanes }), { iters });
-            console.log(`  q4 gemv ${wide}NR=${nr} LANES=${lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
-            results.push(result('tabzero-q4', `gemv-${wide}nr${nr}-l${lanes}`, M, N, K, tn.ms, bytes, tn.iters));
+        for (const wideOpt of w.K % 32 === 0 ? [false, true] : [false]) {
+          const tag = wideOpt ? 'wide-' : '';
+          for (const nr of GEMV_ROWS_OPTIONS) {
+            for (const lanes of GEMV_LANES_OPTIONS) {
+              if (nr === def.rows && lanes === def.lanes && tag === wide) continue;
+              const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvWide: wideOpt, gemvRows: nr, gemvLanes: lanes }), { iters });
+              console.log(`  q4 gemv ${tag}NR=${nr} LANES=${lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
+              results.push(result('tabzero-q4', `gemv-${tag}nr${nr}-l${lanes}`, M, N, K, tn.ms, bytes, tn.iters));
+            }
           }
         }
-        // the 8-weight GEMV at its own default layout, next to the wide one
-        if (wide) {
-          const nd = gemvLayout(M, N, K, 8);
-          const tn = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M, { gemvWide: false, gemvRows: nd.rows, gemvLanes: nd.lanes }), { iters });
-          console.log(`  q4 gemv (8 weights per step) NR=${nd.rows} LANES=${nd.lanes} M=${M} N=${N} K=${K}: ${tn.ms.toFixed(4)} ms`);
-          results.push(result('tabzero-q4', `gemv-nr${nd.rows}-l${nd.lanes}`, M, N, K, tn.ms, bytes, tn.iters));
-        }
+        // the default layout with the loop-form bodies (matmul_gemv{,_wide}.wgsl) instead of the unrolled ones
+        kernel.gemvUnrolled = false;
+        const tl = await timeKernel(ctx, (rec) => kernel.encode(rec, x, w, y, M), { iters });
+        kernel.gemvUnrolled = true;
+        console.log(`  q4 gemv loop form ${wide}NR=${def.rows} LANES=${def.lanes} M=${M} N=${N} K=${K}: ${tl.ms.toFixed(4)} ms`);
+        results.push(result('tabzero-q4', `gemv-loop-${wide}nr${def.rows}-l${def.lanes}`, M, N, K, tl.ms, bytes, tl.iters));
       }
       // training sizes: the tiled kernel with 4 rows per thread (64-row tiles) next to the default (8 from TILED_TM8_MIN_ROWS)
       if (variant === 'tiled' && !quick) {

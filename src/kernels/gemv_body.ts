@@ -1,0 +1,79 @@
+// The decode GEMV bodies with the MR × NR accumulators unrolled into scalar variables: WGSL text
+// made for each (MR, NR), composed like shaders/matmul_gemv.wgsl (8-weight steps, any format) and
+// shaders/matmul_gemv_wide.wgsl (32 q4 weights per step), which stay the readable form of the same
+// loop. Those index one array<f32, 64> of accumulators in loops whose trip counts are override
+// constants — fine where the shader compiler unrolls them, slow where it keeps the array in memory.
+// Here every accumulator is its own `var`, so it cannot leave registers. Rows of a lane group past
+// N read the group's last row (never stored), so the loads need no branch.
+// Same arithmetic and order as the loop forms, so the same results.
+
+const cache = new Map<string, string>();
+
+/** the body of the 8-weight GEMV (matmul_gemv.wgsl) for MR rows of x and NR output rows per lane group */
+export function gemvBody(MR: number, NR: number): string {
+  return memo(`8:${MR}:${NR}`, () => {
+    const L: string[] = [];
+    for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
+    for (let m = 0; m < MR; m++) {
+      L.push(`    { let xi = (p.mOff + ${m}u) * k4 + 2u * j; let xa = x[xi]; let xb = x[xi + 1u];`);
+      for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
+      L.push('    }');
+    }
+    return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L);
+  });
+}
+
+/** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group */
+export function gemvWideBody(MR: number, NR: number): string {
+  return memo(`32:${MR}:${NR}`, () => {
+    const L: string[] = [];
+    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(n0 + min(${i}u, last), j, p.K); let s${i} = w32_scale(n0 + min(${i}u, last), j, p.K);`);
+    for (let c = 0; c < 4; c++) {
+      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
+      for (let m = 0; m < MR; m++) {
+        L.push(`    { let xi = (p.mOff + ${m}u) * k4 + 8u * j + ${2 * c}u; let xa = x[xi]; let xb = x[xi + 1u];`);
+        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
+        L.push('    }');
+      }
+    }
+    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L);
+  });
+}
+
+function memo(key: string, make: () => string): string {
+  let s = cache.get(key);
+  if (s === undefined) cache.set(key, (s = make()));
+  return s;
+}
+
+/** the kernel around a lane step: accumulators, the lane's walk over `groups` steps, finish (as gemv_common.wgsl's) */
+function shell(what: string, MR: number, NR: number, groups: string, step: string[]): string {
+  const acc: string[] = [];
+  for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
+  const fin: string[] = [];
+  for (let i = 0; i < NR; i++) {
+    const parts = Array.from({ length: MR }, (_, m) => `part[${m}] = a${i}_${m};`).join(' ');
+    fin.push(`  { var part: array<f32, MAXM>; ${parts}`);
+    fin.push(`    let v = reduce_rows(&part, g.r, g.lane);`);
+    fin.push(`    if (g.lane < MR && ${i}u < rows) { store(g.lane, n0 + ${i}u, v); } }`);
+  }
+  return [
+    `${what}, unrolled for MR = ${MR}, NR = ${NR} (src/kernels/gemv_body.ts)`,
+    '@compute @workgroup_size(256)',
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
+    '  w_init(lid);',
+    '  workgroupBarrier();',
+    '  let g = lane_group(wid, nwg, lid);',
+    '  let n0 = g.n0;',
+    '  let rows = g.rows;',
+    '  let last = max(rows, 1u) - 1u;',
+    `  let groups = ${groups};`,
+    '  let k4 = p.K / 4u;',
+    `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
+    '  for (var j = g.lane; j < groups && rows > 0u; j += LANES) {',
+    ...step,
+    '  }',
+    ...fin,
+    '}',
+  ].join('\n');
+}
