@@ -4,6 +4,7 @@
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
 //           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
 // Rows [mOff, mOff + M) of x and y are this dispatch's; n is the row within this part of W.
+// GEMVs read x through xv() (X_SWIGLU: the SwiGLU of a gate|up pair, so decode skips its kernel).
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
@@ -15,6 +16,7 @@ struct W8 { a: vec4<f32>, b: vec4<f32> }
 @group(0) @binding(8) var<storage, read> loraB: array<f32>;
 
 override HAS_BIAS: bool = false;
+override X_SWIGLU: bool = false; // GEMVs only: x is a gate|up pair [M, 2K] and they read silu(gate)·up (the SwiGLU, fused)
 override ACCUMULATE: bool = false; // y += result (residual add)
 override LORA: bool = false;
 
@@ -33,4 +35,18 @@ fn store(mLocal: u32, n: u32, v0: f32) {
   let i = m * p.ldy + ng;
   if (ACCUMULATE) { v += y[i]; }
   y[i] = v;
+}
+
+fn xsigmoid(g: vec4<f32>) -> vec4<f32> {
+  let e = exp(-abs(g)); // as swiglu.wgsl: exp of a non-positive argument only
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), g >= vec4(0.0));
+}
+
+/** vec4 i of row m of x (k4 = K/4 vec4 per row); with X_SWIGLU, of h = silu(gate)·up from the pair row */
+fn xv(m: u32, i: u32, k4: u32) -> vec4<f32> {
+  if (X_SWIGLU) {
+    let g = x[m * 2u * k4 + i];
+    return g * xsigmoid(g) * x[m * 2u * k4 + k4 + i];
+  }
+  return x[m * k4 + i];
 }

@@ -26,9 +26,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var w: array<W8, MAXNR>; // loops over NR and MR have constant trip counts: w and acc stay in registers
     for (var i = 0u; i < NR; i++) { if (i < rows) { w[i] = w8(n0 + i, j, p.K); } }
     for (var m = 0u; m < MR; m++) {
-      let xi = (p.mOff + m) * k4 + 2u * j;
-      let xa = x[xi];
-      let xb = x[xi + 1u];
+      let xa = xv(p.mOff + m, 2u * j, k4);
+      let xb = xv(p.mOff + m, 2u * j + 1u, k4);
       for (var i = 0u; i < NR; i++) { acc[i * MAXM + m] += dot(xa, w[i].a) + dot(xb, w[i].b); }
     }
   }

@@ -26,8 +26,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         for (var c = 0u; c < 4u; c++) {
           let w = w_word(q[c]);
           for (var m = 0u; m < MR; m++) {
-            let xi = (p.mOff + m) * k4 + 8u * j + 2u * c;
-            acc[i * MAXM + m] += (dot(x[xi], w.a) + dot(x[xi + 1u], w.b)) * s;
+            let xi = 8u * j + 2u * c;
+            acc[i * MAXM + m] += (dot(xv(p.mOff + m, xi, k4), w.a) + dot(xv(p.mOff + m, xi + 1u, k4), w.b)) * s;
           }
         }
       }

@@ -15,7 +15,7 @@ export function gemvBody(MR: number, NR: number): string {
     const L: string[] = [];
     for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
     for (let m = 0; m < MR; m++) {
-      L.push(`    { let xi = (p.mOff + ${m}u) * k4 + 2u * j; let xa = x[xi]; let xb = x[xi + 1u];`);
+      L.push(`    { let xa = xv(p.mOff + ${m}u, 2u * j, k4); let xb = xv(p.mOff + ${m}u, 2u * j + 1u, k4);`);
       for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
       L.push('    }');
     }
@@ -31,7 +31,7 @@ export function gemvWideBody(MR: number, NR: number): string {
     for (let c = 0; c < 4; c++) {
       for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
       for (let m = 0; m < MR; m++) {
-        L.push(`    { let xi = (p.mOff + ${m}u) * k4 + 8u * j + ${2 * c}u; let xa = x[xi]; let xb = x[xi + 1u];`);
+        L.push(`    { let xa = xv(p.mOff + ${m}u, 8u * j + ${2 * c}u, k4); let xb = xv(p.mOff + ${m}u, 8u * j + ${2 * c + 1}u, k4);`);
         for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
         L.push('    }');
       }

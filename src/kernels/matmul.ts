@@ -76,6 +76,8 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
   gemvWide?: boolean;
+  /** GEMV only: x is a gate|up pair [M, 2K] and the GEMV reads h = silu(gate)·up (the SwiGLU fused into the down projection) */
+  xSwiglu?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
   tiledRows?: 4 | 8;
 }
@@ -228,7 +230,8 @@ export class MatmulKernel {
     const ldy = opts.ldy ?? w.N;
     const variant = opts.variant ?? this.variantFor(M);
     const lora = opts.lora ?? null;
-    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0 };
+    if (opts.xSwiglu && variant !== 'gemv') throw new Error('matmul: xSwiglu (SwiGLU fused into the x reads) is a GEMV option; hint: run swiglu first for more rows');
+    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
     for (const part of w.parts) {
       const bias: Binding = w.bias ? { buffer: w.bias, offset: part.rowOffset * 4, size: part.rows * 4 } : this.dummy;
       const weights = [part.data, part.scales, w.codebook];
@@ -272,14 +275,14 @@ export class MatmulKernel {
    * dispatch per 16 rows of x: the LoRA u = x·Aᵀ at decode sizes (the general f32 matmul splits K
    * there: two dispatches of mostly idle 256-row tiles).
    */
-  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number } = {}): void {
+  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean } = {}): void {
     if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
     const ldy = opts.ldy ?? N;
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }

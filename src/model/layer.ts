@@ -65,28 +65,36 @@ export function encodeLayerForward(
   const xn2 = hooks.xnMlp ?? acts.xn;
   k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
   encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
-  k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
-  encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
+  // decode: the down GEMVs read silu(gate)·up from gu themselves (one dispatch less); the backward's
+  // recompute (xnMlp given) reads h afterwards, so it keeps the SwiGLU kernel
+  if (k.matmul.variantFor(T) === 'gemv' && !hooks.xnMlp) {
+    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, true);
+  } else {
+    k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
+    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
+  }
 }
 
 /**
  * y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ.
+ * xSwiglu (decode GEMVs only): x is a gate|up pair [T, 2K], read as silu(gate)·up.
  * Decode-sized T: u by the dense GEMV, then the GEMV adds scale·u·Bᵀ in its epilogue (R MACs per
  * output, nothing else to read).
  * Larger T: a rank-R update per slice, y[:, slice] += scale·u_s·B_sᵀ, by the f32 matmul — an
  * epilogue there would re-read u and B for every one of T·N outputs (measured 10× slower at T = 3072).
  */
-export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer): void {
+export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xSwiglu = false): void {
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, x, w, y, T, { accumulate });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, xSwiglu });
     return;
   }
   const ldu = lin.starts.length * lora.r;
   if (k.matmul.variantFor(T) === 'gemv') {
-    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, x, w, y, T, { accumulate, lora: epilogue(lora, lin, u, ldu) });
+    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { xSwiglu }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
+    k.matmul.encode(rec, x, w, y, T, { accumulate, xSwiglu, lora: epilogue(lora, lin, u, ldu) });
     return;
   }
+  if (xSwiglu) throw new Error('encodeLinear: xSwiglu is for the decode GEMVs; hint: run swiglu first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate });
   const S = lin.starts.length;

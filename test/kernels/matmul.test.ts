@@ -10,6 +10,7 @@ import { expectClose, relError } from '../helpers/compare';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
+import { Recorder } from '../../src/gpu/encoder';
 
 interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8 }
 
@@ -105,6 +106,32 @@ describe('matmul', () => {
       }
       ctx.memory.destroy(ab);
     }
+  });
+
+  it('GEMV with the SwiGLU fused into its x reads (decode down projection): x = silu(gate)·up of a gate|up pair, both bodies, with the dense LoRA u GEMV', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const [N, K] = [37, 96];
+    for (const [M, wide, unrolled] of [[3, false, true], [16, true, true], [5, false, false], [2, true, false]] as const) {
+      kernel.gemvUnrolled = unrolled;
+      const gu = normal(70 + M, M * 2 * K, 2);
+      const h = new Float32Array(M * K);
+      for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) { const g = gu[m * 2 * K + i]; h[m * K + i] = (g / (1 + Math.exp(-g))) * gu[m * 2 * K + K + i]; }
+      const host = packWeight('q4', normal(71, N * K, 0.05), N, K);
+      const w = uploadWeight(ctx, host, 'w');
+      const A = normal(72, 8 * K, 0.2);
+      const [xb, ab] = [ctx.memory.upload('gu', gu), ctx.memory.upload('A', A)];
+      const yb = poisoned(ctx, M * N);
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvWide: wide, xSwiglu: true }));
+      expectClose(y, matmulWeightRef(h, host, M), 1e-5, `M=${M} wide=${wide} unrolled=${unrolled}`);
+      const ub = poisoned(ctx, M * 8);
+      const u = await runAndRead(ctx, ub, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ub, M, 8, K, { xSwiglu: true }));
+      expectClose(u, matmulRef(h, A, M, 8, K), 1e-5, `dense M=${M}`);
+      [xb, ab, yb, ub].forEach((b) => ctx.memory.destroy(b));
+      destroyWeight(ctx, w);
+    }
+    kernel.gemvUnrolled = true;
+    expect(() => kernel.encode(new Recorder(ctx, 't'), ctx.memory.create('x', 16), uploadWeight(ctx, packWeight('q4', normal(1, 8 * 32), 8, 32), 'w'), ctx.memory.create('y', 16), 40, { variant: 'tiled', xSwiglu: true })).toThrow(/GEMV option/);
   });
 
   it('GEMV lanes per row: each lane walks ≤ 8 groups of 8 weights, 32…256 lanes', () => {

@@ -62,6 +62,8 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   await t('swiglu', (r) => k.swiglu.encode(r, gu, h, R, I));
   await t('down + residual', (r) => encodeLinear(r, k, h, w.down, x, R, null, undefined, true, u));
   await t('down + residual + LoRA', (r) => encodeLinear(r, k, h, w.down, x, R, lora, ll.down, true, u));
+  await t('down + residual, SwiGLU fused (what decode runs)', (r) => encodeLinear(r, k, gu, w.down, x, R, null, undefined, true, u, true));
+  await t('down + residual + LoRA, SwiGLU fused (what decode runs)', (r) => encodeLinear(r, k, gu, w.down, x, R, lora, ll.down, true, u, true));
   destroyLora(ctx, lora);
   destroyKvCache(ctx, cache);
   for (const b of [x, xn, qkv, att, lse, gu, h, u, slot, pos, part]) if (b) m.destroy(b);
