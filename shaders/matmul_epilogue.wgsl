@@ -3,9 +3,10 @@
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k]  + bias[n]  + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
 //           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
+//           · 9 RMSNorm weight f32[K] (GEMVs that norm x themselves; eps in Params)
 // Rows [mOff, mOff + M) of x and y are this dispatch's; n is the row within this part of W.
 // GEMVs read x through xv() (X_SWIGLU: the SwiGLU of a gate|up pair, so decode skips its kernel).
-struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32 }
+struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32, eps: f32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -14,6 +15,7 @@ struct W8 { a: vec4<f32>, b: vec4<f32> }
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 @group(0) @binding(7) var<storage, read> loraU: array<f32>;
 @group(0) @binding(8) var<storage, read> loraB: array<f32>;
+@group(0) @binding(9) var<storage, read> normw: array<vec4<f32>>; // RMSNorm weight [K/4] of a GEMV that norms its x (src/kernels/gemv_body.ts)
 
 override HAS_BIAS: bool = false;
 override X_SWIGLU: bool = false; // GEMVs only: x is a gate|up pair [M, 2K] and they read silu(gate)·up (the SwiGLU, fused)

@@ -5,38 +5,53 @@
 // constants — fine where the shader compiler unrolls them, slow where it keeps the array in memory.
 // Here every accumulator is its own `var`, so it cannot leave registers. Rows of a lane group past
 // N read the group's last row (never stored), so the loads need no branch.
-// Same arithmetic and order as the loop forms, so the same results.
+// Same arithmetic and order as the loop forms, so the same results. Only these bodies can apply the
+// RMSNorm of their x (gemvBody's `norm`: the decode q|k|v and gate|up GEMVs read the residual stream).
 
 const cache = new Map<string, string>();
 
-/** the body of the 8-weight GEMV (matmul_gemv.wgsl) for MR rows of x and NR output rows per lane group */
-export function gemvBody(MR: number, NR: number): string {
-  return memo(`8:${MR}:${NR}`, () => {
+/**
+ * x read by the lane step: `xa`/`xb`, the two vec4 at vec4 index `idx` (a WGSL expression) of row
+ * `m` of x; with `norm`, multiplied by the RMSNorm weight and their squares summed into ss<m>.
+ */
+function xLoads(m: number, idx: string, norm: boolean): string {
+  if (!norm) return `let xa = xv(p.mOff + ${m}u, ${idx}, k4); let xb = xv(p.mOff + ${m}u, ${idx} + 1u, k4);`;
+  return `let ra = x[(p.mOff + ${m}u) * k4 + ${idx}]; let rb = x[(p.mOff + ${m}u) * k4 + ${idx} + 1u]; ss${m} += dot(ra, ra) + dot(rb, rb); let xa = ra * normw[${idx}]; let xb = rb * normw[${idx} + 1u];`;
+}
+
+/**
+ * The body of the 8-weight GEMV (matmul_gemv.wgsl) for MR rows of x and NR output rows per lane
+ * group. `norm`: x is the raw residual stream and the GEMV applies the RMSNorm itself — x·g is
+ * multiplied in, Σx² of each row summed on the way (a lane group reads all of every row of x), and
+ * each result scaled by rsqrt(mean + eps) before the epilogue: xn·Wᵀ = rsqrt(…) · (x∘g)·Wᵀ.
+ */
+export function gemvBody(MR: number, NR: number, norm = false): string {
+  return memo(`8:${MR}:${NR}:${norm}`, () => {
     const L: string[] = [];
     for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
     for (let m = 0; m < MR; m++) {
-      L.push(`    { let xa = xv(p.mOff + ${m}u, 2u * j, k4); let xb = xv(p.mOff + ${m}u, 2u * j + 1u, k4);`);
+      L.push(`    { ${xLoads(m, '2u * j', norm)}`);
       for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
       L.push('    }');
     }
-    return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L);
+    return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L, norm);
   });
 }
 
-/** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group */
-export function gemvWideBody(MR: number, NR: number): string {
-  return memo(`32:${MR}:${NR}`, () => {
+/** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
+export function gemvWideBody(MR: number, NR: number, norm = false): string {
+  return memo(`32:${MR}:${NR}:${norm}`, () => {
     const L: string[] = [];
     for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(n0 + min(${i}u, last), j, p.K); let s${i} = w32_scale(n0 + min(${i}u, last), j, p.K);`);
     for (let c = 0; c < 4; c++) {
       for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
       for (let m = 0; m < MR; m++) {
-        L.push(`    { let xa = xv(p.mOff + ${m}u, 8u * j + ${2 * c}u, k4); let xb = xv(p.mOff + ${m}u, 8u * j + ${2 * c + 1}u, k4);`);
+        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm)}`);
         for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
         L.push('    }');
       }
     }
-    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L);
+    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, norm);
   });
 }
 
@@ -47,15 +62,22 @@ function memo(key: string, make: () => string): string {
 }
 
 /** the kernel around a lane step: accumulators, the lane's walk over `groups` steps, finish (as gemv_common.wgsl's) */
-function shell(what: string, MR: number, NR: number, groups: string, step: string[]): string {
+function shell(what: string, MR: number, NR: number, groups: string, step: string[], norm: boolean): string {
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
+  if (norm) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
   const fin: string[] = [];
+  if (norm) {
+    const parts = Array.from({ length: MR }, (_, m) => `part[${m}] = ss${m};`).join(' ');
+    fin.push(`  var scale = 1.0;`);
+    fin.push(`  { var part: array<f32, MAXM>; ${parts}`);
+    fin.push(`    scale = inverseSqrt(reduce_rows(&part, g.r, g.lane) / f32(p.K) + p.eps); }`);
+  }
   for (let i = 0; i < NR; i++) {
     const parts = Array.from({ length: MR }, (_, m) => `part[${m}] = a${i}_${m};`).join(' ');
     fin.push(`  { var part: array<f32, MAXM>; ${parts}`);
     fin.push(`    let v = reduce_rows(&part, g.r, g.lane);`);
-    fin.push(`    if (g.lane < MR && ${i}u < rows) { store(g.lane, n0 + ${i}u, v); } }`);
+    fin.push(`    if (g.lane < MR && ${i}u < rows) { store(g.lane, n0 + ${i}u, v${norm ? ' * scale' : ''}); } }`);
   }
   return [
     `${what}, unrolled for MR = ${MR}, NR = ${NR} (src/kernels/gemv_body.ts)`,

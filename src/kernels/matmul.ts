@@ -65,6 +65,9 @@ export interface LoraEpilogue {
   slice2?: number;
 }
 
+/** The RMSNorm a GEMV applies to its x rows: weight f32[K] and epsilon. */
+export interface XNorm { w: Binding; eps: number }
+
 export interface MatmulOptions {
   ldy?: number;
   variant?: 'gemv' | 'tiled';
@@ -78,6 +81,8 @@ export interface MatmulOptions {
   gemvWide?: boolean;
   /** GEMV only: x is a gate|up pair [M, 2K] and the GEMV reads h = silu(gate)·up (the SwiGLU fused into the down projection) */
   xSwiglu?: boolean;
+  /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
+  xNorm?: XNorm | null;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
   tiledRows?: 4 | 8;
 }
@@ -203,11 +208,11 @@ function tiledRows(tm: 4 | 8 | undefined, M: number): 4 | 8 {
 }
 
 /** The Params block of matmul_epilogue.wgsl (the GEMVs and matmul_tiled.wgsl): rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
-function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null): Uint8Array {
+function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null, eps = 0): Uint8Array {
   return params([
     ['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', nOff],
     ['u32', lora?.ldu ?? 0], ['u32', lora?.R ?? 0], ['u32', lora?.slice1 ?? nTotal], ['u32', lora?.slice2 ?? nTotal],
-    ['f32', lora?.scale ?? 0], ['u32', m0],
+    ['f32', lora?.scale ?? 0], ['u32', m0], ['f32', eps],
   ]);
 }
 
@@ -231,6 +236,9 @@ export class MatmulKernel {
     const variant = opts.variant ?? this.variantFor(M);
     const lora = opts.lora ?? null;
     if (opts.xSwiglu && variant !== 'gemv') throw new Error('matmul: xSwiglu (SwiGLU fused into the x reads) is a GEMV option; hint: run swiglu first for more rows');
+    const norm = opts.xNorm ?? null;
+    if (norm && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error('matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies; hint: run rmsnorm first');
+    if (norm && opts.xSwiglu) throw new Error('matmul: xNorm and xSwiglu together are not supported');
     const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
     for (const part of w.parts) {
       const bias: Binding = w.bias ? { buffer: w.bias, offset: part.rowOffset * 4, size: part.rows * 4 } : this.dummy;
@@ -240,8 +248,8 @@ export class MatmulKernel {
       const chunk = variant === 'gemv' ? GEMV_MAX_ROWS : M;
       for (let m0 = 0; m0 < M; m0 += chunk) {
         const mr = Math.min(chunk, M - m0);
-        const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora);
-        const bindings = [x, ...weights, bias, y, u, B];
+        const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
+        const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null];
         if (variant === 'gemv') {
           const wide = this.gemvWide(w, opts.gemvWide, mr);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8);
@@ -250,7 +258,7 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr) : gemvCode, constants);
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr, !!norm) : gemvCode, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -275,15 +283,17 @@ export class MatmulKernel {
    * dispatch per 16 rows of x: the LoRA u = x·Aᵀ at decode sizes (the general f32 matmul splits K
    * there: two dispatches of mostly idle 256-row tiles).
    */
-  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean } = {}): void {
+  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean; xNorm?: XNorm | null } = {}): void {
+    const norm = opts.xNorm ?? null;
+    if (norm && !this.gemvUnrolled) throw new Error('encodeDenseGemv: xNorm needs the unrolled GEMV bodies; hint: run rmsnorm first');
     if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
     const ldy = opts.ldy ?? N;
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
-      const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null);
+      const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null, norm?.eps);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
-      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy], grid1d(ceilDiv(N, (256 / lanes) * rows)));
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, !!norm) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
+      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
 

@@ -3,12 +3,15 @@
 // (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
 // o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
-import type { Weight } from '../kernels/matmul';
+import type { Weight, XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
 import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
+
+/** What the decode GEMVs do to x as they read it (encodeLinear). */
+export interface XInput { swiglu?: boolean; norm?: XNorm }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -52,8 +55,16 @@ export function encodeLayerForward(
 ): void {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
-  k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
-  encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
+  // decode: the RMSNorms go into the GEMVs that read them and the SwiGLU into the down GEMVs (three
+  // dispatches less per layer); the backward's recompute (xnMlp given) reads xn and h afterwards, so
+  // it keeps the kernels
+  const fuse = k.matmul.variantFor(T) === 'gemv' && k.matmul.gemvUnrolled && !hooks.xnMlp;
+  if (fuse) {
+    encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
+  } else {
+    k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
+    encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
+  }
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
@@ -62,14 +73,13 @@ export function encodeLayerForward(
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
   hooks.afterAttention?.(rec);
-  const xn2 = hooks.xnMlp ?? acts.xn;
-  k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
-  encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
-  // decode: the down GEMVs read silu(gate)·up from gu themselves (one dispatch less); the backward's
-  // recompute (xnMlp given) reads h afterwards, so it keeps the SwiGLU kernel
-  if (k.matmul.variantFor(T) === 'gemv' && !hooks.xnMlp) {
-    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, true);
+  if (fuse) {
+    encodeLinear(rec, k, x, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps } });
+    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true });
   } else {
+    const xn2 = hooks.xnMlp ?? acts.xn;
+    k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
+    encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
     encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
   }
@@ -77,24 +87,26 @@ export function encodeLayerForward(
 
 /**
  * y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ.
- * xSwiglu (decode GEMVs only): x is a gate|up pair [T, 2K], read as silu(gate)·up.
+ * xin (decode GEMVs only): x is a gate|up pair [T, 2K] read as silu(gate)·up (swiglu), or the raw
+ * residual stream that the GEMVs RMSNorm themselves (norm).
  * Decode-sized T: u by the dense GEMV, then the GEMV adds scale·u·Bᵀ in its epilogue (R MACs per
  * output, nothing else to read).
  * Larger T: a rank-R update per slice, y[:, slice] += scale·u_s·B_sᵀ, by the f32 matmul — an
  * epilogue there would re-read u and B for every one of T·N outputs (measured 10× slower at T = 3072).
  */
-export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xSwiglu = false): void {
+export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xin: XInput = {}): void {
+  const xo = { xSwiglu: xin.swiglu, xNorm: xin.norm };
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, x, w, y, T, { accumulate, xSwiglu });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo });
     return;
   }
   const ldu = lin.starts.length * lora.r;
   if (k.matmul.variantFor(T) === 'gemv') {
-    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { xSwiglu }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, x, w, y, T, { accumulate, xSwiglu, lora: epilogue(lora, lin, u, ldu) });
+    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, xo); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: epilogue(lora, lin, u, ldu) });
     return;
   }
-  if (xSwiglu) throw new Error('encodeLinear: xSwiglu is for the decode GEMVs; hint: run swiglu first for more rows');
+  if (xin.swiglu || xin.norm) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate });
   const S = lin.starts.length;

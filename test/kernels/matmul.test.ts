@@ -134,6 +134,44 @@ describe('matmul', () => {
     expect(() => kernel.encode(new Recorder(ctx, 't'), ctx.memory.create('x', 16), uploadWeight(ctx, packWeight('q4', normal(1, 8 * 32), 8, 32), 'w'), ctx.memory.create('y', 16), 40, { variant: 'tiled', xSwiglu: true })).toThrow(/GEMV option/);
   });
 
+  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): both weight steps, NR 1 and 4, bias + LoRA epilogue, and the dense LoRA u GEMV', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const [N, K, eps] = [37, 96, 1e-6];
+    for (const [M, wide, rows] of [[1, true, 1], [3, false, 4], [16, true, 4], [7, false, 1]] as const) {
+      const x = normal(80 + M, M * K, 3);
+      const g = normal(81, K, 0.5);
+      const xn = new Float32Array(M * K);
+      for (let m = 0; m < M; m++) {
+        let ss = 0;
+        for (let i = 0; i < K; i++) ss += x[m * K + i] ** 2;
+        const inv = 1 / Math.sqrt(ss / K + eps);
+        for (let i = 0; i < K; i++) xn[m * K + i] = x[m * K + i] * inv * g[i];
+      }
+      const host = packWeight('q4', normal(82, N * K, 0.05), N, K);
+      const bias = normal(83, N, 0.1);
+      const w = uploadWeight(ctx, host, 'w', bias);
+      const lora = loraFor({ name: '', M, N, K });
+      const A = normal(84, 8 * K, 0.2);
+      const [xb, gb, ab, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('A', A), ctx.memory.upload('u', lora.u), ctx.memory.upload('B', lora.B)];
+      const yb = poisoned(ctx, M * N);
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, {
+        variant: 'gemv', gemvWide: wide, gemvRows: rows, xNorm: { w: gb, eps },
+        lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 },
+      }));
+      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows}`);
+      const ud = poisoned(ctx, M * 8);
+      const u = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } }));
+      expectClose(u, matmulRef(xn, A, M, 8, K), 1e-5, `dense M=${M}`);
+      [xb, gb, ab, ub, bb, yb, ud].forEach((b) => ctx.memory.destroy(b));
+      destroyWeight(ctx, w);
+    }
+    kernel.gemvUnrolled = false;
+    const gb = ctx.memory.create('g', 64);
+    expect(() => kernel.encodeDenseGemv(new Recorder(ctx, 't'), gb, gb, gb, 1, 2, 16, { xNorm: { w: gb, eps } })).toThrow(/unrolled/);
+    kernel.gemvUnrolled = true;
+  });
+
   it('GEMV lanes per row: each lane walks ≤ 8 groups of 8 weights, 32…256 lanes', () => {
     expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map((K) => gemvLanesFor(K))).toEqual([32, 32, 32, 64, 64, 128, 256, 256]);
   });
