@@ -1,9 +1,10 @@
 // Matmul wrapper: y (+)= x·Wᵀ + bias + loraScale·(u·Bᵀ) for a weight in q4, bf16 or i8 format
-// (src/formats/weights.ts). M ≤ 16 rows use the GEMV kernel (decode), more rows the tiled kernel.
+// (src/formats/weights.ts). M ≤ 32 rows use the GEMV kernel (decode; 16 rows per dispatch), more rows the tiled kernel.
 // The WGSL is composed from a weight snippet (shaders/weights_<format>.wgsl), the shared epilogue
 // (matmul_epilogue.wgsl) and the kernel body; the GEMV also from gemv_common.wgsl and a
-// row-reduction snippet. At M = 1, q4 weights with K % 32 = 0 take the wide GEMV (16-byte code
-// loads: matmul_gemv_wide.wgsl + weights_q4_wide.wgsl).
+// row-reduction snippet; its body is made per (MR, NR) with unrolled accumulators (gemv_body.ts) or
+// the loop form (matmul_gemv.wgsl). q4 weights with K % 32 = 0 can take the wide GEMV (16-byte code
+// loads: weights_q4_wide.wgsl; on request — measured slower on H100).
 // Weights larger than the binding limit are split into row ranges, one dispatch per part.
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
 import gemvWideCode from '../../shaders/matmul_gemv_wide.wgsl?raw';
@@ -27,6 +28,8 @@ import { ceilDiv, grid1d } from './grid';
 import { gemvBody, gemvWideBody } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
+/** Rows of x up to which the GEMV (in dispatches of GEMV_MAX_ROWS) is taken over the tiled kernel: G = 32 decode (H100, 2026-12-05: tiled 30 ms per step at G = 32 against 8.6 ms at G = 16 by GEMV). */
+export const GEMV_VARIANT_MAX_ROWS = 32;
 const SNIPPETS: Record<WeightFormat, string> = { q4: q4Code, bf16: bf16Code, i8: i8Code };
 
 /** One row range of a weight in its own buffers (or, in a view, a window of them). */
@@ -87,8 +90,9 @@ export interface MatmulOptions {
   tiledRows?: 4 | 8;
 }
 
-/** Steps one GEMV lane should walk along a row, at most (gemvLanesFor). */
+/** Steps one GEMV lane should walk along a row, at most (gemvLanesFor): 8 at M = 1, 16 for more rows of x. */
 const GEMV_WALK = 8;
+const GEMV_WALK_ROWS = 16;
 
 /** The smallest lane count option ≥ n (the largest if none). */
 function lanesAtLeast(n: number): number {
@@ -96,33 +100,34 @@ function lanesAtLeast(n: number): number {
 }
 
 /**
- * Lanes per output row so each lane walks at most GEMV_WALK steps of `step` weights (8, or 32 for
+ * Lanes per output row so each lane walks at most `walk` steps of `step` weights (8, or 32 for
  * the wide GEMV): 32 for K ≤ 2048, up to 256 for long rows. With 32, the down projection (K = 8960,
  * N = 1536) ran as 192 workgroups whose lanes each walked 35 groups, at 109 GB/s against 501 GB/s
  * for the same bytes as 8960 × 1536.
  */
-export function gemvLanesFor(K: number, step = 8): number {
-  return lanesAtLeast(Math.ceil(K / step / GEMV_WALK));
+export function gemvLanesFor(K: number, step = 8, walk = GEMV_WALK): number {
+  return lanesAtLeast(Math.ceil(K / step / walk));
 }
 
 /** Workgroups a GEMV dispatch should have at least (about one per SM of a large GPU). */
 const GEMV_MIN_WORKGROUPS = 128;
 
 /**
- * The GEMV layout for M rows of x and a weight [N, K] (reasoned defaults, to be confirmed by the
- * gemv-nr*-l* rows of `bench` on a hardware GPU):
- * - rows per lane group: 4 from M = 4 (each x load then serves 4 weight rows; at M = 16 with one
- *   row, x loads — 32 per 4 bytes of weights — kept the GEMV at 3–6% of copy bandwidth), else 1;
- *   1 also for N < 4·GEMV_MIN_WORKGROUPS (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
- * - lanes per row: gemvLanesFor(K, step), raised until the dispatch has GEMV_MIN_WORKGROUPS
- *   workgroups (N · lanes / (256 · rows)) — 4 rows of the 1536-row o projection would otherwise be
- *   48 — but never past a row's K/step steps (lanes with no step would idle).
- * `step`: weights per lane step, 8 (matmul_gemv.wgsl) or 32 (the wide q4 GEMV).
+ * The GEMV layout for M rows of x and a weight [N, K], from the unrolled bodies' sweep on an H100
+ * (2026-12-05, bench/RESULTS.md; every layout of 8960×1536 and 1536×8960 at M = 1, 8, 16):
+ * - rows per lane group: 2 from M = 2 (best at M = 8 and 16 for both shapes: 0.090 / 0.130 ms and
+ *   0.032 / 0.055 ms, where 4 rows ran up to 1.5× slower and 1 row up to 2×), 1 at M = 1; 1 also for
+ *   N < 2·GEMV_MIN_WORKGROUPS (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
+ * - lanes per row: each lane walks ≤ 8 steps at M = 1 and ≤ 16 for more rows (32 lanes at K = 1536,
+ *   128 at K = 8960 from M = 2), raised until the dispatch has GEMV_MIN_WORKGROUPS workgroups
+ *   (N · lanes / (256 · rows)), but never past a row's K/step steps (lanes with no step would idle).
+ * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV).
  */
 export function gemvLayout(M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
-  const rows = M >= 4 && N >= 4 * GEMV_MIN_WORKGROUPS ? 4 : 1;
+  const rows = M >= 2 && N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
-  const lanes = Math.min(lanesAtLeast(Math.max(gemvLanesFor(K, step), spread)), lanesAtLeast(Math.ceil(K / step)));
+  const own = gemvLanesFor(K, step, M >= 2 ? GEMV_WALK_ROWS : GEMV_WALK);
+  const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / step)));
   return { rows, lanes };
 }
 
@@ -251,7 +256,7 @@ export class MatmulKernel {
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null];
         if (variant === 'gemv') {
-          const wide = this.gemvWide(w, opts.gemvWide, mr);
+          const wide = this.gemvWide(w, opts.gemvWide);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8);
           const nr = opts.gemvRows ?? shape.rows;
           const lanes = opts.gemvLanes ?? shape.lanes;
@@ -275,7 +280,7 @@ export class MatmulKernel {
    */
   variantFor(M: number): 'gemv' | 'tiled' {
     if (this.variantOverride) return this.variantOverride;
-    return M <= GEMV_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled';
+    return M <= GEMV_VARIANT_MAX_ROWS && !this.ctx.adapter.isFallback ? 'gemv' : 'tiled';
   }
 
   /**
@@ -299,15 +304,16 @@ export class MatmulKernel {
 
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */
   gemvShape(M: number, w: Weight): { rows: number; lanes: number } {
-    return gemvLayout(M, w.N, w.K, this.gemvWide(w, undefined, M) ? 32 : 8);
+    return gemvLayout(M, w.N, w.K, this.gemvWide(w) ? 32 : 8);
   }
 
-  /** Whether w takes the wide GEMV: q4 with K % 32 = 0 at M = 1 (measured), unless `want` is false (true insists). */
-  gemvWide(w: Weight, want?: boolean, M = 1): boolean {
+  /** Whether w takes the wide GEMV: only when asked (`want`; q4 with K % 32 = 0), see the measurements below. */
+  gemvWide(w: Weight, want?: boolean): boolean {
     const can = w.format === 'q4' && w.K % 32 === 0;
-    // default: M = 1 only. H200, 2026-12-05: 0.024 vs 0.030 ms (8960×1536) at M = 1, but 2.6–4× slower
-    // than the 8-weight GEMV at M = 8 and 16 (its 32 x values per row and step do not stay in registers)
-    if (want === undefined) return can && M === 1;
+    // default: never. An H200 (2026-12-05, loop-form bodies) ran it faster at M = 1 (0.024 vs 0.030 ms,
+    // 8960×1536), but two H100 runs the same day ran the 8-weight GEMV 2× faster at M = 1 (0.013 vs
+    // 0.026 ms, unrolled; 0.014 vs 0.025 loop form), and it is 2.6–4× slower at M = 8 and 16 everywhere
+    if (want === undefined) return false;
     if (want && !can) throw new Error(`the wide GEMV needs q4 weights with K a multiple of 32; got ${w.format}, K = ${w.K}`);
     return want;
   }

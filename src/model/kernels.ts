@@ -24,7 +24,15 @@ export interface EngineKernels {
   ropeKv: RopeKvKernel;
   sample: SampleKernel;
   swiglu: SwigluKernel;
+  /**
+   * Decode (GEMV-sized T) fusions: the RMSNorms into the q|k|v and gate|up GEMVs, the SwiGLU into the
+   * down GEMVs — fewer dispatches (CPU time per step), more work per GEMV (each lane group redoes
+   * the norm sums / sigmoids of all of x). Defaults by measurement (bench/RESULTS.md).
+   */
+  decodeFusion: DecodeFusion;
 }
+
+export interface DecodeFusion { norm: boolean; swiglu: boolean }
 
 const cache = new WeakMap<GpuContext, Promise<EngineKernels>>();
 
@@ -37,7 +45,7 @@ export function engineKernels(ctx: GpuContext): Promise<EngineKernels> {
         MatmulKernel.create(ctx), MatmulF32Kernel.create(ctx), RmsNormKernel.create(ctx), RopeKernel.create(ctx),
         SampleKernel.create(ctx), SwigluKernel.create(ctx),
       ]);
-      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu };
+      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu, decodeFusion: { norm: false, swiglu: false } };
     })();
     cache.set(ctx, k);
   }

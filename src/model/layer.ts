@@ -55,11 +55,13 @@ export function encodeLayerForward(
 ): void {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
-  // decode: the RMSNorms go into the GEMVs that read them and the SwiGLU into the down GEMVs (three
-  // dispatches less per layer); the backward's recompute (xnMlp given) reads xn and h afterwards, so
-  // it keeps the kernels
-  const fuse = k.matmul.variantFor(T) === 'gemv' && k.matmul.gemvUnrolled && !hooks.xnMlp;
-  if (fuse) {
+  // decode, where k.decodeFusion says so: the RMSNorms go into the GEMVs that read them, the SwiGLU
+  // into the down GEMVs (up to three dispatches less per layer); the backward's recompute (xnMlp
+  // given) reads xn and h afterwards, so it keeps the kernels
+  const decode = k.matmul.variantFor(T) === 'gemv' && !hooks.xnMlp;
+  const fuseNorm = decode && k.decodeFusion.norm && k.matmul.gemvUnrolled;
+  const fuseSwiglu = decode && k.decodeFusion.swiglu;
+  if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
   } else {
     k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
@@ -73,13 +75,16 @@ export function encodeLayerForward(
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
   hooks.afterAttention?.(rec);
-  if (fuse) {
+  if (fuseNorm) {
     encodeLinear(rec, k, x, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps } });
-    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true });
   } else {
     const xn2 = hooks.xnMlp ?? acts.xn;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
     encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
+  }
+  if (fuseSwiglu) {
+    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true });
+  } else {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
     encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
   }

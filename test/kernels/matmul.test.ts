@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { MatmulKernel, destroyWeight, gemvLanesFor, gemvLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
+import { rmsnormRef } from '../../src/reference/rmsnorm';
+import { swigluRef } from '../../src/reference/swiglu';
 import { NF4_CODEBOOK, dequantizeQ4, quantizeQ4 } from '../../src/formats/q4';
 import { packWeight, type WeightFormat } from '../../src/formats/weights';
 import { expectClose, relError } from '../helpers/compare';
@@ -39,11 +41,11 @@ const CASES: Case[] = [
   { name: 'q4 gemv LANES=256 M=16 N=21 K=2056 bias accumulate + lora slices', M: 16, N: 21, K: 2056, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvLanes: 256 },
   { name: 'q4 gemv LANES=64 NR=4 M=5 N=37 K=520', M: 5, N: 37, K: 520, variant: 'gemv', gemvRows: 4, gemvLanes: 64 },
   { name: 'bf16 gemv LANES=128 NR=2 M=1 N=9 K=1000', M: 1, N: 9, K: 1000, format: 'bf16', variant: 'gemv', gemvRows: 2, gemvLanes: 128 },
-  // q4 with K % 32 = 0 takes the wide GEMV (16-byte code loads); the 8-weight one forced, and more lanes than 32-weight steps
+  // the wide GEMV (16-byte code loads, q4 with K % 32 = 0) when asked; the 8-weight one, and more lanes than 32-weight steps
   { name: 'q4 gemv 8-weight steps forced M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv', gemvWide: false },
   { name: 'q4 gemv wide LANES=256 (5 steps a row) NR=4 M=3 N=37 K=160 bias accumulate + lora slices', M: 3, N: 37, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows: 4, gemvLanes: 256, gemvWide: true },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
-  { name: 'Qwen q_proj decode M=1 1536→1536 bias, 8-weight steps', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true, gemvWide: false },
+  { name: 'Qwen q_proj decode M=1 1536→1536 bias, wide (32-weight steps)', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true, gemvWide: true },
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
@@ -115,8 +117,7 @@ describe('matmul', () => {
     for (const [M, wide, unrolled] of [[3, false, true], [16, true, true], [5, false, false], [2, true, false]] as const) {
       kernel.gemvUnrolled = unrolled;
       const gu = normal(70 + M, M * 2 * K, 2);
-      const h = new Float32Array(M * K);
-      for (let m = 0; m < M; m++) for (let i = 0; i < K; i++) { const g = gu[m * 2 * K + i]; h[m * K + i] = (g / (1 + Math.exp(-g))) * gu[m * 2 * K + K + i]; }
+      const h = swigluRef(gu, M, K);
       const host = packWeight('q4', normal(71, N * K, 0.05), N, K);
       const w = uploadWeight(ctx, host, 'w');
       const A = normal(72, 8 * K, 0.2);
@@ -141,13 +142,7 @@ describe('matmul', () => {
     for (const [M, wide, rows] of [[1, true, 1], [3, false, 4], [16, true, 4], [7, false, 1]] as const) {
       const x = normal(80 + M, M * K, 3);
       const g = normal(81, K, 0.5);
-      const xn = new Float32Array(M * K);
-      for (let m = 0; m < M; m++) {
-        let ss = 0;
-        for (let i = 0; i < K; i++) ss += x[m * K + i] ** 2;
-        const inv = 1 / Math.sqrt(ss / K + eps);
-        for (let i = 0; i < K; i++) xn[m * K + i] = x[m * K + i] * inv * g[i];
-      }
+      const xn = rmsnormRef(x, g, M, K, eps);
       const host = packWeight('q4', normal(82, N * K, 0.05), N, K);
       const bias = normal(83, N, 0.1);
       const w = uploadWeight(ctx, host, 'w', bias);
@@ -184,21 +179,22 @@ describe('matmul', () => {
     expect(() => kernel.gemvWide(bf, true)).toThrow(/bf16, K = 64/);
     expect(() => kernel.gemvWide(odd, true)).toThrow(/q4, K = 72/);
     expect([kernel.gemvWide(bf), kernel.gemvWide(odd)]).toEqual([false, false]);
+    expect(kernel.gemvWide(uploadWeight(ctx, packWeight('q4', normal(1, 4 * 64), 4, 64), 'w'))).toBe(false); // not by default (H100: 2× slower at M = 1)
     destroyWeight(ctx, bf);
     destroyWeight(ctx, odd);
   });
 
-  it('GEMV layout: 4 rows per lane group from M = 4, lanes raised until ≥ 128 workgroups', () => {
+  it('GEMV layout: 2 rows per lane group from M = 2, lanes walking ≤ 8 steps at M = 1 and ≤ 16 beyond, raised until ≥ 128 workgroups', () => {
     const qwen = { qkv: [2048, 1536], o: [1536, 1536], gateUp: [17920, 1536], down: [1536, 8960], lmHead: [151936, 1536] };
     const at = (M: number) => Object.fromEntries(Object.entries(qwen).map(([k, [N, K]]) => [k, gemvLayout(M, N, K)]));
     expect(at(1)).toEqual({ qkv: { rows: 1, lanes: 32 }, o: { rows: 1, lanes: 32 }, gateUp: { rows: 1, lanes: 32 }, down: { rows: 1, lanes: 256 }, lmHead: { rows: 1, lanes: 32 } });
-    expect(at(8)).toEqual({ qkv: { rows: 4, lanes: 64 }, o: { rows: 4, lanes: 128 }, gateUp: { rows: 4, lanes: 32 }, down: { rows: 4, lanes: 256 }, lmHead: { rows: 4, lanes: 32 } });
+    expect(at(8)).toEqual({ qkv: { rows: 2, lanes: 32 }, o: { rows: 2, lanes: 64 }, gateUp: { rows: 2, lanes: 32 }, down: { rows: 2, lanes: 128 }, lmHead: { rows: 2, lanes: 32 } });
     expect(gemvLayout(3, 45, 136)).toEqual({ rows: 1, lanes: 32 }); // tiny N would want 256, but a row has 17 steps
     expect(gemvLayout(16, 48, 1536)).toEqual({ rows: 1, lanes: 256 }); // the LoRA u of q|k|v at r = 16: every row apart
-    expect(gemvLayout(16, 512, 1536)).toEqual({ rows: 4, lanes: 256 });
+    expect(gemvLayout(16, 512, 1536)).toEqual({ rows: 2, lanes: 128 });
     // the wide q4 GEMV walks 32 weights a step: lanes never past a row's K/32 steps
     expect(gemvLayout(1, 2048, 1536, 32)).toEqual({ rows: 1, lanes: 32 });
-    expect(gemvLayout(8, 1536, 1536, 32)).toEqual({ rows: 4, lanes: 64 });
+    expect(gemvLayout(8, 1536, 1536, 32)).toEqual({ rows: 2, lanes: 64 });
     expect(gemvLayout(1, 1536, 8960, 32)).toEqual({ rows: 1, lanes: 64 });
   });
 

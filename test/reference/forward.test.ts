@@ -125,21 +125,27 @@ for (const name of listReferenceFixtures()) {
             });
             // SwiftShader takes the tiled kernel for every M; force the decode GEMVs a hardware GPU runs
             // (dense GEMV for the LoRA u, the LoRA term in the GEMV epilogue, the residual accumulate)
-            it(`${key} through the decode GEMV kernels is identical`, async () => {
-              const want = Array.from(f.tensors.get(key)!.data);
-              const P = f.cases.prompt_len as number;
-              const prompt = Array.from(f.tensors.get('input_ids')!.data.subarray(0, P));
-              engine.k.matmul.variantOverride = 'gemv';
-              try {
-                const r = await generate(engine, {
-                  prompts: [prompt], G: 1, maxNewTokens: want.length, eosIds: [], lora: withLora ? lora : null,
-                  sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0 },
-                });
-                expect(r.completions[0]).toEqual(want);
-              } finally {
-                engine.k.matmul.variantOverride = null;
-              }
-            });
+            // (and with the RMSNorms and the SwiGLU fused into the GEMVs)
+            for (const fused of [false, true]) {
+              it(`${key} through the decode GEMV kernels${fused ? ', norms and SwiGLU fused into them,' : ''} is identical`, async () => {
+                const want = Array.from(f.tensors.get(key)!.data);
+                const P = f.cases.prompt_len as number;
+                const prompt = Array.from(f.tensors.get('input_ids')!.data.subarray(0, P));
+                const before = engine.k.decodeFusion;
+                engine.k.matmul.variantOverride = 'gemv';
+                engine.k.decodeFusion = { norm: fused, swiglu: fused };
+                try {
+                  const r = await generate(engine, {
+                    prompts: [prompt], G: 1, maxNewTokens: want.length, eosIds: [], lora: withLora ? lora : null,
+                    sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0 },
+                  });
+                  expect(r.completions[0]).toEqual(want);
+                } finally {
+                  engine.k.matmul.variantOverride = null;
+                  engine.k.decodeFusion = before;
+                }
+              });
+            }
           }
         }
       });

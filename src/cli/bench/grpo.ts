@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' } } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str } });
   const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
@@ -57,8 +57,16 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const lmHead = (rec: Recorder) => engine.encodeLogits(rec, logits, R);
   const sampling = (rec: Recorder) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
   const layers = await timeKernel(ctx, forward, { iters: 20 });
-  engine.k.matmul.gemvUnrolled = false; // the GEMVs' loop-form bodies, for comparison
-  const layersLoop = await timeKernel(ctx, forward, { iters: 20 });
+  // the same layers with the decode fusions (RMSNorm, SwiGLU into the GEMVs) and with the GEMVs' loop-form bodies
+  const fusion = { ...engine.k.decodeFusion };
+  const variants: Record<string, number> = {};
+  for (const [name, f] of [['fused norms', { norm: true, swiglu: fusion.swiglu }], ['fused SwiGLU', { norm: fusion.norm, swiglu: true }], ['both fused', { norm: true, swiglu: true }]] as const) {
+    engine.k.decodeFusion = f;
+    variants[name] = (await timeKernel(ctx, forward, { iters: 20 })).ms;
+  }
+  engine.k.decodeFusion = fusion;
+  engine.k.matmul.gemvUnrolled = false;
+  variants['loop-form GEMVs'] = (await timeKernel(ctx, forward, { iters: 20 })).ms;
   engine.k.matmul.gemvUnrolled = true;
   const head = await timeKernel(ctx, lmHead, { iters: 20 });
   const sample = await timeKernel(ctx, sampling, { iters: 20 });
@@ -67,7 +75,7 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs: layers.ms, layersLoopFormMs: layersLoop.ms, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+  return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
@@ -86,6 +94,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
   const Gs = String(values.g ?? (quick ? '1,4' : '1,8,16')).split(',').map(Number);
   const Cs = String(values.completion ?? (quick ? '16' : '256')).split(',').map(Number);
   const P = Number(values.prompt ?? (quick ? 16 : 128));
+  const inFlight = values['in-flight'] ? Number(values['in-flight']) : undefined;
   const rows = [];
   for (const C of Cs) {
     for (const G of Gs) {
@@ -93,17 +102,17 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       ctx.memory.resetPeak();
       const prompts = [randomPrompt(P, config.vocabSize, 7)];
       await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } }); // warm-up
-      const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
       // what a GRPO rollout runs: the policy's LoRA (r = 16) on all seven projections
       const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
-      const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
       destroyLora(ctx, lora);
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
-      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
       rows.push(row);
-      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersLoopFormMs' in parts ? ` (loop-form GEMVs ${parts.layersLoopFormMs.toFixed(2)})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms; `;
-      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
+      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms; `;
+      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
     }

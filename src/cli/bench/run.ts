@@ -65,7 +65,7 @@ export async function runBench(argv: string[]): Promise<number> {
       const bytes = w.bytes + M * K * 4 + M * N * 4;
       const variant = kernel.variantFor(M);
       const def = kernel.gemvShape(M, w);
-      const wide = kernel.gemvWide(w, undefined, M) ? 'wide-' : '';
+      const wide = kernel.gemvWide(w) ? 'wide-' : '';
       results.push(result('tabzero-q4', variant === 'gemv' ? `gemv-${wide}nr${def.rows}-l${def.lanes}` : variant, M, N, K, t.ms, bytes, t.iters));
       // every other GEMV layout (rows per lane group × lanes per row) of both bodies (8-weight steps;
       // 32-weight steps where the weight allows), so one device run shows the best
