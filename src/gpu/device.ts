@@ -103,7 +103,9 @@ export async function acquireDevice(gpu: GPU, opts: AcquireOptions = {}): Promis
       'use a desktop GPU with an up-to-date browser; compatibility-mode (OpenGL ES) adapters are too limited',
     );
   }
-  const disabled = new Set(opts.disable ?? []);
+  const disabled = new Set<string>(opts.disable ?? []);
+  // subgroup-matrix implies subgroups (Dawn then enables both): without subgroups, neither
+  if (disabled.has('subgroups')) disabled.add('chromium-experimental-subgroup-matrix');
   const wanted = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f));
   const device = await adapter.requestDevice({
     requiredFeatures: wanted as GPUFeatureName[],
@@ -126,7 +128,8 @@ export async function acquireDevice(gpu: GPU, opts: AcquireOptions = {}): Promis
   };
   device.addEventListener?.('uncapturederror', onUncaptured);
   const limits = limitsToObject(device.limits);
-  const has = (f: string) => device.features.has(f);
+  // what the kernels may use: granted and not disabled (a device may report a feature another implied)
+  const has = (f: string) => device.features.has(f) && !disabled.has(f);
   return {
     device,
     adapter: summarizeAdapter(adapter),
