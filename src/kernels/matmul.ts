@@ -28,7 +28,7 @@ import { ceilDiv, grid1d } from './grid';
 import { gemvBody, gemvWideBody } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
-/** Rows of x up to which the GEMV (in dispatches of GEMV_MAX_ROWS) is taken over the tiled kernel: G = 32 decode (H100, 2026-12-05: tiled 30 ms per step at G = 32 against 8.6 ms at G = 16 by GEMV). */
+/** Rows of x up to which the GEMV (in dispatches of GEMV_MAX_ROWS) is taken over the tiled kernel: G = 32 decode (H100, 2026-12-05: 15.9 ms per step by GEMV, 29.9 ms by the tiled kernel). */
 export const GEMV_VARIANT_MAX_ROWS = 32;
 const SNIPPETS: Record<WeightFormat, string> = { q4: q4Code, bf16: bf16Code, i8: i8Code };
 
@@ -115,8 +115,8 @@ const GEMV_MIN_WORKGROUPS = 128;
 /**
  * The GEMV layout for M rows of x and a weight [N, K], from the unrolled bodies' sweep on an H100
  * (2026-12-05, bench/RESULTS.md; every layout of 8960×1536 and 1536×8960 at M = 1, 8, 16):
- * - rows per lane group: 2 from M = 2 (best at M = 8 and 16 for both shapes: 0.090 / 0.130 ms and
- *   0.032 / 0.055 ms, where 4 rows ran up to 1.5× slower and 1 row up to 2×), 1 at M = 1; 1 also for
+ * - rows per lane group: 2 from M = 2 (best at M = 8 and 16 for both shapes: 0.041 / 0.066 ms and
+ *   0.032 / 0.054 ms, where 4 rows ran up to 3× slower and 1 row up to 1.8×), 1 at M = 1; 1 also for
  *   N < 2·GEMV_MIN_WORKGROUPS (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
  * - lanes per row: each lane walks ≤ 8 steps at M = 1 and ≤ 16 for more rows (32 lanes at K = 1536,
  *   128 at K = 8960 from M = 2), raised until the dispatch has GEMV_MIN_WORKGROUPS workgroups
