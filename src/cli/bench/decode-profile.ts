@@ -58,14 +58,15 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   const xr = m.upload('prof.xr', Float32Array.from({ length: R * C }, (_, i) => Math.sin(i * 0.37)));
   await t('gate|up (x not zero)', (r) => k.matmul.encode(r, xr, w.gateUp, gu, R));
   m.destroy(xr);
-  await t('gate|up, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, null, undefined, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
-  await t('gate|up + LoRA, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, lora, ll.gateUp, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
+  const gemv = k.matmul.variantFor(R) === 'gemv'; // the fusions exist for the decode GEMVs only
+  if (gemv) await t('gate|up, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, null, undefined, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
+  if (gemv) await t('gate|up + LoRA, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, lora, ll.gateUp, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
   await t('gate|up + LoRA', (r) => encodeLinear(r, k, xn, w.gateUp, gu, R, lora, ll.gateUp, false, u));
   await t('swiglu', (r) => k.swiglu.encode(r, gu, h, R, I));
   await t('down + residual', (r) => encodeLinear(r, k, h, w.down, x, R, null, undefined, true, u));
   await t('down + residual + LoRA', (r) => encodeLinear(r, k, h, w.down, x, R, lora, ll.down, true, u));
-  await t('down + residual, SwiGLU fused (decodeFusion.swiglu)', (r) => encodeLinear(r, k, gu, w.down, x, R, null, undefined, true, u, { swiglu: true }));
-  await t('down + residual + LoRA, SwiGLU fused (decodeFusion.swiglu)', (r) => encodeLinear(r, k, gu, w.down, x, R, lora, ll.down, true, u, { swiglu: true }));
+  if (gemv) await t('down + residual, SwiGLU fused (decodeFusion.swiglu)', (r) => encodeLinear(r, k, gu, w.down, x, R, null, undefined, true, u, { swiglu: true }));
+  if (gemv) await t('down + residual + LoRA, SwiGLU fused (decodeFusion.swiglu)', (r) => encodeLinear(r, k, gu, w.down, x, R, lora, ll.down, true, u, { swiglu: true }));
   destroyLora(ctx, lora);
   destroyKvCache(ctx, cache);
   for (const b of [x, xn, qkv, att, lse, gu, h, u, slot, pos, part]) if (b) m.destroy(b);

@@ -72,10 +72,31 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const sample = await timeKernel(ctx, sampling, { iters: 20 });
   // the whole step's kernels back to back in one submission: the loop's ms/step minus this is submission and read-back
   const step = await timeKernel(ctx, (rec) => { forward(rec); lmHead(rec); sampling(rec); }, { iters: 20 });
+  // the step as the decode loop submits it — one submission per step, the forward replayed — but
+  // with no read-back: what generate() would reach if map callbacks cost nothing
+  const cap = new Recorder(ctx, 'capture');
+  cap.beginCapture();
+  forward(cap);
+  lmHead(cap);
+  const captured = cap.endCapture();
+  cap.discard();
+  const submitted = async (n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const rec = new Recorder(ctx, 'step');
+      rec.replay(captured);
+      sampling(rec);
+      rec.submit();
+    }
+    await ctx.device.queue.onSubmittedWorkDone();
+    return (performance.now() - t0) / n;
+  };
+  await submitted(3);
+  const submittedMs = await submitted(20);
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+  return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, stepSubmittedMs: submittedMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
@@ -111,7 +132,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
       const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
       rows.push(row);
-      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms; `;
+      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms` : ''}; `;
       console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
