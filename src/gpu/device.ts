@@ -9,6 +9,13 @@ import { PipelineCache } from './pipelines';
 export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
 export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
 
+/** A comma-separated list of optional features to leave off (the CLI's --disable), checked against OPTIONAL_FEATURES. */
+export function parseDisable(list: string): OptionalFeature[] {
+  const names = list.split(',').filter(Boolean);
+  for (const d of names) if (!(OPTIONAL_FEATURES as readonly string[]).includes(d)) throw new Error(`--disable: unknown feature "${d}" (known: ${OPTIONAL_FEATURES.join(', ')})`);
+  return names as OptionalFeature[];
+}
+
 export interface AdapterSummary {
   vendor: string;
   architecture: string;

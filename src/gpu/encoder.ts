@@ -34,7 +34,7 @@ export class Recorder {
   submits = 0;
   private captured: Op[] | null = null;
   private captureAt = 0;
-  private captureDispatches = 0;
+  private dispatchesAtCapture = 0;
   // what the open pass has set: a repeated pipeline or bind group is not set again
   private lastPipeline: GPUComputePipeline | null = null;
   private lastGroup: GPUBindGroup | null = null;
@@ -54,7 +54,7 @@ export class Recorder {
     let size = 0;
     if (params) {
       if (this.used + SLOT > ARENA_BYTES) {
-        if (this.captured) throw new Error(`Recorder: a capture outgrew the ${ARENA_BYTES}-byte uniform arena (${this.captureDispatches} dispatches); hint: capture fewer dispatches`);
+        if (this.captured) throw new Error(`Recorder: a capture outgrew the ${ARENA_BYTES}-byte uniform arena (${this.dispatches - this.dispatchesAtCapture} dispatches); hint: capture fewer dispatches`);
         this.flush(); // arena full: submit what we have
       }
       if (this.used + SLOT > this.uniforms.byteLength) this.growStaging();
@@ -66,7 +66,7 @@ export class Recorder {
     const group = bindGroup(this.ctx, pipeline, this.arena, offset, size, buffers);
     const x = workgroups[0], y = workgroups[1] ?? 1, z = workgroups[2] ?? 1;
     this.encodeDispatch(pipeline, group, x, y, z);
-    if (this.captured) { this.captured.push({ kind: 'dispatch', pipeline, group, x, y, z }); this.captureDispatches++; }
+    this.captured?.push({ kind: 'dispatch', pipeline, group, x, y, z });
   }
 
   private encodeDispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number): void {
@@ -82,7 +82,7 @@ export class Recorder {
     if (this.captured) throw new Error('Recorder: a capture is already open');
     this.captured = [];
     this.captureAt = this.used;
-    this.captureDispatches = 0;
+    this.dispatchesAtCapture = this.dispatches;
   }
 
   /** The commands since beginCapture(). Replay them in a recorder whose parameters have reached the same byte (a fresh one, when captured first). */
@@ -90,7 +90,7 @@ export class Recorder {
     const ops = this.captured;
     if (!ops) throw new Error('Recorder: endCapture without beginCapture');
     this.captured = null;
-    return { ops, uniforms: this.uniforms.slice(this.captureAt, this.used), at: this.captureAt, dispatches: this.captureDispatches };
+    return { ops, uniforms: this.uniforms.slice(this.captureAt, this.used), at: this.captureAt, dispatches: this.dispatches - this.dispatchesAtCapture };
   }
 
   /**

@@ -156,7 +156,7 @@ async function readStep(stage: GPUBuffer, R: number, step: number, onStep?: (s: 
   return data.subarray(R).every((d) => d !== 0);
 }
 
-function collect(hist: Int32Array, lps: Float32Array, R: number, maxNew: number, steps: number, eos: Set<number>): Omit<GenerateResult, 'steps' | 'prefillSeconds' | 'decodeSeconds' | 'encodeSeconds' | 'waitSeconds'> {
+function collect(hist: Int32Array, lps: Float32Array, R: number, maxNew: number, steps: number, eos: Set<number>): Pick<GenerateResult, 'completions' | 'logps' | 'finished'> {
   const completions: number[][] = [];
   const logps: number[][] = [];
   const finished: boolean[] = [];

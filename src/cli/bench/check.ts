@@ -5,7 +5,7 @@
 // the paths only a hardware GPU takes (32-lane subgroups: a row inside one subgroup). Exit 1 on a
 // relative error above 1e-4.
 import { parseArgs } from 'node:util';
-import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
+import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
@@ -59,8 +59,7 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
 
 export async function runBenchCheck(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' } } });
-  const disable = values.disable.split(',').filter(Boolean) as OptionalFeature[];
-  for (const d of disable) if (!OPTIONAL_FEATURES.includes(d)) throw new Error(`--disable: unknown feature "${d}" (known: ${OPTIONAL_FEATURES.join(', ')})`);
+  const disable = parseDisable(values.disable);
   const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']), { disable });
   const kernel = await MatmulKernel.create(ctx);
   console.log(`matmul kernels vs the CPU reference on ${ctx.adapter.description || ctx.adapter.vendor} (subgroups ${ctx.features.subgroups ? `${ctx.subgroupMinSize}…` : 'off'}); bias + accumulate + LoRA r = 16 in 3 slices; tolerance ${TOLERANCE}`);

@@ -4,7 +4,7 @@
 // GPU the decode shapes also run every GEMV layout (rows per lane group 1/2/4 × lanes per row 32…256).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { acquireDevice, OPTIONAL_FEATURES, type GpuContext, type OptionalFeature } from '../../gpu/device';
+import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
 import { CopyKernel } from '../../kernels/copy';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
@@ -40,8 +40,7 @@ export async function runBench(argv: string[]): Promise<number> {
       'no-peer': { type: 'boolean', default: false },
     },
   });
-  const disable = values.disable.split(',').filter(Boolean) as OptionalFeature[];
-  for (const d of disable) if (!OPTIONAL_FEATURES.includes(d)) throw new Error(`--disable: unknown feature "${d}" (known: ${OPTIONAL_FEATURES.join(', ')})`);
+  const disable = parseDisable(values.disable);
   const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']), { disable });
   const quick = values.quick || ctx.adapter.isFallback;
   const trainM = quick ? 64 : 3072;
