@@ -38,6 +38,8 @@ export class Recorder {
   // what the open pass has set: a repeated pipeline or bind group is not set again
   private lastPipeline: GPUComputePipeline | null = null;
   private lastGroup: GPUBindGroup | null = null;
+  // timestamp writes for the next pass that opens (timed())
+  private passTimestamps: GPUComputePassTimestampWrites | undefined;
 
   constructor(private ctx: GpuContext, label = 'step') {
     this.enc = ctx.device.createCommandEncoder({ label });
@@ -70,11 +72,34 @@ export class Recorder {
   }
 
   private encodeDispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number): void {
-    const pass = (this.pass ??= this.enc.beginComputePass());
+    if (!this.pass) {
+      this.pass = this.enc.beginComputePass(this.passTimestamps ? { timestampWrites: this.passTimestamps } : undefined);
+      this.passTimestamps = undefined; // only the first pass of a timed() body
+    }
+    const pass = this.pass;
     if (pipeline !== this.lastPipeline) { pass.setPipeline(pipeline); this.lastPipeline = pipeline; }
     if (group !== this.lastGroup) { pass.setBindGroup(0, group); this.lastGroup = group; }
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
+  }
+
+  /**
+   * Encodes `body` in a compute pass of its own whose start and end GPU times go to queries `index`
+   * and `index + 1` of a timestamp query set (benchmarks: a kernel's time on the GPU, without the
+   * submission). Only the first pass counts: `body` should dispatch, not copy or clear. Throws where
+   * `body` dispatched nothing (its queries would keep older values).
+   */
+  timed(querySet: GPUQuerySet, index: number, body: () => void): void {
+    if (this.captured) throw new Error('Recorder: timed() inside a capture');
+    this.endPass();
+    this.passTimestamps = { querySet, beginningOfPassWriteIndex: index, endOfPassWriteIndex: index + 1 };
+    try {
+      body();
+      if (this.passTimestamps) throw new Error(`Recorder: the timed body for queries ${index}, ${index + 1} dispatched nothing; hint: a timed body must dispatch at least one kernel`);
+    } finally {
+      this.endPass();
+      this.passTimestamps = undefined;
+    }
   }
 
   /** Starts recording the commands that follow (until endCapture) for replay. */
@@ -96,15 +121,21 @@ export class Recorder {
   /**
    * Encodes a capture again: its parameter bytes go to the same arena offsets its bind groups point
    * at, so this recorder must be at that offset (the same commands before it as when captured).
+   * `each` (benchmarks) wraps the encoding of each dispatch, e.g. in a timed pass.
    */
-  replay(c: Capture): void {
+  replay(c: Capture, each?: (dispatch: number, encode: () => void) => void): void {
     if (this.used !== c.at) throw new Error(`Recorder: a capture made at parameter byte ${c.at} replayed at byte ${this.used}; hint: replay it after the same commands as when it was captured`);
     if (this.captured) throw new Error('Recorder: replay inside a capture');
     while (this.used + c.uniforms.byteLength > this.uniforms.byteLength) this.growStaging();
     this.uniforms.set(c.uniforms, this.used);
     this.used += c.uniforms.byteLength;
+    let d = 0;
     for (const op of c.ops) {
-      if (op.kind === 'dispatch') this.encodeDispatch(op.pipeline, op.group, op.x, op.y, op.z);
+      if (op.kind === 'dispatch') {
+        const encode = () => this.encodeDispatch(op.pipeline, op.group, op.x, op.y, op.z);
+        if (each) each(d++, encode);
+        else encode();
+      }
       else if (op.kind === 'copy') this.copy(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
       else this.clear(op.dst, op.offset, op.size);
     }
@@ -115,6 +146,12 @@ export class Recorder {
     this.endPass();
     this.enc.clearBuffer(dst, offset, size);
     this.captured?.push({ kind: 'clear', dst, offset, size });
+  }
+
+  /** Writes queries [first, first + count) of a query set as u64 into dst from dstOffset (a multiple of 256). */
+  resolveQueries(querySet: GPUQuerySet, first: number, count: number, dst: GPUBuffer, dstOffset = 0): void {
+    this.endPass();
+    this.enc.resolveQuerySet(querySet, first, count, dst, dstOffset);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {

@@ -13,10 +13,12 @@ const cache = new Map<string, string>();
 /**
  * x read by the lane step: `xa`/`xb`, the two vec4 at vec4 index `idx` (a WGSL expression) of row
  * `m` of x; with `norm`, multiplied by the RMSNorm weight and their squares summed into ss<m>.
+ * `mask` (a WGSL f32 expression, 0 or 1) zeroes a step past the row's end (norm: so it adds no Σx²).
  */
-function xLoads(m: number, idx: string, norm: boolean): string {
+function xLoads(m: number, idx: string, norm: boolean, mask = ''): string {
   if (!norm) return `let xa = xv(p.mOff + ${m}u, ${idx}, k4); let xb = xv(p.mOff + ${m}u, ${idx} + 1u, k4);`;
-  return `let ra = x[(p.mOff + ${m}u) * k4 + ${idx}]; let rb = x[(p.mOff + ${m}u) * k4 + ${idx} + 1u]; ss${m} += dot(ra, ra) + dot(rb, rb); let xa = ra * normw[${idx}]; let xb = rb * normw[${idx} + 1u];`;
+  const f = mask ? ` * ${mask}` : '';
+  return `let ra = x[(p.mOff + ${m}u) * k4 + ${idx}]${f}; let rb = x[(p.mOff + ${m}u) * k4 + ${idx} + 1u]${f}; ss${m} += dot(ra, ra) + dot(rb, rb); let xa = ra * normw[${idx}]; let xb = rb * normw[${idx} + 1u];`;
 }
 
 /**
@@ -25,16 +27,35 @@ function xLoads(m: number, idx: string, norm: boolean): string {
  * multiplied in, Σx² of each row summed on the way (a lane group reads all of every row of x), and
  * each result scaled by rsqrt(mean + eps) before the epilogue: xn·Wᵀ = rsqrt(…) · (x∘g)·Wᵀ.
  */
-export function gemvBody(MR: number, NR: number, norm = false): string {
-  return memo(`8:${MR}:${NR}:${norm}`, () => {
+export function gemvBody(MR: number, NR: number, norm = false, U = 1): string {
+  return memo(`8:${MR}:${NR}:${norm}:${U}`, () => {
     const L: string[] = [];
-    for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
-    for (let m = 0; m < MR; m++) {
-      L.push(`    { ${xLoads(m, '2u * j', norm)}`);
-      for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
-      L.push('    }');
+    if (U === 1) {
+      for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
+      for (let m = 0; m < MR; m++) {
+        L.push(`    { ${xLoads(m, '2u * j', norm)}`);
+        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
+        L.push('    }');
+      }
+      return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L, norm);
     }
-    return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L, norm);
+    // U steps per loop trip, all their weight loads first (U loads in flight per row instead of one);
+    // a step past the row's end reloads step j (a valid address) and is zeroed by its mask f<u>
+    for (let u = 0; u < U; u++) {
+      if (u === 0) L.push('    let j0 = j;');
+      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
+      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = w8(n0 + min(${i}u, last), j${u}, p.K);`);
+    }
+    for (let u = 0; u < U; u++) {
+      for (let m = 0; m < MR; m++) {
+        const f = u === 0 ? '' : `f${u}`; // step 0 of a trip is always inside the row
+        L.push(`    { ${xLoads(m, `2u * j${u}`, norm, norm ? f : '')}`);
+        // without norm the mask goes on the sums (one multiply per row instead of two vec4 per x row)
+        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}(dot(xa, w${i}_${u}.a) + dot(xb, w${i}_${u}.b));`);
+        L.push('    }');
+      }
+    }
+    return shell(`// 8 weights per lane step, ${U} steps per trip`, MR, NR, 'p.K / 8u', L, norm, U);
   });
 }
 
@@ -62,7 +83,7 @@ function memo(key: string, make: () => string): string {
 }
 
 /** the kernel around a lane step: accumulators, the lane's walk over `groups` steps, finish (as gemv_common.wgsl's) */
-function shell(what: string, MR: number, NR: number, groups: string, step: string[], norm: boolean): string {
+function shell(what: string, MR: number, NR: number, groups: string, step: string[], norm: boolean, U = 1): string {
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
   if (norm) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
@@ -92,7 +113,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     `  let groups = ${groups};`,
     '  let k4 = p.K / 4u;',
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
-    '  for (var j = g.lane; j < groups && rows > 0u; j += LANES) {',
+    `  for (var j = g.lane; j < groups && rows > 0u; j += ${U === 1 ? 'LANES' : `${U}u * LANES`}) {`,
     ...step,
     '  }',
     ...fin,

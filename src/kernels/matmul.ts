@@ -80,6 +80,8 @@ export interface MatmulOptions {
   /** GEMV only: output rows per lane group (1, 2 or 4) and lanes per lane group (32…256); default gemvShape() */
   gemvRows?: number;
   gemvLanes?: number;
+  /** GEMV only (8-weight unrolled body): lane steps per loop trip, their loads issued together (1, 2 or 4); default the kernel's gemvSteps */
+  gemvSteps?: number;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
   gemvWide?: boolean;
   /** GEMV only: x is a gate|up pair [M, 2K] and the GEMV reads h = silu(gate)·up (the SwiGLU fused into the down projection) */
@@ -133,6 +135,8 @@ export function gemvLayout(M: number, N: number, K: number, step = 8): { rows: n
 
 /** Rows per lane group the GEMV may use (gemv_common.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
+/** Lane steps per loop trip of the 8-weight unrolled GEMV body (MatmulOptions.gemvSteps). */
+export const GEMV_STEPS_OPTIONS = [1, 2, 4] as const;
 /** Lanes per lane group (a row's K is split over them; 256 / lanes rows per workgroup). */
 export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
 
@@ -226,6 +230,8 @@ export class MatmulKernel {
   variantOverride: 'gemv' | 'tiled' | null = null;
   /** GEMV bodies with unrolled accumulators (gemv_body.ts; default) or the loop forms of matmul_gemv{,_wide}.wgsl (benchmarks compare them) */
   gemvUnrolled = true;
+  /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
+  gemvSteps = 1;
   private dummy: GPUBuffer;
   private constructor(private ctx: GpuContext) {
     this.dummy = ctx.memory.create('matmul.unused', 16);
@@ -263,7 +269,7 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr, !!norm) : gemvCode, constants);
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps)) : gemvCode, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -288,7 +294,7 @@ export class MatmulKernel {
    * dispatch per 16 rows of x: the LoRA u = x·Aᵀ at decode sizes (the general f32 matmul splits K
    * there: two dispatches of mostly idle 256-row tiles).
    */
-  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean; xNorm?: XNorm | null } = {}): void {
+  encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean; xNorm?: XNorm | null; gemvSteps?: number } = {}): void {
     const norm = opts.xNorm ?? null;
     if (norm && !this.gemvUnrolled) throw new Error('encodeDenseGemv: xNorm needs the unrolled GEMV bodies; hint: run rmsnorm first');
     if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
@@ -297,9 +303,15 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null, norm?.eps);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, !!norm) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, !!norm, this.stepsFor(opts.gemvSteps)) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
+  }
+
+  private stepsFor(want?: number): number {
+    const u = want ?? this.gemvSteps;
+    if (!(GEMV_STEPS_OPTIONS as readonly number[]).includes(u)) throw new Error(`gemvSteps must be one of ${GEMV_STEPS_OPTIONS.join(', ')}, got ${u}`);
+    return u;
   }
 
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */

@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8 }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -44,6 +44,11 @@ const CASES: Case[] = [
   // the wide GEMV (16-byte code loads, q4 with K % 32 = 0) when asked; the 8-weight one, and more lanes than 32-weight steps
   { name: 'q4 gemv 8-weight steps forced M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv', gemvWide: false },
   { name: 'q4 gemv wide LANES=256 (5 steps a row) NR=4 M=3 N=37 K=160 bias accumulate + lora slices', M: 3, N: 37, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows: 4, gemvLanes: 256, gemvWide: true },
+  // 2 and 4 lane steps per loop trip (loads issued together); trips that pass a row's end are masked
+  { name: 'q4 gemv 2 steps a trip M=1 N=70 K=200 bias (25 steps over 32 lanes)', M: 1, N: 70, K: 200, variant: 'gemv', bias: true, gemvSteps: 2 },
+  { name: 'q4 gemv 4 steps a trip LANES=32 NR=2 M=9 N=45 K=1000 accumulate + lora slices (125 steps)', M: 9, N: 45, K: 1000, variant: 'gemv', accumulate: true, lora: true, gemvRows: 2, gemvLanes: 32, gemvSteps: 4 },
+  { name: 'bf16 gemv 4 steps a trip LANES=64 M=3 N=21 K=2056', M: 3, N: 21, K: 2056, format: 'bf16', variant: 'gemv', gemvLanes: 64, gemvSteps: 4 },
+  { name: 'i8 gemv 2 steps a trip NR=4 M=16 N=37 K=64', M: 16, N: 37, K: 64, format: 'i8', variant: 'gemv', gemvRows: 4, gemvSteps: 2 },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias, wide (32-weight steps)', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true, gemvWide: true },
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
@@ -59,7 +64,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );
@@ -89,7 +94,7 @@ describe('matmul', () => {
     });
   }
 
-  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y; a long K', async () => {
+  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y; a long K; 1 and 4 steps a trip', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     for (const [N, K, ldy, Ms] of [[45, 136, 50, [1, 16, 21]], [19, 2120, 19, [1, 3]]] as const) {
@@ -99,9 +104,12 @@ describe('matmul', () => {
         const x = normal(32 + M, M * K);
         const xb = ctx.memory.upload('x', x);
         const yb = poisoned(ctx, M * ldy);
-        const y = await runAndRead(ctx, yb, (rec) => kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K, { ldy }));
-        const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
-        expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M}`);
+        let y: Float32Array = new Float32Array(0);
+        for (const gemvSteps of [1, 4]) {
+          y = await runAndRead(ctx, yb, (rec) => kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K, { ldy, gemvSteps }));
+          const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
+          expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M} steps=${gemvSteps}`);
+        }
         for (let m = 0; m < M; m++) for (let n = N; n < ldy; n++) expect(Number.isNaN(y[m * ldy + n]), 'columns past N keep the poison').toBe(true);
         ctx.memory.destroy(xb);
         ctx.memory.destroy(yb);
@@ -114,8 +122,9 @@ describe('matmul', () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const [N, K] = [37, 96];
-    for (const [M, wide, unrolled] of [[3, false, true], [16, true, true], [5, false, false], [2, true, false]] as const) {
+    for (const [M, wide, unrolled, steps] of [[3, false, true, 1], [16, true, true, 1], [5, false, false, 1], [2, true, false, 1], [4, false, true, 4]] as const) {
       kernel.gemvUnrolled = unrolled;
+      kernel.gemvSteps = steps;
       const gu = normal(70 + M, M * 2 * K, 2);
       const h = swigluRef(gu, M, K);
       const host = packWeight('q4', normal(71, N * K, 0.05), N, K);
@@ -124,7 +133,7 @@ describe('matmul', () => {
       const [xb, ab] = [ctx.memory.upload('gu', gu), ctx.memory.upload('A', A)];
       const yb = poisoned(ctx, M * N);
       const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvWide: wide, xSwiglu: true }));
-      expectClose(y, matmulWeightRef(h, host, M), 1e-5, `M=${M} wide=${wide} unrolled=${unrolled}`);
+      expectClose(y, matmulWeightRef(h, host, M), 1e-5, `M=${M} wide=${wide} unrolled=${unrolled} steps=${steps}`);
       const ub = poisoned(ctx, M * 8);
       const u = await runAndRead(ctx, ub, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ub, M, 8, K, { xSwiglu: true }));
       expectClose(u, matmulRef(h, A, M, 8, K), 1e-5, `dense M=${M}`);
@@ -132,14 +141,16 @@ describe('matmul', () => {
       destroyWeight(ctx, w);
     }
     kernel.gemvUnrolled = true;
+    kernel.gemvSteps = 1;
     expect(() => kernel.encode(new Recorder(ctx, 't'), ctx.memory.create('x', 16), uploadWeight(ctx, packWeight('q4', normal(1, 8 * 32), 8, 32), 'w'), ctx.memory.create('y', 16), 40, { variant: 'tiled', xSwiglu: true })).toThrow(/GEMV option/);
   });
 
-  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): both weight steps, NR 1 and 4, bias + LoRA epilogue, and the dense LoRA u GEMV', async () => {
+  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): both weight steps, NR 1 and 4, bias + LoRA epilogue, and the dense LoRA u GEMV; 2 and 4 steps a trip', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const [N, K, eps] = [37, 96, 1e-6];
-    for (const [M, wide, rows] of [[1, true, 1], [3, false, 4], [16, true, 4], [7, false, 1]] as const) {
+    for (const [M, wide, rows, steps] of [[1, true, 1, 1], [3, false, 4, 1], [16, true, 4, 1], [7, false, 1, 1], [2, false, 2, 4], [1, false, 1, 2]] as const) {
+      kernel.gemvSteps = steps;
       const x = normal(80 + M, M * K, 3);
       const g = normal(81, K, 0.5);
       const xn = rmsnormRef(x, g, M, K, eps);
@@ -154,13 +165,14 @@ describe('matmul', () => {
         variant: 'gemv', gemvWide: wide, gemvRows: rows, xNorm: { w: gb, eps },
         lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 },
       }));
-      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows}`);
+      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps}`);
       const ud = poisoned(ctx, M * 8);
       const u = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } }));
       expectClose(u, matmulRef(xn, A, M, 8, K), 1e-5, `dense M=${M}`);
       [xb, gb, ab, ub, bb, yb, ud].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }
+    kernel.gemvSteps = 1;
     kernel.gemvUnrolled = false;
     const gb = ctx.memory.create('g', 64);
     expect(() => kernel.encodeDenseGemv(new Recorder(ctx, 't'), gb, gb, gb, 1, 2, 16, { xNorm: { w: gb, eps } })).toThrow(/unrolled/);

@@ -7,9 +7,10 @@
 import { parseArgs } from 'node:util';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
+import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulWeightRef, type LoraRef } from '../../reference/matmul';
 
@@ -60,7 +61,7 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
 export async function runBenchCheck(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' } } });
   const disable = parseDisable(values.disable);
-  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']), { disable });
+  const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS), { disable });
   const kernel = await MatmulKernel.create(ctx);
   console.log(`matmul kernels vs the CPU reference on ${ctx.adapter.description || ctx.adapter.vendor} (subgroups ${ctx.features.subgroups ? `${ctx.subgroupMinSize}…` : 'off'}); bias + accumulate + LoRA r = 16 in 3 slices; tolerance ${TOLERANCE}`);
   let worst = 0;
@@ -81,6 +82,10 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
             check(`gemv ${wide ? 'wide' : '8-weight'} NR=${rows} LANES=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvLanes: lanes }));
           }
         }
+      }
+      // 2 and 4 lane steps per loop trip (8-weight body)
+      for (const gemvSteps of GEMV_STEPS_OPTIONS.filter((u) => u > 1)) {
+        for (const lanes of GEMV_LANES_OPTIONS) check(`gemv ${gemvSteps} steps a trip LANES=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: false, gemvLanes: lanes, gemvSteps }));
       }
       check(`gemv default layout M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
       destroyWeight(ctx, p.w);

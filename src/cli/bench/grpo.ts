@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
+import { BENCH_GPU_FLAGS, GpuTimer, median } from './gpu-timer';
 import { Recorder } from '../../gpu/encoder';
 import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
@@ -20,7 +21,7 @@ import { timeKernel } from './timing';
 import { profileTraining, profileSession } from './profile';
 import { decodeLayerProfile } from './decode-profile';
 import type { ModelWeights } from '../../model/weights';
-import { createLora, destroyLora } from '../../lora/adapter';
+import { createLora, destroyLora, type LoraAdapter } from '../../lora/adapter';
 import { LORA_TARGETS } from '../../lora/targets';
 import { loraBase } from '../../grpo/session';
 
@@ -29,7 +30,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
   const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str } });
-  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
+  const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const t0 = performance.now();
@@ -88,15 +89,57 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
       sampling(rec);
       rec.submit();
     }
+    const t1 = performance.now();
     await ctx.device.queue.onSubmittedWorkDone();
-    return (performance.now() - t0) / n;
+    return { ms: (performance.now() - t0) / n, cpuMs: (t1 - t0) / n };
   };
   await submitted(3);
-  const submittedMs = await submitted(20);
+  // CPU ms per step to replay and submit (≈ ms: the loop is CPU-bound; far below: the GPU is)
+  const { ms: submittedMs, cpuMs: submittedCpuMs } = await submitted(20);
   destroyKvCache(ctx, cache);
   for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, stepSubmittedMs: submittedMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+  return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, stepSubmittedMs: submittedMs, stepSubmittedCpuMs: submittedCpuMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+}
+
+interface StepGpuTime {
+  dispatches: number;
+  /** the GPU times of a decode step's forward + LM head dispatches, each alone in a timed pass (median of 5) */
+  totalMs: number;
+  byKernel: Record<string, number>;
+}
+
+/** Each dispatch of one decode step's forward + LM head (as generate() captures it) timed on the GPU; null without timestamp-query. */
+async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, lora: LoraAdapter | null): Promise<StepGpuTime | null> {
+  const timer = GpuTimer.create(ctx);
+  if (!timer) return null;
+  const cache = createKvCache(ctx, weights.config, R, L);
+  const m = ctx.memory;
+  const io = { ids: m.upload('t.ids', new Int32Array(R)), slot: m.upload('t.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('t.pos', new Int32Array(R).fill(L - 1)) };
+  const logits = m.create('t.logits', R * engine.V * 4);
+  try {
+    const cap = new Recorder(ctx, 'capture');
+    cap.beginCapture();
+    engine.encodeForward(cap, R, io, cache, lora);
+    engine.encodeLogits(cap, logits, R);
+    const captured = cap.endCapture();
+    cap.discard();
+    await timer.timeCapture(captured); // warm-up
+    const runs: Array<Array<{ label: string; ms: number }>> = [];
+    for (let i = 0; i < 5; i++) runs.push(await timer.timeCapture(captured));
+    const byKernel: Record<string, number> = {};
+    let totalMs = 0;
+    runs[0].forEach((d, i) => {
+      const t = median(runs.map((r) => r[i].ms));
+      totalMs += t;
+      byKernel[d.label] = (byKernel[d.label] ?? 0) + t;
+    });
+    return { dispatches: captured.dispatches, totalMs, byKernel };
+  } finally {
+    timer.destroy();
+    destroyKvCache(ctx, cache);
+    for (const b of [io.ids, io.slot, io.pos, logits]) m.destroy(b);
+  }
 }
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
@@ -130,9 +173,16 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       destroyLora(ctx, lora);
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
-      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts };
+      let stepGpu: Record<string, StepGpuTime> | undefined;
+      if (!values['no-breakdown']) {
+        const lora2 = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
+        stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora2) } as Record<string, StepGpuTime>;
+        destroyLora(ctx, lora2);
+        for (const [k, v] of Object.entries(stepGpu)) if (v) console.log(`  G=${G} ${k}: ${v.dispatches} dispatches, their GPU times sum to ${v.totalMs.toFixed(3)} ms (${Object.entries(v.byKernel).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ')})`);
+      }
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts, stepGpu };
       rows.push(row);
-      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms` : ''}; `;
+      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;
       console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
+import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readBuffer } from '../../gpu/buffers';
 import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
@@ -115,7 +116,7 @@ async function benchQuantize(ctx: GpuContext, N: number, K: number) {
 
 export async function runBenchLoad(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } } });
-  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
+  const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const quick = values.quick || ctx.adapter.isFallback;
   const json = quick ? { ...QWEN25_15B, num_hidden_layers: 2, vocab_size: 16384 } : QWEN25_15B;
   const config = parseQwen2Config(json);

@@ -1,11 +1,13 @@
 // `tabzero bench`: the 4-bit matmul kernels at Qwen2.5-1.5B shapes (decode M = 1, 8, 16 and
 // training M = 3072 for 1536→8960 and 8960→1536), the tfjs-backend-webgpu f32 matMul on the same
 // shapes in the same process and device, and a copy kernel's bandwidth as the roofline. On a hardware
-// GPU the decode shapes also run every GEMV layout (rows per lane group 1/2/4 × lanes per row 32…256).
+// GPU the decode shapes also run every GEMV layout (rows per lane group 1/2/4 × lanes per row 32…256),
+// and with cold weights timed on the GPU (gemv-cold.ts).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
+import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { CopyKernel } from '../../kernels/copy';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight } from '../../kernels/matmul';
 import { quantizeQ4Fast } from './weights';
@@ -13,6 +15,7 @@ import { timeKernel } from './timing';
 import { timeTfjsMatmul } from './peer-tfjs';
 import { printTable } from './table';
 import { runBenchLoad } from './load';
+import { benchGemvCold } from './gemv-cold';
 
 export interface MatmulResult {
   impl: 'tabzero-q4' | 'tfjs-f32';
@@ -41,7 +44,7 @@ export async function runBench(argv: string[]): Promise<number> {
     },
   });
   const disable = parseDisable(values.disable);
-  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']), { disable });
+  const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS), { disable });
   const quick = values.quick || ctx.adapter.isFallback;
   const trainM = quick ? 64 : 3072;
   const iters = values.iters ? Number(values.iters) : undefined;
@@ -109,7 +112,10 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     destroyWeight(ctx, w);
   }
-  const report = { date: new Date().toISOString(), adapter: ctx.adapter, features: ctx.features, limits: ctx.limits, quick, copy, matmul: results, peakGpuBytes: ctx.memory.peak };
+  // the decode shapes with cold weights, timed on the GPU (and every layout at M = 1 on hardware)
+  // (hardware only: a software adapter takes seconds per dispatch at these shapes)
+  const cold = quick ? null : await benchGemvCold(ctx, kernel, SHAPES, [1, 8, 16], true);
+  const report = { date: new Date().toISOString(), adapter: ctx.adapter, features: ctx.features, limits: ctx.limits, quick, copy, matmul: results, coldGemv: cold, peakGpuBytes: ctx.memory.peak };
   printTable(copy, results);
   if (values.json) {
     writeFileSync(values.json, JSON.stringify(report, null, 2));

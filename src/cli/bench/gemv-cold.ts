@@ -1,0 +1,100 @@
+// The decode GEMVs as a decode step meets them: weights not in the L2 cache (the step streams 0.9 GB
+// of them; `bench`'s other timings repeat one weight, which then sits in L2), timed on the GPU
+// (GpuTimer: the kernel alone, one pass each) and back to back in one pass (what a step pays per
+// dispatch, the gaps included). Bandwidth against the copy kernel's, timed the same ways (issue #9.3).
+import type { GpuContext } from '../../gpu/device';
+import { CopyKernel } from '../../kernels/copy';
+import { GEMV_LANES_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type Weight } from '../../kernels/matmul';
+import { GpuTimer, median } from './gpu-timer';
+import { timeKernel } from './timing';
+import { quantizeQ4Fast } from './weights';
+
+export interface ColdGemvResult {
+  M: number;
+  N: number;
+  K: number;
+  /** rows per lane group, lanes per row, lane steps per loop trip */
+  layout: string;
+  /** bytes a dispatch reads and writes (weights, scales, x, y) */
+  bytes: number;
+  /** GPU time of one dispatch (median over the weight copies and repeats) */
+  gpuMs: number;
+  gpuGbps: number;
+  /** of the copy kernel's GPU-timed bandwidth */
+  gpuPctCopy: number;
+  /** per dispatch, all the copies' dispatches back to back in one pass (wall time of the submission) */
+  seqMs: number;
+  seqGbps: number;
+}
+
+export interface ColdGemvReport {
+  copyGpuGbps: number;
+  copyWallGbps: number;
+  copies: Record<string, number>;
+  rows: ColdGemvResult[];
+}
+
+/** Weight bytes to rotate through, so no dispatch finds its weight in L2 (50 MB on H100/H200). */
+const ROTATE_BYTES = 160 << 20;
+
+export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[number, number]>, Ms: number[], sweep: boolean): Promise<ColdGemvReport | null> {
+  const timer = GpuTimer.create(ctx);
+  if (!timer) {
+    console.log('  cold GEMV: skipped (no timestamp-query on this device)');
+    return null;
+  }
+  try {
+    const copyK = await CopyKernel.create(ctx);
+    const n = 64 << 20;
+    const a = ctx.memory.create('cold.copy.src', n);
+    const b = ctx.memory.create('cold.copy.dst', n);
+    const [copyMs] = await timer.median([(rec) => copyK.encode(rec, a, b, n / 4)], 9);
+    const wall = await timeKernel(ctx, (rec) => copyK.encode(rec, a, b, n / 4));
+    ctx.memory.destroy(a);
+    ctx.memory.destroy(b);
+    const copyGpuGbps = (2 * n) / (copyMs * 1e6);
+    const copyWallGbps = (2 * n) / (wall.ms * 1e6);
+    console.log(`  copy 64 MiB: GPU time ${copyMs.toFixed(4)} ms = ${copyGpuGbps.toFixed(0)} GB/s (wall, back to back: ${copyWallGbps.toFixed(0)} GB/s)`);
+    const rows: ColdGemvResult[] = [];
+    const copies: Record<string, number> = {};
+    for (const [N, K] of shapes) {
+      const q = quantizeQ4Fast(N, K, N * 3 + K);
+      const first = uploadWeight(ctx, { format: 'q4', N, K, q }, `cold${N}x${K}.0`);
+      const C = Math.max(2, Math.ceil(ROTATE_BYTES / first.bytes));
+      const ws: Weight[] = [first];
+      for (let c = 1; c < C; c++) ws.push(uploadWeight(ctx, { format: 'q4', N, K, q }, `cold${N}x${K}.${c}`));
+      copies[`${N}x${K}`] = C;
+      for (const M of Ms) {
+        const x = ctx.memory.create('cold.x', M * K * 4);
+        const y = ctx.memory.create('cold.y', M * N * 4);
+        const def = kernel.gemvShape(M, first);
+        const dflt = { ...def, steps: kernel.gemvSteps };
+        const layouts: Array<{ rows: number; lanes: number; steps: number }> = [dflt];
+        if (sweep) {
+          for (const steps of GEMV_STEPS_OPTIONS) {
+            for (const rowsOpt of M === 1 ? [1, 2] : [2]) {
+              for (const lanes of GEMV_LANES_OPTIONS) if (rowsOpt !== dflt.rows || lanes !== dflt.lanes || steps !== dflt.steps) layouts.push({ rows: rowsOpt, lanes, steps });
+            }
+          }
+        }
+        for (const l of layouts) {
+          const enc = (w: Weight) => (rec: Parameters<typeof kernel.encode>[0]) => kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false });
+          const per = await timer.median(ws.map(enc), 5);
+          const gpuMs = median(per);
+          const seq = await timeKernel(ctx, (rec) => { for (const w of ws) enc(w)(rec); }, { iters: 5 });
+          const seqMs = seq.ms / C;
+          const bytes = first.bytes + M * K * 4 + M * N * 4;
+          const r: ColdGemvResult = { M, N, K, layout: `nr${l.rows}-l${l.lanes}-u${l.steps}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
+          rows.push(r);
+          console.log(`  cold q4 M=${M} ${N}×${K} ${r.layout}: GPU ${gpuMs.toFixed(4)} ms = ${r.gpuGbps.toFixed(0)} GB/s (${r.gpuPctCopy.toFixed(0)}% of copy); back to back ${seqMs.toFixed(4)} ms = ${r.seqGbps.toFixed(0)} GB/s`);
+        }
+        ctx.memory.destroy(x);
+        ctx.memory.destroy(y);
+      }
+      for (const w of ws) destroyWeight(ctx, w);
+    }
+    return { copyGpuGbps, copyWallGbps, copies, rows };
+  } finally {
+    timer.destroy();
+  }
+}

@@ -1,0 +1,96 @@
+// GPU time of single dispatches from timestamp queries: each measured item runs in a compute pass of
+// its own whose start and end the GPU stamps (Recorder.timed), so the time is the kernel's on the
+// GPU — no submission, CPU or read-back, and none of the gaps between passes. Needs the device's
+// timestamp-query feature; Dawn quantizes timestamps unless started with
+// disable-dawn-features=timestamp_quantization (BENCH_GPU_FLAGS).
+import type { GpuContext } from '../../gpu/device';
+import { Recorder, type Capture } from '../../gpu/encoder';
+
+/** nodeGpu flags for benchmarks: unsafe APIs (subgroup-matrix) and unquantized timestamps. */
+export const BENCH_GPU_FLAGS = ['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization'];
+
+/** Query pairs per submission (WebGPU allows 4096 queries per set). */
+const PAIRS = 2048;
+
+export class GpuTimer {
+  private constructor(
+    private ctx: GpuContext,
+    private set: GPUQuerySet,
+    private resolved: GPUBuffer,
+    private read: GPUBuffer,
+  ) {}
+
+  /** null where the device has no timestamp-query feature. */
+  static create(ctx: GpuContext): GpuTimer | null {
+    if (!ctx.features.timestamp) return null;
+    const set = ctx.device.createQuerySet({ type: 'timestamp', count: 2 * PAIRS });
+    const resolved = ctx.memory.create('timer.resolved', 2 * PAIRS * 8, 0x200 | 0x04); // QUERY_RESOLVE | COPY_SRC
+    const read = ctx.memory.create('timer.read', 2 * PAIRS * 8, 0x01 | 0x08); // MAP_READ | COPY_DST
+    return new GpuTimer(ctx, set, resolved, read);
+  }
+
+  /**
+   * Runs items[0], items[1], … once each, each in a pass of its own, in one submission (in chunks
+   * of PAIRS); returns each item's GPU milliseconds. Throws where an item dispatched nothing
+   * (Recorder.timed) or the GPU wrote end before start.
+   */
+  async time(items: Array<(rec: Recorder) => void>): Promise<number[]> {
+    const out: number[] = [];
+    for (let at = 0; at < items.length; at += PAIRS) {
+      const chunk = items.slice(at, at + PAIRS);
+      const rec = new Recorder(this.ctx, 'gpu-timer');
+      chunk.forEach((item, i) => rec.timed(this.set, 2 * i, () => item(rec)));
+      out.push(...(await this.finish(rec, chunk.length, at)));
+    }
+    return out;
+  }
+
+  /** Resolves and reads the first n query pairs of what rec timed, submitting it; ms per pair. */
+  private async finish(rec: Recorder, n: number, first: number): Promise<number[]> {
+    rec.resolveQueries(this.set, 0, 2 * n, this.resolved);
+    rec.copy(this.resolved, 0, this.read, 0, 2 * n * 8);
+    rec.submit();
+    await this.read.mapAsync(1 /* READ */, 0, 2 * n * 8);
+    const ts = new BigUint64Array(this.read.getMappedRange(0, 2 * n * 8).slice(0));
+    this.read.unmap();
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const ns = Number(ts[2 * i + 1] - ts[2 * i]);
+      if (ns < 0) throw new Error(`GpuTimer: item ${first + i} ended before it began (${ts[2 * i]} → ${ts[2 * i + 1]} ns); hint: the device's timestamps are not usable for timing`);
+      out.push(ns / 1e6);
+    }
+    return out;
+  }
+
+  /**
+   * GPU milliseconds of each dispatch of a capture (made at parameter byte 0, e.g. in a fresh
+   * recorder), each in a timed pass of its own, labelled by pipeline and workgroup grid.
+   */
+  async timeCapture(c: Capture): Promise<Array<{ label: string; ms: number }>> {
+    if (c.dispatches > PAIRS) throw new Error(`GpuTimer: a capture of ${c.dispatches} dispatches; at most ${PAIRS} can be timed at once`);
+    const labels = c.ops.flatMap((op) => (op.kind === 'dispatch' ? [`${op.pipeline.label} [${op.x}×${op.y}]`] : []));
+    const rec = new Recorder(this.ctx, 'gpu-timer');
+    rec.replay(c, (i, encode) => rec.timed(this.set, 2 * i, encode));
+    const ms = await this.finish(rec, c.dispatches, 0);
+    return ms.map((t, i) => ({ label: labels[i], ms: t }));
+  }
+
+  /** Median GPU milliseconds of `repeats` runs of each item (all runs in one submission, after one warm-up run each). */
+  async median(items: Array<(rec: Recorder) => void>, repeats: number): Promise<number[]> {
+    await this.time(items);
+    const runs = await this.time(Array.from({ length: repeats }, () => items).flat());
+    return items.map((_, i) => median(Array.from({ length: repeats }, (_, r) => runs[r * items.length + i])));
+  }
+
+  destroy(): void {
+    this.set.destroy();
+    this.ctx.memory.destroy(this.resolved);
+    this.ctx.memory.destroy(this.read);
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
