@@ -22,6 +22,12 @@ run() { # name, seconds, args…
   timeout "$secs" node .gpu/tabzero.mjs "$@" 2>&1 | tee "$OUT/$name.log" | tail -25
   echo "== $name: exit ${PIPESTATUS[0]}"
 }
+# the GPU's clocks, power and use every 0.5 s (a GPU clocks down within a second of low use: read
+# timings next to this)
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu --format=csv -lms 500 > "$OUT/clocks.csv" 2>&1 &
+  trap 'kill $! 2>/dev/null' EXIT
+fi
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(kernels rollout step encode)
 for p in "${parts[@]}"; do

@@ -2,9 +2,11 @@
 // its own whose start and end the GPU stamps (Recorder.timed), so the time is the kernel's on the
 // GPU — no submission, CPU or read-back, and none of the gaps between passes. Needs the device's
 // timestamp-query feature; Dawn quantizes timestamps unless started with
-// disable-dawn-features=timestamp_quantization (BENCH_GPU_FLAGS).
+// disable-dawn-features=timestamp_quantization (BENCH_GPU_FLAGS). Every timed submission starts with
+// busy work so the GPU's clocks are up (timing.ts).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
+import { encodeHeat, heatBuffers, heatKernel } from './timing';
 
 /** nodeGpu flags for benchmarks: unsafe APIs (subgroup-matrix) and unquantized timestamps. */
 export const BENCH_GPU_FLAGS = ['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization'];
@@ -13,6 +15,8 @@ export const BENCH_GPU_FLAGS = ['enable-dawn-features=allow_unsafe_apis', 'disab
 const PAIRS = 2048;
 
 export class GpuTimer {
+  private heat: [GPUBuffer, GPUBuffer] | null = null;
+
   private constructor(
     private ctx: GpuContext,
     private set: GPUQuerySet,
@@ -38,11 +42,27 @@ export class GpuTimer {
     const out: number[] = [];
     for (let at = 0; at < items.length; at += PAIRS) {
       const chunk = items.slice(at, at + PAIRS);
-      const rec = new Recorder(this.ctx, 'gpu-timer');
+      const rec = await this.heated();
       chunk.forEach((item, i) => rec.timed(this.set, 2 * i, () => item(rec)));
       out.push(...(await this.finish(rec, chunk.length, at)));
     }
     return out;
+  }
+
+  /**
+   * A recorder that starts with ~30 ms of busy GPU work (timing.ts heat), so the clocks are up when the
+   * timed passes run (not on a software adapter). A capture replays at parameter byte 0: there the heat
+   * goes in a submission of its own.
+   */
+  private async heated(c?: Capture): Promise<Recorder> {
+    if (this.ctx.adapter.isFallback) return new Recorder(this.ctx, 'gpu-timer'); // a CPU has no clocks to raise
+    const kernel = await heatKernel(this.ctx);
+    this.heat ??= heatBuffers(this.ctx);
+    const rec = new Recorder(this.ctx, 'gpu-timer');
+    encodeHeat(rec, kernel, this.heat);
+    if (!c) return rec;
+    rec.submit(); // the queue runs the timed submission right after it
+    return new Recorder(this.ctx, 'gpu-timer');
   }
 
   /** Resolves and reads the first n query pairs of what rec timed, submitting it; ms per pair. */
@@ -69,10 +89,21 @@ export class GpuTimer {
   async timeCapture(c: Capture): Promise<Array<{ label: string; ms: number }>> {
     if (c.dispatches > PAIRS) throw new Error(`GpuTimer: a capture of ${c.dispatches} dispatches; at most ${PAIRS} can be timed at once`);
     const labels = c.ops.flatMap((op) => (op.kind === 'dispatch' ? [`${op.pipeline.label} [${op.x}×${op.y}]`] : []));
-    const rec = new Recorder(this.ctx, 'gpu-timer');
+    const rec = await this.heated(c);
     rec.replay(c, (i, encode) => rec.timed(this.set, 2 * i, encode));
     const ms = await this.finish(rec, c.dispatches, 0);
     return ms.map((t, i) => ({ label: labels[i], ms: t }));
+  }
+
+  /**
+   * GPU milliseconds of a capture replayed whole in one timed pass (made at parameter byte 0), with
+   * only the dispatches `keep` accepts (all by default): leaving a kernel out gives its marginal cost
+   * in the step, gaps and overlap with its neighbours included.
+   */
+  async timeReplay(c: Capture, keep: (dispatch: number) => boolean = () => true): Promise<number> {
+    const rec = await this.heated(c);
+    rec.timed(this.set, 0, () => rec.replay(c, (i, encode) => { if (keep(i)) encode(); }));
+    return (await this.finish(rec, 1, 0))[0];
   }
 
   /** Median GPU milliseconds of `repeats` runs of each item (all runs in one submission, after one warm-up run each). */
@@ -83,6 +114,7 @@ export class GpuTimer {
   }
 
   destroy(): void {
+    if (this.heat) for (const b of this.heat) this.ctx.memory.destroy(b);
     this.set.destroy();
     this.ctx.memory.destroy(this.resolved);
     this.ctx.memory.destroy(this.read);

@@ -104,9 +104,13 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
 
 interface StepGpuTime {
   dispatches: number;
-  /** the GPU times of a decode step's forward + LM head dispatches, each alone in a timed pass (median of 5) */
+  /** the step's forward + LM head replayed in one timed pass (median of 5) */
+  stepMs: number;
+  /** each dispatch alone in a timed pass, summed (median of 5 each) */
   totalMs: number;
   byKernel: Record<string, number>;
+  /** the step's GPU time less the same step without that kernel's dispatches (median of 5) */
+  marginalByKernel: Record<string, number>;
 }
 
 /** Each dispatch of one decode step's forward + LM head (as generate() captures it) timed on the GPU; null without timestamp-query. */
@@ -134,7 +138,17 @@ async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeight
       totalMs += t;
       byKernel[d.label] = (byKernel[d.label] ?? 0) + t;
     });
-    return { dispatches: captured.dispatches, totalMs, byKernel };
+    const whole = async (keep?: (i: number) => boolean) => {
+      const ts: number[] = [];
+      for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(captured, keep));
+      return median(ts);
+    };
+    await whole();
+    const stepMs = await whole();
+    const marginalByKernel: Record<string, number> = {};
+    const labels = runs[0].map((d) => d.label);
+    for (const label of Object.keys(byKernel)) marginalByKernel[label] = stepMs - (await whole((i) => labels[i] !== label));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel };
   } finally {
     timer.destroy();
     destroyKvCache(ctx, cache);
@@ -178,7 +192,12 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
         const lora2 = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
         stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora2) } as Record<string, StepGpuTime>;
         destroyLora(ctx, lora2);
-        for (const [k, v] of Object.entries(stepGpu)) if (v) console.log(`  G=${G} ${k}: ${v.dispatches} dispatches, their GPU times sum to ${v.totalMs.toFixed(3)} ms (${Object.entries(v.byKernel).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ')})`);
+        const list = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ');
+        for (const [k, v] of Object.entries(stepGpu)) {
+          if (!v) continue;
+          console.log(`  G=${G} ${k}: ${v.dispatches} dispatches in one pass ${v.stepMs.toFixed(3)} ms on the GPU; without each kernel, less: ${list(v.marginalByKernel)}`);
+          console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
+        }
       }
       const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts, stepGpu };
       rows.push(row);

@@ -1,7 +1,11 @@
 // GPU timing for benchmarks: `iters` back-to-back dispatches in one submission, timed from submit
 // to onSubmittedWorkDone (so per-dispatch overhead counts, as it does in a real step), after warm-up.
+// A GPU lowers its clocks within about a second of low use (H100, 2026-12-05: 1,980 MHz under load,
+// 345–900 MHz while a benchmark waited on the CPU — the same kernel timed 2–4× slower), so each
+// timing first keeps the GPU busy for a while (heat()).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder } from '../../gpu/encoder';
+import { CopyKernel } from '../../kernels/copy';
 
 export interface Timing {
   /** mean milliseconds per iteration */
@@ -21,11 +25,48 @@ export async function timeKernel(ctx: GpuContext, encode: (rec: Recorder) => voi
   await run(2); // warm-up: pipelines, first-touch of buffers
   let iters = opts.iters ?? 0;
   if (!iters) {
+    await heatGpu(ctx);
     const one = await run(1);
     iters = Math.max(3, Math.min(200, Math.ceil((opts.minMs ?? 200) / Math.max(one, 0.01))));
   }
+  await heatGpu(ctx);
   const ms = await run(iters);
   return { ms: ms / iters, iters };
+}
+
+const HEAT_BYTES = 32 << 20;
+const heaters = new WeakMap<GpuContext, CopyKernel>();
+
+/**
+ * Encodes about `ms` milliseconds of memory-bound GPU work (copies between two 32 MiB buffers the
+ * caller made with heatBuffers), so the clocks are up when the work after it starts.
+ */
+export function encodeHeat(rec: Recorder, kernel: CopyKernel, bufs: [GPUBuffer, GPUBuffer], ms = 30): void {
+  const n = Math.ceil(ms / 0.03); // a 32 MiB copy: ≈ 0.03 ms at 2.5 TB/s
+  for (let i = 0; i < n; i++) kernel.encode(rec, bufs[i & 1], bufs[(i + 1) & 1], HEAT_BYTES / 4);
+}
+
+/** Two scratch buffers for encodeHeat (the caller destroys them: benchmarks report peak memory). */
+export function heatBuffers(ctx: GpuContext): [GPUBuffer, GPUBuffer] {
+  return [ctx.memory.create('heat.a', HEAT_BYTES), ctx.memory.create('heat.b', HEAT_BYTES)];
+}
+
+export async function heatKernel(ctx: GpuContext): Promise<CopyKernel> {
+  let k = heaters.get(ctx);
+  if (!k) heaters.set(ctx, (k = await CopyKernel.create(ctx)));
+  return k;
+}
+
+/** Keeps a hardware GPU busy for about `ms` milliseconds and waits for it (before a wall-clock timing). */
+export async function heatGpu(ctx: GpuContext, ms = 30): Promise<void> {
+  if (ctx.adapter.isFallback) return; // a software adapter has no clocks to raise
+  const kernel = await heatKernel(ctx);
+  const bufs = heatBuffers(ctx);
+  const rec = new Recorder(ctx, 'heat');
+  encodeHeat(rec, kernel, bufs, ms);
+  rec.submit();
+  await ctx.device.queue.onSubmittedWorkDone();
+  for (const b of bufs) ctx.memory.destroy(b);
 }
 
 /** Times an async function that does its own submission and waiting (the tfjs peer). */
