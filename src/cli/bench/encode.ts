@@ -1,11 +1,11 @@
 // `tabzero bench-encode`: the CPU side of a decode step — the time to encode one step's forward (all
 // layers, the LM head) into a command buffer at the 1.5B shape, with and without a LoRA adapter on
-// all seven projections, at G = 1, 8, 16 rows. The weights are allocated, never filled or run (no
-// GPU work, so SwiftShader gives the same CPU numbers as a hardware GPU on the same CPU); the GEMV
+// all seven projections, at G = 1, 8, 16 rows. The weights are allocated, never filled (encoding does
+// no GPU work, so SwiftShader gives the same CPU numbers as a hardware GPU on the same CPU); the GEMV
 // kernels and the split decode attention a hardware GPU uses are forced. With two decode steps in
 // flight, a step cannot be faster than this. Also the same step replayed from a capture (Recorder.replay,
-// what generate() does after the first decode step), and the CPU time to submit it (finish + submit:
-// Dawn records the backend commands then; here the step runs, on uninitialized weights). JSON out.
+// what generate() does after the first decode step), and on a hardware GPU the CPU time to submit it
+// (finish + submit: Dawn records the backend's commands then; the step runs, on unfilled weights). JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice } from '../../gpu/device';
@@ -71,7 +71,7 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
       rms.sort((x, y) => x - y);
       // finishing and submitting a replayed step (Dawn records the backend's commands here), the GPU idle before each
       const sms: number[] = [];
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < (ctx.adapter.isFallback ? 0 : 6); i++) { // SwiftShader would run the 1.5B step on the CPU
         const rec = new Recorder(ctx, 'replay');
         rec.replay(capture);
         const t0 = performance.now();
@@ -80,9 +80,9 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
         await ctx.device.queue.onSubmittedWorkDone();
       }
       sms.sort((x, y) => x - y);
-      const row = { G, lora: withLora, dispatches, medianMs: ms[ms.length >> 1], minMs: ms[0], usPerDispatch: (1000 * ms[ms.length >> 1]) / dispatches, replayMedianMs: rms[rms.length >> 1], replayMinMs: rms[0], submitMedianMs: sms[sms.length >> 1] };
+      const row = { G, lora: withLora, dispatches, medianMs: ms[ms.length >> 1], minMs: ms[0], usPerDispatch: (1000 * ms[ms.length >> 1]) / dispatches, replayMedianMs: rms[rms.length >> 1], replayMinMs: rms[0], submitMedianMs: sms.length ? sms[sms.length >> 1] : null };
       rows.push(row);
-      console.log(`G=${G} ${withLora ? 'LoRA r=16 ×7' : 'no adapter  '}: ${row.medianMs.toFixed(2)} ms (min ${row.minMs.toFixed(2)}), ${dispatches} dispatches, ${row.usPerDispatch.toFixed(1)} µs each; replayed ${row.replayMedianMs.toFixed(2)} ms (min ${row.replayMinMs.toFixed(2)}); submit ${row.submitMedianMs.toFixed(2)} ms`);
+      console.log(`G=${G} ${withLora ? 'LoRA r=16 ×7' : 'no adapter  '}: ${row.medianMs.toFixed(2)} ms (min ${row.minMs.toFixed(2)}), ${dispatches} dispatches, ${row.usPerDispatch.toFixed(1)} µs each; replayed ${row.replayMedianMs.toFixed(2)} ms (min ${row.replayMinMs.toFixed(2)})${row.submitMedianMs === null ? '' : `; submit ${row.submitMedianMs.toFixed(2)} ms`}`);
     }
   }
   // every pipeline of the decode step was built at the real shape: their build and validation errors arrive asynchronously
