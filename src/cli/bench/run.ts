@@ -41,6 +41,7 @@ export async function runBench(argv: string[]): Promise<number> {
       iters: { type: 'string' },
       disable: { type: 'string', default: '' },
       'no-peer': { type: 'boolean', default: false },
+      'cold-only': { type: 'boolean', default: false },
     },
   });
   const disable = parseDisable(values.disable);
@@ -56,7 +57,8 @@ export async function runBench(argv: string[]): Promise<number> {
   console.log(`  copy: ${copy.gbps.toFixed(1)} GB/s`);
   const results: MatmulResult[] = [];
   const kernel = await MatmulKernel.create(ctx);
-  for (const [N, K] of SHAPES) {
+  // --cold-only: just the cold-weight GEMV sweep below (a short device run)
+  for (const [N, K] of values['cold-only'] ? [] : SHAPES) {
     const q = quantizeQ4Fast(N, K, N * 7 + K);
     const w = uploadWeight(ctx, { format: 'q4', N, K, q }, `w${N}x${K}`);
     for (const M of [1, 8, 16, trainM]) {
