@@ -17,7 +17,7 @@ import { generate } from '../../model/generate';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import { makeConfig } from '../../grpo/config';
 import { TrainingSession } from '../../grpo/session';
-import { timeKernel } from './timing';
+import { heatGpu, timeKernel } from './timing';
 import { profileTraining, profileSession } from './profile';
 import { decodeLayerProfile } from './decode-profile';
 import type { ModelWeights } from '../../model/weights';
@@ -94,6 +94,7 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
     return { ms: (performance.now() - t0) / n, cpuMs: (t1 - t0) / n };
   };
   await submitted(3);
+  await heatGpu(ctx);
   // CPU ms per step to replay and submit (≈ ms: the loop is CPU-bound; far below: the GPU is)
   const { ms: submittedMs, cpuMs: submittedCpuMs } = await submitted(20);
   destroyKvCache(ctx, cache);
@@ -180,9 +181,11 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       ctx.memory.resetPeak();
       const prompts = [randomPrompt(P, config.vocabSize, 7)];
       await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } }); // warm-up
+      await heatGpu(ctx); // clocks up at the start (a G = 1 decode, CPU-bound, may still let them fall: as for a user)
       const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
       // what a GRPO rollout runs: the policy's LoRA (r = 16) on all seven projections
       const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
+      await heatGpu(ctx);
       const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
       destroyLora(ctx, lora);
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
