@@ -11,6 +11,7 @@
 #   scaling  `bench-rollout --no-breakdown` over G = 1…32 × completion 128…1024 (the scaling table)
 #   nosubgroups  `bench --disable subgroups --no-peer`: the kernels on their no-subgroup paths (issue #9.5)
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
+#   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -38,7 +39,8 @@ for p in "${parts[@]}"; do
     encode) run encode 60 bench-encode --json "$OUT/encode.json" ;;
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
     check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
+    cold) run cold 120 bench --cold-only --no-peer --json "$OUT/cold.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step encode scaling nosubgroups check)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step encode scaling nosubgroups check cold)"; exit 2 ;;
   esac
 done
