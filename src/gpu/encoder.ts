@@ -132,9 +132,8 @@ export class Recorder {
     let d = 0;
     for (const op of c.ops) {
       if (op.kind === 'dispatch') {
-        const encode = () => this.encodeDispatch(op.pipeline, op.group, op.x, op.y, op.z);
-        if (each) each(d++, encode);
-        else encode();
+        if (each) each(d++, () => this.encodeDispatch(op.pipeline, op.group, op.x, op.y, op.z));
+        else this.encodeDispatch(op.pipeline, op.group, op.x, op.y, op.z); // the decode loop's path: no closure
       }
       else if (op.kind === 'copy') this.copy(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
       else this.clear(op.dst, op.offset, op.size);
