@@ -187,6 +187,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
       await heatGpu(ctx);
       const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      const peakGpuBytes = ctx.memory.peak; // the rollouts' (the breakdown below allocates its own buffers)
       destroyLora(ctx, lora);
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
@@ -202,10 +203,10 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
         }
       }
-      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes: ctx.memory.peak, ...parts, stepGpu };
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, ...parts, stepGpu };
       rows.push(row);
       const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;
-      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(ctx.memory.peak / 2 ** 30).toFixed(2)} GiB`);
+      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
     }
