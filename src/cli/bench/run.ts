@@ -114,7 +114,7 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     destroyWeight(ctx, w);
   }
-  // the decode shapes with cold weights, timed on the GPU (and every layout at M = 1 on hardware)
+  // the decode shapes with cold weights, timed on the GPU, every layout and steps per trip
   // (hardware only: a software adapter takes seconds per dispatch at these shapes)
   const cold = quick ? null : await benchGemvCold(ctx, kernel, SHAPES, [1, 8, 16], true);
   const report = { date: new Date().toISOString(), adapter: ctx.adapter, features: ctx.features, limits: ctx.limits, quick, copy, matmul: results, coldGemv: cold, peakGpuBytes: ctx.memory.peak };

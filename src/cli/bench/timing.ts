@@ -2,7 +2,7 @@
 // to onSubmittedWorkDone (so per-dispatch overhead counts, as it does in a real step), after warm-up.
 // A GPU lowers its clocks within about a second of low use (H100, 2026-12-05: 1,980 MHz under load,
 // 345–900 MHz while a benchmark waited on the CPU — the same kernel timed 2–4× slower), so each
-// timing first keeps the GPU busy for a while (heat()).
+// timing first keeps the GPU busy for a while (heatGpu).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
