@@ -6,7 +6,8 @@
 // busy work so the GPU's clocks are up (timing.ts).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
-import { encodeHeat, heatBuffers, heatKernel } from './timing';
+import { CopyKernel } from '../../kernels/copy';
+import { encodeHeat, heatBuffers } from './timing';
 
 /** nodeGpu flags for benchmarks: unsafe APIs (subgroup-matrix) and unquantized timestamps. */
 export const BENCH_GPU_FLAGS = ['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization'];
@@ -56,7 +57,7 @@ export class GpuTimer {
    */
   private async heated(c?: Capture): Promise<Recorder> {
     if (this.ctx.adapter.isFallback) return new Recorder(this.ctx, 'gpu-timer'); // a CPU has no clocks to raise
-    const kernel = await heatKernel(this.ctx);
+    const kernel = await CopyKernel.create(this.ctx);
     this.heat ??= heatBuffers(this.ctx);
     const rec = new Recorder(this.ctx, 'gpu-timer');
     encodeHeat(rec, kernel, this.heat);

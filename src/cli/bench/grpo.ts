@@ -44,12 +44,24 @@ function randomPrompt(n: number, V: number, seed: number): number[] {
   return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % Math.min(V, 150000));
 }
 
-/** Decode step parts at R rows: all layers, LM head, sampling — each timed alone over repeated dispatches. */
-async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
-  const cache = createKvCache(ctx, weights.config, R, L);
+/** A decode step's inputs at R rows, every row at the last of L positions: KV cache, token ids / slots / positions, logits. */
+function decodeStepBuffers(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
   const m = ctx.memory;
+  const cache = createKvCache(ctx, weights.config, R, L);
   const io = { ids: m.upload('b.ids', new Int32Array(R)), slot: m.upload('b.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('b.pos', new Int32Array(R).fill(L - 1)) };
   const logits = m.create('b.logits', R * engine.V * 4);
+  const destroy = () => {
+    destroyKvCache(ctx, cache);
+    for (const b of [io.ids, io.slot, io.pos, logits]) m.destroy(b);
+  };
+  return { cache, io, logits, destroy };
+}
+
+/** Decode step parts at R rows: all layers, LM head, sampling — each timed alone over repeated dispatches. */
+async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
+  const m = ctx.memory;
+  const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
+  const { cache, io, logits } = bufs;
   const st = {
     seq: m.upload('b.seq', new Uint32Array(R)), eos: m.upload('b.eos', Uint32Array.of(0xffffffff)), E: 1, tokens: m.create('b.tok', R * 4), done: m.upload('b.done', new Uint32Array(R)),
     history: m.create('b.h', R * 4 * 4), logps: m.create('b.l', R * 4 * 4), maxNew: 4, pos: m.create('b.p', R * 4), pad: 0,
@@ -97,8 +109,8 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   await heatGpu(ctx);
   // CPU ms per step to replay and submit (≈ ms: the loop is CPU-bound; far below: the GPU is)
   const { ms: submittedMs, cpuMs: submittedCpuMs } = await submitted(20);
-  destroyKvCache(ctx, cache);
-  for (const b of [io.ids, io.slot, io.pos, logits, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
+  bufs.destroy();
+  for (const b of [st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
   return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, stepSubmittedMs: submittedMs, stepSubmittedCpuMs: submittedCpuMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
@@ -118,10 +130,8 @@ interface StepGpuTime {
 async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, lora: LoraAdapter | null): Promise<StepGpuTime | null> {
   const timer = GpuTimer.create(ctx);
   if (!timer) return null;
-  const cache = createKvCache(ctx, weights.config, R, L);
-  const m = ctx.memory;
-  const io = { ids: m.upload('t.ids', new Int32Array(R)), slot: m.upload('t.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('t.pos', new Int32Array(R).fill(L - 1)) };
-  const logits = m.create('t.logits', R * engine.V * 4);
+  const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
+  const { cache, io, logits } = bufs;
   try {
     const cap = new Recorder(ctx, 'capture');
     cap.beginCapture();
@@ -152,8 +162,7 @@ async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeight
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel };
   } finally {
     timer.destroy();
-    destroyKvCache(ctx, cache);
-    for (const b of [io.ids, io.slot, io.pos, logits]) m.destroy(b);
+    bufs.destroy();
   }
 }
 
@@ -188,14 +197,11 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       await heatGpu(ctx);
       const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
       const peakGpuBytes = ctx.memory.peak; // the rollouts' (the breakdown below allocates its own buffers)
-      destroyLora(ctx, lora);
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
-      let stepGpu: Record<string, StepGpuTime> | undefined;
+      let stepGpu: Record<string, StepGpuTime | null> | undefined;
       if (!values['no-breakdown']) {
-        const lora2 = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
-        stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora2) } as Record<string, StepGpuTime>;
-        destroyLora(ctx, lora2);
+        stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora) };
         const list = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ');
         for (const [k, v] of Object.entries(stepGpu)) {
           if (!v) continue;
@@ -203,6 +209,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
         }
       }
+      destroyLora(ctx, lora);
       const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, ...parts, stepGpu };
       rows.push(row);
       const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;

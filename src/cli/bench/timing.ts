@@ -35,7 +35,6 @@ export async function timeKernel(ctx: GpuContext, encode: (rec: Recorder) => voi
 }
 
 const HEAT_BYTES = 32 << 20;
-const heaters = new WeakMap<GpuContext, CopyKernel>();
 
 /**
  * Encodes about `ms` milliseconds of memory-bound GPU work (copies between two 32 MiB buffers the
@@ -51,16 +50,10 @@ export function heatBuffers(ctx: GpuContext): [GPUBuffer, GPUBuffer] {
   return [ctx.memory.create('heat.a', HEAT_BYTES), ctx.memory.create('heat.b', HEAT_BYTES)];
 }
 
-export async function heatKernel(ctx: GpuContext): Promise<CopyKernel> {
-  let k = heaters.get(ctx);
-  if (!k) heaters.set(ctx, (k = await CopyKernel.create(ctx)));
-  return k;
-}
-
 /** Keeps a hardware GPU busy for about `ms` milliseconds and waits for it (before a wall-clock timing). */
 export async function heatGpu(ctx: GpuContext, ms = 30): Promise<void> {
   if (ctx.adapter.isFallback) return; // a software adapter has no clocks to raise
-  const kernel = await heatKernel(ctx);
+  const kernel = await CopyKernel.create(ctx); // its pipeline is cached by ctx.pipelines
   const peak = ctx.memory.peak; // scaffolding: not part of what a benchmark reports as peak memory
   const bufs = heatBuffers(ctx);
   const rec = new Recorder(ctx, 'heat');
