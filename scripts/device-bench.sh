@@ -34,7 +34,7 @@ parts=("$@")
 for p in "${parts[@]}"; do
   case "$p" in
     kernels) run kernels 150 bench --json "$OUT/kernels.json" ;;
-    rollout) run rollout 150 bench-rollout --json "$OUT/rollout.json" ;;
+    rollout) run rollout 240 bench-rollout --json "$OUT/rollout.json" ;;
     step) run step 150 bench-step --steps 3 --profile --json "$OUT/step.json" ;;
     encode) run encode 60 bench-encode --json "$OUT/encode.json" ;;
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;

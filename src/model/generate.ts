@@ -37,6 +37,11 @@ export interface GenerateRequest {
   inFlight?: number;
   /** polled once per step; true stops after the current step */
   shouldStop?: () => boolean;
+  /**
+   * benchmarks: wraps the encoding of each replayed decode step (forward, LM head, sampling; from
+   * step 2 on) — e.g. in a pass with GPU timestamps (Recorder.timed)
+   */
+  timeStep?: (rec: Recorder, step: number, encode: () => void) => void;
 }
 
 export interface GenerateResult {
@@ -113,14 +118,23 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
     for (let s = 0; s < req.maxNewTokens; s++) {
       const te = performance.now();
       const rec = new Recorder(ctx, `decode${s}`);
-      if (s > 0 && forward) rec.replay(forward);
-      else if (s > 0) {
-        rec.beginCapture();
-        engine.encodeForward(rec, R, io, cache, req.lora);
-        engine.encodeLogits(rec, logits, R);
-        forward = rec.endCapture();
+      const replayed = forward;
+      if (replayed) {
+        const encode = () => {
+          rec.replay(replayed);
+          engine.k.sample.encode(rec, logits, R, V, s, req.sampling, st);
+        };
+        if (req.timeStep) req.timeStep(rec, s, encode);
+        else encode();
+      } else {
+        if (s > 0) {
+          rec.beginCapture();
+          engine.encodeForward(rec, R, io, cache, req.lora);
+          engine.encodeLogits(rec, logits, R);
+          forward = rec.endCapture();
+        }
+        engine.k.sample.encode(rec, logits, R, V, s, req.sampling, st);
       }
-      engine.k.sample.encode(rec, logits, R, V, s, req.sampling, st);
       const stage = staging[s % staging.length];
       rec.copy(st.tokens, 0, stage, 0, R * 4);
       rec.copy(st.done, 0, stage, R * 4, R * 4);

@@ -68,12 +68,7 @@ export class GpuTimer {
 
   /** Resolves and reads the first n query pairs of what rec timed, submitting it; ms per pair. */
   private async finish(rec: Recorder, n: number, first: number): Promise<number[]> {
-    rec.resolveQueries(this.set, 0, 2 * n, this.resolved);
-    rec.copy(this.resolved, 0, this.read, 0, 2 * n * 8);
-    rec.submit();
-    await this.read.mapAsync(1 /* READ */, 0, 2 * n * 8);
-    const ts = new BigUint64Array(this.read.getMappedRange(0, 2 * n * 8).slice(0));
-    this.read.unmap();
+    const ts = await this.readRaw(rec, n);
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
       const ns = Number(ts[2 * i + 1] - ts[2 * i]);
@@ -81,6 +76,40 @@ export class GpuTimer {
       out.push(ns / 1e6);
     }
     return out;
+  }
+
+  /** Resolves and reads the first n query pairs (GPU nanoseconds), submitting rec. */
+  private async readRaw(rec: Recorder, n: number): Promise<BigUint64Array> {
+    rec.resolveQueries(this.set, 0, 2 * n, this.resolved);
+    rec.copy(this.resolved, 0, this.read, 0, 2 * n * 8);
+    rec.submit();
+    await this.read.mapAsync(1 /* READ */, 0, 2 * n * 8);
+    const ts = new BigUint64Array(this.read.getMappedRange(0, 2 * n * 8).slice(0));
+    this.read.unmap();
+    return ts;
+  }
+
+  /** generate()'s timeStep hook: step s of a decode loop in a timed pass, at query pair s (steps < PAIRS). */
+  readonly stepHook = (rec: Recorder, s: number, encode: () => void): void => {
+    if (s >= PAIRS) encode();
+    else rec.timed(this.set, 2 * s, encode);
+  };
+
+  /**
+   * After a generate() with stepHook: each timed step's GPU time (its pass: forward, LM head,
+   * sampling) and the GPU time from the end of the step before it to its start (idle, or the
+   * read-back copies), ms, for steps first…n−1.
+   */
+  async loopSteps(first: number, n: number): Promise<{ busyMs: number[]; gapMs: number[] }> {
+    const m = Math.min(n, PAIRS);
+    const ts = await this.readRaw(new Recorder(this.ctx, 'gpu-timer'), m);
+    const busyMs: number[] = [];
+    const gapMs: number[] = [];
+    for (let s = first; s < m; s++) {
+      busyMs.push(Number(ts[2 * s + 1] - ts[2 * s]) / 1e6);
+      if (s > first) gapMs.push(Number(ts[2 * s] - ts[2 * s - 1]) / 1e6);
+    }
+    return { busyMs, gapMs };
   }
 
   /**

@@ -126,6 +126,32 @@ interface StepGpuTime {
   marginalByKernel: Record<string, number>;
 }
 
+interface LoopGpuTime {
+  tokensPerSecond: number;
+  msPerStep: number;
+  /** medians over the replayed steps: a step's pass (forward, LM head, sampling) on the GPU, and the GPU time from one step's pass to the next's */
+  busyMs: number;
+  gapMs: number;
+  /** Σ passes / (end of the last − start of the first) */
+  busyFraction: number;
+}
+
+/** A rollout as bench-rollout's, each replayed decode step's pass GPU-timestamped: is the GPU busy in the loop? null without timestamp-query. */
+async function loopGpuTime(ctx: GpuContext, engine: Engine, prompts: number[][], G: number, C: number, inFlight: number | undefined, lora: LoraAdapter | null): Promise<LoopGpuTime | null> {
+  const timer = GpuTimer.create(ctx);
+  if (!timer || C < 4) return null;
+  try {
+    await heatGpu(ctx);
+    const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, timeStep: timer.stepHook, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+    const { busyMs, gapMs } = await timer.loopSteps(2, r.steps);
+    const busy = busyMs.reduce((a, b) => a + b, 0);
+    const span = busy + gapMs.reduce((a, b) => a + b, 0);
+    return { tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerStep: (1000 * r.decodeSeconds) / r.steps, busyMs: median(busyMs), gapMs: median(gapMs), busyFraction: busy / span };
+  } finally {
+    timer.destroy();
+  }
+}
+
 /** Each dispatch of one decode step's forward + LM head (as generate() captures it) timed on the GPU; null without timestamp-query. */
 async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, lora: LoraAdapter | null): Promise<StepGpuTime | null> {
   const timer = GpuTimer.create(ctx);
@@ -200,7 +226,12 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
       let stepGpu: Record<string, StepGpuTime | null> | undefined;
+      let loopGpu: Record<string, LoopGpuTime | null> | undefined;
       if (!values['no-breakdown']) {
+        loopGpu = { plain: await loopGpuTime(ctx, engine, prompts, G, C, inFlight, null), lora: await loopGpuTime(ctx, engine, prompts, G, C, inFlight, lora) };
+        for (const [k, v] of Object.entries(loopGpu)) {
+          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1})`);
+        }
         stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora) };
         const list = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ');
         for (const [k, v] of Object.entries(stepGpu)) {
@@ -210,7 +241,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
         }
       }
       destroyLora(ctx, lora);
-      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, ...parts, stepGpu };
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, ...parts, stepGpu, loopGpu };
       rows.push(row);
       const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;
       console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB`);
