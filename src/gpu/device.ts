@@ -49,6 +49,8 @@ export interface GpuContext {
   features: { f16: boolean; subgroups: boolean; timestamp: boolean; subgroupMatrix: boolean };
   /** the adapter's smallest subgroup width (0 when unknown or without subgroups) */
   subgroupMinSize: number;
+  /** the adapter's largest subgroup width (0 when unknown or without subgroups); = min: every subgroup is that wide */
+  subgroupMaxSize: number;
   memory: GpuMemory;
   pipelines: PipelineCache;
   /** resolves when the device is lost */
@@ -144,6 +146,7 @@ export async function acquireDevice(gpu: GPU, opts: AcquireOptions = {}): Promis
     adapterLimits,
     features: { f16: has('shader-f16'), subgroups: has('subgroups'), timestamp: has('timestamp-query'), subgroupMatrix: has('chromium-experimental-subgroup-matrix') },
     subgroupMinSize: (adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0,
+    subgroupMaxSize: (adapter.info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize ?? 0,
     memory: new GpuMemory(device, limits),
     pipelines: new PipelineCache(device, (e) => {
       errors.push(e);

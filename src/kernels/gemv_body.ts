@@ -5,8 +5,11 @@
 // constants — fine where the shader compiler unrolls them, slow where it keeps the array in memory.
 // Here every accumulator is its own `var`, so it cannot leave registers. Rows of a lane group past
 // N read the group's last row (never stored), so the loads need no branch.
-// Same arithmetic and order as the loop forms, so the same results. Only these bodies can apply the
-// RMSNorm of their x (gemvBody's `norm`: the decode q|k|v and gate|up GEMVs read the residual stream).
+// Same arithmetic as the loop forms. Only these bodies can apply the RMSNorm of their x (gemvBody's
+// `norm`: the decode q|k|v and gate|up GEMVs read the residual stream).
+// With a fixed subgroup width `sg` (the adapter's min = max; 0: unknown) the row sums are a
+// reduce-scatter written out here (rowSum): MR values over a row's lanes in MR − 1 + log2(sg / MR)
+// shuffles instead of MR · log2(sg) (16 instead of 80 at MR = 16), ending with row m's sum in lane m.
 
 const cache = new Map<string, string>();
 
@@ -27,8 +30,8 @@ function xLoads(m: number, idx: string, norm: boolean, mask = ''): string {
  * multiplied in, Σx² of each row summed on the way (a lane group reads all of every row of x), and
  * each result scaled by rsqrt(mean + eps) before the epilogue: xn·Wᵀ = rsqrt(…) · (x∘g)·Wᵀ.
  */
-export function gemvBody(MR: number, NR: number, norm = false, U = 1): string {
-  return memo(`8:${MR}:${NR}:${norm}:${U}`, () => {
+export function gemvBody(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
+  return memo(`8:${MR}:${NR}:${norm}:${U}:${sg}`, () => {
     const L: string[] = [];
     if (U === 1) {
       for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
@@ -37,7 +40,7 @@ export function gemvBody(MR: number, NR: number, norm = false, U = 1): string {
         for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
         L.push('    }');
       }
-      return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L, norm);
+      return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L, norm, 1, sg);
     }
     // U steps per loop trip, all their weight loads first (U loads in flight per row instead of one);
     // a step past the row's end reloads step j (a valid address) and is zeroed by its mask f<u>
@@ -55,13 +58,13 @@ export function gemvBody(MR: number, NR: number, norm = false, U = 1): string {
         L.push('    }');
       }
     }
-    return shell(`// 8 weights per lane step, ${U} steps per trip`, MR, NR, 'p.K / 8u', L, norm, U);
+    return shell(`// 8 weights per lane step, ${U} steps per trip`, MR, NR, 'p.K / 8u', L, norm, U, sg);
   });
 }
 
 /** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
-export function gemvWideBody(MR: number, NR: number, norm = false): string {
-  return memo(`32:${MR}:${NR}:${norm}`, () => {
+export function gemvWideBody(MR: number, NR: number, norm = false, sg = 0): string {
+  return memo(`32:${MR}:${NR}:${norm}:${sg}`, () => {
     const L: string[] = [];
     for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(n0 + min(${i}u, last), j, p.K); let s${i} = w32_scale(n0 + min(${i}u, last), j, p.K);`);
     for (let c = 0; c < 4; c++) {
@@ -72,7 +75,7 @@ export function gemvWideBody(MR: number, NR: number, norm = false): string {
         L.push('    }');
       }
     }
-    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, norm);
+    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, norm, 1, sg);
   });
 }
 
@@ -82,26 +85,67 @@ function memo(key: string, make: () => string): string {
   return s;
 }
 
+/**
+ * WGSL statements leaving in `out` (a new `var`) the sum over the row's LANES lanes of vals[m] for
+ * m = g.lane (valid in lanes < vals.length). sg 0: reduce_rows() of gemv_reduce_{subgroup,shared}.wgsl.
+ * sg > 0 (every subgroup sg lanes wide, rows aligned to them): reduce-scatter over Q = min(P, sg)
+ * lanes of the P = vals.length rounded up to a power of two — at offset d each lane keeps the half of
+ * its values chosen by its lane bit d and adds the other half from lane ^ d — so lane l ends with
+ * values (l mod Q)·P/Q … + P/Q − 1 summed over those Q lanes; the other lanes of the subgroup are
+ * added by plain xor shuffles (offsets Q … sg/2, below LANES), then subgroups of a row through
+ * workgroup memory (gemv_reduce_subgroup.wgsl's `red`) where a row spans several.
+ */
+function rowSum(vals: string[], out: string, sg: number): string[] {
+  const MR = vals.length;
+  if (!sg) {
+    return [`  var ${out} = 0.0;`, `  { var part: array<f32, MAXM>; ${vals.map((v, m) => `part[${m}] = ${v};`).join(' ')}`, `    ${out} = reduce_rows(&part, g.r, g.lane); }`];
+  }
+  let P = 1;
+  while (P < MR) P *= 2;
+  const Q = Math.min(P, sg);
+  const L: string[] = [`  var ${out} = 0.0;`, '  {'];
+  let cur = Array.from({ length: P }, (_, m) => (m < MR ? vals[m] : '0.0'));
+  for (let d = Q / 2, lvl = 1; d >= 1; d /= 2, lvl++) {
+    const h = cur.length / 2;
+    L.push(`    let h${lvl} = (g.lane & ${d}u) != 0u;`);
+    const next: string[] = [];
+    for (let k = 0; k < h; k++) {
+      L.push(`    let c${lvl}_${k} = select(${cur[k]}, ${cur[k + h]}, h${lvl}) + subgroupShuffleXor(select(${cur[k + h]}, ${cur[k]}, h${lvl}), ${d}u);`);
+      next.push(`c${lvl}_${k}`);
+    }
+    cur = next;
+  }
+  const T = cur.length; // P / Q values per lane
+  cur.forEach((c, t) => L.push(`    var r${t} = ${c};`));
+  for (let d = Q; d < sg; d *= 2) L.push(`    if (${d}u < LANES) { ${cur.map((_, t) => `r${t} += subgroupShuffleXor(r${t}, ${d}u);`).join(' ')} }`);
+  L.push(`    ${out} = r0;`); // Q = P: lane m holds value m
+  L.push(`    if (${sg}u < LANES) {`);
+  L.push('      let base = g.r * (LANES / 2u);');
+  L.push(`      if (g.lane % ${sg}u < ${Q}u) { let at = (base + g.lane / ${sg}u) * 16u + (g.lane % ${sg}u) * ${T}u; ${cur.map((_, t) => `red[at + ${t}u] = r${t};`).join(' ')} }`);
+  L.push('      workgroupBarrier();');
+  L.push(`      if (g.lane < ${MR}u) { ${out} = 0.0; for (var s = 0u; s < LANES / ${sg}u; s++) { ${out} += red[(base + s) * 16u + g.lane]; } }`);
+  L.push('      workgroupBarrier(); // the next row sum writes red again');
+  L.push('    }');
+  L.push('  }');
+  return L;
+}
+
 /** the kernel around a lane step: accumulators, the lane's walk over `groups` steps, finish (as gemv_common.wgsl's) */
-function shell(what: string, MR: number, NR: number, groups: string, step: string[], norm: boolean, U = 1): string {
+function shell(what: string, MR: number, NR: number, groups: string, step: string[], norm: boolean, U = 1, sg = 0): string {
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
   if (norm) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
   const fin: string[] = [];
   if (norm) {
-    const parts = Array.from({ length: MR }, (_, m) => `part[${m}] = ss${m};`).join(' ');
-    fin.push(`  var scale = 1.0;`);
-    fin.push(`  { var part: array<f32, MAXM>; ${parts}`);
-    fin.push(`    scale = inverseSqrt(reduce_rows(&part, g.r, g.lane) / f32(p.K) + p.eps); }`);
+    fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `ss${m}`), 'ssum', sg));
+    fin.push('  let scale = inverseSqrt(ssum / f32(p.K) + p.eps);');
   }
   for (let i = 0; i < NR; i++) {
-    const parts = Array.from({ length: MR }, (_, m) => `part[${m}] = a${i}_${m};`).join(' ');
-    fin.push(`  { var part: array<f32, MAXM>; ${parts}`);
-    fin.push(`    let v = reduce_rows(&part, g.r, g.lane);`);
-    fin.push(`    if (g.lane < MR && ${i}u < rows) { store(g.lane, n0 + ${i}u, v${norm ? ' * scale' : ''}); } }`);
+    fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `a${i}_${m}`), `v${i}`, sg));
+    fin.push(`  if (g.lane < MR && ${i}u < rows) { store(g.lane, n0 + ${i}u, v${i}${norm ? ' * scale' : ''}); }`);
   }
   return [
-    `${what}, unrolled for MR = ${MR}, NR = ${NR} (src/kernels/gemv_body.ts)`,
+    `${what}, unrolled for MR = ${MR}, NR = ${NR}${sg ? `, subgroups of ${sg}` : ''} (src/kernels/gemv_body.ts)`,
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  w_init(lid);',

@@ -232,6 +232,8 @@ export class MatmulKernel {
   gemvUnrolled = true;
   /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
   gemvSteps = 1;
+  /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
+  gemvScatter = true;
   private dummy: GPUBuffer;
   private constructor(private ctx: GpuContext) {
     this.dummy = ctx.memory.create('matmul.unused', 16);
@@ -269,7 +271,7 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps)) : gemvCode, constants);
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm, this.scatterWidth) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -303,7 +305,7 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null, norm?.eps);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, !!norm, this.stepsFor(opts.gemvSteps)) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
@@ -352,6 +354,12 @@ export class MatmulKernel {
   /** A GEMV: row reduction + weight reader + epilogue + GEMV layout + body (8-weight or wide). */
   private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>): GPUComputePipeline {
     return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, gemvCommon, body), constants);
+  }
+
+  /** the fixed subgroup width the unrolled GEMV bodies' row sums are written for (gemvBody's sg), 0: reduce_rows() */
+  private get scatterWidth(): number {
+    const { subgroupMinSize: min, subgroupMaxSize: max } = this.ctx;
+    return this.gemvScatter && this.gemvReduce === reduceSubgroup && min === max && (min & (min - 1)) === 0 ? min : 0;
   }
 
   /** GEMV row reduction: subgroup shuffles where the device has subgroups (of ≥ 2 lanes), else workgroup memory. */

@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -49,6 +49,10 @@ const CASES: Case[] = [
   { name: 'q4 gemv 4 steps a trip LANES=32 NR=2 M=9 N=45 K=1000 accumulate + lora slices (125 steps)', M: 9, N: 45, K: 1000, variant: 'gemv', accumulate: true, lora: true, gemvRows: 2, gemvLanes: 32, gemvSteps: 4 },
   { name: 'bf16 gemv 4 steps a trip LANES=64 M=3 N=21 K=2056', M: 3, N: 21, K: 2056, format: 'bf16', variant: 'gemv', gemvLanes: 64, gemvSteps: 4 },
   { name: 'i8 gemv 2 steps a trip NR=4 M=16 N=37 K=64', M: 16, N: 37, K: 64, format: 'i8', variant: 'gemv', gemvRows: 4, gemvSteps: 2 },
+  // row sums by reduce_rows() instead of the reduce-scatter written for the adapter's fixed subgroup width (SwiftShader: 4 lanes)
+  { name: 'q4 gemv reduce_rows NR=2 M=16 N=37 K=160 accumulate + lora slices', M: 16, N: 37, K: 160, variant: 'gemv', accumulate: true, lora: true, gemvRows: 2, scatter: false },
+  { name: 'q4 gemv reduce_rows LANES=128 M=3 N=21 K=2056 bias', M: 3, N: 21, K: 2056, variant: 'gemv', bias: true, gemvLanes: 128, scatter: false },
+  { name: 'q4 gemv reduce_rows wide M=5 N=37 K=160', M: 5, N: 37, K: 160, variant: 'gemv', gemvWide: true, scatter: false },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias, wide (32-weight steps)', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true, gemvWide: true },
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
@@ -58,6 +62,7 @@ const CASES: Case[] = [
 
 async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Float32Array | null, lora: LoraRef | null): Promise<Float32Array> {
   const kernel = await MatmulKernel.create(ctx);
+  kernel.gemvScatter = c.scatter ?? true;
   const xb = ctx.memory.upload('x', x);
   const yb = yIn ? ctx.memory.upload('y', yIn) : poisoned(ctx, c.M * c.N);
   const ub = lora ? ctx.memory.upload('u', lora.u) : null;

@@ -13,7 +13,7 @@ export interface ColdGemvResult {
   M: number;
   N: number;
   K: number;
-  /** rows per lane group, lanes per row, lane steps per loop trip */
+  /** rows per lane group, lanes per row, lane steps per loop trip, row sums by reduce_rows() (-rr) or reduce-scatter */
   layout: string;
   /** bytes a dispatch reads and writes (weights, scales, x, y) */
   bytes: number;
@@ -31,13 +31,16 @@ export interface ColdGemvReport {
   copyGpuGbps: number;
   copyWallGbps: number;
   copies: Record<string, number>;
+  /** per shape: GPU ms of a copy of the weight's bytes (rotating like the GEMVs), and of a 16-byte copy (a dispatch's floor) */
+  sameBytesCopyMs: Record<string, number>;
+  tinyCopyMs: number;
   rows: ColdGemvResult[];
 }
 
 /** Weight bytes to rotate through, so no dispatch finds its weight in L2 (50 MB on H100/H200). */
 const ROTATE_BYTES = 160 << 20;
 
-export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[number, number]>, Ms: number[], sweep: boolean): Promise<ColdGemvReport | null> {
+export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[number, number]>, Ms: number[], sweep: boolean, rotateBytes = ROTATE_BYTES): Promise<ColdGemvReport | null> {
   const timer = GpuTimer.create(ctx);
   if (!timer) {
     console.log('  cold GEMV: skipped (no timestamp-query on this device)');
@@ -55,36 +58,55 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
     const copyGpuGbps = (2 * n) / (copyMs * 1e6);
     const copyWallGbps = (2 * n) / (wall.ms * 1e6);
     console.log(`  copy 64 MiB: GPU time ${copyMs.toFixed(4)} ms = ${copyGpuGbps.toFixed(0)} GB/s (wall, back to back: ${copyWallGbps.toFixed(0)} GB/s)`);
+    const [t0, t1] = [ctx.memory.create('cold.tiny.src', 16), ctx.memory.create('cold.tiny.dst', 16)];
+    const [tinyCopyMs] = await timer.median([(rec) => copyK.encode(rec, t0, t1, 4)], 9);
+    ctx.memory.destroy(t0);
+    ctx.memory.destroy(t1);
+    console.log(`  copy of 16 bytes (one dispatch's floor): GPU time ${tinyCopyMs.toFixed(4)} ms`);
     const rows: ColdGemvResult[] = [];
     const copies: Record<string, number> = {};
+    const sameBytesCopyMs: Record<string, number> = {};
     for (const [N, K] of shapes) {
       const q = quantizeQ4Fast(N, K, N * 3 + K);
       const first = uploadWeight(ctx, { format: 'q4', N, K, q }, `cold${N}x${K}.0`);
-      const C = Math.max(2, Math.ceil(ROTATE_BYTES / first.bytes));
+      const C = Math.max(2, Math.ceil(rotateBytes / first.bytes));
       const ws: Weight[] = [first];
       for (let c = 1; c < C; c++) ws.push(uploadWeight(ctx, { format: 'q4', N, K, q }, `cold${N}x${K}.${c}`));
       copies[`${N}x${K}`] = C;
+      { // a copy of as many bytes as the weight, source rotating through the copies as the GEMVs do
+        const words = Math.floor(first.bytes / 16) * 4;
+        const dst = ctx.memory.create('cold.copy.dst', words * 4);
+        const per = await timer.median(ws.map((w) => (rec: Parameters<typeof copyK.encode>[0]) => copyK.encode(rec, w.parts[0].data, dst, Math.min(words, w.parts[0].data.size / 4))), 5);
+        sameBytesCopyMs[`${N}x${K}`] = median(per);
+        ctx.memory.destroy(dst);
+        console.log(`  copy of ${N}×${K}'s codes (${(first.parts[0].data.size / 1e6).toFixed(2)} MB) rotating: GPU ${median(per).toFixed(4)} ms`);
+      }
       for (const M of Ms) {
         const x = ctx.memory.create('cold.x', M * K * 4);
         const y = ctx.memory.create('cold.y', M * N * 4);
         const def = kernel.gemvShape(M, first);
-        const dflt = { ...def, steps: kernel.gemvSteps };
-        const layouts: Array<{ rows: number; lanes: number; steps: number }> = [dflt];
+        const dflt = { ...def, steps: kernel.gemvSteps, scatter: kernel.gemvScatter };
+        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean }> = [dflt];
         if (sweep) {
-          for (const steps of GEMV_STEPS_OPTIONS) {
-            for (const rowsOpt of M === 1 ? [1, 2] : [2]) {
-              for (const lanes of GEMV_LANES_OPTIONS) if (rowsOpt !== dflt.rows || lanes !== dflt.lanes || steps !== dflt.steps) layouts.push({ rows: rowsOpt, lanes, steps });
+          layouts.push({ ...dflt, scatter: !dflt.scatter });
+          for (const steps of GEMV_STEPS_OPTIONS.filter((u) => u <= 2)) { // 4 steps a trip never won (2026-12-05 H100 runs)
+            for (const rowsOpt of M === 1 ? [1, 2] : M <= 8 ? [2, 4] : [2]) {
+              for (const lanes of GEMV_LANES_OPTIONS) if (rowsOpt !== dflt.rows || lanes !== dflt.lanes || steps !== dflt.steps) layouts.push({ rows: rowsOpt, lanes, steps, scatter: dflt.scatter });
             }
           }
         }
         for (const l of layouts) {
-          const enc = (w: Weight) => (rec: Parameters<typeof kernel.encode>[0]) => kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false });
+          const enc = (w: Weight) => (rec: Parameters<typeof kernel.encode>[0]) => {
+            kernel.gemvScatter = l.scatter;
+            kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false });
+            kernel.gemvScatter = dflt.scatter;
+          };
           const per = await timer.median(ws.map(enc), 5);
           const gpuMs = median(per);
           const seq = await timeKernel(ctx, (rec) => { for (const w of ws) enc(w)(rec); }, { iters: 5 });
           const seqMs = seq.ms / C;
           const bytes = first.bytes + M * K * 4 + M * N * 4;
-          const r: ColdGemvResult = { M, N, K, layout: `nr${l.rows}-l${l.lanes}-u${l.steps}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
+          const r: ColdGemvResult = { M, N, K, layout: `nr${l.rows}-l${l.lanes}-u${l.steps}${l.scatter ? '' : '-rr'}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
           rows.push(r);
           console.log(`  cold q4 M=${M} ${N}×${K} ${r.layout}: GPU ${gpuMs.toFixed(4)} ms = ${r.gpuGbps.toFixed(0)} GB/s (${r.gpuPctCopy.toFixed(0)}% of copy); back to back ${seqMs.toFixed(4)} ms = ${r.seqGbps.toFixed(0)} GB/s`);
         }
@@ -93,7 +115,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
       }
       for (const w of ws) destroyWeight(ctx, w);
     }
-    return { copyGpuGbps, copyWallGbps, copies, rows };
+    return { copyGpuGbps, copyWallGbps, copies, sameBytesCopyMs, tinyCopyMs, rows };
   } finally {
     timer.destroy();
   }

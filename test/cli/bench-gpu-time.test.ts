@@ -1,0 +1,52 @@
+// The GPU-timed benchmarks run end to end on SwiftShader at tiny shapes (the device runs cost
+// minutes each, so a broken benchmark must fail here): the cold-weight GEMV sweep (every layout,
+// both row reductions, the same-bytes copy and the dispatch floor), and a decode loop whose steps
+// are GPU-timestamped through generate()'s timeStep hook — same tokens as untimed.
+import { describe, expect, it } from 'vitest';
+import { benchGemvCold } from '../../src/cli/bench/gemv-cold';
+import { GpuTimer } from '../../src/cli/bench/gpu-timer';
+import { MatmulKernel } from '../../src/kernels/matmul';
+import { buildRandomModel } from '../../src/model/random';
+import { destroyModel } from '../../src/model/weights';
+import { parseQwen2Config } from '../../src/model/config';
+import { Engine } from '../../src/model/engine';
+import { generate } from '../../src/model/generate';
+import { testGpu } from '../helpers/gpu';
+import { tinyConfigJson } from '../model/tiny-checkpoint';
+
+describe('GPU-timed benchmarks', () => {
+  it('cold GEMV sweep at a tiny shape: every layout once, the default marked, reduce_rows compared', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const r = await benchGemvCold(ctx, kernel, [[64, 256]], [1, 8], true, 64 << 10);
+    expect(r).not.toBeNull();
+    const layouts = r!.rows.map((x) => `${x.M}:${x.layout}`);
+    expect(new Set(layouts).size).toBe(layouts.length);
+    expect(layouts.filter((l) => l.endsWith('(default)'))).toHaveLength(2);
+    expect(layouts.some((l) => /^1:.*-rr/.test(l)) && layouts.some((l) => /^8:nr4-/.test(l))).toBe(true);
+    for (const x of r!.rows) expect(x.gpuMs).toBeGreaterThanOrEqual(0);
+    expect(r!.sameBytesCopyMs['64x256']).toBeGreaterThanOrEqual(0); // SwiftShader's clock may not tick over a copy this small
+    expect(r!.tinyCopyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('decode loop with each replayed step GPU-timed: same tokens, one busy time per step from step 2', async () => {
+    const ctx = await testGpu();
+    const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
+    const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 3 });
+    const engine = await Engine.create(ctx, weights, { maxTokens: 8, maxPositions: 32, maxRank: 0 });
+    const timer = GpuTimer.create(ctx)!;
+    const req = { prompts: [[1, 2, 3]], G: 2, maxNewTokens: 6, eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 5 } };
+    const plain = await generate(engine, req);
+    let hooked = 0;
+    const timed = await generate(engine, { ...req, timeStep: (rec, s, encode) => { hooked++; timer.stepHook(rec, s, encode); } });
+    expect(timed.completions).toEqual(plain.completions);
+    expect(hooked).toBe(4); // steps 2…5: step 0 samples the prefill's logits, step 1 is captured
+    const { busyMs, gapMs } = await timer.loopSteps(2, timed.steps);
+    expect(busyMs).toHaveLength(4);
+    expect(gapMs).toHaveLength(3);
+    for (const t of busyMs) expect(t).toBeGreaterThanOrEqual(0);
+    timer.destroy();
+    engine.destroy();
+    destroyModel(ctx, weights);
+  });
+});
