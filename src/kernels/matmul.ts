@@ -92,9 +92,8 @@ export interface MatmulOptions {
   tiledRows?: 4 | 8;
 }
 
-/** Steps one GEMV lane should walk along a row, at most (gemvLanesFor): 8 at M = 1, 16 for more rows of x. */
-const GEMV_WALK = 8;
-const GEMV_WALK_ROWS = 16;
+/** Steps one GEMV lane should walk along a row, at most (gemvLanesFor). */
+const GEMV_WALK = 16;
 
 /** The smallest lane count option ≥ n (the largest if none). */
 function lanesAtLeast(n: number): number {
@@ -103,7 +102,7 @@ function lanesAtLeast(n: number): number {
 
 /**
  * Lanes per output row so each lane walks at most `walk` steps of `step` weights (8, or 32 for
- * the wide GEMV): 32 for K ≤ 2048, up to 256 for long rows. With 32, the down projection (K = 8960,
+ * the wide GEMV): 32 for K ≤ 4096, up to 256 for long rows. With 32, the down projection (K = 8960,
  * N = 1536) ran as 192 workgroups whose lanes each walked 35 groups, at 109 GB/s against 501 GB/s
  * for the same bytes as 8960 × 1536.
  */
@@ -115,20 +114,23 @@ export function gemvLanesFor(K: number, step = 8, walk = GEMV_WALK): number {
 const GEMV_MIN_WORKGROUPS = 128;
 
 /**
- * The GEMV layout for M rows of x and a weight [N, K], from the unrolled bodies' sweep on an H100
- * (2026-12-05, bench/RESULTS.md; every layout of 8960×1536 and 1536×8960 at M = 1, 8, 16):
- * - rows per lane group: 2 from M = 2 (best at M = 8 and 16 for both shapes: 0.041 / 0.066 ms and
- *   0.032 / 0.054 ms, where 4 rows ran up to 3× slower and 1 row up to 1.8×), 1 at M = 1; 1 also for
- *   N < 2·GEMV_MIN_WORKGROUPS (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
- * - lanes per row: each lane walks ≤ 8 steps at M = 1 and ≤ 16 for more rows (32 lanes at K = 1536,
- *   128 at K = 8960 from M = 2), raised until the dispatch has GEMV_MIN_WORKGROUPS workgroups
- *   (N · lanes / (256 · rows)), but never past a row's K/step steps (lanes with no step would idle).
- * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV).
+ * The GEMV layout for M rows of x and a weight [N, K], from sweeps of every layout of 8960×1536 and
+ * 1536×8960 at M = 1, 8, 16 with cold weights, GPU-timed (bench/RESULTS.md, 2026-12-05):
+ * - rows per lane group: 2 (best at M = 8 and 16 for both shapes, where 4 rows ran up to 3× slower
+ *   and 1 row up to 1.8×; at M = 1 too since the fifth session: 1536×8960 0.0183 vs 0.0215 ms on an
+ *   H100, 0.0158 vs 0.0239 on an H200, 8960×1536 even to 6% better); 1 for N < 2·GEMV_MIN_WORKGROUPS
+ *   (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
+ * - lanes per row: each lane walks ≤ 16 steps (32 lanes at K = 1536, 128 at K = 8960), raised until
+ *   the dispatch has GEMV_MIN_WORKGROUPS workgroups (N · lanes / (256 · rows)), but never past a
+ *   row's K/step steps (lanes with no step would idle).
+ * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV). M is kept for callers
+ * (every M takes the same layout now).
  */
 export function gemvLayout(M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
-  const rows = M >= 2 && N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
+  void M;
+  const rows = N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
-  const own = gemvLanesFor(K, step, M >= 2 ? GEMV_WALK_ROWS : GEMV_WALK);
+  const own = gemvLanesFor(K, step);
   const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / step)));
   return { rows, lanes };
 }

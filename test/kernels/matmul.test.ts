@@ -184,8 +184,8 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
   });
 
-  it('GEMV lanes per row: each lane walks ≤ 8 groups of 8 weights, 32…256 lanes', () => {
-    expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map((K) => gemvLanesFor(K))).toEqual([32, 32, 32, 64, 64, 128, 256, 256]);
+  it('GEMV lanes per row: each lane walks ≤ 16 groups of 8 weights, 32…256 lanes', () => {
+    expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map((K) => gemvLanesFor(K))).toEqual([32, 32, 32, 32, 32, 64, 128, 256]);
   });
 
   it('a wide GEMV is refused for weights it cannot read: bf16, or K not a multiple of 32', async () => {
@@ -201,18 +201,18 @@ describe('matmul', () => {
     destroyWeight(ctx, odd);
   });
 
-  it('GEMV layout: 2 rows per lane group from M = 2, lanes walking ≤ 8 steps at M = 1 and ≤ 16 beyond, raised until ≥ 128 workgroups', () => {
+  it('GEMV layout: 2 rows per lane group (1 for N < 256), lanes walking ≤ 16 steps, raised until ≥ 128 workgroups; the same at every M', () => {
     const qwen = { qkv: [2048, 1536], o: [1536, 1536], gateUp: [17920, 1536], down: [1536, 8960], lmHead: [151936, 1536] };
     const at = (M: number) => Object.fromEntries(Object.entries(qwen).map(([k, [N, K]]) => [k, gemvLayout(M, N, K)]));
-    expect(at(1)).toEqual({ qkv: { rows: 1, lanes: 32 }, o: { rows: 1, lanes: 32 }, gateUp: { rows: 1, lanes: 32 }, down: { rows: 1, lanes: 256 }, lmHead: { rows: 1, lanes: 32 } });
+    expect(at(1)).toEqual(at(8));
     expect(at(8)).toEqual({ qkv: { rows: 2, lanes: 32 }, o: { rows: 2, lanes: 64 }, gateUp: { rows: 2, lanes: 32 }, down: { rows: 2, lanes: 128 }, lmHead: { rows: 2, lanes: 32 } });
     expect(gemvLayout(3, 45, 136)).toEqual({ rows: 1, lanes: 32 }); // tiny N would want 256, but a row has 17 steps
     expect(gemvLayout(16, 48, 1536)).toEqual({ rows: 1, lanes: 256 }); // the LoRA u of q|k|v at r = 16: every row apart
     expect(gemvLayout(16, 512, 1536)).toEqual({ rows: 2, lanes: 128 });
     // the wide q4 GEMV walks 32 weights a step: lanes never past a row's K/32 steps
-    expect(gemvLayout(1, 2048, 1536, 32)).toEqual({ rows: 1, lanes: 32 });
+    expect(gemvLayout(1, 2048, 1536, 32)).toEqual({ rows: 2, lanes: 32 });
     expect(gemvLayout(8, 1536, 1536, 32)).toEqual({ rows: 2, lanes: 64 });
-    expect(gemvLayout(1, 1536, 8960, 32)).toEqual({ rows: 1, lanes: 64 });
+    expect(gemvLayout(1, 1536, 8960, 32)).toEqual({ rows: 2, lanes: 64 });
   });
 
   it('GEMV row reduction through workgroup memory (no subgroups), 1 and 4 rows per lane group, 32 and 256 lanes, 8- and 32-weight steps', async () => {
