@@ -47,13 +47,12 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, engine.rope, { qkv, slot, pos, kc: io.kc, vc: io.vc }));
   await t('attention (a workgroup per head)', (r) => k.attention.encode(r, shape, io));
   if (split) await t(`attention (by kv head, ${split.S} chunks of ${split.CH})`, (r) => k.attentionGqa.encode(r, shape, split, { ...io, part: part ?? undefined }));
-  // the key-chunk count on the GPU clock (partial + merge in one timed pass; the engine's scratch,
-  // gate|up's buffer, caps it at 11 chunks for the 1.5B shape)
+  // the key-chunk count on the GPU clock (partial + merge in one timed pass), all keys up to L − 1
   const timer = GpuTimer.create(ctx);
   if (timer && split) {
     const Ss = [...new Set([1, 4, 8, 11, 16, 24, 48].filter((n) => n <= L))];
     const big = f('part.sweep', splitScratch(shape, Math.max(...Ss)));
-    const engineS = k.attentionGqa.plan(shape, R * 2 * I)?.S; // layer.ts: the scratch is gate|up's buffer
+    const engineS = k.attentionGqa.plan(shape, engine.opts.maxTokens * 2 * I)?.S; // layer.ts: the scratch is gate|up's buffer (maxTokens rows)
     const plans = Ss.map((n) => k.attentionGqa.plan(shape, splitScratch(shape, n), n)!);
     const ms = await timer.median(plans.map((sp) => (r: Recorder) => k.attentionGqa.encode(r, shape, sp, { ...io, part: big })), 5);
     plans.forEach((sp, i) => { out[`attention GPU-timed, ${sp.S} chunks of ${sp.CH}${sp.S === engineS ? ' (engine)' : ''}`] = ms[i]; });
