@@ -126,8 +126,7 @@ const GEMV_MIN_WORKGROUPS = 128;
  * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV). M is kept for callers
  * (every M takes the same layout now).
  */
-export function gemvLayout(M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
-  void M;
+export function gemvLayout(_M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
   const rows = N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
   const own = gemvLanesFor(K, step);
