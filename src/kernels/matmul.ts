@@ -120,19 +120,17 @@ const GEMV_MIN_WORKGROUPS = 128;
  *   and 1 row up to 1.8×; at M = 1 too since the fifth session: 1536×8960 0.0183 vs 0.0215 ms on an
  *   H100, 0.0158 vs 0.0239 on an H200, 8960×1536 even to 6% better); 1 for N < 2·GEMV_MIN_WORKGROUPS
  *   (the LoRA u = x·Aᵀ: 16–48 rows), which needs every row apart;
- * - lanes per row: each lane walks ≤ 16 steps (32 lanes at K = 1536, 128 at K = 8960), at least 64
- *   from M = 8 (8960×1536 with the reduce-scatter sums, 64 vs 32 lanes: M = 16 0.0441 vs 0.0526 ms
- *   on an H100, 0.0568 vs 0.0718 on an H200; M = 8 0.0287 vs 0.0328, 0.0271 vs 0.0315; at M = 1 32
- *   stays ahead, and 1536×8960 keeps 128 at every M), raised until the dispatch has
- *   GEMV_MIN_WORKGROUPS workgroups (N · lanes / (256 · rows)), but never past a row's K/step steps
- *   (lanes with no step would idle).
- * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV).
+ * - lanes per row: each lane walks ≤ 16 steps (32 lanes at K = 1536, 128 at K = 8960), raised until
+ *   the dispatch has GEMV_MIN_WORKGROUPS workgroups (N · lanes / (256 · rows)), but never past a
+ *   row's K/step steps (lanes with no step would idle).
+ * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV). M is kept for callers
+ * (every M takes the same layout now).
  */
-export function gemvLayout(M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
+export function gemvLayout(_M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
   const rows = N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
   const own = gemvLanesFor(K, step);
-  const lanes = Math.min(lanesAtLeast(Math.max(own, spread, M >= 8 ? 64 : 32)), lanesAtLeast(Math.ceil(K / step)));
+  const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / step)));
   return { rows, lanes };
 }
 
