@@ -3,6 +3,7 @@
 // (GpuTimer: the kernel alone, one pass each) and back to back in one pass (what a step pays per
 // dispatch, the gaps included). Bandwidth against the copy kernel's, timed the same ways (issue #9.3).
 import type { GpuContext } from '../../gpu/device';
+import type { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
 import { GEMV_LANES_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type Weight } from '../../kernels/matmul';
 import { GpuTimer, median } from './gpu-timer';
@@ -74,9 +75,9 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
       for (let c = 1; c < C; c++) ws.push(uploadWeight(ctx, { format: 'q4', N, K, q }, `cold${N}x${K}.${c}`));
       copies[`${N}x${K}`] = C;
       { // a copy of as many bytes as the weight, source rotating through the copies as the GEMVs do
-        const words = Math.floor(first.bytes / 16) * 4;
+        const words = Math.floor(first.parts[0].data.size / 16) * 4; // the codes (the copy moves multiples of 4 floats)
         const dst = ctx.memory.create('cold.copy.dst', words * 4);
-        const per = await timer.median(ws.map((w) => (rec: Parameters<typeof copyK.encode>[0]) => copyK.encode(rec, w.parts[0].data, dst, Math.min(words, w.parts[0].data.size / 4))), 5);
+        const per = await timer.median(ws.map((w) => (rec: Recorder) => copyK.encode(rec, w.parts[0].data, dst, words)), 5);
         sameBytesCopyMs[`${N}x${K}`] = median(per);
         ctx.memory.destroy(dst);
         console.log(`  copy of ${N}×${K}'s codes (${(first.parts[0].data.size / 1e6).toFixed(2)} MB) rotating: GPU ${median(per).toFixed(4)} ms`);
@@ -96,7 +97,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
           }
         }
         for (const l of layouts) {
-          const enc = (w: Weight) => (rec: Parameters<typeof kernel.encode>[0]) => {
+          const enc = (w: Weight) => (rec: Recorder) => {
             kernel.gemvScatter = l.scatter;
             kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false });
             kernel.gemvScatter = dflt.scatter;

@@ -13,7 +13,7 @@ import { Recorder } from '../../gpu/encoder';
 import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
 import { Engine } from '../../model/engine';
-import { generate } from '../../model/generate';
+import { generate, type GenerateRequest } from '../../model/generate';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import { makeConfig } from '../../grpo/config';
 import { TrainingSession } from '../../grpo/session';
@@ -42,6 +42,11 @@ async function setup(argv: string[]) {
 function randomPrompt(n: number, V: number, seed: number): number[] {
   let s = seed;
   return Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % Math.min(V, 150000));
+}
+
+/** bench-rollout's rollout: G completions of C tokens (no EOS: every row runs to the end), temperature 1 */
+function rolloutRequest(prompts: number[][], G: number, C: number, inFlight: number | undefined, lora: LoraAdapter | null): GenerateRequest {
+  return { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } };
 }
 
 /** A decode step's inputs at R rows, every row at the last of L positions: KV cache, token ids / slots / positions, logits. */
@@ -137,12 +142,13 @@ interface LoopGpuTime {
 }
 
 /** A rollout as bench-rollout's, each replayed decode step's pass GPU-timestamped: is the GPU busy in the loop? null without timestamp-query. */
-async function loopGpuTime(ctx: GpuContext, engine: Engine, prompts: number[][], G: number, C: number, inFlight: number | undefined, lora: LoraAdapter | null): Promise<LoopGpuTime | null> {
+async function loopGpuTime(ctx: GpuContext, engine: Engine, req: GenerateRequest): Promise<LoopGpuTime | null> {
   const timer = GpuTimer.create(ctx);
-  if (!timer || C < 4) return null;
+  if (!timer || req.maxNewTokens < 4) return null;
+  const G = req.G;
   try {
     await heatGpu(ctx);
-    const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, timeStep: timer.stepHook, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+    const r = await generate(engine, { ...req, timeStep: timer.stepHook });
     const { busyMs, gapMs } = await timer.loopSteps(2, r.steps);
     const busy = busyMs.reduce((a, b) => a + b, 0);
     const span = busy + gapMs.reduce((a, b) => a + b, 0);
@@ -217,18 +223,18 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       const prompts = [randomPrompt(P, config.vocabSize, 7)];
       await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } }); // warm-up
       await heatGpu(ctx); // clocks up at the start (a G = 1 decode, CPU-bound, may still let them fall: as for a user)
-      const r = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora: null, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      const r = await generate(engine, rolloutRequest(prompts, G, C, inFlight, null));
       // what a GRPO rollout runs: the policy's LoRA (r = 16) on all seven projections
       const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
       await heatGpu(ctx);
-      const rl = await generate(engine, { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } });
+      const rl = await generate(engine, rolloutRequest(prompts, G, C, inFlight, lora));
       const peakGpuBytes = ctx.memory.peak; // the rollouts' (the breakdown below allocates its own buffers)
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
       let stepGpu: Record<string, StepGpuTime | null> | undefined;
       let loopGpu: Record<string, LoopGpuTime | null> | undefined;
       if (!values['no-breakdown']) {
-        loopGpu = { plain: await loopGpuTime(ctx, engine, prompts, G, C, inFlight, null), lora: await loopGpuTime(ctx, engine, prompts, G, C, inFlight, lora) };
+        loopGpu = { plain: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, null)), lora: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, lora)) };
         for (const [k, v] of Object.entries(loopGpu)) {
           if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1})`);
         }
