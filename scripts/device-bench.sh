@@ -12,6 +12,7 @@
 #   nosubgroups  `bench --disable subgroups --no-peer`: the kernels on their no-subgroup paths (issue #9.5)
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
+#   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -40,7 +41,10 @@ for p in "${parts[@]}"; do
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
     check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
     cold) run cold 120 bench --cold-only --no-peer --json "$OUT/cold.json" ;;
+    fusion=*) f=${p#fusion=}
+      run "rollout-$f" 120 bench-rollout --no-breakdown --fusion "$f" --json "$OUT/rollout-$f.json"
+      run "step-$f" 120 bench-step --steps 3 --fusion "$f" --json "$OUT/step-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step encode scaling nosubgroups check cold)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step encode scaling nosubgroups check cold fusion=F)"; exit 2 ;;
   esac
 done

@@ -199,7 +199,9 @@ export class Recorder {
   }
 }
 
-const ARENA_BYTES = 1 << 20; // 4096 dispatches per submission before an automatic flush
+const ARENA_BYTES = 1 << 20;
+/** Dispatches with parameters one submission holds; a recorder given more submits the first ones while still recording (flush). */
+export const DISPATCHES_PER_SUBMIT = ARENA_BYTES / SLOT;
 const arenas = new WeakMap<GpuContext, GPUBuffer>();
 function uniformArena(ctx: GpuContext): GPUBuffer {
   let a = arenas.get(ctx);

@@ -26,13 +26,22 @@ export interface EngineKernels {
   swiglu: SwigluKernel;
   /**
    * Decode (GEMV-sized T) fusions: the RMSNorms into the q|k|v and gate|up GEMVs, the SwiGLU into the
-   * down GEMVs — fewer dispatches (CPU time per step), more work per GEMV (each lane group redoes
-   * the norm sums / sigmoids of all of x). Defaults by measurement (bench/RESULTS.md).
+   * down GEMVs — fewer dispatches (≈ 7 µs of GPU time each, and CPU time), more work per GEMV (each
+   * lane group sums the squares of, or takes the sigmoids of, all of x). Defaults by measurement
+   * (bench/RESULTS.md, 2026-12-05 sixth session).
    */
   decodeFusion: DecodeFusion;
 }
 
-export interface DecodeFusion { norm: boolean; swiglu: boolean }
+/** The most rows a decode step may have for each fusion to apply (0: never, Infinity: always). */
+export interface DecodeFusion { norm: number; swiglu: number }
+
+/**
+ * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),
+ * at 16 rows 3% faster without LoRA but 8% slower with it; SwiGLU fused was no faster at 1 row and
+ * 17–24% slower at 8–16 (its lane groups each take the sigmoids of all 8,960 gate values).
+ */
+export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 0 };
 
 const cache = new WeakMap<GpuContext, Promise<EngineKernels>>();
 
@@ -45,7 +54,7 @@ export function engineKernels(ctx: GpuContext): Promise<EngineKernels> {
         MatmulKernel.create(ctx), MatmulF32Kernel.create(ctx), RmsNormKernel.create(ctx), RopeKernel.create(ctx),
         SampleKernel.create(ctx), SwigluKernel.create(ctx),
       ]);
-      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu, decodeFusion: { norm: false, swiglu: false } };
+      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu, decodeFusion: { ...DECODE_FUSION } };
     })();
     cache.set(ctx, k);
   }

@@ -59,8 +59,8 @@ export function encodeLayerForward(
   // into the down GEMVs (up to three dispatches less per layer); the backward's recompute (xnMlp
   // given) reads xn and h afterwards, so it keeps the kernels
   const decode = k.matmul.variantFor(T) === 'gemv' && !hooks.xnMlp;
-  const fuseNorm = decode && k.decodeFusion.norm && k.matmul.gemvUnrolled;
-  const fuseSwiglu = decode && k.decodeFusion.swiglu;
+  const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.gemvUnrolled;
+  const fuseSwiglu = decode && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
   } else {

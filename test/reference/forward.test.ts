@@ -133,7 +133,7 @@ for (const name of listReferenceFixtures()) {
                 const prompt = Array.from(f.tensors.get('input_ids')!.data.subarray(0, P));
                 const before = engine.k.decodeFusion;
                 engine.k.matmul.variantOverride = 'gemv';
-                engine.k.decodeFusion = { norm: fused, swiglu: fused };
+                engine.k.decodeFusion = fused ? { norm: Infinity, swiglu: Infinity } : { norm: 0, swiglu: 0 };
                 try {
                   const r = await generate(engine, {
                     prompts: [prompt], G: 1, maxNewTokens: want.length, eosIds: [], lora: withLora ? lora : null,

@@ -13,6 +13,7 @@ import { Recorder } from '../../gpu/encoder';
 import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
 import { Engine } from '../../model/engine';
+import { engineKernels, type DecodeFusion } from '../../model/kernels';
 import { generate, type GenerateRequest } from '../../model/generate';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import { makeConfig } from '../../grpo/config';
@@ -29,8 +30,13 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
+  if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions every engine of this run uses
+    const f = FUSIONS.find(([name]) => name === values.fusion);
+    if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
+    (await engineKernels(ctx)).decodeFusion = { ...f[1] };
+  }
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const t0 = performance.now();
@@ -62,7 +68,11 @@ function decodeStepBuffers(ctx: GpuContext, engine: Engine, weights: ModelWeight
   return { cache, io, logits, destroy };
 }
 
-/** Decode step parts at R rows: all layers, LM head, sampling — each timed alone over repeated dispatches. */
+/**
+ * Decode step parts at R rows: all layers, LM head, sampling, and the three in one pass — each a
+ * compute pass on the GPU clock (median of 5; wall-clock over repeats where the device has no
+ * timestamps: that adds Dawn's CPU work at submit, ≈ 30 µs a dispatch in a pass of thousands).
+ */
 async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
   const m = ctx.memory;
   const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
@@ -74,22 +84,20 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   const forward = (rec: Recorder) => engine.encodeForward(rec, R, io, cache, null);
   const lmHead = (rec: Recorder) => engine.encodeLogits(rec, logits, R);
   const sampling = (rec: Recorder) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
-  const layers = await timeKernel(ctx, forward, { iters: 20 });
-  // the same layers with the decode fusions (RMSNorm, SwiGLU into the GEMVs) and with the GEMVs' loop-form bodies
-  const fusion = { ...engine.k.decodeFusion };
-  const variants: Record<string, number> = {};
-  for (const [name, f] of [['fused norms', { norm: true, swiglu: fusion.swiglu }], ['fused SwiGLU', { norm: fusion.norm, swiglu: true }], ['both fused', { norm: true, swiglu: true }]] as const) {
-    engine.k.decodeFusion = f;
-    variants[name] = (await timeKernel(ctx, forward, { iters: 20 })).ms;
-  }
-  engine.k.decodeFusion = fusion;
+  const step = (rec: Recorder) => { forward(rec); lmHead(rec); sampling(rec); };
+  const timer = GpuTimer.create(ctx);
+  const time = async (items: Array<(rec: Recorder) => void>) => {
+    if (timer) return timer.median(items, 5);
+    const ms: number[] = [];
+    for (const f of items) ms.push((await timeKernel(ctx, f, { iters: 3 })).ms);
+    return ms;
+  };
+  const [layersMs, lmHeadMs, sampleMs, stepKernelsMs] = await time([forward, lmHead, sampling, step]);
+  // the layers with the GEMVs' loop-form bodies
   engine.k.matmul.gemvUnrolled = false;
-  variants['loop-form GEMVs'] = (await timeKernel(ctx, forward, { iters: 20 })).ms;
+  const [loopFormMs] = await time([forward]);
   engine.k.matmul.gemvUnrolled = true;
-  const head = await timeKernel(ctx, lmHead, { iters: 20 });
-  const sample = await timeKernel(ctx, sampling, { iters: 20 });
-  // the whole step's kernels back to back in one submission: the loop's ms/step minus this is submission and read-back
-  const step = await timeKernel(ctx, (rec) => { forward(rec); lmHead(rec); sampling(rec); }, { iters: 20 });
+  timer?.destroy();
   // the step as the decode loop submits it — one submission per step, the forward replayed — but
   // with no read-back: what generate() would reach if map callbacks cost nothing
   const cap = new Recorder(ctx, 'capture');
@@ -117,7 +125,7 @@ async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights,
   bufs.destroy();
   for (const b of [st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
   const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs: layers.ms, layersVariantsMs: variants, lmHeadMs: head.ms, sampleMs: sample.ms, stepKernelsMs: step.ms, stepSubmittedMs: submittedMs, stepSubmittedCpuMs: submittedCpuMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
+  return { layersMs, loopFormMs, lmHeadMs, sampleMs, stepKernelsMs, stepSubmittedMs: submittedMs, stepSubmittedCpuMs: submittedCpuMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
 }
 
 interface StepGpuTime {
@@ -129,6 +137,8 @@ interface StepGpuTime {
   byKernel: Record<string, number>;
   /** the step's GPU time less the same step without that kernel's dispatches (median of 5) */
   marginalByKernel: Record<string, number>;
+  /** the step's pass with each decode fusion setting (FUSIONS): dispatches and GPU ms (median of 5) */
+  byFusion: Record<string, { dispatches: number; ms: number }>;
 }
 
 interface LoopGpuTime {
@@ -165,12 +175,16 @@ async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeight
   const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
   const { cache, io, logits } = bufs;
   try {
-    const cap = new Recorder(ctx, 'capture');
-    cap.beginCapture();
-    engine.encodeForward(cap, R, io, cache, lora);
-    engine.encodeLogits(cap, logits, R);
-    const captured = cap.endCapture();
-    cap.discard();
+    const capture = () => { // with engine.k.decodeFusion as it is at the call
+      const cap = new Recorder(ctx, 'capture');
+      cap.beginCapture();
+      engine.encodeForward(cap, R, io, cache, lora);
+      engine.encodeLogits(cap, logits, R);
+      const c = cap.endCapture();
+      cap.discard();
+      return c;
+    };
+    const captured = capture();
     await timer.timeCapture(captured); // warm-up
     const runs: Array<Array<{ label: string; ms: number }>> = [];
     for (let i = 0; i < 5; i++) runs.push(await timer.timeCapture(captured));
@@ -191,12 +205,30 @@ async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeight
     const marginalByKernel: Record<string, number> = {};
     const labels = runs[0].map((d) => d.label);
     for (const label of Object.keys(byKernel)) marginalByKernel[label] = stepMs - (await whole((i) => labels[i] !== label));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel };
+    // the decode fusions (EngineKernels.decodeFusion) each captured and replayed the same way
+    const byFusion: Record<string, { dispatches: number; ms: number }> = {};
+    const saved = { ...engine.k.decodeFusion };
+    try {
+      for (const [name, f] of [...FUSIONS, ['engine', saved] as [string, DecodeFusion]]) {
+        engine.k.decodeFusion = f;
+        const c = capture();
+        await timer.timeReplay(c);
+        const ts: number[] = [];
+        for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(c));
+        byFusion[name] = { dispatches: c.dispatches, ms: median(ts) };
+      }
+    } finally {
+      engine.k.decodeFusion = saved;
+    }
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion };
   } finally {
     timer.destroy();
     bufs.destroy();
   }
 }
+
+/** The decode fusion settings bench-rollout compares (and --fusion names). */
+const FUSIONS: Array<[string, DecodeFusion]> = [['none', { norm: 0, swiglu: 0 }], ['norm', { norm: Infinity, swiglu: 0 }], ['swiglu', { norm: 0, swiglu: Infinity }], ['both', { norm: Infinity, swiglu: Infinity }]];
 
 function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
   const cache = createKvCache(ctx, weights.config, R, L);
@@ -244,12 +276,13 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           if (!v) continue;
           console.log(`  G=${G} ${k}: ${v.dispatches} dispatches in one pass ${v.stepMs.toFixed(3)} ms on the GPU; without each kernel, less: ${list(v.marginalByKernel)}`);
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
+          console.log(`  G=${G} ${k}: the step's pass by decode fusion: ${Object.entries(v.byFusion).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
         }
       }
       destroyLora(ctx, lora);
       const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, ...parts, stepGpu, loopGpu };
       rows.push(row);
-      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'layersVariantsMs' in parts ? ` (${Object.entries(parts.layersVariantsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;
+      const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'loopFormMs' in parts ? ` (loop-form GEMVs ${parts.loopFormMs.toFixed(2)})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;
       console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();

@@ -4,7 +4,7 @@
 // 345–900 MHz while a benchmark waited on the CPU — the same kernel timed 2–4× slower), so each
 // timing first keeps the GPU busy for a while (heatGpu).
 import type { GpuContext } from '../../gpu/device';
-import { Recorder } from '../../gpu/encoder';
+import { DISPATCHES_PER_SUBMIT, Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
 
 export interface Timing {
@@ -13,21 +13,32 @@ export interface Timing {
   iters: number;
 }
 
+/**
+ * Mean ms per call of `encode`, `iters` calls in one submission (or as many as fit one: a recorder
+ * past DISPATCHES_PER_SUBMIT submits its first dispatches while still recording, before the clock
+ * would start — that undercounted a 283-dispatch decode step 3× until 2026-12-05). A single call
+ * larger than one submission (training's backward) is clocked from the start of its encoding.
+ */
 export async function timeKernel(ctx: GpuContext, encode: (rec: Recorder) => void, opts: { iters?: number; minMs?: number } = {}): Promise<Timing> {
+  let perCall = 0;
   const run = async (n: number) => {
     const rec = new Recorder(ctx, 'bench');
+    const tEncode = performance.now();
     for (let i = 0; i < n; i++) encode(rec);
-    const t0 = performance.now();
+    perCall = rec.dispatches / n;
+    if (rec.submits && n > 1) throw new Error(`timeKernel: ${n} calls of ${perCall} dispatches did not fit one submission (${DISPATCHES_PER_SUBMIT}); the timing would miss the flushed part`);
+    const t0 = rec.submits ? tEncode : performance.now();
     rec.submit();
     await ctx.device.queue.onSubmittedWorkDone();
     return performance.now() - t0;
   };
-  await run(2); // warm-up: pipelines, first-touch of buffers
-  let iters = opts.iters ?? 0;
+  await run(1); // warm-up: pipelines, first-touch of buffers; counts the dispatches per call
+  const fit = Math.max(1, Math.floor(DISPATCHES_PER_SUBMIT / Math.max(perCall, 1)));
+  let iters = Math.min(opts.iters ?? 0, fit);
   if (!iters) {
     await heatGpu(ctx);
     const one = await run(1);
-    iters = Math.max(3, Math.min(200, Math.ceil((opts.minMs ?? 200) / Math.max(one, 0.01))));
+    iters = Math.min(fit, Math.max(3, Math.min(200, Math.ceil((opts.minMs ?? 200) / Math.max(one, 0.01)))));
   }
   await heatGpu(ctx);
   const ms = await run(iters);
