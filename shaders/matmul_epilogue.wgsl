@@ -21,6 +21,7 @@ override HAS_BIAS: bool = false;
 override X_SWIGLU: bool = false; // GEMVs only: x is a gate|up pair [M, 2K] and they read silu(gate)·up (the SwiGLU, fused)
 override ACCUMULATE: bool = false; // y += result (residual add)
 override LORA: bool = false;
+override LORA_R: u32 = 0u; // the LoRA rank when fixed at pipeline creation (the loop unrolls, its loads go out together); 0: p.R
 
 /** y[mOff + mLocal, nOff + n] (+)= v0 + bias + LoRA */
 fn store(mLocal: u32, n: u32, v0: f32) {
@@ -31,7 +32,13 @@ fn store(mLocal: u32, n: u32, v0: f32) {
   if (LORA) {
     let s = select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
     var l = 0.0;
-    for (var j = 0u; j < p.R; j++) { l += loraU[m * p.ldu + s * p.R + j] * loraB[ng * p.R + j]; }
+    let u0 = m * p.ldu + s * p.R;
+    let b0 = ng * p.R;
+    if (LORA_R > 0u) {
+      for (var j = 0u; j < LORA_R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
+    } else {
+      for (var j = 0u; j < p.R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
+    }
     v += p.loraScale * l;
   }
   let i = m * p.ldy + ng;

@@ -28,6 +28,8 @@ import { ceilDiv, grid1d } from './grid';
 import { gemvBody, gemvWideBody } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
+/** Largest LoRA rank the epilogue takes as a pipeline constant (unrolled); larger ranks loop over p.R. */
+const LORA_R_UNROLL_MAX = 64;
 /** Rows of x up to which the GEMV (in dispatches of GEMV_MAX_ROWS) is taken over the tiled kernel: G = 32 decode (H100, 2026-12-05: 15.9 ms per step by GEMV, 29.9 ms by the tiled kernel). */
 export const GEMV_VARIANT_MAX_ROWS = 32;
 const SNIPPETS: Record<WeightFormat, string> = { q4: q4Code, bf16: bf16Code, i8: i8Code };
@@ -253,7 +255,9 @@ export class MatmulKernel {
     const norm = opts.xNorm ?? null;
     if (norm && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error('matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies; hint: run rmsnorm first');
     if (norm && opts.xSwiglu) throw new Error('matmul: xNorm and xSwiglu together are not supported');
-    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
+    // LORA_R: the rank as a constant, so the epilogue's R-long loop unrolls (H100, G = 8: the loop with
+    // a runtime trip count cost the gate|up GEMV 12 µs a dispatch, its loads one after another)
+    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, LORA_R: lora && lora.R <= LORA_R_UNROLL_MAX ? lora.R : 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
     for (const part of w.parts) {
       const bias: Binding = w.bias ? { buffer: w.bias, offset: part.rowOffset * 4, size: part.rows * 4 } : this.dummy;
       const weights = [part.data, part.scales, w.codebook];

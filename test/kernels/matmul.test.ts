@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -50,6 +50,10 @@ const CASES: Case[] = [
   { name: 'bf16 gemv 4 steps a trip LANES=64 M=3 N=21 K=2056', M: 3, N: 21, K: 2056, format: 'bf16', variant: 'gemv', gemvLanes: 64, gemvSteps: 4 },
   { name: 'i8 gemv 2 steps a trip NR=4 M=16 N=37 K=64', M: 16, N: 37, K: 64, format: 'i8', variant: 'gemv', gemvRows: 4, gemvSteps: 2 },
   // row sums by reduce_rows() instead of the reduce-scatter written for the adapter's fixed subgroup width (SwiftShader: 4 lanes)
+  // the LoRA rank as a pipeline constant (the epilogue's loop unrolled) up to 64, a runtime loop above
+  { name: 'q4 gemv M=8 N=45 K=200 lora slices r = 16', M: 8, N: 45, K: 200, variant: 'gemv', lora: true, loraR: 16 },
+  { name: 'q4 gemv M=3 N=45 K=200 bias lora slices r = 72 (runtime rank)', M: 3, N: 45, K: 200, variant: 'gemv', bias: true, lora: true, loraR: 72 },
+  { name: 'q4 tiled M=40 N=45 K=200 lora slices r = 72 (runtime rank)', M: 40, N: 45, K: 200, variant: 'tiled', lora: true, loraR: 72 },
   { name: 'q4 gemv reduce_rows NR=2 M=16 N=37 K=160 accumulate + lora slices', M: 16, N: 37, K: 160, variant: 'gemv', accumulate: true, lora: true, gemvRows: 2, scatter: false },
   { name: 'q4 gemv reduce_rows LANES=128 M=3 N=21 K=2056 bias', M: 3, N: 21, K: 2056, variant: 'gemv', bias: true, gemvLanes: 128, scatter: false },
   { name: 'q4 gemv reduce_rows wide M=5 N=37 K=160', M: 5, N: 37, K: 160, variant: 'gemv', gemvWide: true, scatter: false },
@@ -78,7 +82,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
 }
 
 function loraFor(c: Case): LoraRef {
-  const R = 4;
+  const R = c.loraR ?? 4;
   const ldu = 3 * R + 2; // padded row stride
   return { u: normal(c.M * 3, c.M * ldu), ldu, B: normal(c.N * 5, c.N * R, 0.3), R, scale: 2, slice1: Math.floor(c.N / 2), slice2: Math.floor((3 * c.N) / 4) };
 }
