@@ -13,7 +13,9 @@
 // (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
 // neighbouring threads, so its loads are shared; (2) thread i < G folds head i's block into the
 // running max and sum; (3) each thread owns dims lid and lid + WG of every head's accumulator, and
-// one load of v serves all G heads. GQ (= G ≤ 8) and HD (= D ≤ 256, a multiple of 4) are override
+// one load of v serves all G heads. (2) and (3) walk all BK keys of a block, a short last block's
+// extra keys weighing 0, so their loops unroll and a block's v loads go out together (a loop to n
+// issued them one after another: ~1 µs each from memory). GQ (= G ≤ 8) and HD (= D ≤ 256, a multiple of 4) are override
 // constants, so the head and dim loops have fixed trip counts and the accumulators stay in registers.
 struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 
@@ -73,12 +75,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       sc[h * BK + j] = sv;
     }
     workgroupBarrier();
+    // loops over all BK keys of the block (constant trip counts: unrolled, their loads issued
+    // together); keys j ≥ n score −3e38 and weigh 0
     if (lid < GQ) {
       var mb = m;
-      for (var j = 0u; j < n; j++) { mb = max(mb, sc[lid * BK + j]); }
+      for (var j = 0u; j < BK; j++) { mb = max(mb, sc[lid * BK + j]); }
       var lb = 0.0;
-      for (var j = 0u; j < n; j++) {
-        let e = exp(sc[lid * BK + j] - mb);
+      for (var j = 0u; j < BK; j++) {
+        let e = select(0.0, exp(sc[lid * BK + j] - mb), j < n);
         sc[lid * BK + j] = e;
         lb += e;
       }
@@ -92,8 +96,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let d = lid + i * WG;
       if (d < HD) {
         for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] *= corr[h]; }
-        for (var j = 0u; j < n; j++) {
-          let v = vc[base + (b0 + j) * stride + d];
+        for (var j = 0u; j < BK; j++) { // past n: the last key's v (in bounds), times weight 0
+          let v = vc[base + min(b0 + j, k1 - 1u) * stride + d];
           for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] += sc[h * BK + j] * v; }
         }
       }

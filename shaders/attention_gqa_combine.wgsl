@@ -4,7 +4,8 @@
 //   out[t, h, d] = Σ_s w_s · acc_s[d] / den,   lse[t, h] = M + log(den)
 // Bindings: 0 params (as attention_gqa.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
 //           · 3 out f32[T, H·D] · 4 lse f32[T, H]
-// Workgroup: WG threads per (head h, token t) = wid (x, y); each owns dims lid and lid + WG.
+// Workgroup: WG threads per (head h, token t) = wid (x, y); the chunks' (m, l) loaded in parallel
+// into workgroup memory, then each thread owns dims lid and lid + WG.
 struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -17,6 +18,10 @@ override GQ: u32 = 6;
 override HD: u32 = 128;
 override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
 
+const SMAX = 256u; // chunks at most (planSplit: ≤ TARGET_WORKGROUPS.gpu / (T·K))
+var<workgroup> cw: array<f32, 256>; // [S] chunk maxima m_s, then weights w_s
+var<workgroup> cl: array<f32, 256>; // [S] chunk sums l_s
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
@@ -24,15 +29,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let g = h / GQ;
   let W = HD + 2u;
   let first = (t * p.K + g) * p.S * GQ + h % GQ; // chunk s is row first + s·GQ
-  let n = (u32(pos[t]) + p.CH) / p.CH;
+  let n = min((u32(pos[t]) + p.CH) / p.CH, SMAX);
+  // every chunk's (m, l) loaded at once, one thread each (a serial walk paid a load latency per chunk)
+  for (var s = lid; s < n; s += WG) {
+    let r = (first + s * GQ) * W;
+    cw[s] = part[r + HD];
+    cl[s] = part[r + HD + 1u];
+  }
+  workgroupBarrier();
   var M = -3.0e38;
-  for (var s = 0u; s < n; s++) { M = max(M, part[(first + s * GQ) * W + HD]); }
+  for (var s = 0u; s < n; s++) { M = max(M, cw[s]); }
   var den = 0.0;
+  for (var s = 0u; s < n; s++) { den += exp(cw[s] - M) * cl[s]; }
+  workgroupBarrier(); // every thread has read the maxima: cw becomes the weights
+  for (var s = lid; s < n; s += WG) { cw[s] = exp(cw[s] - M); }
+  workgroupBarrier();
   var num = vec2<f32>(0.0);
   for (var s = 0u; s < n; s++) {
     let r = (first + s * GQ) * W;
-    let w = exp(part[r + HD] - M);
-    den += w * part[r + HD + 1u];
+    let w = cw[s];
     if (lid < HD) { num.x += w * part[r + lid]; }
     if (lid + WG < HD) { num.y += w * part[r + lid + WG]; }
   }

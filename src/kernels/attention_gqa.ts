@@ -21,6 +21,8 @@ export const SPLIT_MAX_T = 32;
 export const TARGET_WORKGROUPS = { gpu: 256, software: 1 };
 /** Shortest chunk: below it the merge costs more than the parallelism gains. */
 const MIN_CHUNK = 16;
+/** Most chunks per (token, kv head): the merge holds each chunk's (m, l) in workgroup memory (attention_gqa_combine.wgsl SMAX). */
+export const MAX_CHUNKS = 256;
 
 /**
  * Threads per workgroup of the by-group kernels (forward, merge, dq): 128 — one per dim of a
@@ -54,7 +56,7 @@ export function planSplit(s: AttentionShape, scratch: number, S?: number, target
   if (!Number.isInteger(G) || G > 8 || s.D > 256 || s.D % 4) return null;
   const fit = Math.floor(scratch / (s.T * s.H * (s.D + 2)));
   const want = S ?? (s.T > SPLIT_MAX_T ? 1 : Math.min(Math.ceil(target / (s.T * s.K)), Math.ceil(s.L / MIN_CHUNK)));
-  const n = Math.max(1, Math.min(want, s.L, fit < 2 ? 1 : fit));
+  const n = Math.max(1, Math.min(want, s.L, fit < 2 ? 1 : fit, MAX_CHUNKS));
   const CH = Math.ceil(s.L / n);
   return { S: Math.ceil(s.L / CH), CH };
 }

@@ -21,6 +21,7 @@ const CASES: Case[] = [
   { name: 'direct: 3 blocks of 32 keys and a partial one', H: 4, K: 1, D: 8, B: 2, L: 100, slot: [1, 0], pos: [99, 40], S: 1 },
   { name: 'direct: G = 8 heads per kv head, D = 256', H: 8, K: 1, D: 256, B: 1, L: 40, slot: [0, 0], pos: [39, 5], S: 1 },
   { name: 'direct: prefill of 40 tokens (T > 32)', H: 4, K: 2, D: 16, B: 2, L: 48, ...prefill(40, 1) },
+  { name: 'split: 200 chunks of 2 keys (more chunks than merge threads), a chunk with 1 key', H: 4, K: 2, D: 16, B: 2, L: 400, slot: [1, 0], pos: [398, 250], S: 200 },
   { name: 'split: D = 48 (32 threads, two dims each), G = 3', H: 3, K: 1, D: 48, B: 2, L: 50, slot: [1, 0], pos: [49, 17] },
   { name: 'direct: training layout 2 sequences × 5 tokens', H: 2, K: 2, D: 8, B: 2, L: 5, slot: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], pos: [0, 1, 2, 3, 4, 0, 1, 2, 3, 4], S: 1 },
 ];
@@ -70,6 +71,7 @@ describe('attention_gqa', () => {
     expect(planSplit({ ...qwen, T: 1 }, big, undefined, TARGET_WORKGROUPS.software)).toEqual({ S: 1, CH: 384 });
     expect(planSplit({ ...qwen, L: 5, T: 1 }, big)).toEqual({ S: 1, CH: 5 });
     expect(planSplit({ ...qwen, H: 18, K: 2, T: 1 }, big)).toBeNull(); // G = 9: attention.wgsl
+    expect(planSplit({ ...qwen, L: 4000, T: 1 }, big, 1000)).toEqual({ S: 250, CH: 16 }); // at most MAX_CHUNKS = 256 (the merge's workgroup arrays)
     expect(planSplit({ ...qwen, D: 302, T: 1 }, big)).toBeNull(); // D not a multiple of 4
     expect([16, 48, 63, 64, 128, 256].map(attentionThreads)).toEqual([32, 32, 32, 128, 128, 128]); // D ≤ 2 · threads
   });
