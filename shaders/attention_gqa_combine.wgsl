@@ -45,11 +45,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var s = lid; s < n; s += WG) { cw[s] = exp(cw[s] - M); }
   workgroupBarrier();
   var num = vec2<f32>(0.0);
-  for (var s = 0u; s < n; s++) {
+  let d = min(lid, HD - 1u);             // lanes past HD read a valid dim and store nothing
+  let d2 = min(lid + WG, HD - 1u);
+  var s = 0u;
+  for (; s + 4u <= n; s += 4u) { // four chunks a trip: their loads go out together
     let r = (first + s * GQ) * W;
-    let w = cw[s];
-    if (lid < HD) { num.x += w * part[r + lid]; }
-    if (lid + WG < HD) { num.y += w * part[r + lid + WG]; }
+    let q = GQ * W; // from one chunk's row to the next's
+    num.x += cw[s] * part[r + d] + cw[s + 1u] * part[r + q + d] + cw[s + 2u] * part[r + 2u * q + d] + cw[s + 3u] * part[r + 3u * q + d];
+    if (WG < HD) { num.y += cw[s] * part[r + d2] + cw[s + 1u] * part[r + q + d2] + cw[s + 2u] * part[r + 2u * q + d2] + cw[s + 3u] * part[r + 3u * q + d2]; }
+  }
+  for (; s < n; s++) {
+    let r = (first + s * GQ) * W;
+    num.x += cw[s] * part[r + d];
+    if (WG < HD) { num.y += cw[s] * part[r + d2]; }
   }
   let ob = (t * p.H + h) * HD;
   if (lid < HD) { out[ob + lid] = num.x / den; }
