@@ -40,7 +40,7 @@ const WHY: Record<LimitName, string> = {
   maxComputeWorkgroupSizeY: 'kernels use 2-D workgroups',
   maxComputeWorkgroupSizeZ: 'WebGPU default',
   maxComputeWorkgroupsPerDimension: 'one workgroup per row of long tensors',
-  maxStorageBuffersPerShaderStage: 'fused kernels bind up to 8 tensors',
+  maxStorageBuffersPerShaderStage: 'fused kernels bind up to 8 tensors (9 with the RMSNorm fused into a decode GEMV, used only where the device allows)',
   maxUniformBufferBindingSize: 'kernel parameters',
 };
 

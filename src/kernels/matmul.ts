@@ -28,6 +28,8 @@ import { ceilDiv, grid1d } from './grid';
 import { gemvBody, gemvWideBody } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
+/** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
+export const GEMV_NORM_STORAGE_BUFFERS = 9;
 /** Largest LoRA rank the epilogue takes as a pipeline constant (unrolled); larger ranks loop over p.R. */
 const LORA_R_UNROLL_MAX = 64;
 /** Rows of x up to which the GEMV (in dispatches of GEMV_MAX_ROWS) is taken over the tiled kernel: G = 32 decode (H100, 2026-12-05: 15.9 ms per step by GEMV, 29.9 ms by the tiled kernel). */
@@ -253,7 +255,7 @@ export class MatmulKernel {
     const lora = opts.lora ?? null;
     if (opts.xSwiglu && variant !== 'gemv') throw new Error('matmul: xSwiglu (SwiGLU fused into the x reads) is a GEMV option; hint: run swiglu first for more rows');
     const norm = opts.xNorm ?? null;
-    if (norm && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error('matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies; hint: run rmsnorm first');
+    if (norm && !(variant === 'gemv' && this.normFusable)) throw new Error(`matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies and ${GEMV_NORM_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rmsnorm first`);
     if (norm && opts.xSwiglu) throw new Error('matmul: xNorm and xSwiglu together are not supported');
     // LORA_R: the rank as a constant, so the epilogue's R-long loop unrolls (H100, G = 8: the loop with
     // a runtime trip count cost the gate|up GEMV 12 µs a dispatch, its loads one after another)
@@ -303,7 +305,7 @@ export class MatmulKernel {
    */
   encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean; xNorm?: XNorm | null; gemvSteps?: number } = {}): void {
     const norm = opts.xNorm ?? null;
-    if (norm && !this.gemvUnrolled) throw new Error('encodeDenseGemv: xNorm needs the unrolled GEMV bodies; hint: run rmsnorm first');
+    if (norm && !this.normFusable) throw new Error(`encodeDenseGemv: xNorm needs the unrolled GEMV bodies and ${GEMV_NORM_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rmsnorm first`);
     if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
     const ldy = opts.ldy ?? N;
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
@@ -319,6 +321,15 @@ export class MatmulKernel {
     const u = want ?? this.gemvSteps;
     if (!(GEMV_STEPS_OPTIONS as readonly number[]).includes(u)) throw new Error(`gemvSteps must be one of ${GEMV_STEPS_OPTIONS.join(', ')}, got ${u}`);
     return u;
+  }
+
+  /**
+   * Whether the GEMVs can apply the RMSNorm of their x (MatmulOptions.xNorm): the unrolled bodies,
+   * and a device that lets a shader bind GEMV_NORM_STORAGE_BUFFERS storage buffers (the WebGPU
+   * default is 8; most desktop adapters give 10 or more, and acquireDevice asks for the adapter's).
+   */
+  get normFusable(): boolean {
+    return this.gemvUnrolled && (this.ctx.limits.maxStorageBuffersPerShaderStage ?? 0) >= GEMV_NORM_STORAGE_BUFFERS;
   }
 
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */

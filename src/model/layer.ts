@@ -55,11 +55,11 @@ export function encodeLayerForward(
 ): void {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
-  // decode, where k.decodeFusion says so: the RMSNorms go into the GEMVs that read them, the SwiGLU
-  // into the down GEMVs (up to three dispatches less per layer); the backward's recompute (xnMlp
-  // given) reads xn and h afterwards, so it keeps the kernels
+  // decode, where k.decodeFusion says so (and the device can bind a fused GEMV's 9 buffers): the
+  // RMSNorms go into the GEMVs that read them, the SwiGLU into the down GEMVs (up to three dispatches
+  // less per layer); the backward's recompute (xnMlp given) reads xn and h afterwards, so it keeps the kernels
   const decode = k.matmul.variantFor(T) === 'gemv' && !hooks.xnMlp;
-  const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.gemvUnrolled;
+  const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
   const fuseSwiglu = decode && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });

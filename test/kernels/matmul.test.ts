@@ -188,6 +188,20 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
   });
 
+  it('the RMSNorm fused into a GEMV needs 9 storage buffers a shader: not offered, and refused, on a device that allows 8', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    expect(kernel.normFusable).toBe(ctx.limits.maxStorageBuffersPerShaderStage >= 9);
+    const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxStorageBuffersPerShaderStage: 8 } });
+    expect(small.normFusable).toBe(false);
+    const w = uploadWeight(ctx, packWeight('q4', normal(1, 8 * 64), 8, 64), 'w');
+    const b = ctx.memory.create('xy', 64 * 4);
+    expect(() => small.encode(new Recorder(ctx, 't'), b, w, b, 1, { variant: 'gemv', xNorm: { w: b, eps: 1e-6 } })).toThrow(/9 storage buffers a shader \(device: 8\)/);
+    expect(() => small.encodeDenseGemv(new Recorder(ctx, 't'), b, b, b, 1, 8, 8, { xNorm: { w: b, eps: 1e-6 } })).toThrow(/hint: run rmsnorm first/);
+    destroyWeight(ctx, w);
+    ctx.memory.destroy(b);
+  });
+
   it('GEMV lanes per row: each lane walks ≤ 16 groups of 8 weights, 32…256 lanes', () => {
     expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map((K) => gemvLanesFor(K))).toEqual([32, 32, 32, 32, 32, 64, 128, 256]);
   });
