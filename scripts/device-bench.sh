@@ -8,7 +8,6 @@
 #   rollout  `bench-rollout`: G = 1, 8, 16 at prompt 128, completion 256, with the per-part breakdown
 #   step     `bench-step --profile`: one GRPO step by phase, per-kernel profile, peak GPU bytes
 #   step3    `bench-step --steps 3`: the GRPO step by phase, without the profile
-#   tiled8   `bench-step --steps 3 --tiled-cols 8`: the same with 8 columns per thread in the tiled matmul
 #   encode   `bench-encode`: CPU time to encode a decode step on that machine's CPU
 #   scaling  `bench-rollout --no-breakdown` over G = 1…32 × completion 128…1024 (the scaling table)
 #   nosubgroups  `bench --disable subgroups --no-peer`: the kernels on their no-subgroup paths (issue #9.5)
@@ -40,7 +39,6 @@ for p in "${parts[@]}"; do
     rollout) run rollout 240 bench-rollout --json "$OUT/rollout.json" ;;
     step) run step 150 bench-step --steps 3 --profile --json "$OUT/step.json" ;;
     step3) run step3 120 bench-step --steps 3 --json "$OUT/step3.json" ;;
-    tiled8) run step3-tiled8 120 bench-step --steps 3 --tiled-cols 8 --json "$OUT/step3-tiled8.json" ;;
     encode) run encode 60 bench-encode --json "$OUT/encode.json" ;;
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
     check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
@@ -49,6 +47,6 @@ for p in "${parts[@]}"; do
       run "rollout-$f" 120 bench-rollout --no-breakdown --fusion "$f" --json "$OUT/rollout-$f.json"
       run "step-$f" 120 bench-step --steps 3 --fusion "$f" --json "$OUT/step-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 tiled8 encode scaling nosubgroups check cold fusion=F)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F)"; exit 2 ;;
   esac
 done

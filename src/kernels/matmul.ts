@@ -94,8 +94,6 @@ export interface MatmulOptions {
   xNorm?: XNorm | null;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
   tiledRows?: 4 | 8;
-  /** tiled only: columns of y per thread, 4 (64-column tiles) or 8 (128-column tiles); default the kernel's tiledCols */
-  tiledCols?: 4 | 8;
 }
 
 /** Steps one GEMV lane should walk along a row, at most (gemvLanesFor). */
@@ -239,8 +237,6 @@ export class MatmulKernel {
   gemvUnrolled = true;
   /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
   gemvSteps = 1;
-  /** the tiled kernel's columns of y per thread, 4 or 8 (MatmulOptions.tiledCols) */
-  tiledCols: 4 | 8 = 4;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
@@ -286,10 +282,8 @@ export class MatmulKernel {
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
-          const tn = opts.tiledCols ?? this.tiledCols;
-          if (tn !== 4 && tn !== 8) throw new Error(`tiledCols must be 4 or 8, got ${tn}`);
-          const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm, TN: tn, BK: tm === 8 && tn === 8 ? 8 : 16 });
-          rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 16 * tn), ceilDiv(mr, 16 * tm)]);
+          const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
+          rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)]);
         }
       }
     }

@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; tiledCols?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -24,11 +24,6 @@ const CASES: Case[] = [
   { name: 'q4 tiled M=70 N=130 K=72 bias', M: 70, N: 130, K: 72, variant: 'tiled', bias: true },
   { name: 'q4 tiled 8 rows per thread M=150 N=70 K=168 bias accumulate + lora slices', M: 150, N: 70, K: 168, variant: 'tiled', bias: true, accumulate: true, lora: true, tiledRows: 8 },
   { name: 'bf16 tiled 8 rows per thread odd M=9 N=65 K=40', M: 9, N: 65, K: 40, format: 'bf16', variant: 'tiled', tiledRows: 8 },
-  // 8 columns per thread (128-column tiles, a thread's vec4 columns 64 apart); with 8 rows too: 8 k a stage
-  { name: 'q4 tiled 8×8 per thread M=150 N=200 K=168 bias accumulate + lora slices (K = 21 stages of 8)', M: 150, N: 200, K: 168, variant: 'tiled', bias: true, accumulate: true, lora: true, tiledRows: 8, tiledCols: 8 },
-  { name: 'q4 tiled 4×8 per thread M=70 N=130 K=72 bias (N past one 128-column tile; K % 16 = 8)', M: 70, N: 130, K: 72, variant: 'tiled', bias: true, tiledRows: 4, tiledCols: 8 },
-  { name: 'bf16 tiled 8×8 per thread odd M=9 N=65 K=40', M: 9, N: 65, K: 40, format: 'bf16', variant: 'tiled', tiledRows: 8, tiledCols: 8 },
-  { name: 'i8 tiled 8×8 per thread M=260 N=300 K=64', M: 260, N: 300, K: 64, format: 'i8', variant: 'tiled', tiledRows: 8, tiledCols: 8 },
   { name: 'q4 auto M=33 N=65 K=64 (gemv chunks of 16 when forced)', M: 33, N: 65, K: 64, variant: 'gemv' },
   { name: 'bf16 gemv M=5 N=37 K=160 bias', M: 5, N: 37, K: 160, format: 'bf16', variant: 'gemv', bias: true },
   { name: 'bf16 tiled M=67 N=96 K=88', M: 67, N: 96, K: 88, format: 'bf16', variant: 'tiled' },
@@ -78,7 +73,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, tiledCols: c.tiledCols, gemvSteps: c.gemvSteps,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );

@@ -92,9 +92,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
     }
   }
   const t = problem(ctx, 150, 200, 1536, 7);
-  for (const tiledRows of [4, 8] as const) {
-    for (const tiledCols of [4, 8] as const) check(`tiled TM=${tiledRows} TN=${tiledCols} M=150 N=200 K=1536`, await run(ctx, kernel, t, { variant: 'tiled', tiledRows, tiledCols }));
-  }
+  for (const tiledRows of [4, 8] as const) check(`tiled TM=${tiledRows} M=150 N=200 K=1536`, await run(ctx, kernel, t, { variant: 'tiled', tiledRows }));
   destroyWeight(ctx, t.w);
   for (const e of ctx.errors) failures.push(`GPU error: ${e.message}`);
   console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);

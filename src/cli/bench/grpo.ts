@@ -30,17 +30,12 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'tiled-cols': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions every engine of this run uses
     const f = FUSIONS.find(([name]) => name === values.fusion);
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
     (await engineKernels(ctx)).decodeFusion = { ...f[1] };
-  }
-  if (values['tiled-cols'] !== undefined) { // --tiled-cols 4|8: the tiled matmul's columns per thread for every engine of this run
-    const tn = Number(values['tiled-cols']);
-    if (tn !== 4 && tn !== 8) throw new Error(`--tiled-cols ${values['tiled-cols']}: expected 4 or 8`);
-    (await engineKernels(ctx)).matmul.tiledCols = tn;
   }
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));

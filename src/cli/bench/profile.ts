@@ -37,10 +37,6 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('matmul down fwd', (r) => k.matmul.encode(r, x, L.down, y, T));
   await t('matmul gateUp fwd (4 rows per thread)', (r) => k.matmul.encode(r, x, L.gateUp, y, T, { tiledRows: 4 }));
   await t('matmul down fwd (4 rows per thread)', (r) => k.matmul.encode(r, x, L.down, y, T, { tiledRows: 4 }));
-  await t('matmul qkv fwd (8 columns per thread)', (r) => k.matmul.encode(r, x, L.qkv, qkv, T, { tiledCols: 8 }));
-  await t('matmul o fwd (8 columns per thread)', (r) => k.matmul.encode(r, att, L.o, y, T, { tiledCols: 8 }));
-  await t('matmul gateUp fwd (8 columns per thread)', (r) => k.matmul.encode(r, x, L.gateUp, y, T, { tiledCols: 8 }));
-  await t('matmul down fwd (8 columns per thread)', (r) => k.matmul.encode(r, x, L.down, y, T, { tiledCols: 8 }));
   await t('matmul_t qkv bwd', (r) => k.matmul.encodeTransposed(r, qkv, L.qkv, x, T));
   await t('matmul_t gateUp bwd', (r) => k.matmul.encodeTransposed(r, y, L.gateUp, x, T));
   await t('matmul_t down bwd', (r) => k.matmul.encodeTransposed(r, y, L.down, x, T));
