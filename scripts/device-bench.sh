@@ -14,6 +14,7 @@
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
+#   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -46,7 +47,10 @@ for p in "${parts[@]}"; do
     fusion=*) f=${p#fusion=}
       run "rollout-$f" 120 bench-rollout --no-breakdown --fusion "$f" --json "$OUT/rollout-$f.json"
       run "step-$f" 120 bench-step --steps 3 --fusion "$f" --json "$OUT/step-$f.json" ;;
+    step4=*) n=${p#step4=}
+      run "rollout-s4-$n" 120 bench-rollout --no-breakdown --gemv-step4-rows "$n" --json "$OUT/rollout-s4-$n.json"
+      run "step-s4-$n" 120 bench-step --steps 3 --gemv-step4-rows "$n" --json "$OUT/step-s4-$n.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N)"; exit 2 ;;
   esac
 done

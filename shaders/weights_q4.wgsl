@@ -26,3 +26,12 @@ fn w8(n: u32, j: u32, K: u32) -> W8 {
     vec4(lut[(q >> 16u) & 15u], lut[(q >> 20u) & 15u], lut[(q >> 24u) & 15u], lut[q >> 28u]) * s,
   );
 }
+
+/** W[n, 4c .. 4c+3] (the 4-weight GEMV step: half a code word) */
+fn w4(n: u32, c: u32, K: u32) -> vec4<f32> {
+  let q = wdata[n * (K / 8u) + c / 2u] >> ((c & 1u) * 16u);
+  let bpr = (K + 63u) / 64u;
+  let b = n * (bpr + (bpr & 1u)) + c / 16u;
+  let s = unpack2x16float(wscale[b >> 1u])[b & 1u];
+  return vec4(lut[q & 15u], lut[(q >> 4u) & 15u], lut[(q >> 8u) & 15u], lut[(q >> 12u) & 15u]) * s;
+}

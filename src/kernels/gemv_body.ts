@@ -62,6 +62,43 @@ export function gemvBody(MR: number, NR: number, norm = false, U = 1, sg = 0): s
   });
 }
 
+/**
+ * x of one 4-weight lane step: `xa`, the vec4 at index `idx` of row `m` of x (with `norm`: times the
+ * RMSNorm weight, its squares summed into ss<m>; `mask` as xLoads').
+ */
+function xLoad4(m: number, idx: string, norm: boolean, mask = ''): string {
+  if (!norm) return `let xa = xv(p.mOff + ${m}u, ${idx}, k4);`;
+  const f = mask ? ` * ${mask}` : '';
+  return `let ra = x[(p.mOff + ${m}u) * k4 + ${idx}]${f}; ss${m} += dot(ra, ra); let xa = ra * normw[${idx}];`;
+}
+
+/**
+ * The GEMV body with 4 weights per lane step (q4 only: w4() of weights_q4.wgsl): lane l takes vec4
+ * columns l, l + LANES, … of x, so a warp's x loads are 512 contiguous bytes — the 8-weight step's
+ * lane reads two vec4 32 bytes apart, each load instruction spanning 1 KB (twice the cache
+ * wavefronts for the same bytes), which made x the bottleneck at 8–16 rows. Same arithmetic, U and
+ * masks as gemvBody.
+ */
+export function gemvBody4(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
+  return memo(`4:${MR}:${NR}:${norm}:${U}:${sg}`, () => {
+    const L: string[] = [];
+    for (let u = 0; u < U; u++) {
+      if (u === 0) L.push('    let j0 = j;');
+      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
+      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = w4(n0 + min(${i}u, last), j${u}, p.K);`);
+    }
+    for (let u = 0; u < U; u++) {
+      for (let m = 0; m < MR; m++) {
+        const f = u === 0 ? '' : `f${u}`;
+        L.push(`    { ${xLoad4(m, `j${u}`, norm, norm ? f : '')}`);
+        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}dot(xa, w${i}_${u});`);
+        L.push('    }');
+      }
+    }
+    return shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', L, norm, U, sg);
+  });
+}
+
 /** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
 export function gemvWideBody(MR: number, NR: number, norm = false, sg = 0): string {
   return memo(`32:${MR}:${NR}:${norm}:${sg}`, () => {

@@ -25,7 +25,7 @@ import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
-import { gemvBody, gemvWideBody } from './gemv_body';
+import { gemvBody, gemvBody4, gemvWideBody } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -86,6 +86,8 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only (8-weight unrolled body): lane steps per loop trip, their loads issued together (1, 2 or 4); default the kernel's gemvSteps */
   gemvSteps?: number;
+  /** GEMV only (q4, unrolled bodies): 4 weights per lane step, a warp's x loads contiguous (gemvBody4); default from the kernel's gemvStep4Rows rows of x */
+  gemvStep4?: boolean;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
   gemvWide?: boolean;
   /** GEMV only: x is a gate|up pair [M, 2K] and the GEMV reads h = silu(gate)·up (the SwiGLU fused into the down projection) */
@@ -237,6 +239,8 @@ export class MatmulKernel {
   gemvUnrolled = true;
   /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
   gemvSteps = 1;
+  /** from this many rows of x the q4 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never) */
+  gemvStep4Rows = Infinity;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
@@ -278,7 +282,9 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm, this.scatterWidth) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode, constants);
+          const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
+          const body = step4 ? gemvBody4(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode;
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm, this.scatterWidth) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], body, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -370,6 +376,13 @@ export class MatmulKernel {
   /** A GEMV: row reduction + weight reader + epilogue + GEMV layout + body (8-weight or wide). */
   private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>): GPUComputePipeline {
     return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, gemvCommon, body), constants);
+  }
+
+  /** Whether a GEMV of `mr` rows of x takes the 4-weight body: asked (`want`), else from gemvStep4Rows rows; q4 and the unrolled 8-weight path only. */
+  gemvStep4For(w: Weight, mr: number, wide: boolean, want?: boolean): boolean {
+    const can = w.format === 'q4' && this.gemvUnrolled && !wide;
+    if (want && !can) throw new Error(`the 4-weight GEMV step needs q4 weights and the unrolled 8-weight body; got ${w.format}${wide ? ', wide' : ''}${this.gemvUnrolled ? '' : ', loop form'}`);
+    return want ?? (can && mr >= this.gemvStep4Rows);
   }
 
   /** the fixed subgroup width the unrolled GEMV bodies' row sums are written for (gemvBody's sg), 0: reduce_rows() */

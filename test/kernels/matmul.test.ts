@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -50,6 +50,11 @@ const CASES: Case[] = [
   { name: 'bf16 gemv 4 steps a trip LANES=64 M=3 N=21 K=2056', M: 3, N: 21, K: 2056, format: 'bf16', variant: 'gemv', gemvLanes: 64, gemvSteps: 4 },
   { name: 'i8 gemv 2 steps a trip NR=4 M=16 N=37 K=64', M: 16, N: 37, K: 64, format: 'i8', variant: 'gemv', gemvRows: 4, gemvSteps: 2 },
   // row sums by reduce_rows() instead of the reduce-scatter written for the adapter's fixed subgroup width (SwiftShader: 4 lanes)
+  // 4 weights per lane step (q4): lanes on consecutive vec4 columns of x; K/4 steps not a multiple of the lanes, trips past the end masked
+  { name: 'q4 gemv 4-weight steps M=8 N=45 K=1000 bias accumulate + lora slices', M: 8, N: 45, K: 1000, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStep4: true },
+  { name: 'q4 gemv 4-weight steps LANES=128 NR=2 M=16 N=37 K=2056, 2 steps a trip', M: 16, N: 37, K: 2056, variant: 'gemv', gemvRows: 2, gemvLanes: 128, gemvSteps: 2, gemvStep4: true },
+  { name: 'q4 gemv 4-weight steps NR=4 M=3 N=70 K=200, 4 steps a trip', M: 3, N: 70, K: 200, variant: 'gemv', gemvRows: 4, gemvSteps: 4, gemvStep4: true },
+  { name: 'q4 gemv 4-weight steps reduce_rows M=1 N=21 K=136 lora slices', M: 1, N: 21, K: 136, variant: 'gemv', lora: true, gemvStep4: true, scatter: false },
   // the LoRA rank as a pipeline constant (the epilogue's loop unrolled) up to 64, a runtime loop above
   { name: 'q4 gemv M=8 N=45 K=200 lora slices r = 16', M: 8, N: 45, K: 200, variant: 'gemv', lora: true, loraR: 16 },
   { name: 'q4 gemv M=3 N=45 K=200 bias lora slices r = 72 (runtime rank)', M: 3, N: 45, K: 200, variant: 'gemv', bias: true, lora: true, loraR: 72 },
@@ -73,7 +78,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
     }),
   );
@@ -154,11 +159,11 @@ describe('matmul', () => {
     expect(() => kernel.encode(new Recorder(ctx, 't'), ctx.memory.create('x', 16), uploadWeight(ctx, packWeight('q4', normal(1, 8 * 32), 8, 32), 'w'), ctx.memory.create('y', 16), 40, { variant: 'tiled', xSwiglu: true })).toThrow(/GEMV option/);
   });
 
-  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): both weight steps, NR 1 and 4, bias + LoRA epilogue, and the dense LoRA u GEMV; 2 and 4 steps a trip', async () => {
+  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): 4-, 8- and 32-weight steps, NR 1 and 4, bias + LoRA epilogue, and the dense LoRA u GEMV; 2 and 4 steps a trip', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const [N, K, eps] = [37, 96, 1e-6];
-    for (const [M, wide, rows, steps] of [[1, true, 1, 1], [3, false, 4, 1], [16, true, 4, 1], [7, false, 1, 1], [2, false, 2, 4], [1, false, 1, 2]] as const) {
+    for (const [M, wide, rows, steps, step4] of [[1, true, 1, 1, false], [3, false, 4, 1, false], [16, true, 4, 1, false], [7, false, 1, 1, false], [2, false, 2, 4, false], [1, false, 1, 2, false], [8, false, 2, 1, true], [16, false, 2, 2, true]] as const) {
       kernel.gemvSteps = steps;
       const x = normal(80 + M, M * K, 3);
       const g = normal(81, K, 0.5);
@@ -171,10 +176,10 @@ describe('matmul', () => {
       const [xb, gb, ab, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('A', A), ctx.memory.upload('u', lora.u), ctx.memory.upload('B', lora.B)];
       const yb = poisoned(ctx, M * N);
       const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, {
-        variant: 'gemv', gemvWide: wide, gemvRows: rows, xNorm: { w: gb, eps },
+        variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvStep4: step4, xNorm: { w: gb, eps },
         lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 },
       }));
-      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps}`);
+      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4}`);
       const ud = poisoned(ctx, M * 8);
       const u = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } }));
       expectClose(u, matmulRef(xn, A, M, 8, K), 1e-5, `dense M=${M}`);
@@ -186,6 +191,22 @@ describe('matmul', () => {
     const gb = ctx.memory.create('g', 64);
     expect(() => kernel.encodeDenseGemv(new Recorder(ctx, 't'), gb, gb, gb, 1, 2, 16, { xNorm: { w: gb, eps } })).toThrow(/unrolled/);
     kernel.gemvUnrolled = true;
+  });
+
+  it('the 4-weight GEMV step is for q4 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const q4 = uploadWeight(ctx, packWeight('q4', normal(1, 8 * 64), 8, 64), 'w');
+    const bf = uploadWeight(ctx, packWeight('bf16', normal(1, 8 * 64), 8, 64), 'w');
+    expect(() => kernel.gemvStep4For(bf, 8, false, true)).toThrow(/needs q4 weights/);
+    expect(() => kernel.gemvStep4For(q4, 8, true, true)).toThrow(/wide/);
+    const before = kernel.gemvStep4Rows;
+    kernel.gemvStep4Rows = 4;
+    expect([1, 3, 4, 16].map((m) => kernel.gemvStep4For(q4, m, false))).toEqual([false, false, true, true]);
+    expect(kernel.gemvStep4For(bf, 16, false)).toBe(false);
+    kernel.gemvStep4Rows = before;
+    destroyWeight(ctx, q4);
+    destroyWeight(ctx, bf);
   });
 
   it('the RMSNorm fused into a GEMV needs 9 storage buffers a shader: not offered, and refused, on a device that allows 8', async () => {

@@ -87,6 +87,8 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
       for (const gemvSteps of GEMV_STEPS_OPTIONS.filter((u) => u > 1)) {
         for (const lanes of GEMV_LANES_OPTIONS) check(`gemv ${gemvSteps} steps a trip LANES=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: false, gemvLanes: lanes, gemvSteps }));
       }
+      // 4 weights per lane step, 1–4 steps a trip
+      for (const gemvSteps of GEMV_STEPS_OPTIONS) check(`gemv 4-weight steps, ${gemvSteps} a trip M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: false, gemvSteps, gemvStep4: true }));
       check(`gemv default layout M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
       destroyWeight(ctx, p.w);
     }

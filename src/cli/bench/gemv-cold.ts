@@ -86,20 +86,23 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
         const x = ctx.memory.create('cold.x', M * K * 4);
         const y = ctx.memory.create('cold.y', M * N * 4);
         const def = kernel.gemvShape(M, first);
-        const dflt = { ...def, steps: kernel.gemvSteps, scatter: kernel.gemvScatter };
-        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean }> = [dflt];
+        const dflt = { ...def, steps: kernel.gemvSteps, scatter: kernel.gemvScatter, step4: kernel.gemvStep4For(first, M, false) };
+        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean; step4: boolean }> = [dflt];
         if (sweep) {
           layouts.push({ ...dflt, scatter: !dflt.scatter });
+          // the other lane step (4 weights, contiguous x loads / 8 weights), 1–4 steps a trip, the default lanes and their neighbours
+          const near = GEMV_LANES_OPTIONS.filter((l) => l === dflt.lanes || l === dflt.lanes * 2 || l === dflt.lanes / 2);
+          for (const steps of GEMV_STEPS_OPTIONS) for (const lanes of near) layouts.push({ rows: dflt.rows, lanes, steps, scatter: dflt.scatter, step4: !dflt.step4 });
           for (const steps of GEMV_STEPS_OPTIONS.filter((u) => u <= 2)) { // 4 steps a trip never won (2026-12-05 H100 runs)
             for (const rowsOpt of M === 1 ? [1, 2] : M <= 8 ? [2, 4] : [2]) {
-              for (const lanes of GEMV_LANES_OPTIONS) if (rowsOpt !== dflt.rows || lanes !== dflt.lanes || steps !== dflt.steps) layouts.push({ rows: rowsOpt, lanes, steps, scatter: dflt.scatter });
+              for (const lanes of GEMV_LANES_OPTIONS) if (rowsOpt !== dflt.rows || lanes !== dflt.lanes || steps !== dflt.steps) layouts.push({ rows: rowsOpt, lanes, steps, scatter: dflt.scatter, step4: dflt.step4 });
             }
           }
         }
         for (const l of layouts) {
           const enc = (w: Weight) => (rec: Recorder) => {
             kernel.gemvScatter = l.scatter;
-            kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false });
+            kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false, gemvStep4: l.step4 });
             kernel.gemvScatter = dflt.scatter;
           };
           const per = await timer.median(ws.map(enc), 5);
@@ -107,7 +110,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
           const seq = await timeKernel(ctx, (rec) => { for (const w of ws) enc(w)(rec); }, { iters: 5 });
           const seqMs = seq.ms / C;
           const bytes = first.bytes + M * K * 4 + M * N * 4;
-          const r: ColdGemvResult = { M, N, K, layout: `nr${l.rows}-l${l.lanes}-u${l.steps}${l.scatter ? '' : '-rr'}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
+          const r: ColdGemvResult = { M, N, K, layout: `nr${l.rows}-l${l.lanes}-u${l.steps}${l.step4 ? '-s4' : ''}${l.scatter ? '' : '-rr'}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
           rows.push(r);
           console.log(`  cold q4 M=${M} ${N}×${K} ${r.layout}: GPU ${gpuMs.toFixed(4)} ms = ${r.gpuGbps.toFixed(0)} GB/s (${r.gpuPctCopy.toFixed(0)}% of copy); back to back ${seqMs.toFixed(4)} ms = ${r.seqGbps.toFixed(0)} GB/s`);
         }

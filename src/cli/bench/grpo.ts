@@ -30,12 +30,17 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions every engine of this run uses
     const f = FUSIONS.find(([name]) => name === values.fusion);
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
     (await engineKernels(ctx)).decodeFusion = { ...f[1] };
+  }
+  if (values['gemv-step4-rows'] !== undefined) { // --gemv-step4-rows N: q4 GEMVs of ≥ N rows take 4 weights a lane step (Infinity: never)
+    const n = Number(values['gemv-step4-rows']);
+    if (!(n >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected a number ≥ 1 or Infinity`);
+    (await engineKernels(ctx)).matmul.gemvStep4Rows = n;
   }
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
