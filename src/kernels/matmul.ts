@@ -129,16 +129,23 @@ const GEMV_MIN_WORKGROUPS = 128;
  * - lanes per row: each lane walks ≤ 16 steps (32 lanes at K = 1536, 128 at K = 8960), raised until
  *   the dispatch has GEMV_MIN_WORKGROUPS workgroups (N · lanes / (256 · rows)), but never past a
  *   row's K/step steps (lanes with no step would idle).
- * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV). M is kept for callers
- * (every M takes the same layout now).
+ * `step`: weights per lane step, 8 (8-weight bodies) or 32 (the wide q4 GEMV); `step4`: the 4-weight
+ * body (gemvBody4), which takes at least GEMV_STEP4_MIN_LANES lanes. M is kept for callers (every M
+ * takes the same layout now).
  */
-export function gemvLayout(_M: number, N: number, K: number, step = 8): { rows: number; lanes: number } {
+export function gemvLayout(_M: number, N: number, K: number, step = 8, step4 = false): { rows: number; lanes: number } {
   const rows = N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
-  const own = gemvLanesFor(K, step);
-  const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / step)));
+  const own = Math.max(gemvLanesFor(K, step), step4 ? GEMV_STEP4_MIN_LANES : 0);
+  const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / (step4 ? 4 : step))));
   return { rows, lanes };
 }
+
+/**
+ * Fewest lanes a row with the 4-weight step (gemvBody4): 64 — H100, M = 16, cold: 8960×1536 0.0366
+ * ms with 64 lanes, 0.0405 with 32, 0.0524 with the 8-weight step (2026-12-05 sixth session, run 8).
+ */
+const GEMV_STEP4_MIN_LANES = 64;
 
 /** Rows per lane group the GEMV may use (gemv_common.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
@@ -239,8 +246,12 @@ export class MatmulKernel {
   gemvUnrolled = true;
   /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
   gemvSteps = 1;
-  /** from this many rows of x the q4 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never) */
-  gemvStep4Rows = Infinity;
+  /**
+   * From this many rows of x the q4 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
+   * 9, by measurement (H100, 2026-12-05 sixth session): at 16 rows the cold GEMVs ran 8–30% faster
+   * and G = 16 rollouts 6–7%; at 8 rows 1536×8960 ran 18% slower and G = 8 rollouts 9% slower.
+   */
+  gemvStep4Rows = 9;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
@@ -276,13 +287,13 @@ export class MatmulKernel {
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null];
         if (variant === 'gemv') {
           const wide = this.gemvWide(w, opts.gemvWide);
-          const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8);
+          const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
+          const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4);
           const nr = opts.gemvRows ?? shape.rows;
           const lanes = opts.gemvLanes ?? shape.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
           const body = step4 ? gemvBody4(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode;
           const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm, this.scatterWidth) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], body, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
@@ -340,7 +351,8 @@ export class MatmulKernel {
 
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */
   gemvShape(M: number, w: Weight): { rows: number; lanes: number } {
-    return gemvLayout(M, w.N, w.K, this.gemvWide(w) ? 32 : 8);
+    const wide = this.gemvWide(w);
+    return gemvLayout(M, w.N, w.K, wide ? 32 : 8, this.gemvStep4For(w, M, wide));
   }
 
   /** Whether w takes the wide GEMV: only when asked (`want`; q4 with K % 32 = 0), see the measurements below. */

@@ -51,6 +51,7 @@ const CASES: Case[] = [
   { name: 'i8 gemv 2 steps a trip NR=4 M=16 N=37 K=64', M: 16, N: 37, K: 64, format: 'i8', variant: 'gemv', gemvRows: 4, gemvSteps: 2 },
   // row sums by reduce_rows() instead of the reduce-scatter written for the adapter's fixed subgroup width (SwiftShader: 4 lanes)
   // 4 weights per lane step (q4): lanes on consecutive vec4 columns of x; K/4 steps not a multiple of the lanes, trips past the end masked
+  { name: 'q4 gemv 8-weight steps at 16 rows (the default there is 4) M=16 N=37 K=1000 bias accumulate + lora slices', M: 16, N: 37, K: 1000, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStep4: false },
   { name: 'q4 gemv 4-weight steps M=8 N=45 K=1000 bias accumulate + lora slices', M: 8, N: 45, K: 1000, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStep4: true },
   { name: 'q4 gemv 4-weight steps LANES=128 NR=2 M=16 N=37 K=2056, 2 steps a trip', M: 16, N: 37, K: 2056, variant: 'gemv', gemvRows: 2, gemvLanes: 128, gemvSteps: 2, gemvStep4: true },
   { name: 'q4 gemv 4-weight steps NR=4 M=3 N=70 K=200, 4 steps a trip', M: 3, N: 70, K: 200, variant: 'gemv', gemvRows: 4, gemvSteps: 4, gemvStep4: true },
@@ -247,6 +248,10 @@ describe('matmul', () => {
     expect(at(8)).toEqual({ qkv: { rows: 2, lanes: 32 }, o: { rows: 2, lanes: 64 }, gateUp: { rows: 2, lanes: 32 }, down: { rows: 2, lanes: 128 }, lmHead: { rows: 2, lanes: 32 } });
     expect(gemvLayout(3, 45, 136)).toEqual({ rows: 1, lanes: 32 }); // tiny N would want 256, but a row has 17 steps
     expect(gemvLayout(16, 48, 1536)).toEqual({ rows: 1, lanes: 256 }); // the LoRA u of q|k|v at r = 16: every row apart
+    // the 4-weight step: at least 64 lanes, never past a row's K/4 steps
+    expect(gemvLayout(16, 17920, 1536, 8, true)).toEqual({ rows: 2, lanes: 64 });
+    expect(gemvLayout(16, 1536, 8960, 8, true)).toEqual({ rows: 2, lanes: 128 });
+    expect(gemvLayout(16, 45, 136, 8, true)).toEqual({ rows: 1, lanes: 64 });
     expect(gemvLayout(16, 512, 1536)).toEqual({ rows: 2, lanes: 128 });
     // the wide q4 GEMV walks 32 weights a step: lanes never past a row's K/32 steps
     expect(gemvLayout(1, 2048, 1536, 32)).toEqual({ rows: 2, lanes: 32 });
