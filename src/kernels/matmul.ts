@@ -249,7 +249,7 @@ export class MatmulKernel {
   /**
    * From this many rows of x the q4 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
    * 9, by measurement (H100, 2026-12-05 sixth session): at 16 rows the cold GEMVs ran 8–30% faster
-   * and G = 16 rollouts 6–7%; at 8 rows 1536×8960 ran 18% slower and G = 8 rollouts 9% slower.
+   * and G = 16 rollouts 6–10%; at 8 rows 1536×8960 ran 18% slower and G = 8 rollouts 9% slower.
    */
   gemvStep4Rows = 9;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */

@@ -38,8 +38,9 @@ export interface DecodeFusion { norm: number; swiglu: number }
 
 /**
  * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),
- * at 16 rows 3% faster without LoRA but 8% slower with it; SwiGLU fused was no faster at 1 row and
- * 17–24% slower at 8–16 (its lane groups each take the sigmoids of all 8,960 gate values).
+ * at 16 rows 1–3% faster without LoRA but 8–9% slower with it; SwiGLU fused was no faster at 1 row
+ * and 17–24% slower at 8–16 (its lane groups each take the sigmoids of all 8,960 gate values).
+ * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  */
 export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 0 };
 

@@ -72,8 +72,8 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   await t('gate|up (x not zero)', (r) => k.matmul.encode(r, xr, w.gateUp, gu, R));
   m.destroy(xr);
   const gemv = k.matmul.variantFor(R) === 'gemv'; // the fusions exist for the decode GEMVs only
-  if (gemv) await t('gate|up, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, null, undefined, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
-  if (gemv) await t('gate|up + LoRA, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, lora, ll.gateUp, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
+  if (gemv && k.matmul.normFusable) await t('gate|up, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, null, undefined, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
+  if (gemv && k.matmul.normFusable) await t('gate|up + LoRA, RMSNorm fused (decodeFusion.norm)', (r) => encodeLinear(r, k, x, w.gateUp, gu, R, lora, ll.gateUp, false, u, { norm: { w: w.postNorm, eps: c.rmsNormEps } }));
   await t('gate|up + LoRA', (r) => encodeLinear(r, k, xn, w.gateUp, gu, R, lora, ll.gateUp, false, u));
   await t('swiglu', (r) => k.swiglu.encode(r, gu, h, R, I));
   await t('down + residual', (r) => encodeLinear(r, k, h, w.down, x, R, null, undefined, true, u));
