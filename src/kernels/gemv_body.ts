@@ -31,35 +31,7 @@ function xLoads(m: number, idx: string, norm: boolean, mask = ''): string {
  * each result scaled by rsqrt(mean + eps) before the epilogue: xn·Wᵀ = rsqrt(…) · (x∘g)·Wᵀ.
  */
 export function gemvBody(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
-  return memo(`8:${MR}:${NR}:${norm}:${U}:${sg}`, () => {
-    const L: string[] = [];
-    if (U === 1) {
-      for (let i = 0; i < NR; i++) L.push(`    let w${i} = w8(n0 + min(${i}u, last), j, p.K);`);
-      for (let m = 0; m < MR; m++) {
-        L.push(`    { ${xLoads(m, '2u * j', norm)}`);
-        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += dot(xa, w${i}.a) + dot(xb, w${i}.b);`);
-        L.push('    }');
-      }
-      return shell('// 8 weights per lane step', MR, NR, 'p.K / 8u', L, norm, 1, sg);
-    }
-    // U steps per loop trip, all their weight loads first (U loads in flight per row instead of one);
-    // a step past the row's end reloads step j (a valid address) and is zeroed by its mask f<u>
-    for (let u = 0; u < U; u++) {
-      if (u === 0) L.push('    let j0 = j;');
-      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
-      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = w8(n0 + min(${i}u, last), j${u}, p.K);`);
-    }
-    for (let u = 0; u < U; u++) {
-      for (let m = 0; m < MR; m++) {
-        const f = u === 0 ? '' : `f${u}`; // step 0 of a trip is always inside the row
-        L.push(`    { ${xLoads(m, `2u * j${u}`, norm, norm ? f : '')}`);
-        // without norm the mask goes on the sums (one multiply per row instead of two vec4 per x row)
-        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}(dot(xa, w${i}_${u}.a) + dot(xb, w${i}_${u}.b));`);
-        L.push('    }');
-      }
-    }
-    return shell(`// 8 weights per lane step, ${U} steps per trip`, MR, NR, 'p.K / 8u', L, norm, U, sg);
-  });
+  return memo(`8:${MR}:${NR}:${norm}:${U}:${sg}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, norm, U, 8), norm, U, sg));
 }
 
 /**
@@ -80,23 +52,34 @@ function xLoad4(m: number, idx: string, norm: boolean, mask = ''): string {
  * masks as gemvBody.
  */
 export function gemvBody4(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
-  return memo(`4:${MR}:${NR}:${norm}:${U}:${sg}`, () => {
-    const L: string[] = [];
-    for (let u = 0; u < U; u++) {
-      if (u === 0) L.push('    let j0 = j;');
-      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
-      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = w4(n0 + min(${i}u, last), j${u}, p.K);`);
-    }
-    for (let u = 0; u < U; u++) {
-      for (let m = 0; m < MR; m++) {
-        const f = u === 0 ? '' : `f${u}`;
-        L.push(`    { ${xLoad4(m, `j${u}`, norm, norm ? f : '')}`);
-        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}dot(xa, w${i}_${u});`);
-        L.push('    }');
+  return memo(`4:${MR}:${NR}:${norm}:${U}:${sg}`, () => shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', laneSteps(MR, NR, norm, U, 4), norm, U, sg));
+}
+
+/**
+ * One loop trip of `width`-weight lane steps (8: w8 and two vec4 of x; 4: w4 and one): U steps, all
+ * their weight loads first (U loads in flight per row); a step past the row's end reloads step j (a
+ * valid address) and is zeroed by its mask f<u> — on the sums without norm (one multiply per row
+ * instead of one per x vec4), on x with it (so it adds no Σx²).
+ */
+function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 8): string[] {
+  const L: string[] = [];
+  for (let u = 0; u < U; u++) {
+    if (u === 0) L.push('    let j0 = j;');
+    else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
+    for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = ${width === 4 ? 'w4' : 'w8'}(n0 + min(${i}u, last), j${u}, p.K);`);
+  }
+  for (let u = 0; u < U; u++) {
+    for (let m = 0; m < MR; m++) {
+      const f = u === 0 ? '' : `f${u}`; // step 0 of a trip is always inside the row
+      L.push(`    { ${width === 4 ? xLoad4(m, `j${u}`, norm, norm ? f : '') : xLoads(m, `2u * j${u}`, norm, norm ? f : '')}`);
+      for (let i = 0; i < NR; i++) {
+        const d = width === 4 ? `dot(xa, w${i}_${u})` : `(dot(xa, w${i}_${u}.a) + dot(xb, w${i}_${u}.b))`;
+        L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}${d};`);
       }
+      L.push('    }');
     }
-    return shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', L, norm, U, sg);
-  });
+  }
+  return L;
 }
 
 /** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
