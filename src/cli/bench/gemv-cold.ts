@@ -90,9 +90,12 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
         const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean; step4: boolean }> = [dflt];
         if (sweep) {
           layouts.push({ ...dflt, scatter: !dflt.scatter });
-          // the other lane step (4 weights, contiguous x loads / 8 weights), 1–4 steps a trip, the default lanes and their neighbours
+          // the other lane step (4 weights, contiguous x loads / 8 weights), 1–4 steps a trip, the default lanes and their
+          // neighbours, and at ≤ 8 rows 4 output rows a lane group (each x load serving twice the rows)
           const near = GEMV_LANES_OPTIONS.filter((l) => l === dflt.lanes || l === dflt.lanes * 2 || l === dflt.lanes / 2);
-          for (const steps of GEMV_STEPS_OPTIONS) for (const lanes of near) layouts.push({ rows: dflt.rows, lanes, steps, scatter: dflt.scatter, step4: !dflt.step4 });
+          for (const rowsOpt of M <= 8 && dflt.rows === 2 ? [2, 4] : [dflt.rows]) {
+            for (const steps of GEMV_STEPS_OPTIONS) for (const lanes of near) layouts.push({ rows: rowsOpt, lanes, steps, scatter: dflt.scatter, step4: !dflt.step4 });
+          }
           for (const steps of GEMV_STEPS_OPTIONS.filter((u) => u <= 2)) { // 4 steps a trip never won (2026-12-05 H100 runs)
             for (const rowsOpt of M === 1 ? [1, 2] : M <= 8 ? [2, 4] : [2]) {
               for (const lanes of GEMV_LANES_OPTIONS) if (rowsOpt !== dflt.rows || lanes !== dflt.lanes || steps !== dflt.steps) layouts.push({ rows: rowsOpt, lanes, steps, scatter: dflt.scatter, step4: dflt.step4 });
