@@ -2,26 +2,23 @@
 // built on the GPU) timed where GRPO spends its time. Rollout: group sampling at G = 1, 8, 16
 // (prompt 128, completion 256, no EOS so every row runs to the end), tokens/s, ms per decode step
 // and a breakdown (layers, LM head, sampling, a step's kernels back to back, and each kernel of one
-// layer). Step: one full GRPO step (G = 8, prompt 128, completion 256, r = 16, all 7 targets, β > 0)
-// by phase, with peak GPU bytes. JSON out.
+// layer; decode-timing.ts). Step: one full GRPO step (G = 8, prompt 128, completion 256, r = 16,
+// all 7 targets, β > 0) by phase, with peak GPU bytes. JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { acquireDevice, type GpuContext } from '../../gpu/device';
+import { acquireDevice } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
-import { BENCH_GPU_FLAGS, GpuTimer, median } from './gpu-timer';
-import { Recorder } from '../../gpu/encoder';
+import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
 import { Engine } from '../../model/engine';
-import { engineKernels, type DecodeFusion } from '../../model/kernels';
+import { engineKernels } from '../../model/kernels';
 import { generate, type GenerateRequest } from '../../model/generate';
-import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import { makeConfig } from '../../grpo/config';
 import { TrainingSession } from '../../grpo/session';
-import { heatGpu, timeKernel } from './timing';
+import { heatGpu } from './timing';
 import { profileTraining, profileSession } from './profile';
-import { decodeLayerProfile } from './decode-profile';
-import type { ModelWeights } from '../../model/weights';
+import { breakdown, countDispatches, FUSIONS, loopGpuTime, stepGpuTime, type LoopGpuTime, type StepGpuTime } from './decode-timing';
 import { createLora, destroyLora, type LoraAdapter } from '../../lora/adapter';
 import { LORA_TARGETS } from '../../lora/targets';
 import { loraBase } from '../../grpo/session';
@@ -58,192 +55,6 @@ function randomPrompt(n: number, V: number, seed: number): number[] {
 /** bench-rollout's rollout: G completions of C tokens (no EOS: every row runs to the end), temperature 1 */
 function rolloutRequest(prompts: number[][], G: number, C: number, inFlight: number | undefined, lora: LoraAdapter | null): GenerateRequest {
   return { prompts, G, maxNewTokens: C, eosIds: [], inFlight, lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 2 } };
-}
-
-/** A decode step's inputs at R rows, every row at the last of L positions: KV cache, token ids / slots / positions, logits. */
-function decodeStepBuffers(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
-  const m = ctx.memory;
-  const cache = createKvCache(ctx, weights.config, R, L);
-  const io = { ids: m.upload('b.ids', new Int32Array(R)), slot: m.upload('b.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('b.pos', new Int32Array(R).fill(L - 1)) };
-  const logits = m.create('b.logits', R * engine.V * 4);
-  const destroy = () => {
-    destroyKvCache(ctx, cache);
-    for (const b of [io.ids, io.slot, io.pos, logits]) m.destroy(b);
-  };
-  return { cache, io, logits, destroy };
-}
-
-/**
- * Decode step parts at R rows: all layers, LM head, sampling, and the three in one pass — each a
- * compute pass on the GPU clock (median of 5; wall-clock over repeats where the device has no
- * timestamps: that adds Dawn's CPU work at submit, ≈ 30 µs a dispatch in a pass of thousands).
- */
-async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
-  const m = ctx.memory;
-  const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
-  const { cache, io, logits } = bufs;
-  const st = {
-    seq: m.upload('b.seq', new Uint32Array(R)), eos: m.upload('b.eos', Uint32Array.of(0xffffffff)), E: 1, tokens: m.create('b.tok', R * 4), done: m.upload('b.done', new Uint32Array(R)),
-    history: m.create('b.h', R * 4 * 4), logps: m.create('b.l', R * 4 * 4), maxNew: 4, pos: m.create('b.p', R * 4), pad: 0,
-  };
-  const forward = (rec: Recorder) => engine.encodeForward(rec, R, io, cache, null);
-  const lmHead = (rec: Recorder) => engine.encodeLogits(rec, logits, R);
-  const sampling = (rec: Recorder) => engine.k.sample.encode(rec, logits, R, engine.V, 0, { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 }, st);
-  const step = (rec: Recorder) => { forward(rec); lmHead(rec); sampling(rec); };
-  const timer = GpuTimer.create(ctx);
-  const time = async (items: Array<(rec: Recorder) => void>) => {
-    if (timer) return timer.median(items, 5);
-    const ms: number[] = [];
-    for (const f of items) ms.push((await timeKernel(ctx, f, { iters: 3 })).ms);
-    return ms;
-  };
-  const [layersMs, lmHeadMs, sampleMs, stepKernelsMs] = await time([forward, lmHead, sampling, step]);
-  // the layers with the GEMVs' loop-form bodies
-  engine.k.matmul.gemvUnrolled = false;
-  const [loopFormMs] = await time([forward]);
-  engine.k.matmul.gemvUnrolled = true;
-  timer?.destroy();
-  // the step as the decode loop submits it — one submission per step, the forward replayed — but
-  // with no read-back: what generate() would reach if map callbacks cost nothing
-  const cap = new Recorder(ctx, 'capture');
-  cap.beginCapture();
-  forward(cap);
-  lmHead(cap);
-  const captured = cap.endCapture();
-  cap.discard();
-  const submitted = async (n: number) => {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const rec = new Recorder(ctx, 'step');
-      rec.replay(captured);
-      sampling(rec);
-      rec.submit();
-    }
-    const t1 = performance.now();
-    await ctx.device.queue.onSubmittedWorkDone();
-    return { ms: (performance.now() - t0) / n, cpuMs: (t1 - t0) / n };
-  };
-  await submitted(3);
-  await heatGpu(ctx);
-  // CPU ms per step to replay and submit (≈ ms: the loop is CPU-bound; far below: the GPU is)
-  const { ms: submittedMs, cpuMs: submittedCpuMs } = await submitted(20);
-  bufs.destroy();
-  for (const b of [st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos]) m.destroy(b);
-  const layerProfile = await decodeLayerProfile(ctx, engine, weights, R, L);
-  return { layersMs, loopFormMs, lmHeadMs, sampleMs, stepKernelsMs, stepSubmittedMs: submittedMs, stepSubmittedCpuMs: submittedCpuMs, dispatchesPerStep: countDispatches(ctx, engine, weights, R, L), layerProfile };
-}
-
-interface StepGpuTime {
-  dispatches: number;
-  /** the step's forward + LM head replayed in one timed pass (median of 5) */
-  stepMs: number;
-  /** each dispatch alone in a timed pass, summed (median of 5 each) */
-  totalMs: number;
-  byKernel: Record<string, number>;
-  /** the step's GPU time less the same step without that kernel's dispatches (median of 5) */
-  marginalByKernel: Record<string, number>;
-  /** the step's pass with each decode fusion setting (FUSIONS): dispatches and GPU ms (median of 5) */
-  byFusion: Record<string, { dispatches: number; ms: number }>;
-}
-
-interface LoopGpuTime {
-  tokensPerSecond: number;
-  msPerStep: number;
-  /** medians over the replayed steps: a step's pass (forward, LM head, sampling) on the GPU, and the GPU time from one step's pass to the next's */
-  busyMs: number;
-  gapMs: number;
-  /** Σ passes / (end of the last − start of the first) */
-  busyFraction: number;
-}
-
-/** A rollout as bench-rollout's, each replayed decode step's pass GPU-timestamped: is the GPU busy in the loop? null without timestamp-query. */
-async function loopGpuTime(ctx: GpuContext, engine: Engine, req: GenerateRequest): Promise<LoopGpuTime | null> {
-  const timer = GpuTimer.create(ctx);
-  if (!timer || req.maxNewTokens < 4) return null;
-  const G = req.G;
-  try {
-    await heatGpu(ctx);
-    const r = await generate(engine, { ...req, timeStep: timer.stepHook });
-    const { busyMs, gapMs } = await timer.loopSteps(2, r.steps);
-    const busy = busyMs.reduce((a, b) => a + b, 0);
-    const span = busy + gapMs.reduce((a, b) => a + b, 0);
-    return { tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerStep: (1000 * r.decodeSeconds) / r.steps, busyMs: median(busyMs), gapMs: median(gapMs), busyFraction: busy / span };
-  } finally {
-    timer.destroy();
-  }
-}
-
-/** Each dispatch of one decode step's forward + LM head (as generate() captures it) timed on the GPU; null without timestamp-query. */
-async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, lora: LoraAdapter | null): Promise<StepGpuTime | null> {
-  const timer = GpuTimer.create(ctx);
-  if (!timer) return null;
-  const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
-  const { cache, io, logits } = bufs;
-  try {
-    const capture = () => { // with engine.k.decodeFusion as it is at the call
-      const cap = new Recorder(ctx, 'capture');
-      cap.beginCapture();
-      engine.encodeForward(cap, R, io, cache, lora);
-      engine.encodeLogits(cap, logits, R);
-      const c = cap.endCapture();
-      cap.discard();
-      return c;
-    };
-    const captured = capture();
-    await timer.timeCapture(captured); // warm-up
-    const runs: Array<Array<{ label: string; ms: number }>> = [];
-    for (let i = 0; i < 5; i++) runs.push(await timer.timeCapture(captured));
-    const byKernel: Record<string, number> = {};
-    let totalMs = 0;
-    runs[0].forEach((d, i) => {
-      const t = median(runs.map((r) => r[i].ms));
-      totalMs += t;
-      byKernel[d.label] = (byKernel[d.label] ?? 0) + t;
-    });
-    const whole = async (keep?: (i: number) => boolean) => {
-      const ts: number[] = [];
-      for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(captured, keep));
-      return median(ts);
-    };
-    await whole();
-    const stepMs = await whole();
-    const marginalByKernel: Record<string, number> = {};
-    const labels = runs[0].map((d) => d.label);
-    for (const label of Object.keys(byKernel)) marginalByKernel[label] = stepMs - (await whole((i) => labels[i] !== label));
-    // the decode fusions (EngineKernels.decodeFusion) each captured and replayed the same way
-    const byFusion: Record<string, { dispatches: number; ms: number }> = {};
-    const saved = { ...engine.k.decodeFusion };
-    try {
-      for (const [name, f] of [...FUSIONS, ['engine', saved] as [string, DecodeFusion]]) {
-        engine.k.decodeFusion = f;
-        const c = capture();
-        await timer.timeReplay(c);
-        const ts: number[] = [];
-        for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(c));
-        byFusion[name] = { dispatches: c.dispatches, ms: median(ts) };
-      }
-    } finally {
-      engine.k.decodeFusion = saved;
-    }
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion };
-  } finally {
-    timer.destroy();
-    bufs.destroy();
-  }
-}
-
-/** The decode fusion settings bench-rollout compares (and --fusion names). */
-const FUSIONS: Array<[string, DecodeFusion]> = [['none', { norm: 0, swiglu: 0 }], ['norm', { norm: Infinity, swiglu: 0 }], ['swiglu', { norm: 0, swiglu: Infinity }], ['both', { norm: Infinity, swiglu: Infinity }]];
-
-function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
-  const cache = createKvCache(ctx, weights.config, R, L);
-  const rec = new Recorder(ctx, 'count');
-  const b = ctx.memory.create('c', R * 4);
-  engine.encodeForward(rec, R, { ids: b, slot: b, pos: b }, cache, null);
-  const n = rec.dispatches;
-  destroyKvCache(ctx, cache);
-  ctx.memory.destroy(b);
-  return n + 3; // + LM head + sampling (plain: chunk partials, then a combine per row)
 }
 
 export async function runBenchRollout(argv: string[]): Promise<number> {
