@@ -14,14 +14,21 @@
 const cache = new Map<string, string>();
 
 /**
- * x read by the lane step: `xa`/`xb`, the two vec4 at vec4 index `idx` (a WGSL expression) of row
- * `m` of x; with `norm`, multiplied by the RMSNorm weight and their squares summed into ss<m>.
- * `mask` (a WGSL f32 expression, 0 or 1) zeroes a step past the row's end (norm: so it adds no Σx²).
+ * x read by the lane step: `xa`/`xb`, the `count` (2, or 1 for the 4-weight step: `xa` only) vec4 at
+ * vec4 index `idx` (a WGSL expression) of row `m` of x; with `norm`, multiplied by the RMSNorm weight
+ * and their squares summed into ss<m>. `mask` (a WGSL f32 expression, 0 or 1) zeroes a step past the
+ * row's end (norm: so it adds no Σx²).
  */
-function xLoads(m: number, idx: string, norm: boolean, mask = ''): string {
-  if (!norm) return `let xa = xv(p.mOff + ${m}u, ${idx}, k4); let xb = xv(p.mOff + ${m}u, ${idx} + 1u, k4);`;
+function xLoads(m: number, idx: string, norm: boolean, mask = '', count: 1 | 2 = 2): string {
+  const vs = ['a', 'b'].slice(0, count);
+  const at = (k: number) => (k ? `${idx} + ${k}u` : idx);
+  if (!norm) return vs.map((v, k) => `let x${v} = xv(p.mOff + ${m}u, ${at(k)}, k4);`).join(' ');
   const f = mask ? ` * ${mask}` : '';
-  return `let ra = x[(p.mOff + ${m}u) * k4 + ${idx}]${f}; let rb = x[(p.mOff + ${m}u) * k4 + ${idx} + 1u]${f}; ss${m} += dot(ra, ra) + dot(rb, rb); let xa = ra * normw[${idx}]; let xb = rb * normw[${idx} + 1u];`;
+  return [
+    ...vs.map((v, k) => `let r${v} = x[(p.mOff + ${m}u) * k4 + ${at(k)}]${f};`),
+    `ss${m} += ${vs.map((v) => `dot(r${v}, r${v})`).join(' + ')};`,
+    ...vs.map((v, k) => `let x${v} = r${v} * normw[${at(k)}];`),
+  ].join(' ');
 }
 
 /**
@@ -32,16 +39,6 @@ function xLoads(m: number, idx: string, norm: boolean, mask = ''): string {
  */
 export function gemvBody(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
   return memo(`8:${MR}:${NR}:${norm}:${U}:${sg}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, norm, U, 8), norm, U, sg));
-}
-
-/**
- * x of one 4-weight lane step: `xa`, the vec4 at index `idx` of row `m` of x (with `norm`: times the
- * RMSNorm weight, its squares summed into ss<m>; `mask` as xLoads').
- */
-function xLoad4(m: number, idx: string, norm: boolean, mask = ''): string {
-  if (!norm) return `let xa = xv(p.mOff + ${m}u, ${idx}, k4);`;
-  const f = mask ? ` * ${mask}` : '';
-  return `let ra = x[(p.mOff + ${m}u) * k4 + ${idx}]${f}; ss${m} += dot(ra, ra); let xa = ra * normw[${idx}];`;
 }
 
 /**
@@ -71,7 +68,7 @@ function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 
   for (let u = 0; u < U; u++) {
     for (let m = 0; m < MR; m++) {
       const f = u === 0 ? '' : `f${u}`; // step 0 of a trip is always inside the row
-      L.push(`    { ${width === 4 ? xLoad4(m, `j${u}`, norm, norm ? f : '') : xLoads(m, `2u * j${u}`, norm, norm ? f : '')}`);
+      L.push(`    { ${width === 4 ? xLoads(m, `j${u}`, norm, norm ? f : '', 1) : xLoads(m, `2u * j${u}`, norm, norm ? f : '')}`);
       for (let i = 0; i < NR; i++) {
         const d = width === 4 ? `dot(xa, w${i}_${u})` : `(dot(xa, w${i}_${u}.a) + dot(xb, w${i}_${u}.b))`;
         L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}${d};`);
