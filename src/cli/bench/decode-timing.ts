@@ -2,7 +2,7 @@
 // clock, the decode loop with every step's pass timestamped (is the GPU busy?), one step's dispatches
 // each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion).
 import type { GpuContext } from '../../gpu/device';
-import { Recorder } from '../../gpu/encoder';
+import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
 import { generate, type GenerateRequest } from '../../model/generate';
 import type { DecodeFusion } from '../../model/kernels';
@@ -24,6 +24,17 @@ function decodeStepBuffers(ctx: GpuContext, engine: Engine, weights: ModelWeight
     for (const b of [io.ids, io.slot, io.pos, logits]) m.destroy(b);
   };
   return { cache, io, logits, destroy };
+}
+
+/** One decode step's forward + LM head as generate() captures it (with engine.k.decodeFusion as it is at the call). */
+function captureStep(ctx: GpuContext, engine: Engine, R: number, bufs: ReturnType<typeof decodeStepBuffers>, lora: LoraAdapter | null): Capture {
+  const cap = new Recorder(ctx, 'capture');
+  cap.beginCapture();
+  engine.encodeForward(cap, R, bufs.io, bufs.cache, lora);
+  engine.encodeLogits(cap, bufs.logits, R);
+  const c = cap.endCapture();
+  cap.discard();
+  return c;
 }
 
 /**
@@ -58,12 +69,7 @@ export async function breakdown(ctx: GpuContext, engine: Engine, weights: ModelW
   timer?.destroy();
   // the step as the decode loop submits it — one submission per step, the forward replayed — but
   // with no read-back: what generate() would reach if map callbacks cost nothing
-  const cap = new Recorder(ctx, 'capture');
-  cap.beginCapture();
-  forward(cap);
-  lmHead(cap);
-  const captured = cap.endCapture();
-  cap.discard();
+  const captured = captureStep(ctx, engine, R, bufs, null);
   const submitted = async (n: number) => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
@@ -131,18 +137,8 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
   const timer = GpuTimer.create(ctx);
   if (!timer) return null;
   const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
-  const { cache, io, logits } = bufs;
   try {
-    const capture = () => { // with engine.k.decodeFusion as it is at the call
-      const cap = new Recorder(ctx, 'capture');
-      cap.beginCapture();
-      engine.encodeForward(cap, R, io, cache, lora);
-      engine.encodeLogits(cap, logits, R);
-      const c = cap.endCapture();
-      cap.discard();
-      return c;
-    };
-    const captured = capture();
+    const captured = captureStep(ctx, engine, R, bufs, lora);
     await timer.timeCapture(captured); // warm-up
     const runs: Array<Array<{ label: string; ms: number }>> = [];
     for (let i = 0; i < 5; i++) runs.push(await timer.timeCapture(captured));
@@ -153,27 +149,26 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
       totalMs += t;
       byKernel[d.label] = (byKernel[d.label] ?? 0) + t;
     });
-    const whole = async (keep?: (i: number) => boolean) => {
+    // a capture replayed in one timed pass (keep: the dispatches left in), median of 5
+    const whole = async (c: Capture, keep?: (i: number) => boolean) => {
       const ts: number[] = [];
-      for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(captured, keep));
+      for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(c, keep));
       return median(ts);
     };
-    await whole();
-    const stepMs = await whole();
+    await whole(captured);
+    const stepMs = await whole(captured);
     const marginalByKernel: Record<string, number> = {};
     const labels = runs[0].map((d) => d.label);
-    for (const label of Object.keys(byKernel)) marginalByKernel[label] = stepMs - (await whole((i) => labels[i] !== label));
+    for (const label of Object.keys(byKernel)) marginalByKernel[label] = stepMs - (await whole(captured, (i) => labels[i] !== label));
     // the decode fusions (EngineKernels.decodeFusion) each captured and replayed the same way
     const byFusion: Record<string, { dispatches: number; ms: number }> = {};
     const saved = { ...engine.k.decodeFusion };
     try {
       for (const [name, f] of [...FUSIONS, ['engine', saved] as [string, DecodeFusion]]) {
         engine.k.decodeFusion = f;
-        const c = capture();
-        await timer.timeReplay(c);
-        const ts: number[] = [];
-        for (let i = 0; i < 5; i++) ts.push(await timer.timeReplay(c));
-        byFusion[name] = { dispatches: c.dispatches, ms: median(ts) };
+        const c = captureStep(ctx, engine, R, bufs, lora);
+        await timer.timeReplay(c); // warm-up
+        byFusion[name] = { dispatches: c.dispatches, ms: await whole(c) };
       }
     } finally {
       engine.k.decodeFusion = saved;
