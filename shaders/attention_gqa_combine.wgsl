@@ -39,11 +39,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   var M = -3.0e38;
   for (var s = 0u; s < n; s++) { M = max(M, cw[s]); }
-  var den = 0.0;
-  for (var s = 0u; s < n; s++) { den += exp(cw[s] - M) * cl[s]; }
   workgroupBarrier(); // every thread has read the maxima: cw becomes the weights
   for (var s = lid; s < n; s += WG) { cw[s] = exp(cw[s] - M); }
   workgroupBarrier();
+  var den = 0.0;
+  for (var s = 0u; s < n; s++) { den += cw[s] * cl[s]; }
   var num = vec2<f32>(0.0);
   let d = min(lid, HD - 1u);             // lanes past HD read a valid dim and store nothing
   let d2 = min(lid + WG, HD - 1u);
