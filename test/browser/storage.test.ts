@@ -28,7 +28,7 @@ afterAll(async () => {
 type Tz = {
   saveV1(db: string, r: number, layers: number, chunk: number): Promise<{ id: string; version: number; sum: number; bytes: number; expected: number }>;
   failingUpdate(db: string, id: string, r: number, layers: number, failAt: number, chunk: number): Promise<{ err: { name: string; message: string; hint: string } | null; after: { version: number; sum: number }; chunkKeys: number; referenced: number }>;
-  startBigUpdate(db: string, id: string, r: number, layers: number, chunk: number): Promise<void>;
+  startBigUpdate(db: string, id: string, r: number, layers: number, chunk: number, holdAt: number): Promise<void>;
   afterReload(db: string, id: string): Promise<{ orphansBefore: number; sweptAtOpen: number; orphansAfter: number; adapter: { version: number; sum: number; bytes: number } }>;
 };
 type W = { tz: Tz; tzProgress?: number; tzDone?: boolean };
@@ -51,11 +51,12 @@ describe('storage in a real browser', () => {
     const chunk = 256 * 1024;
     const v1 = await page.evaluate((c) => (window as unknown as W).tz.saveV1('reload-db', 256, 2, c), chunk);
     // version 2: 2 layers × 2 × (16384 × 64) floats = 16 MiB in 64 chunks of 256 KiB
-    await page.evaluate(([id, c]) => (window as unknown as W).tz.startBigUpdate('reload-db', id, 16384, 2, c), [v1.id, chunk] as const);
-    await page.waitForFunction(() => ((window as unknown as W).tzProgress ?? 0) >= 4, undefined, { timeout: 30_000, polling: 1 });
+    // chunk write 5 hangs, so the reload comes mid-write however fast the machine (a 1 ms poll for ≥ 4 chunks raced the other 60 under load)
+    await page.evaluate(([id, c]) => (window as unknown as W).tz.startBigUpdate('reload-db', id, 16384, 2, c, 5), [v1.id, chunk] as const);
+    await page.waitForFunction(() => ((window as unknown as W).tzProgress ?? 0) >= 5, undefined, { timeout: 30_000, polling: 1 });
     const progress = await page.evaluate(() => (window as unknown as W).tzProgress);
     const done = await page.evaluate(() => Boolean((window as unknown as W).tzDone));
-    expect(done, 'the write finished before the reload; make it larger').toBe(false);
+    expect(done, 'the write finished before the reload').toBe(false);
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
     const r = await page.evaluate((id) => (window as unknown as W).tz.afterReload('reload-db', id), v1.id);

@@ -38,7 +38,8 @@ const fields = (name: string, r: number, step = 0) => ({
 });
 
 /** Wraps a backend: counts chunk writes and can fail the nth one. */
-function instrumented(inner: StorageBackend, opts: { failAt?: number }): StorageBackend & { chunkWrites: number } {
+/** A backend that counts chunk writes (window.tzProgress), failing at write `failAt` or never finishing write `holdAt` (a page closed mid-write). */
+function instrumented(inner: StorageBackend, opts: { failAt?: number; holdAt?: number }): StorageBackend & { chunkWrites: number } {
   const b = {
     chunkWrites: 0,
     get: (k: string) => inner.get(k), getMany: (ks: string[]) => inner.getMany(ks), del: (k: string) => inner.del(k),
@@ -48,6 +49,7 @@ function instrumented(inner: StorageBackend, opts: { failAt?: number }): Storage
         b.chunkWrites++;
         (window as unknown as { tzProgress: number }).tzProgress = b.chunkWrites;
         if (opts.failAt === b.chunkWrites) throw new Error(`injected failure at chunk write ${b.chunkWrites}`);
+        if (opts.holdAt === b.chunkWrites) await new Promise(() => {}); // stays in flight until the page goes
       }
       return inner.set(k, v);
     },
@@ -122,9 +124,9 @@ const tz = {
     return { err, after: await contentSum(s, id), chunkKeys: chunks, referenced: (await s.listAdapters()).find((m) => m.id === id)!.chunks.length };
   },
 
-  /** Starts writing version 2 and does not wait: the test reloads the page while it runs. */
-  async startBigUpdate(dbName: string, id: string, r: number, layers: number, chunkBytes: number): Promise<void> {
-    const backend = instrumented(idbBackend({ dbName }), {});
+  /** Starts writing version 2 and does not wait: chunk write `holdAt` never finishes, and the test reloads the page while it hangs. */
+  async startBigUpdate(dbName: string, id: string, r: number, layers: number, chunkBytes: number, holdAt: number): Promise<void> {
+    const backend = instrumented(idbBackend({ dbName }), { holdAt });
     const s = await openStorage({ dbName, backend, chunkBytes });
     (window as unknown as { tzProgress: number }).tzProgress = 0;
     void s.updateAdapter(id, tensors(3, r, layers)).then(() => { (window as unknown as { tzDone: boolean }).tzDone = true; });
