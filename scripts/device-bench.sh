@@ -15,6 +15,7 @@
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
+#   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -50,7 +51,10 @@ for p in "${parts[@]}"; do
     step4=*) n=${p#step4=}
       run "rollout-s4-$n" 120 bench-rollout --no-breakdown --gemv-step4-rows "$n" --json "$OUT/rollout-s4-$n.json"
       run "step-s4-$n" 120 bench-step --steps 3 --gemv-step4-rows "$n" --json "$OUT/step-s4-$n.json" ;;
+    fold=*) f=${p#fold=}
+      run "rollout-fold-$f" 120 bench-rollout --no-breakdown --lora-fold "$f" --json "$OUT/rollout-fold-$f.json"
+      run "step-fold-$f" 120 bench-step --steps 3 --lora-fold "$f" --json "$OUT/step-fold-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S)"; exit 2 ;;
   esac
 done

@@ -23,16 +23,19 @@ override ACCUMULATE: bool = false; // y += result (residual add)
 override LORA: bool = false;
 override LORA_R: u32 = 0u; // the LoRA rank when fixed at pipeline creation (the loop unrolls, its loads go out together); 0: p.R
 
+/** the LoRA slice (0, 1 or 2: q, k, v of a fused q|k|v weight) of global output row ng */
+fn lora_slice(ng: u32) -> u32 {
+  return select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
+}
+
 /** y[mOff + mLocal, nOff + n] (+)= v0 + bias + LoRA */
 fn store(mLocal: u32, n: u32, v0: f32) {
-  let m = p.mOff + mLocal;
   var v = v0;
-  let ng = p.nOff + n;
-  if (HAS_BIAS) { v += bias[n]; }
   if (LORA) {
-    let s = select(select(0u, 1u, ng >= p.slice1), 2u, ng >= p.slice2);
+    let m = p.mOff + mLocal;
+    let ng = p.nOff + n;
     var l = 0.0;
-    let u0 = m * p.ldu + s * p.R;
+    let u0 = m * p.ldu + lora_slice(ng) * p.R;
     let b0 = ng * p.R;
     if (LORA_R > 0u) {
       for (var j = 0u; j < LORA_R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
@@ -41,7 +44,14 @@ fn store(mLocal: u32, n: u32, v0: f32) {
     }
     v += p.loraScale * l;
   }
-  let i = m * p.ldy + ng;
+  store_y(mLocal, n, v);
+}
+
+/** y[mOff + mLocal, nOff + n] (+)= v0 + bias: store() without the LoRA term (GEMV bodies that sum it themselves: gemv_body.ts loraFold) */
+fn store_y(mLocal: u32, n: u32, v0: f32) {
+  var v = v0;
+  if (HAS_BIAS) { v += bias[n]; }
+  let i = (p.mOff + mLocal) * p.ldy + p.nOff + n;
   if (ACCUMULATE) { v += y[i]; }
   y[i] = v;
 }

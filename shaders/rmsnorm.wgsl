@@ -1,6 +1,7 @@
 // RMSNorm over channels, in f32 (as Qwen2RMSNorm):  y[t, c] = x[t, c] · rsqrt(mean_c x[t, :]² + eps) · w[c]
 // Bindings: 0 params {T, C, eps} · 1 x f32[T, C] · 2 w f32[C] · 3 y f32[T, C] (may alias nothing)
 // Workgroup: WG threads (override) per row, one workgroup per row t; rows beyond 65535 wrap into y.
+// Composed after a workgroup-sum snippet (wg_sum_{subgroup,shared}.wgsl).
 struct Params { T: u32, C: u32, eps: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -9,7 +10,6 @@ struct Params { T: u32, C: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 override WG: u32 = 256;
-var<workgroup> red: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -22,14 +22,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       ss += v * v;
     }
   }
-  red[lid] = ss;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
+  let total = wg_sum(ss, lid);
   if (t >= p.T) { return; }
-  let inv = inverseSqrt(red[0] / f32(p.C) + p.eps);
+  let inv = inverseSqrt(total / f32(p.C) + p.eps);
   for (var c = lid; c < p.C; c += WG) {
     y[base + c] = x[base + c] * inv * w[c];
   }

@@ -14,3 +14,10 @@ fn w8(n: u32, j: u32, K: u32) -> W8 {
   let v = wdata[n * (K / 8u) + j];
   return W8(vec4(bf2(v.x), bf2(v.y)), vec4(bf2(v.z), bf2(v.w)));
 }
+
+/** W[n, 4c .. 4c+3] (the 4-weight GEMV step: half a vec4 of pairs) */
+fn w4(n: u32, c: u32, K: u32) -> vec4<f32> {
+  let v = wdata[n * (K / 8u) + c / 2u];
+  let h = select(v.xy, v.zw, (c & 1u) != 0u);
+  return vec4(bf2(h.x), bf2(h.y));
+}

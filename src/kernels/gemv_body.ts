@@ -10,46 +10,82 @@
 // With a fixed subgroup width `sg` (the adapter's min = max; 0: unknown) the row sums are a
 // reduce-scatter written out here (rowSum): MR values over a row's lanes in MR − 1 + log2(sg / MR)
 // shuffles instead of MR · log2(sg) (16 instead of 80 at MR = 16), ending with row m's sum in lane m.
+// `loraFold`: the LoRA term (LORA) is summed by the lanes instead of the storing lane's epilogue —
+// lane l takes rank slots r ≡ l (mod LANES), loads u and B before the codebook barrier (their latency
+// overlaps it) and adds u[m, r]·B[n, r]·scale into its accumulators, so the row sums add it. With
+// `norm` the sums are scaled by the norm's rsqrt at the end, so u must come without it (XNorm.unscaled:
+// u' = (x∘g)·Aᵀ, and rsqrt·(x∘g·Wᵀ + u'·Bᵀ) = xn·Wᵀ + u·Bᵀ). The epilogue's store() did it at the end of
+// every workgroup: 2R loads a storing lane, one memory latency after the row sums (H100, G = 16:
+// 0.62 ms a step against 0.16 folded).
+
+/** What a GEMV body is made for, besides its MR × NR accumulators. */
+export interface BodyOpts {
+  /** x is the raw residual stream; the GEMV applies the RMSNorm (matmul_epilogue.wgsl's normw) */
+  norm?: boolean;
+  /** with `norm`: x∘g only, without the rsqrt (no Σx²): a LoRA u for a GEMV that folds it (XNorm.unscaled) */
+  unscaled?: boolean;
+  /** lane steps per loop trip (8- and 4-weight bodies), their loads issued together */
+  steps?: number;
+  /** the subgroup width every subgroup has (rowSum's reduce-scatter); 0: reduce_rows() */
+  sg?: number;
+  /** the LoRA term summed by the lanes (above) instead of store()'s epilogue; with `norm`, for a u without the norm's rsqrt */
+  loraFold?: boolean;
+}
 
 const cache = new Map<string, string>();
 
 /**
  * x read by the lane step: `xa`/`xb`, the `count` (2, or 1 for the 4-weight step: `xa` only) vec4 at
- * vec4 index `idx` (a WGSL expression) of row `m` of x; with `norm`, multiplied by the RMSNorm weight
- * and their squares summed into ss<m>. `mask` (a WGSL f32 expression, 0 or 1) zeroes a step past the
- * row's end (norm: so it adds no Σx²).
+ * vec4 index `idx` (a WGSL expression) of row `m` of x; with `norm`, raw (the RMSNorm weight g is
+ * on the weights: normWeights) and, with `ss`, their squares summed into ss<m>. `mask` (a WGSL f32 expression,
+ * 0 or 1) zeroes a step past the row's end (norm: so it adds no Σx²).
  */
-function xLoads(m: number, idx: string, norm: boolean, mask = '', count: 1 | 2 = 2): string {
+function xLoads(m: number, idx: string, norm: boolean, mask = '', count: 1 | 2 = 2, ss = true): string {
   const vs = ['a', 'b'].slice(0, count);
   const at = (k: number) => (k ? `${idx} + ${k}u` : idx);
   if (!norm) return vs.map((v, k) => `let x${v} = xv(p.mOff + ${m}u, ${at(k)}, k4);`).join(' ');
   const f = mask ? ` * ${mask}` : '';
   return [
-    ...vs.map((v, k) => `let r${v} = x[(p.mOff + ${m}u) * k4 + ${at(k)}]${f};`),
-    `ss${m} += ${vs.map((v) => `dot(r${v}, r${v})`).join(' + ')};`,
-    ...vs.map((v, k) => `let x${v} = r${v} * normw[${at(k)}];`),
+    ...vs.map((v, k) => `let x${v} = x[(p.mOff + ${m}u) * k4 + ${at(k)}]${f};`),
+    ...(ss ? [`ss${m} += ${vs.map((v) => `dot(x${v}, x${v})`).join(' + ')};`] : []),
   ].join(' ');
 }
 
 /**
- * The body of the 8-weight GEMV (matmul_gemv.wgsl) for MR rows of x and NR output rows per lane
- * group. `norm`: x is the raw residual stream and the GEMV applies the RMSNorm itself — x·g is
- * multiplied in, Σx² of each row summed on the way (a lane group reads all of every row of x), and
- * each result scaled by rsqrt(mean + eps) before the epilogue: xn·Wᵀ = rsqrt(…) · (x∘g)·Wᵀ.
+ * With `norm`: the lane step's weights times the RMSNorm weight g (x∘g·w = x·(g∘w)): one g load and
+ * NR multiplies a step, where g on x took MR (the x reads, not the weights, bound the GEMV at 8–16
+ * rows). `w` names the step's weights (vec4 for the 4-weight step, W8 else) of the NR rows, made from
+ * `raw` (their unscaled value); `idx` the vec4 index of their first 4 columns.
  */
-export function gemvBody(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
-  return memo(`8:${MR}:${NR}:${norm}:${U}:${sg}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, norm, U, 8), norm, U, sg));
+function normWeights(NR: number, name: (i: number) => string, raw: (i: number) => string, idx: string, tag: string, width: 4 | 8): string[] {
+  if (width === 4) return [`    let g${tag} = normw[${idx}];`, ...Array.from({ length: NR }, (_, i) => `    let ${name(i)} = ${raw(i)} * g${tag};`)];
+  return [
+    `    let ga${tag} = normw[${idx}]; let gb${tag} = normw[${idx} + 1u];`,
+    ...Array.from({ length: NR }, (_, i) => `    let ${name(i)} = W8(${raw(i)}.a * ga${tag}, ${raw(i)}.b * gb${tag});`),
+  ];
 }
 
 /**
- * The GEMV body with 4 weights per lane step (q4 only: w4() of weights_q4.wgsl): lane l takes vec4
+ * The body of the 8-weight GEMV (matmul_gemv.wgsl) for MR rows of x and NR output rows per lane
+ * group. `norm`: x is the raw residual stream and the GEMV applies the RMSNorm itself — g is
+ * multiplied into the weights, Σx² of each row summed on the way (a lane group reads all of every row of x), and
+ * each result scaled by rsqrt(mean + eps) before the epilogue: xn·Wᵀ = rsqrt(…) · (x∘g)·Wᵀ.
+ */
+export function gemvBody(MR: number, NR: number, o: BodyOpts = {}): string {
+  const U = o.steps ?? 1;
+  return memo(`8:${MR}:${NR}:${key(o)}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, !!o.norm, U, 8, !o.unscaled), o));
+}
+
+/**
+ * The GEMV body with 4 weights per lane step (q4 and bf16: w4() of weights_{q4,bf16}.wgsl): lane l takes vec4
  * columns l, l + LANES, … of x, so a warp's x loads are 512 contiguous bytes — the 8-weight step's
  * lane reads two vec4 32 bytes apart, each load instruction spanning 1 KB (twice the cache
  * wavefronts for the same bytes), which made x the bottleneck at 8–16 rows. Same arithmetic, U and
  * masks as gemvBody.
  */
-export function gemvBody4(MR: number, NR: number, norm = false, U = 1, sg = 0): string {
-  return memo(`4:${MR}:${NR}:${norm}:${U}:${sg}`, () => shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', laneSteps(MR, NR, norm, U, 4), norm, U, sg));
+export function gemvBody4(MR: number, NR: number, o: BodyOpts = {}): string {
+  const U = o.steps ?? 1;
+  return memo(`4:${MR}:${NR}:${key(o)}`, () => shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', laneSteps(MR, NR, !!o.norm, U, 4, !o.unscaled), o));
 }
 
 /**
@@ -58,17 +94,22 @@ export function gemvBody4(MR: number, NR: number, norm = false, U = 1, sg = 0): 
  * valid address) and is zeroed by its mask f<u> — on the sums without norm (one multiply per row
  * instead of one per x vec4), on x with it (so it adds no Σx²).
  */
-function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 8): string[] {
+function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 8, ss: boolean): string[] {
   const L: string[] = [];
   for (let u = 0; u < U; u++) {
     if (u === 0) L.push('    let j0 = j;');
     else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
-    for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = ${width === 4 ? 'w4' : 'w8'}(n0 + min(${i}u, last), j${u}, p.K);`);
+    const load = (i: number) => `${width === 4 ? 'w4' : 'w8'}(n0 + min(${i}u, last), j${u}, p.K)`;
+    if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = ${load(i)};`);
+    else {
+      for (let i = 0; i < NR; i++) L.push(`    let r${i}_${u} = ${load(i)};`);
+      L.push(...normWeights(NR, (i) => `w${i}_${u}`, (i) => `r${i}_${u}`, width === 4 ? `j${u}` : `2u * j${u}`, `${u}`, width));
+    }
   }
   for (let u = 0; u < U; u++) {
     for (let m = 0; m < MR; m++) {
       const f = u === 0 ? '' : `f${u}`; // step 0 of a trip is always inside the row
-      L.push(`    { ${width === 4 ? xLoads(m, `j${u}`, norm, norm ? f : '', 1) : xLoads(m, `2u * j${u}`, norm, norm ? f : '')}`);
+      L.push(`    { ${width === 4 ? xLoads(m, `j${u}`, norm, norm ? f : '', 1, ss) : xLoads(m, `2u * j${u}`, norm, norm ? f : '', 2, ss)}`);
       for (let i = 0; i < NR; i++) {
         const d = width === 4 ? `dot(xa, w${i}_${u})` : `(dot(xa, w${i}_${u}.a) + dot(xb, w${i}_${u}.b))`;
         L.push(`      a${i}_${m} += ${norm || !f ? '' : `${f} * `}${d};`);
@@ -80,20 +121,29 @@ function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 
 }
 
 /** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
-export function gemvWideBody(MR: number, NR: number, norm = false, sg = 0): string {
-  return memo(`32:${MR}:${NR}:${norm}:${sg}`, () => {
+export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
+  const norm = !!o.norm;
+  return memo(`32:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
     const L: string[] = [];
     for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(n0 + min(${i}u, last), j, p.K); let s${i} = w32_scale(n0 + min(${i}u, last), j, p.K);`);
     for (let c = 0; c < 4; c++) {
-      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
+      if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
+      else {
+        for (let i = 0; i < NR; i++) L.push(`    let r${i}_${c} = w_word(q${i}[${c}]);`);
+        L.push(...normWeights(NR, (i) => `w${i}_${c}`, (i) => `r${i}_${c}`, `8u * j + ${2 * c}u`, `${c}`, 8));
+      }
       for (let m = 0; m < MR; m++) {
-        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm)}`);
+        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm, '', 2, !o.unscaled)}`);
         for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
         L.push('    }');
       }
     }
-    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, norm, 1, sg);
+    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
   });
+}
+
+function key(o: BodyOpts): string {
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}`;
 }
 
 function memo(key: string, make: () => string): string {
@@ -148,36 +198,72 @@ function rowSum(vals: string[], out: string, sg: number): string[] {
 }
 
 /** the kernel around a lane step: accumulators, the lane's walk over `groups` steps, finish (as gemv_common.wgsl's) */
-function shell(what: string, MR: number, NR: number, groups: string, step: string[], norm: boolean, U = 1, sg = 0): string {
+function shell(what: string, MR: number, NR: number, groups: string, step: string[], o: BodyOpts): string {
+  const { steps: U = 1, sg = 0, loraFold = false } = o;
+  const scaled = !!o.norm && !o.unscaled; // the rsqrt of the norm, from Σx² summed on the way
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
-  if (norm) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
+  if (scaled) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
   const fin: string[] = [];
-  if (norm) {
+  if (scaled) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `ss${m}`), 'ssum', sg));
     fin.push('  let scale = inverseSqrt(ssum / f32(p.K) + p.eps);');
   }
   for (let i = 0; i < NR; i++) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `a${i}_${m}`), `v${i}`, sg));
-    fin.push(`  if (g.lane < MR && ${i}u < rows) { store(g.lane, n0 + ${i}u, v${i}${norm ? ' * scale' : ''}); }`);
+    fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.lane, n0 + ${i}u, v${i}${scaled ? ' * scale' : ''}); }`);
   }
   return [
-    `${what}, unrolled for MR = ${MR}, NR = ${NR}${sg ? `, subgroups of ${sg}` : ''} (src/kernels/gemv_body.ts)`,
+    `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''} (src/kernels/gemv_body.ts)`,
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
-    '  w_init(lid);',
-    '  workgroupBarrier();',
     '  let g = lane_group(wid, nwg, lid);',
     '  let n0 = g.n0;',
     '  let rows = g.rows;',
     '  let last = max(rows, 1u) - 1u;',
+    `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
+    ...(loraFold ? loraLoads(MR, NR) : []),
+    '  w_init(lid);',
+    '  workgroupBarrier();',
+    ...(loraFold ? loraSums(MR, NR) : []),
     `  let groups = ${groups};`,
     '  let k4 = p.K / 4u;',
-    `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     `  for (var j = g.lane; j < groups && rows > 0u; j += ${U === 1 ? 'LANES' : `${U}u * LANES`}) {`,
     ...step,
     '  }',
     ...fin,
     '}',
   ].join('\n');
+}
+
+/**
+ * loraFold, before the codebook barrier: rank slot r = lane's B[n, r]·scale of the NR rows and u[m,
+ * slice(n)·R + r] of the MR rows of x, loaded (so their latency overlaps the barrier's) — zeros in
+ * lanes ≥ R and lane groups past N.
+ */
+function loraLoads(MR: number, NR: number): string[] {
+  const L = ['  let loraR = select(p.R, LORA_R, LORA_R > 0u);'];
+  for (let i = 0; i < NR; i++) L.push(`  var lb${i} = 0.0;${Array.from({ length: MR }, (_, m) => ` var lu${i}_${m} = 0.0;`).join('')}`);
+  L.push('  if (LORA && g.lane < loraR && rows > 0u) {');
+  for (let i = 0; i < NR; i++) {
+    L.push(`    { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + g.lane; lb${i} = loraB[ng * loraR + g.lane] * p.loraScale;`);
+    L.push(`      ${Array.from({ length: MR }, (_, m) => `lu${i}_${m} = loraU[(p.mOff + ${m}u) * p.ldu + us];`).join(' ')} }`);
+  }
+  L.push('  }');
+  return L;
+}
+
+/** loraFold, after the barrier: the loaded slot's products into the accumulators, then any further slots r = lane + LANES, … (ranks above LANES) loaded and added in a loop */
+function loraSums(MR: number, NR: number): string[] {
+  const ls = (i: number) => Array.from({ length: MR }, (_, m) => `a${i}_${m}`);
+  const L: string[] = [];
+  for (let i = 0; i < NR; i++) L.push(`  ${ls(i).map((a, m) => `${a} += lu${i}_${m} * lb${i};`).join(' ')}`);
+  L.push('  if (LORA && rows > 0u) {');
+  L.push('    for (var r = g.lane + LANES; r < loraR; r += LANES) {');
+  for (let i = 0; i < NR; i++) {
+    L.push(`      { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + r; let b = loraB[ng * loraR + r] * p.loraScale;`);
+    L.push(`        ${ls(i).map((a, m) => `${a} += loraU[(p.mOff + ${m}u) * p.ldu + us] * b;`).join(' ')} }`);
+  }
+  L.push('    }', '  }');
+  return L;
 }

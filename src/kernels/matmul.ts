@@ -25,7 +25,7 @@ import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
-import { gemvBody, gemvBody4, gemvWideBody } from './gemv_body';
+import { gemvBody, gemvBody4, gemvWideBody, type BodyOpts } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -70,10 +70,16 @@ export interface LoraEpilogue {
   /** starts of slices 1 and 2 in N (a fused q|k|v weight has three slices); N when absent */
   slice1?: number;
   slice2?: number;
+  /**
+   * u was made from x∘g without the RMSNorm's rsqrt (encodeDenseGemv with XNorm.unscaled), for a GEMV
+   * with xNorm that sums the LoRA term in its lanes (normLoraUnscaled): it scales its sums by the rsqrt
+   * at the end, the LoRA term with them.
+   */
+  uUnscaled?: boolean;
 }
 
-/** The RMSNorm a GEMV applies to its x rows: weight f32[K] and epsilon. */
-export interface XNorm { w: Binding; eps: number }
+/** The RMSNorm a GEMV applies to its x rows: weight f32[K] and epsilon; `unscaled`: x∘g only, without rsqrt(mean x² + eps) (a LoRA u: LoraEpilogue.uUnscaled). */
+export interface XNorm { w: Binding; eps: number; unscaled?: boolean }
 
 export interface MatmulOptions {
   ldy?: number;
@@ -86,7 +92,7 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only (8-weight unrolled body): lane steps per loop trip, their loads issued together (1, 2 or 4); default the kernel's gemvSteps */
   gemvSteps?: number;
-  /** GEMV only (q4, unrolled bodies): 4 weights per lane step, a warp's x loads contiguous (gemvBody4); default from the kernel's gemvStep4Rows rows of x */
+  /** GEMV only (q4 and bf16, unrolled bodies): 4 weights per lane step, a warp's x loads contiguous (gemvBody4); default from the kernel's gemvStep4Rows rows of x */
   gemvStep4?: boolean;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
   gemvWide?: boolean;
@@ -252,6 +258,16 @@ export class MatmulKernel {
    * and G = 16 rollouts 6–10%; at 8 rows 1536×8960 ran 18% slower and G = 8 rollouts 9% slower.
    */
   gemvStep4Rows = 9;
+  /**
+   * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
+   * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
+   * the row sums (false: benchmarks compare them).
+   */
+  loraFold = true;
+  /** Whether a GEMV with xNorm and LoRA takes its u without the norm's rsqrt (XNorm.unscaled, LoraEpilogue.uUnscaled): it sums the LoRA term in its lanes. */
+  get normLoraUnscaled(): boolean {
+    return this.loraFold && this.gemvUnrolled;
+  }
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
@@ -272,6 +288,9 @@ export class MatmulKernel {
     const norm = opts.xNorm ?? null;
     if (norm && !(variant === 'gemv' && this.normFusable)) throw new Error(`matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies and ${GEMV_NORM_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rmsnorm first`);
     if (norm && opts.xSwiglu) throw new Error('matmul: xNorm and xSwiglu together are not supported');
+    // the LoRA term summed by the GEMV's lanes (loraFold): with a fused norm only for a u made without its rsqrt
+    const fold = this.loraFold && variant === 'gemv' && this.gemvUnrolled && (!norm || !lora || !!lora.uUnscaled);
+    if (lora?.uUnscaled && !(norm && fold)) throw new Error(`matmul: a LoRA u without the norm's rsqrt (uUnscaled) needs xNorm and the LoRA term summed in the GEMV lanes (loraFold ${this.loraFold}, ${variant}${norm ? '' : ', no xNorm'}); hint: compute u with the norm (XNorm.unscaled off) where normLoraUnscaled is false`);
     // LORA_R: the rank as a constant, so the epilogue's R-long loop unrolls (H100, G = 8: the loop with
     // a runtime trip count cost the gate|up GEMV 12 µs a dispatch, its loads one after another)
     const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, LORA_R: lora && lora.R <= LORA_R_UNROLL_MAX ? lora.R : 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
@@ -294,8 +313,9 @@ export class MatmulKernel {
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
-          const body = step4 ? gemvBody4(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : this.gemvUnrolled ? gemvBody(mr, nr, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode;
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, !!norm, this.scatterWidth) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], body, constants);
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold };
+          const body = step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode;
+          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], body, constants);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -329,7 +349,7 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null, norm?.eps);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, !!norm, this.stepsFor(opts.gemvSteps), this.scatterWidth) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
+      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
       rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null], grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
@@ -390,10 +410,10 @@ export class MatmulKernel {
     return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, gemvCommon, body), constants);
   }
 
-  /** Whether a GEMV of `mr` rows of x takes the 4-weight body: asked (`want`), else from gemvStep4Rows rows; q4 and the unrolled 8-weight path only. */
+  /** Whether a GEMV of `mr` rows of x takes the 4-weight body: asked (`want`), else from gemvStep4Rows rows; q4 and bf16 (the LM head) with the unrolled 8-weight path only. */
   gemvStep4For(w: Weight, mr: number, wide: boolean, want?: boolean): boolean {
-    const can = w.format === 'q4' && this.gemvUnrolled && !wide;
-    if (want && !can) throw new Error(`the 4-weight GEMV step needs q4 weights and the unrolled 8-weight body; got ${w.format}${wide ? ', wide' : ''}${this.gemvUnrolled ? '' : ', loop form'}`);
+    const can = (w.format === 'q4' || w.format === 'bf16') && this.gemvUnrolled && !wide;
+    if (want && !can) throw new Error(`the 4-weight GEMV step needs q4 or bf16 weights and the unrolled 8-weight body; got ${w.format}${wide ? ', wide' : ''}${this.gemvUnrolled ? '' : ', loop form'}`);
     return want ?? (can && mr >= this.gemvStep4Rows);
   }
 

@@ -1,14 +1,27 @@
 // RMSNorm kernel wrapper (shaders/rmsnorm.wgsl): y = x · rsqrt(mean(x²) + eps) · w over channels.
+// The row's Σx² is a workgroup sum: subgroupAdd and one barrier where the device has subgroups of
+// ≥ 4 lanes (decode: 57 norms a step at G = 16, each one row per workgroup, were 7.5 µs a dispatch
+// on an H100 with the 8-barrier halving tree), else the tree.
 import code from '../../shaders/rmsnorm.wgsl?raw';
+import sumSubgroup from '../../shaders/wg_sum_subgroup.wgsl?raw';
+import sumShared from '../../shaders/wg_sum_shared.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
+import { composeSource } from '../gpu/pipelines';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { grid1d } from './grid';
+
+/** Whether a kernel can take wg_sum_subgroup.wgsl: subgroups, each at least 4 wide (its 64 partial sums cover 256 invocations). */
+export function wgSumSubgroups(ctx: GpuContext): boolean {
+  return ctx.features.subgroups && (ctx.subgroupMinSize ?? 0) >= 4;
+}
 
 export class RmsNormKernel {
   private constructor(private pipeline: GPUComputePipeline) {}
 
-  static async create(ctx: GpuContext): Promise<RmsNormKernel> {
-    return new RmsNormKernel(await ctx.pipelines.get('rmsnorm', code, { WG: 256 }));
+  /** `subgroups`: false takes the halving tree even where subgroups exist (tests, benchmarks) */
+  static async create(ctx: GpuContext, opts: { subgroups?: boolean } = {}): Promise<RmsNormKernel> {
+    const sub = (opts.subgroups ?? true) && wgSumSubgroups(ctx);
+    return new RmsNormKernel(await ctx.pipelines.get(sub ? 'rmsnorm_subgroup' : 'rmsnorm', composeSource(sub ? sumSubgroup : sumShared, code), { WG: 256 }));
   }
 
   /** x f32[T, C], w f32[C] → y f32[T, C] */

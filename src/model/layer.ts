@@ -94,8 +94,8 @@ export function encodeLayerForward(
  * y (+)= x·Wᵀ + bias + LoRA; the LoRA term only when this fused weight has a target. u receives x·Aᵀ.
  * xin (decode GEMVs only): x is a gate|up pair [T, 2K] read as silu(gate)·up (swiglu), or the raw
  * residual stream that the GEMVs RMSNorm themselves (norm).
- * Decode-sized T: u by the dense GEMV, then the GEMV adds scale·u·Bᵀ in its epilogue (R MACs per
- * output, nothing else to read).
+ * Decode-sized T: u by the dense GEMV, then the GEMV adds scale·u·Bᵀ (its lanes sum it with x·Wᵀ:
+ * MatmulKernel.loraFold; R MACs per output, nothing else to read).
  * Larger T: a rank-R update per slice, y[:, slice] += scale·u_s·B_sᵀ, by the f32 matmul — an
  * epilogue there would re-read u and B for every one of T·N outputs (measured 10× slower at T = 3072).
  */
@@ -107,8 +107,11 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
   }
   const ldu = lin.starts.length * lora.r;
   if (k.matmul.variantFor(T) === 'gemv') {
-    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, xo); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: epilogue(lora, lin, u, ldu) });
+    // with the norm fused, u leaves out its rsqrt where the GEMV sums the LoRA term in its lanes (they scale it with their sums)
+    const uUnscaled = !!xo.xNorm && k.matmul.normLoraUnscaled;
+    const un = uUnscaled && xo.xNorm ? { ...xo.xNorm, unscaled: true } : xo.xNorm;
+    k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { ...xo, xNorm: un }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled } });
     return;
   }
   if (xin.swiglu || xin.norm) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads is for the decode GEMVs; hint: run the kernel first for more rows');

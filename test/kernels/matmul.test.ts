@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -55,11 +55,16 @@ const CASES: Case[] = [
   { name: 'q4 gemv 4-weight steps M=8 N=45 K=1000 bias accumulate + lora slices', M: 8, N: 45, K: 1000, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStep4: true },
   { name: 'q4 gemv 4-weight steps LANES=128 NR=2 M=16 N=37 K=2056, 2 steps a trip', M: 16, N: 37, K: 2056, variant: 'gemv', gemvRows: 2, gemvLanes: 128, gemvSteps: 2, gemvStep4: true },
   { name: 'q4 gemv 4-weight steps NR=4 M=3 N=70 K=200, 4 steps a trip', M: 3, N: 70, K: 200, variant: 'gemv', gemvRows: 4, gemvSteps: 4, gemvStep4: true },
+  { name: 'bf16 gemv 4-weight steps (the LM head at 9–16 rows) M=16 N=37 K=1000 bias accumulate + lora slices', M: 16, N: 37, K: 1000, format: 'bf16', variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStep4: true },
+  { name: 'bf16 gemv 4-weight steps LANES=64 NR=1 M=3 N=21 K=200', M: 3, N: 21, K: 200, format: 'bf16', variant: 'gemv', gemvRows: 1, gemvLanes: 64, gemvStep4: true },
   { name: 'q4 gemv 4-weight steps reduce_rows M=1 N=21 K=136 lora slices', M: 1, N: 21, K: 136, variant: 'gemv', lora: true, gemvStep4: true, scatter: false },
   // the LoRA rank as a pipeline constant (the epilogue's loop unrolled) up to 64, a runtime loop above
   { name: 'q4 gemv M=8 N=45 K=200 lora slices r = 16', M: 8, N: 45, K: 200, variant: 'gemv', lora: true, loraR: 16 },
   { name: 'q4 gemv M=3 N=45 K=200 bias lora slices r = 72 (runtime rank)', M: 3, N: 45, K: 200, variant: 'gemv', bias: true, lora: true, loraR: 72 },
   { name: 'q4 tiled M=40 N=45 K=200 lora slices r = 72 (runtime rank)', M: 40, N: 45, K: 200, variant: 'tiled', lora: true, loraR: 72 },
+  { name: 'q4 gemv LoRA in the store epilogue (loraFold off) NR=2 M=16 N=37 K=160 bias accumulate + lora slices', M: 16, N: 37, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows: 2, loraFold: false },
+  { name: 'q4 gemv LoRA in the store epilogue (loraFold off) 4-weight steps M=9 N=45 K=1000 lora slices r = 72', M: 9, N: 45, K: 1000, variant: 'gemv', lora: true, loraR: 72, gemvStep4: true, loraFold: false },
+  { name: 'q4 gemv LoRA summed by the lanes, r = 40 over 32 lanes (two slots for lanes < 8) M=5 N=45 K=200 lora slices', M: 5, N: 45, K: 200, variant: 'gemv', lora: true, loraR: 40, gemvLanes: 32 },
   { name: 'q4 gemv reduce_rows NR=2 M=16 N=37 K=160 accumulate + lora slices', M: 16, N: 37, K: 160, variant: 'gemv', accumulate: true, lora: true, gemvRows: 2, scatter: false },
   { name: 'q4 gemv reduce_rows LANES=128 M=3 N=21 K=2056 bias', M: 3, N: 21, K: 2056, variant: 'gemv', bias: true, gemvLanes: 128, scatter: false },
   { name: 'q4 gemv reduce_rows wide M=5 N=37 K=160', M: 5, N: 37, K: 160, variant: 'gemv', gemvWide: true, scatter: false },
@@ -73,6 +78,7 @@ const CASES: Case[] = [
 async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Float32Array | null, lora: LoraRef | null): Promise<Float32Array> {
   const kernel = await MatmulKernel.create(ctx);
   kernel.gemvScatter = c.scatter ?? true;
+  kernel.loraFold = c.loraFold ?? true;
   const xb = ctx.memory.upload('x', x);
   const yb = yIn ? ctx.memory.upload('y', yIn) : poisoned(ctx, c.M * c.N);
   const ub = lora ? ctx.memory.upload('u', lora.u) : null;
@@ -160,12 +166,13 @@ describe('matmul', () => {
     expect(() => kernel.encode(new Recorder(ctx, 't'), ctx.memory.create('x', 16), uploadWeight(ctx, packWeight('q4', normal(1, 8 * 32), 8, 32), 'w'), ctx.memory.create('y', 16), 40, { variant: 'tiled', xSwiglu: true })).toThrow(/GEMV option/);
   });
 
-  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): 4-, 8- and 32-weight steps, NR 1 and 4, bias + LoRA epilogue, and the dense LoRA u GEMV; 2 and 4 steps a trip', async () => {
+  it('GEMV with the RMSNorm fused into its x reads (decode q|k|v, gate|up): 4-, 8- and 32-weight steps, NR 1 and 4, bias + LoRA (summed by the lanes from a u without the rsqrt, and in the epilogue), and the dense LoRA u GEMV (with and without the rsqrt); 2 and 4 steps a trip', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const [N, K, eps] = [37, 96, 1e-6];
-    for (const [M, wide, rows, steps, step4] of [[1, true, 1, 1, false], [3, false, 4, 1, false], [16, true, 4, 1, false], [7, false, 1, 1, false], [2, false, 2, 4, false], [1, false, 1, 2, false], [8, false, 2, 1, true], [16, false, 2, 2, true]] as const) {
+    for (const [M, wide, rows, steps, step4, fold] of [[1, true, 1, 1, false, true], [3, false, 4, 1, false, true], [16, true, 4, 1, false, true], [7, false, 1, 1, false, true], [2, false, 2, 4, false, true], [1, false, 1, 2, false, true], [8, false, 2, 1, true, true], [16, false, 2, 2, true, true], [8, false, 2, 1, false, false], [3, true, 1, 1, false, false]] as const) {
       kernel.gemvSteps = steps;
+      kernel.loraFold = fold;
       const x = normal(80 + M, M * K, 3);
       const g = normal(81, K, 0.5);
       const xn = rmsnormRef(x, g, M, K, eps);
@@ -173,41 +180,59 @@ describe('matmul', () => {
       const bias = normal(83, N, 0.1);
       const w = uploadWeight(ctx, host, 'w', bias);
       const lora = loraFor({ name: '', M, N, K });
+      // the u a folding GEMV takes: without the norm's rsqrt (u' = u / rsqrt(mean x² + eps) per row)
+      const rs = Array.from({ length: M }, (_, m) => 1 / Math.sqrt(x.subarray(m * K, (m + 1) * K).reduce((a, v) => a + v * v, 0) / K + eps));
+      const uUn = lora.u.map((v, i) => v / rs[Math.floor(i / lora.ldu)]);
       const A = normal(84, 8 * K, 0.2);
-      const [xb, gb, ab, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('A', A), ctx.memory.upload('u', lora.u), ctx.memory.upload('B', lora.B)];
+      const [xb, gb, ab, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('A', A), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];
       const yb = poisoned(ctx, M * N);
       const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, {
         variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvStep4: step4, xNorm: { w: gb, eps },
-        lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 },
+        lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold },
       }));
-      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4}`);
+      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4} loraFold=${fold}`);
       const ud = poisoned(ctx, M * 8);
       const u = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } }));
       expectClose(u, matmulRef(xn, A, M, 8, K), 1e-5, `dense M=${M}`);
+      const u2 = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps, unscaled: true } }));
+      expectClose(u2, matmulRef(x.map((v, i) => v * g[i % K]), A, M, 8, K), 1e-5, `dense x∘g (unscaled) M=${M}`);
       [xb, gb, ab, ub, bb, yb, ud].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }
     kernel.gemvSteps = 1;
+    kernel.loraFold = true;
+    // a u without the rsqrt only where the GEMV norms x and sums the LoRA term in its lanes
+    const w = uploadWeight(ctx, packWeight('q4', normal(85, 8 * 32), 8, 32), 'w');
+    const b16 = ctx.memory.create('b', 64);
+    const unscaledLora = { u: b16, ldu: 4, B: b16, R: 4, scale: 1, uUnscaled: true };
+    expect(() => kernel.encode(new Recorder(ctx, 't'), b16, w, b16, 1, { variant: 'gemv', lora: unscaledLora })).toThrow(/needs xNorm/);
+    kernel.loraFold = false;
+    expect(kernel.normLoraUnscaled).toBe(false);
+    expect(() => kernel.encode(new Recorder(ctx, 't'), b16, w, b16, 1, { variant: 'gemv', lora: unscaledLora, xNorm: { w: b16, eps } })).toThrow(/loraFold false/);
+    kernel.loraFold = true;
+    expect(kernel.normLoraUnscaled).toBe(true);
+    destroyWeight(ctx, w);
     kernel.gemvUnrolled = false;
     const gb = ctx.memory.create('g', 64);
     expect(() => kernel.encodeDenseGemv(new Recorder(ctx, 't'), gb, gb, gb, 1, 2, 16, { xNorm: { w: gb, eps } })).toThrow(/unrolled/);
     kernel.gemvUnrolled = true;
   });
 
-  it('the 4-weight GEMV step is for q4 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows', async () => {
+  it('the 4-weight GEMV step is for q4 and bf16 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const q4 = uploadWeight(ctx, packWeight('q4', normal(1, 8 * 64), 8, 64), 'w');
     const bf = uploadWeight(ctx, packWeight('bf16', normal(1, 8 * 64), 8, 64), 'w');
-    expect(() => kernel.gemvStep4For(bf, 8, false, true)).toThrow(/needs q4 weights/);
+    const i8 = uploadWeight(ctx, packWeight('i8', normal(1, 8 * 64), 8, 64), 'w');
+    expect(() => kernel.gemvStep4For(i8, 8, false, true)).toThrow(/needs q4 or bf16 weights/);
     expect(() => kernel.gemvStep4For(q4, 8, true, true)).toThrow(/wide/);
     const before = kernel.gemvStep4Rows;
     kernel.gemvStep4Rows = 4;
     expect([1, 3, 4, 16].map((m) => kernel.gemvStep4For(q4, m, false))).toEqual([false, false, true, true]);
-    expect(kernel.gemvStep4For(bf, 16, false)).toBe(false);
+    expect([1, 16].map((m) => kernel.gemvStep4For(bf, m, false))).toEqual([false, true]);
+    expect(kernel.gemvStep4For(i8, 16, false)).toBe(false);
     kernel.gemvStep4Rows = before;
-    destroyWeight(ctx, q4);
-    destroyWeight(ctx, bf);
+    [q4, bf, i8].forEach((w) => destroyWeight(ctx, w));
   });
 
   it('the RMSNorm fused into a GEMV needs 9 storage buffers a shader: not offered, and refused, on a device that allows 8', async () => {

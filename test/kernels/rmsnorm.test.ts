@@ -1,4 +1,4 @@
-// RMSNorm kernel vs the naive CPU reference: odd shapes and Qwen2.5-1.5B's hidden size.
+// RMSNorm kernel vs the naive CPU reference: odd shapes and Qwen2.5-1.5B's hidden size, with the subgroup and the halving-tree workgroup sum.
 import { describe, it } from 'vitest';
 import { RmsNormKernel } from '../../src/kernels/rmsnorm';
 import { rmsnormRef } from '../../src/reference/rmsnorm';
@@ -14,13 +14,13 @@ const SHAPES: Array<[string, number, number]> = [
 ];
 
 describe('rmsnorm', () => {
-  for (const [name, T, C] of SHAPES) {
-    it(name, async () => {
+  for (const [name, T, C] of SHAPES) for (const subgroups of [true, false]) {
+    it(`${name}${subgroups ? '' : ' (halving tree, no subgroups)'}`, async () => {
       const ctx = await testGpu();
       const x = normal(T * 31 + C, T * C, 2);
       const w = uniform(C, C, 0.5, 1.5);
       const eps = 1e-6;
-      const k = await RmsNormKernel.create(ctx);
+      const k = await RmsNormKernel.create(ctx, { subgroups });
       const xb = ctx.memory.upload('x', x);
       const wb = ctx.memory.upload('w', w);
       const yb = poisoned(ctx, T * C);

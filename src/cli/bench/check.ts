@@ -1,6 +1,7 @@
 // `tabzero bench-check`: the matmul kernels on this machine's GPU against the naive CPU reference —
 // every GEMV layout (rows per lane group × lanes × 8- or 32-weight steps) at M = 1…16 with the whole
-// epilogue (bias, residual accumulate, LoRA with q|k|v slices), and the tiled kernels with 4 and 8
+// epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
+// binds enough buffers; the LoRA term summed by the lanes or stored), and the tiled kernels with 4 and 8
 // rows per thread. The unit tests run the same WGSL on SwiftShader (4-lane subgroups); this runs
 // the paths only a hardware GPU takes (32-lane subgroups: a row inside one subgroup). Exit 1 on a
 // relative error above 1e-4.
@@ -13,6 +14,7 @@ import { Recorder } from '../../gpu/encoder';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulWeightRef, type LoraRef } from '../../reference/matmul';
+import { rmsnormRef } from '../../reference/rmsnorm';
 
 const TOLERANCE = 1e-4;
 
@@ -30,7 +32,9 @@ function relError(got: Float32Array, want: Float32Array): number {
   return Number.isFinite(d) ? Math.sqrt(d / Math.max(r, 1e-30)) : Infinity;
 }
 
-interface Problem { M: number; host: WeightHost; w: Weight; x: Float32Array; bias: Float32Array; yIn: Float32Array; lora: LoraRef; want: Float32Array }
+interface Problem { M: number; host: WeightHost; w: Weight; x: Float32Array; bias: Float32Array; yIn: Float32Array; lora: LoraRef; want: Float32Array; normW: Float32Array; wantNorm: Float32Array; uUnscaled: Float32Array }
+
+const EPS = 1e-6;
 
 function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number): Problem {
   const host = packWeight('q4', normal(seed, N * K, 0.05), N, K);
@@ -41,21 +45,29 @@ function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number)
   const ldu = 3 * R;
   const lora: LoraRef = { u: normal(seed + 4, M * ldu), ldu, B: normal(seed + 5, N * R, 0.3), R, scale: 2, slice1: Math.floor(N / 2), slice2: Math.floor((3 * N) / 4) };
   const w = uploadWeight(ctx, host, `check${N}x${K}`, bias);
-  return { M, host, w, x, bias, yIn, lora, want: matmulWeightRef(x, host, M, { bias, yIn, lora }) };
+  const normW = normal(seed + 6, K, 0.5);
+  const wantNorm = matmulWeightRef(rmsnormRef(x, normW, M, K, EPS), host, M, { bias, yIn, lora });
+  // the u of a GEMV that norms x and sums the LoRA term in its lanes: without the rsqrt (LoraEpilogue.uUnscaled)
+  const rs = Array.from({ length: M }, (_, m) => 1 / Math.sqrt(x.subarray(m * K, (m + 1) * K).reduce((a, v) => a + v * v, 0) / K + EPS));
+  const uUnscaled = lora.u.map((v, i) => v / rs[Math.floor(i / ldu)]);
+  return { M, host, w, x, bias, yIn, lora, want: matmulWeightRef(x, host, M, { bias, yIn, lora }), normW, wantNorm, uUnscaled };
 }
 
-async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions): Promise<number> {
+/** y = yIn + x·Wᵀ + bias + LoRA on the GPU, its relative error; `norm`: x is normed by the GEMV itself (xNorm) */
+async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false): Promise<number> {
   const m = ctx.memory;
+  const gb = norm ? m.upload('check.g', p.normW) : null;
   const xb = m.upload('check.x', p.x);
   const yb = m.upload('check.y', p.yIn);
-  const ub = m.upload('check.u', p.lora.u);
+  const unscaled = norm && kernel.normLoraUnscaled;
+  const ub = m.upload('check.u', unscaled ? p.uUnscaled : p.lora.u);
   const bb = m.upload('check.B', p.lora.B);
   const rec = new Recorder(ctx, 'check');
-  kernel.encode(rec, xb, p.w, yb, p.M, { ...opts, accumulate: true, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 } });
+  kernel.encode(rec, xb, p.w, yb, p.M, { ...opts, accumulate: true, xNorm: gb ? { w: gb, eps: EPS } : null, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: unscaled } });
   rec.submit();
   const got = await readF32(ctx.device, yb);
-  [xb, yb, ub, bb].forEach((b) => m.destroy(b));
-  return relError(got, p.want);
+  [xb, yb, ub, bb, gb].forEach((b) => b && m.destroy(b));
+  return relError(got, norm ? p.wantNorm : p.want);
 }
 
 export async function runBenchCheck(argv: string[]): Promise<number> {
@@ -90,6 +102,19 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
       // 4 weights per lane step, 1–4 steps a trip
       for (const gemvSteps of GEMV_STEPS_OPTIONS) check(`gemv 4-weight steps, ${gemvSteps} a trip M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: false, gemvSteps, gemvStep4: true }));
       check(`gemv default layout M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
+      // the RMSNorm fused into the x reads (decode q|k|v and gate|up), 8-, 32- and 4-weight steps; the
+      // LoRA term summed by the lanes (default) and in the store epilogue (loraFold off)
+      for (const loraFold of [true, false]) {
+        kernel.loraFold = loraFold;
+        const how = loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue';
+        if (!loraFold) check(`gemv ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
+        if (kernel.normFusable) {
+          for (const [wide, step4] of [[false, false], [true, false], [false, true]] as const) {
+            check(`gemv RMSNorm fused ${wide ? 'wide' : step4 ? '4-weight' : '8-weight'} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvStep4: step4 }, true));
+          }
+        }
+      }
+      kernel.loraFold = true;
       destroyWeight(ctx, p.w);
     }
   }
