@@ -153,6 +153,9 @@ export function gemvLayout(_M: number, N: number, K: number, step = 8, step4 = f
  */
 const GEMV_STEP4_MIN_LANES = 64;
 
+/** Rows of W up to this many weights are "short" for the 4-weight step's choice (MatmulKernel.gemvStep4RowsShortK): the 1,536 of Qwen2.5-1.5B's hidden size, not the 8,960 of its MLP. */
+export const GEMV_SHORT_K = 2048;
+
 /** Rows per lane group the GEMV may use (gemv_common.wgsl's NR ≤ MAXNR). */
 export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
 /** Lane steps per loop trip of the 8-weight unrolled GEMV body (MatmulOptions.gemvSteps). */
@@ -253,11 +256,17 @@ export class MatmulKernel {
   /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
   gemvSteps = 1;
   /**
-   * From this many rows of x the q4 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
+   * From this many rows of x the q4 and bf16 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
    * 9, by measurement (H100, 2026-12-05 sixth session): at 16 rows the cold GEMVs ran 8–30% faster
    * and G = 16 rollouts 6–10%; at 8 rows 1536×8960 ran 18% slower and G = 8 rollouts 9% slower.
    */
   gemvStep4Rows = 9;
+  /**
+   * gemvStep4Rows for rows of at most GEMV_SHORT_K weights (q|k|v, o, gate|up, the LM head). Cold, at
+   * 8 rows, the 4-weight step was faster for 8960×1536 but slower for 1536×8960 (sixth session); in
+   * the whole G = 8 step it made no difference (3.424 vs 3.399 ms, seventh session's run 3): 9.
+   */
+  gemvStep4RowsShortK = 9;
   /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
    * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
@@ -414,7 +423,7 @@ export class MatmulKernel {
   gemvStep4For(w: Weight, mr: number, wide: boolean, want?: boolean): boolean {
     const can = (w.format === 'q4' || w.format === 'bf16') && this.gemvUnrolled && !wide;
     if (want && !can) throw new Error(`the 4-weight GEMV step needs q4 or bf16 weights and the unrolled 8-weight body; got ${w.format}${wide ? ', wide' : ''}${this.gemvUnrolled ? '' : ', loop form'}`);
-    return want ?? (can && mr >= this.gemvStep4Rows);
+    return want ?? (can && mr >= (w.K <= GEMV_SHORT_K ? this.gemvStep4RowsShortK : this.gemvStep4Rows));
   }
 
   /** the fixed subgroup width the unrolled GEMV bodies' row sums are written for (gemvBody's sg), 0: reduce_rows() */

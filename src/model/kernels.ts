@@ -38,11 +38,13 @@ export interface DecodeFusion { norm: number; swiglu: number }
 
 /**
  * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),
- * at 16 rows 1–3% faster without LoRA but 8–9% slower with it; SwiGLU fused was no faster at 1 row
- * and 17–24% slower at 8–16 (its lane groups each take the sigmoids of all 8,960 gate values).
+ * at 16 rows 2–5% slower (with the 4-weight step there; seventh session); SwiGLU fused is 17–24%
+ * slower at 8–16 rows (its lane groups each take the sigmoids of all 8,960 gate values) but at 1 row
+ * as fast (1.961–1.969 ms against 1.977–1.986) with 28 dispatches less — and a single stream is
+ * bound by the CPU's encoding as much as by the GPU (rollout 479 tok/s against 451–460).
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  */
-export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 0 };
+export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 1 };
 
 const cache = new WeakMap<GpuContext, Promise<EngineKernels>>();
 

@@ -2,7 +2,7 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { MatmulKernel, destroyWeight, gemvLanesFor, gemvLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { GEMV_SHORT_K, MatmulKernel, destroyWeight, gemvLanesFor, gemvLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { rmsnormRef } from '../../src/reference/rmsnorm';
 import { swigluRef } from '../../src/reference/swiglu';
@@ -218,7 +218,7 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
   });
 
-  it('the 4-weight GEMV step is for q4 and bf16 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows', async () => {
+  it('the 4-weight GEMV step is for q4 and bf16 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows (gemvStep4RowsShortK for short rows)', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const q4 = uploadWeight(ctx, packWeight('q4', normal(1, 8 * 64), 8, 64), 'w');
@@ -226,13 +226,15 @@ describe('matmul', () => {
     const i8 = uploadWeight(ctx, packWeight('i8', normal(1, 8 * 64), 8, 64), 'w');
     expect(() => kernel.gemvStep4For(i8, 8, false, true)).toThrow(/needs q4 or bf16 weights/);
     expect(() => kernel.gemvStep4For(q4, 8, true, true)).toThrow(/wide/);
-    const before = kernel.gemvStep4Rows;
-    kernel.gemvStep4Rows = 4;
-    expect([1, 3, 4, 16].map((m) => kernel.gemvStep4For(q4, m, false))).toEqual([false, false, true, true]);
+    const long = uploadWeight(ctx, packWeight('q4', normal(2, 8 * (GEMV_SHORT_K + 64)), 8, GEMV_SHORT_K + 64), 'w');
+    const before = [kernel.gemvStep4Rows, kernel.gemvStep4RowsShortK];
+    [kernel.gemvStep4Rows, kernel.gemvStep4RowsShortK] = [4, 2];
+    expect([1, 3, 4, 16].map((m) => kernel.gemvStep4For(long, m, false))).toEqual([false, false, true, true]);
+    expect([1, 2, 3, 16].map((m) => kernel.gemvStep4For(q4, m, false))).toEqual([false, true, true, true]); // K = 64: short
     expect([1, 16].map((m) => kernel.gemvStep4For(bf, m, false))).toEqual([false, true]);
     expect(kernel.gemvStep4For(i8, 16, false)).toBe(false);
-    kernel.gemvStep4Rows = before;
-    [q4, bf, i8].forEach((w) => destroyWeight(ctx, w));
+    [kernel.gemvStep4Rows, kernel.gemvStep4RowsShortK] = before;
+    [q4, bf, i8, long].forEach((w) => destroyWeight(ctx, w));
   });
 
   it('the RMSNorm fused into a GEMV needs 9 storage buffers a shader: not offered, and refused, on a device that allows 8', async () => {

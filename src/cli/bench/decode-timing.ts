@@ -1,6 +1,7 @@
 // `bench-rollout`'s decode-step timings: the step's parts (layers, LM head, sampling) on the GPU
 // clock, the decode loop with every step's pass timestamped (is the GPU busy?), one step's dispatches
-// each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion).
+// each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion)
+// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
@@ -103,6 +104,8 @@ export interface StepGpuTime {
   marginalByKernel: Record<string, number>;
   /** the step's pass with each decode fusion setting (FUSIONS): dispatches and GPU ms (median of 5) */
   byFusion: Record<string, { dispatches: number; ms: number }>;
+  /** the step's pass with each choice of the GEMVs' 4-weight step (STEP4_CHOICES): GPU ms (median of 5) */
+  byStep4: Record<string, number>;
 }
 
 export interface LoopGpuTime {
@@ -173,12 +176,29 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     } finally {
       engine.k.decodeFusion = saved;
     }
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion };
+    // the 4-weight GEMV step from how many rows (all rows, and rows of ≤ GEMV_SHORT_K weights)
+    const byStep4: Record<string, number> = {};
+    const mm = engine.k.matmul;
+    const savedRows = [mm.gemvStep4Rows, mm.gemvStep4RowsShortK];
+    try {
+      for (const [name, rows, shortK] of [...STEP4_CHOICES, ['engine', savedRows[0], savedRows[1]] as [string, number, number]]) {
+        [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [rows, shortK];
+        const c = captureStep(ctx, engine, R, bufs, lora);
+        await timer.timeReplay(c); // warm-up
+        byStep4[name] = await whole(c);
+      }
+    } finally {
+      [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = savedRows;
+    }
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4 };
   } finally {
     timer.destroy();
     bufs.destroy();
   }
 }
+
+/** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
+export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];
 
 /** The decode fusion settings bench-rollout compares (and --fusion names). */
 export const FUSIONS: Array<[string, DecodeFusion]> = [['none', { norm: 0, swiglu: 0 }], ['norm', { norm: Infinity, swiglu: 0 }], ['swiglu', { norm: 0, swiglu: Infinity }], ['both', { norm: Infinity, swiglu: Infinity }]];

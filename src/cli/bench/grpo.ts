@@ -13,6 +13,7 @@ import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
 import { Engine } from '../../model/engine';
 import { engineKernels } from '../../model/kernels';
+import { GEMV_SHORT_K } from '../../kernels/matmul';
 import { generate, type GenerateRequest } from '../../model/generate';
 import { makeConfig } from '../../grpo/config';
 import { TrainingSession } from '../../grpo/session';
@@ -34,10 +35,11 @@ async function setup(argv: string[]) {
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
     (await engineKernels(ctx)).decodeFusion = { ...f[1] };
   }
-  if (values['gemv-step4-rows'] !== undefined) { // --gemv-step4-rows N: q4 GEMVs of ≥ N rows take 4 weights a lane step (Infinity: never)
-    const n = Number(values['gemv-step4-rows']);
-    if (!(n >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected a number ≥ 1 or Infinity`);
-    (await engineKernels(ctx)).matmul.gemvStep4Rows = n;
+  if (values['gemv-step4-rows'] !== undefined) { // --gemv-step4-rows N[,S]: GEMVs of ≥ N rows take 4 weights a lane step, ≥ S rows (default N) where K ≤ GEMV_SHORT_K (Infinity: never)
+    const [n, sk = n] = values['gemv-step4-rows'].split(',').map(Number);
+    if (!(n >= 1 && sk >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected N or N,S with numbers ≥ 1 or Infinity`);
+    const mm = (await engineKernels(ctx)).matmul;
+    [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [n, sk];
   }
   if (values['lora-fold'] !== undefined) { // --lora-fold on|off: the GEMVs sum the LoRA term in their lanes (on, the default) or in the store epilogue
     if (values['lora-fold'] !== 'on' && values['lora-fold'] !== 'off') throw new Error(`--lora-fold ${values['lora-fold']}: expected on or off`);
@@ -99,6 +101,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           console.log(`  G=${G} ${k}: ${v.dispatches} dispatches in one pass ${v.stepMs.toFixed(3)} ms on the GPU; without each kernel, less: ${list(v.marginalByKernel)}`);
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
           console.log(`  G=${G} ${k}: the step's pass by decode fusion: ${Object.entries(v.byFusion).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
+          console.log(`  G=${G} ${k}: the step's pass by 4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K}): ${Object.entries(v.byStep4).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
         }
       }
       destroyLora(ctx, lora);
