@@ -14,11 +14,14 @@ import { copyPrefix, createKvCache, destroyKvCache } from './kv-cache';
 
 /**
  * Decode steps submitted ahead of the one whose flags the loop waits for (map callbacks arrive
- * late in Dawn). H100, 2026-12-05: 2, 4 and 8 within 6% of each other without an adapter (G = 1 is
- * CPU-bound, G = 16 GPU-bound), but with LoRA at G = 16, 4 ran 1,385 tok/s against 1,042 for 2.
- * Rows that finish early decode up to this many steps more (their output is cut at EOS).
+ * late in Dawn: a late one with few steps queued leaves the GPU idle — busy 88–91% of the loop at
+ * G = 8–16 with 4). H100, 2026-12-05: with LoRA at G = 16, 4 ran 1,385 tok/s against 1,042 for 2;
+ * with 3–4 ms steps (seventh session, two rounds each, tok/s plain / LoRA): G = 16 4: 3,038–3,172 /
+ * 2,455–2,505, 8: 3,005–3,331 / 2,626–2,698, 16: 3,338–3,343 / 2,629–2,644; G = 8 4: 2,102–2,223 /
+ * 1,747–1,854, 8: 2,155–2,288 / 1,766–1,861, 16: 2,243–2,308 / 1,784–1,916. 8 takes most of it
+ * while rows that finish early decode at most 8 steps more (their output is cut at EOS).
  */
-export const IN_FLIGHT = 4;
+export const IN_FLIGHT = 8;
 
 export interface GenerateRequest {
   /** token ids of each prompt */
