@@ -41,7 +41,8 @@ export interface DecodeFusion { norm: number; swiglu: number }
  * at 16 rows 2–5% slower (with the 4-weight step there; seventh session); SwiGLU fused is 17–24%
  * slower at 8–16 rows (its lane groups each take the sigmoids of all 8,960 gate values) but at 1 row
  * as fast (1.961–1.969 ms against 1.977–1.986) with 28 dispatches less — and a single stream is
- * bound by the CPU's encoding as much as by the GPU (rollout 479 tok/s against 451–460).
+ * bound by the CPU's encoding as much as by the GPU (rollouts 479–481 tok/s against 448–479: within
+ * the noise, so 1 row takes it for the CPU's sake).
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  */
 export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 1 };
