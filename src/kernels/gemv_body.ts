@@ -43,10 +43,10 @@ const cache = new Map<string, string>();
 function xLoads(m: number, idx: string, norm: boolean, mask = '', count: 1 | 2 = 2, ss = true): string {
   const vs = ['a', 'b'].slice(0, count);
   const at = (k: number) => (k ? `${idx} + ${k}u` : idx);
-  if (!norm) return vs.map((v, k) => `let x${v} = xv(p.mOff + ${m}u, ${at(k)}, k4);`).join(' ');
+  if (!norm) return vs.map((v, k) => `let x${v} = xv(m0 + ${m}u, ${at(k)}, k4);`).join(' ');
   const f = mask ? ` * ${mask}` : '';
   return [
-    ...vs.map((v, k) => `let x${v} = x[(p.mOff + ${m}u) * k4 + ${at(k)}]${f};`),
+    ...vs.map((v, k) => `let x${v} = x[(m0 + ${m}u) * k4 + ${at(k)}]${f};`),
     ...(ss ? [`ss${m} += ${vs.map((v) => `dot(x${v}, x${v})`).join(' + ')};`] : []),
   ].join(' ');
 }
@@ -211,7 +211,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   }
   for (let i = 0; i < NR; i++) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `a${i}_${m}`), `v${i}`, sg));
-    fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.lane, n0 + ${i}u, v${i}${scaled ? ' * scale' : ''}); }`);
+    fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.mb + g.lane, n0 + ${i}u, v${i}${scaled ? ' * scale' : ''}); }`);
   }
   return [
     `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''} (src/kernels/gemv_body.ts)`,
@@ -221,6 +221,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     '  let n0 = g.n0;',
     '  let rows = g.rows;',
     '  let last = max(rows, 1u) - 1u;',
+    '  let m0 = p.mOff + g.mb; // the first row of x of this lane group (MGRID: of this workgroup row)',
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
     '  w_init(lid);',
@@ -247,7 +248,7 @@ function loraLoads(MR: number, NR: number): string[] {
   L.push('  if (LORA && g.lane < loraR && rows > 0u) {');
   for (let i = 0; i < NR; i++) {
     L.push(`    { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + g.lane; lb${i} = loraB[ng * loraR + g.lane] * p.loraScale;`);
-    L.push(`      ${Array.from({ length: MR }, (_, m) => `lu${i}_${m} = loraU[(p.mOff + ${m}u) * p.ldu + us];`).join(' ')} }`);
+    L.push(`      ${Array.from({ length: MR }, (_, m) => `lu${i}_${m} = loraU[(m0 + ${m}u) * p.ldu + us];`).join(' ')} }`);
   }
   L.push('  }');
   return L;
@@ -262,7 +263,7 @@ function loraSums(MR: number, NR: number): string[] {
   L.push('    for (var r = g.lane + LANES; r < loraR; r += LANES) {');
   for (let i = 0; i < NR; i++) {
     L.push(`      { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + r; let b = loraB[ng * loraR + r] * p.loraScale;`);
-    L.push(`        ${ls(i).map((a, m) => `${a} += loraU[(p.mOff + ${m}u) * p.ldu + us] * b;`).join(' ')} }`);
+    L.push(`        ${ls(i).map((a, m) => `${a} += loraU[(m0 + ${m}u) * p.ldu + us] * b;`).join(' ')} }`);
   }
   L.push('    }', '  }');
   return L;

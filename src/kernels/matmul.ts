@@ -277,6 +277,13 @@ export class MatmulKernel {
   get normLoraUnscaled(): boolean {
     return this.loraFold && this.gemvUnrolled;
   }
+  /**
+   * encodeDenseGemv takes a workgroup row per row of x (MGRID) rather than all rows of x in each
+   * workgroup: the LoRA u GEMVs (N = 16–48 rows) then spread over N·M workgroups instead of N. Off
+   * until measured (written after the seventh session's last device run; `bench-rollout
+   * --dense-row-grid on|off` compares: the o and down u GEMVs, [16×1], cost 0.34 ms of a G = 8 step).
+   */
+  denseRowGrid = false;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
@@ -345,21 +352,33 @@ export class MatmulKernel {
   }
 
   /**
-   * y[m, 0..N) = x[m, :]·A[n, :] for a dense f32 A [N, K] (K a multiple of 8), by the GEMV in one
-   * dispatch per 16 rows of x: the LoRA u = x·Aᵀ at decode sizes (the general f32 matmul splits K
-   * there: two dispatches of mostly idle 256-row tiles).
+   * y[m, 0..N) = x[m, :]·A[n, :] for a dense f32 A [N, K] (K a multiple of 8), by the GEMV in a
+   * dispatch per 16 rows of x (or one, a workgroup row per row of x: denseRowGrid): the LoRA
+   * u = x·Aᵀ at decode sizes (the general f32 matmul splits K there: two dispatches of mostly idle
+   * 256-row tiles).
    */
   encodeDenseGemv(rec: Recorder, x: Binding, a: Binding, y: Binding, M: number, N: number, K: number, opts: { ldy?: number; xSwiglu?: boolean; xNorm?: XNorm | null; gemvSteps?: number } = {}): void {
     const norm = opts.xNorm ?? null;
     if (norm && !this.normFusable) throw new Error(`encodeDenseGemv: xNorm needs the unrolled GEMV bodies and ${GEMV_NORM_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rmsnorm first`);
     if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
     const ldy = opts.ldy ?? N;
+    const bindings = [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null];
+    const body = (mr: number, rows: number) => (this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode);
+    const flags = { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
+    const one = gemvLayout(1, N, K);
+    const gx = ceilDiv(N, (256 / one.lanes) * one.rows);
+    if (this.denseRowGrid && this.gemvUnrolled && M > 1 && M <= 65535 && gx <= 65535) {
+      // a workgroup row per row of x: each workgroup streams one row of x, where all rows of x in the
+      // same workgroups leave most SMs idle (the LoRA u: N = 16–48, gx = N workgroups)
+      const u8 = matmulParams(1, N, K, ldy, 0, N, 0, null, norm?.eps);
+      rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(1, one.rows), { ...flags, MR: 1, NR: one.rows, LANES: one.lanes, MGRID: 1 }), u8, bindings, [gx, M]);
+      return;
+    }
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null, norm?.eps);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      const pl = this.gemvPipeline('matmul_gemv_f32', f32Code, this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode, { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0, MR: mr, NR: rows, LANES: lanes });
-      rec.dispatch(pl, u8, [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null], grid1d(ceilDiv(N, (256 / lanes) * rows)));
+      rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(mr, rows), { ...flags, MR: mr, NR: rows, LANES: lanes }), u8, bindings, grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
 

@@ -115,7 +115,7 @@ describe('matmul', () => {
     });
   }
 
-  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (two dispatches), into a wider y; a long K; 1 and 4 steps a trip', async () => {
+  it('dense f32 GEMV (LoRA u = x·Aᵀ at decode sizes): M = 1, 16 and 21 (a workgroup row per row of x, or two dispatches of ≤ 16 rows), into a wider y; a long K; 1 and 4 steps a trip', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     for (const [N, K, ldy, Ms] of [[45, 136, 50, [1, 16, 21]], [19, 2120, 19, [1, 3]]] as const) {
@@ -126,11 +126,13 @@ describe('matmul', () => {
         const xb = ctx.memory.upload('x', x);
         const yb = poisoned(ctx, M * ldy);
         let y: Float32Array = new Float32Array(0);
-        for (const gemvSteps of [1, 4]) {
+        for (const [gemvSteps, rowGrid] of [[1, true], [4, true], [1, false], [4, false]] as const) {
+          kernel.denseRowGrid = rowGrid;
           y = await runAndRead(ctx, yb, (rec) => kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K, { ldy, gemvSteps }));
           const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
-          expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M} steps=${gemvSteps}`);
+          expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M} steps=${gemvSteps} row grid=${rowGrid}`);
         }
+        kernel.denseRowGrid = false;
         for (let m = 0; m < M; m++) for (let n = N; n < ldy; n++) expect(Number.isNaN(y[m * ldy + n]), 'columns past N keep the poison').toBe(true);
         ctx.memory.destroy(xb);
         ctx.memory.destroy(yb);
@@ -196,6 +198,10 @@ describe('matmul', () => {
       expectClose(u, matmulRef(xn, A, M, 8, K), 1e-5, `dense M=${M}`);
       const u2 = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps, unscaled: true } }));
       expectClose(u2, matmulRef(x.map((v, i) => v * g[i % K]), A, M, 8, K), 1e-5, `dense x∘g (unscaled) M=${M}`);
+      kernel.denseRowGrid = true; // a workgroup row per row of x, normed and not
+      expectClose(await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } })), matmulRef(xn, A, M, 8, K), 1e-5, `dense row grid M=${M}`);
+      expectClose(await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps, unscaled: true } })), matmulRef(x.map((v, i) => v * g[i % K]), A, M, 8, K), 1e-5, `dense row grid x∘g M=${M}`);
+      kernel.denseRowGrid = false;
       [xb, gb, ab, ub, bb, yb, ud].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }

@@ -1,10 +1,10 @@
 // `tabzero bench-check`: the matmul kernels on this machine's GPU against the naive CPU reference —
 // every GEMV layout (rows per lane group × lanes × 8- or 32-weight steps) at M = 1…16 with the whole
 // epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
-// binds enough buffers; the LoRA term summed by the lanes or stored), and the tiled kernels with 4 and 8
-// rows per thread. The unit tests run the same WGSL on SwiftShader (4-lane subgroups); this runs
-// the paths only a hardware GPU takes (32-lane subgroups: a row inside one subgroup). Exit 1 on a
-// relative error above 1e-4.
+// binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
+// rows per thread, and the dense f32 GEMV of the LoRA u (both grids). The unit tests run the same
+// WGSL on SwiftShader (4-lane subgroups); this runs the paths only a hardware GPU takes (32-lane
+// subgroups: a row inside one subgroup). Exit 1 on a relative error above 1e-4.
 import { parseArgs } from 'node:util';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
@@ -13,7 +13,7 @@ import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
-import { matmulWeightRef, type LoraRef } from '../../reference/matmul';
+import { matmulRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsnormRef } from '../../reference/rmsnorm';
 
 const TOLERANCE = 1e-4;
@@ -121,6 +121,23 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   const t = problem(ctx, 150, 200, 1536, 7);
   for (const tiledRows of [4, 8] as const) check(`tiled TM=${tiledRows} M=150 N=200 K=1536`, await run(ctx, kernel, t, { variant: 'tiled', tiledRows }));
   destroyWeight(ctx, t.w);
+  // the dense f32 GEMV (the LoRA u = x·Aᵀ: N = 16–48), a dispatch per 16 rows of x or a workgroup row per row of x
+  for (const [N, K] of [[48, 1536], [16, 8960]] as const) {
+    for (const M of [1, 8, 16]) {
+      const x = normal(N + K + M + 1, M * K);
+      const A = normal(N + 2, N * K, 0.1);
+      for (const rowGrid of [false, true]) {
+        kernel.denseRowGrid = rowGrid;
+        const [xb, ab, yb] = [ctx.memory.upload('check.x', x), ctx.memory.upload('check.A', A), ctx.memory.create('check.u', M * N * 4)];
+        const rec = new Recorder(ctx, 'check');
+        kernel.encodeDenseGemv(rec, xb, ab, yb, M, N, K);
+        rec.submit();
+        check(`dense gemv${rowGrid ? ' (a workgroup row per row of x)' : ''} M=${M} N=${N} K=${K}`, relError(await readF32(ctx.device, yb), matmulRef(x, A, M, N, K)));
+        [xb, ab, yb].forEach((b) => ctx.memory.destroy(b));
+      }
+    }
+  }
+  kernel.denseRowGrid = false;
   for (const e of ctx.errors) failures.push(`GPU error: ${e.message}`);
   console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);
   for (const f of failures) console.log(`FAILED ${f}`);

@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions every engine of this run uses
     const f = FUSIONS.find(([name]) => name === values.fusion);
@@ -44,6 +44,10 @@ async function setup(argv: string[]) {
   if (values['lora-fold'] !== undefined) { // --lora-fold on|off: the GEMVs sum the LoRA term in their lanes (on, the default) or in the store epilogue
     if (values['lora-fold'] !== 'on' && values['lora-fold'] !== 'off') throw new Error(`--lora-fold ${values['lora-fold']}: expected on or off`);
     (await engineKernels(ctx)).matmul.loraFold = values['lora-fold'] === 'on';
+  }
+  if (values['dense-row-grid'] !== undefined) { // --dense-row-grid on|off: the LoRA u GEMVs take a workgroup row per row of x (on) or all rows in each workgroup (off, the default)
+    if (values['dense-row-grid'] !== 'on' && values['dense-row-grid'] !== 'off') throw new Error(`--dense-row-grid ${values['dense-row-grid']}: expected on or off`);
+    (await engineKernels(ctx)).matmul.denseRowGrid = values['dense-row-grid'] === 'on';
   }
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
