@@ -37,8 +37,7 @@ const fields = (name: string, r: number, step = 0) => ({
   trainingConfig: { lr: 5e-6 }, step, metricSummary: { reward: 0.5 },
 });
 
-/** Wraps a backend: counts chunk writes and can fail the nth one. */
-/** A backend that counts chunk writes (window.tzProgress), failing at write `failAt` or never finishing write `holdAt` (a page closed mid-write). */
+/** Wraps a backend: counts chunk writes (window.tzProgress), fails write `failAt`, never finishes write `holdAt` (a page closed mid-write). */
 function instrumented(inner: StorageBackend, opts: { failAt?: number; holdAt?: number }): StorageBackend & { chunkWrites: number } {
   const b = {
     chunkWrites: 0,
