@@ -2,9 +2,10 @@
 // every GEMV layout (rows per lane group × lanes × 8- or 32-weight steps) at M = 1…16 with the whole
 // epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
-// rows per thread, and the dense f32 GEMV of the LoRA u (both grids). The unit tests run the same
-// WGSL on SwiftShader (4-lane subgroups); this runs the paths only a hardware GPU takes (32-lane
-// subgroups: a row inside one subgroup). Exit 1 on a relative error above 1e-4.
+// rows per thread, bf16 weights (the LM head), the SwiGLU fused into the x reads, and the dense f32
+// GEMV of the LoRA u (both grids). The unit tests run the same WGSL on SwiftShader (4-lane
+// subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups: a row inside one
+// subgroup). Exit 1 on a relative error above 1e-4.
 import { parseArgs } from 'node:util';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
@@ -15,6 +16,7 @@ import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsnormRef } from '../../reference/rmsnorm';
+import { swigluRef } from '../../reference/swiglu';
 
 const TOLERANCE = 1e-4;
 
@@ -36,8 +38,8 @@ interface Problem { M: number; host: WeightHost; w: Weight; x: Float32Array; bia
 
 const EPS = 1e-6;
 
-function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number): Problem {
-  const host = packWeight('q4', normal(seed, N * K, 0.05), N, K);
+function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number, format: 'q4' | 'bf16' = 'q4'): Problem {
+  const host = packWeight(format, normal(seed, N * K, 0.05), N, K);
   const bias = normal(seed + 1, N, 0.1);
   const x = normal(seed + 2, M * K);
   const yIn = normal(seed + 3, M * N);
@@ -117,6 +119,26 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
       kernel.loraFold = true;
       destroyWeight(ctx, p.w);
     }
+  }
+  // bf16 weights (the LM head): 8- and 4-weight steps
+  for (const M of [1, 8, 16]) {
+    const p = problem(ctx, M, 200, 1536, 300 + M, 'bf16');
+    for (const step4 of [false, true]) check(`gemv bf16 ${step4 ? '4' : '8'}-weight M=${M} N=200 K=1536`, await run(ctx, kernel, p, { variant: 'gemv', gemvStep4: step4 }));
+    destroyWeight(ctx, p.w);
+  }
+  // the SwiGLU fused into the x reads (the decode down GEMV at 1 row): x is a gate|up pair [M, 2K]
+  for (const M of [1, 8]) {
+    const [N, K] = [72, 8960];
+    const gu = normal(400 + M, M * 2 * K);
+    const host = packWeight('q4', normal(401, N * K, 0.05), N, K);
+    const w = uploadWeight(ctx, host, 'check.down');
+    const [xb, yb] = [ctx.memory.upload('check.gu', gu), ctx.memory.create('check.y', M * N * 4)];
+    const rec = new Recorder(ctx, 'check');
+    kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', xSwiglu: true });
+    rec.submit();
+    check(`gemv SwiGLU fused M=${M} N=${N} K=${K}`, relError(await readF32(ctx.device, yb), matmulWeightRef(swigluRef(gu, M, K), host, M)));
+    [xb, yb].forEach((b) => ctx.memory.destroy(b));
+    destroyWeight(ctx, w);
   }
   const t = problem(ctx, 150, 200, 1536, 7);
   for (const tiledRows of [4, 8] as const) check(`tiled TM=${tiledRows} M=150 N=200 K=1536`, await run(ctx, kernel, t, { variant: 'tiled', tiledRows }));
