@@ -6,7 +6,8 @@
 // Bindings: 0 params {n, offset, maxNorm} · 1 x f32[n] (`partial_sums` only) · 2 partial f32[P] · 3 out f32[4] (`finish` only)
 //   `partial_sums`: n = elements of x, offset = its first slot in partial; `finish`: n = P slots to sum.
 // Workgroup: WG threads. `partial_sums`: nwg workgroups (wid.x) stride over x by nwg·WG, each writes one
-// slot. `finish`: a single workgroup sums the P slots. Both reduce in workgroup memory.
+// slot. `finish`: a single workgroup sums the P slots. Both reduce in workgroup memory (composed after
+// wg_sum_shared.wgsl: its halving tree, whatever the device).
 struct Params { n: u32, offset: u32, maxNorm: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -15,17 +16,6 @@ struct Params { n: u32, offset: u32, maxNorm: f32 }
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 override WG: u32 = 256;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
 
 @compute @workgroup_size(WG)
 fn partial_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -34,7 +24,7 @@ fn partial_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let v = x[i];
     acc += v * v;
   }
-  let s = reduce_sum(lid, acc);
+  let s = wg_sum(acc, lid);
   if (lid == 0u) { partial[p.offset + wid.x] = s; }
 }
 
@@ -42,7 +32,7 @@ fn partial_sums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 fn finish(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   for (var i = lid; i < p.n; i += WG) { acc += partial[i]; }
-  let total = reduce_sum(lid, acc);
+  let total = wg_sum(acc, lid);
   if (lid == 0u) {
     let norm = sqrt(total);
     var scale = 1.0;

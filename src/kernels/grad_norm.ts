@@ -1,11 +1,15 @@
 // Global gradient norm and clip scale wrapper (shaders/grad_norm.wgsl): the sum of squares of many
 // f32 buffers in two passes (per-buffer partial sums into a small scratch array, then one workgroup),
 // leaving [Σx², ‖x‖, clip scale, 0] in a 4-float GPU buffer that the AdamW kernel reads directly.
-import code from '../../shaders/grad_norm.wgsl?raw';
+import gradNormCode from '../../shaders/grad_norm.wgsl?raw';
+import sumShared from '../../shaders/wg_sum_shared.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
+import { composeSource } from '../gpu/pipelines';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 
 const WG = 256;
+/** the kernel after its workgroup sum: the halving tree on every device, the summation order it always had */
+const code = composeSource(sumShared, gradNormCode);
 /** most workgroups (partial slots) one buffer gets */
 const MAX_WG = 64;
 /** elements per thread before a buffer gets another workgroup */

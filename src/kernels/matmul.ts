@@ -365,14 +365,16 @@ export class MatmulKernel {
     const bindings = [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null];
     const body = (mr: number, rows: number) => (this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode);
     const flags = { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
-    const one = gemvLayout(1, N, K);
-    const gx = ceilDiv(N, (256 / one.lanes) * one.rows);
-    if (this.denseRowGrid && this.gemvUnrolled && M > 1 && M <= 65535 && gx <= 65535) {
+    if (this.denseRowGrid && this.gemvUnrolled && M > 1 && M <= 65535) {
       // a workgroup row per row of x: each workgroup streams one row of x, where all rows of x in the
-      // same workgroups leave most SMs idle (the LoRA u: N = 16–48, gx = N workgroups)
-      const u8 = matmulParams(1, N, K, ldy, 0, N, 0, null, norm?.eps);
-      rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(1, one.rows), { ...flags, MR: 1, NR: one.rows, LANES: one.lanes, MGRID: 1 }), u8, bindings, [gx, M]);
-      return;
+      // same workgroups leave most SMs idle (the LoRA u: N = 16–48 rows, as many workgroups)
+      const one = gemvLayout(1, N, K);
+      const gx = ceilDiv(N, (256 / one.lanes) * one.rows);
+      if (gx <= 65535) {
+        const u8 = matmulParams(1, N, K, ldy, 0, N, 0, null, norm?.eps);
+        rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(1, one.rows), { ...flags, MR: 1, NR: one.rows, LANES: one.lanes, MGRID: 1 }), u8, bindings, [gx, M]);
+        return;
+      }
     }
     for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);

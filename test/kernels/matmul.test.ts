@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { GEMV_SHORT_K, MatmulKernel, destroyWeight, gemvLanesFor, gemvLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
-import { rmsnormRef } from '../../src/reference/rmsnorm';
+import { rmsInvRef, rmsnormRef } from '../../src/reference/rmsnorm';
 import { swigluRef } from '../../src/reference/swiglu';
 import { NF4_CODEBOOK, dequantizeQ4, quantizeQ4 } from '../../src/formats/q4';
 import { packWeight, type WeightFormat } from '../../src/formats/weights';
@@ -183,7 +183,7 @@ describe('matmul', () => {
       const w = uploadWeight(ctx, host, 'w', bias);
       const lora = loraFor({ name: '', M, N, K });
       // the u a folding GEMV takes: without the norm's rsqrt (u' = u / rsqrt(mean x² + eps) per row)
-      const rs = Array.from({ length: M }, (_, m) => 1 / Math.sqrt(x.subarray(m * K, (m + 1) * K).reduce((a, v) => a + v * v, 0) / K + eps));
+      const rs = rmsInvRef(x, M, K, eps);
       const uUn = lora.u.map((v, i) => v / rs[Math.floor(i / lora.ldu)]);
       const A = normal(84, 8 * K, 0.2);
       const [xb, gb, ab, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('A', A), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];

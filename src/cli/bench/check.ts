@@ -15,7 +15,7 @@ import { Recorder } from '../../gpu/encoder';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
-import { rmsnormRef } from '../../reference/rmsnorm';
+import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
 import { swigluRef } from '../../reference/swiglu';
 
 const TOLERANCE = 1e-4;
@@ -50,7 +50,7 @@ function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number,
   const normW = normal(seed + 6, K, 0.5);
   const wantNorm = matmulWeightRef(rmsnormRef(x, normW, M, K, EPS), host, M, { bias, yIn, lora });
   // the u of a GEMV that norms x and sums the LoRA term in its lanes: without the rsqrt (LoraEpilogue.uUnscaled)
-  const rs = Array.from({ length: M }, (_, m) => 1 / Math.sqrt(x.subarray(m * K, (m + 1) * K).reduce((a, v) => a + v * v, 0) / K + EPS));
+  const rs = rmsInvRef(x, M, K, EPS);
   const uUnscaled = lora.u.map((v, i) => v / rs[Math.floor(i / ldu)]);
   return { M, host, w, x, bias, yIn, lora, want: matmulWeightRef(x, host, M, { bias, yIn, lora }), normW, wantNorm, uUnscaled };
 }

@@ -163,15 +163,19 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const marginalByKernel: Record<string, number> = {};
     const labels = runs[0].map((d) => d.label);
     for (const label of Object.keys(byKernel)) marginalByKernel[label] = stepMs - (await whole(captured, (i) => labels[i] !== label));
-    // the decode fusions (EngineKernels.decodeFusion) each captured and replayed the same way
+    // the step captured again under the engine's settings as they are now, replayed the same way
+    const recaptured = async () => {
+      const c = captureStep(ctx, engine, R, bufs, lora);
+      await timer.timeReplay(c); // warm-up
+      return { dispatches: c.dispatches, ms: await whole(c) };
+    };
+    // the decode fusions (EngineKernels.decodeFusion)
     const byFusion: Record<string, { dispatches: number; ms: number }> = {};
     const saved = { ...engine.k.decodeFusion };
     try {
       for (const [name, f] of [...FUSIONS, ['engine', saved] as [string, DecodeFusion]]) {
         engine.k.decodeFusion = f;
-        const c = captureStep(ctx, engine, R, bufs, lora);
-        await timer.timeReplay(c); // warm-up
-        byFusion[name] = { dispatches: c.dispatches, ms: await whole(c) };
+        byFusion[name] = await recaptured();
       }
     } finally {
       engine.k.decodeFusion = saved;
@@ -183,9 +187,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     try {
       for (const [name, rows, shortK] of [...STEP4_CHOICES, ['engine', savedRows[0], savedRows[1]] as [string, number, number]]) {
         [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [rows, shortK];
-        const c = captureStep(ctx, engine, R, bufs, lora);
-        await timer.timeReplay(c); // warm-up
-        byStep4[name] = await whole(c);
+        byStep4[name] = (await recaptured()).ms;
       }
     } finally {
       [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = savedRows;

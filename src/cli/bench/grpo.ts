@@ -30,25 +30,25 @@ async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
   const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
-  if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions every engine of this run uses
+  const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
+  /** an on|off flag's value; undefined when not given */
+  const onOff = (name: 'lora-fold' | 'dense-row-grid'): boolean | undefined => {
+    const v = values[name];
+    if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
+    return v === undefined ? undefined : v === 'on';
+  };
+  if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions
     const f = FUSIONS.find(([name]) => name === values.fusion);
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
-    (await engineKernels(ctx)).decodeFusion = { ...f[1] };
+    k.decodeFusion = { ...f[1] };
   }
   if (values['gemv-step4-rows'] !== undefined) { // --gemv-step4-rows N[,S]: GEMVs of ≥ N rows take 4 weights a lane step, ≥ S rows (default N) where K ≤ GEMV_SHORT_K (Infinity: never)
     const [n, sk = n] = values['gemv-step4-rows'].split(',').map(Number);
     if (!(n >= 1 && sk >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected N or N,S with numbers ≥ 1 or Infinity`);
-    const mm = (await engineKernels(ctx)).matmul;
-    [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [n, sk];
+    [k.matmul.gemvStep4Rows, k.matmul.gemvStep4RowsShortK] = [n, sk];
   }
-  if (values['lora-fold'] !== undefined) { // --lora-fold on|off: the GEMVs sum the LoRA term in their lanes (on, the default) or in the store epilogue
-    if (values['lora-fold'] !== 'on' && values['lora-fold'] !== 'off') throw new Error(`--lora-fold ${values['lora-fold']}: expected on or off`);
-    (await engineKernels(ctx)).matmul.loraFold = values['lora-fold'] === 'on';
-  }
-  if (values['dense-row-grid'] !== undefined) { // --dense-row-grid on|off: the LoRA u GEMVs take a workgroup row per row of x (on) or all rows in each workgroup (off, the default)
-    if (values['dense-row-grid'] !== 'on' && values['dense-row-grid'] !== 'off') throw new Error(`--dense-row-grid ${values['dense-row-grid']}: expected on or off`);
-    (await engineKernels(ctx)).matmul.denseRowGrid = values['dense-row-grid'] === 'on';
-  }
+  k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
+  k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off, the default)
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const t0 = performance.now();
