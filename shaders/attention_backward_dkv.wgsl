@@ -1,15 +1,17 @@
 // Backward of causal GQA attention (shaders/attention.wgsl) in the TRAINING LAYOUT (see
-// attention_backward_dq.wgsl), key-major half: dk and dv without atomics. For key token j and kv
-// head g, over the queries i = j .. (⌊j/Ts⌋+1)·Ts − 1 of its sequence (pos[i] ≥ pos[j]) and the
-// query heads h of the group (h / (H/K) = g):
+// attention_backward_dq.wgsl), key-major half: dk and dv without atomics. For key row j and kv
+// head g, over the query rows i = j .. qEnd − 1 that attend to it (spans[j].w: the rest of its
+// branch; for a shared prompt row, the rest of the prompt and every branch after it) and the query
+// heads h of the group (h / (H/K) = g):
 //   P = exp(q_i,h·k_j/√D − lse[i,h]),  dS = P · (dout_i,h·v_j − Δ[i,h])
 //   dk_j = Σ dS · q_i,h / √D,   dv_j = Σ P · dout_i,h
 // Δ comes from attention_backward_dq.wgsl, which must be dispatched first.
-// Bindings: 0 params {T, H, K, D, Ts, scale} · 1 qkv f32[T, (H+2K)·D] · 2 lse f32[T, H]
+// Bindings: 0 params {T, H, K, D, scale} · 1 qkv f32[T, (H+2K)·D] · 2 lse f32[T, H]
 //           · 3 dout f32[T, H·D] · 4 delta f32[T, H] · 5 dqkv f32[T, (H+2K)·D] (k and v columns written)
+//           · 6 spans vec4<i32>[T] (k0, n1, k2, qEnd)
 // Workgroup: WG threads per (kv head g, key token j) = (wid.x, wid.y + wid.z·65535): each thread
 // scores one (query, head) pair of a WG-pair block, then owns D/WG ≤ 4 dims of dk and dv.
-struct Params { T: u32, H: u32, K: u32, D: u32, Ts: u32, scale: f32 }
+struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
@@ -17,6 +19,7 @@ struct Params { T: u32, H: u32, K: u32, D: u32, Ts: u32, scale: f32 }
 @group(0) @binding(3) var<storage, read> dout: array<f32>;
 @group(0) @binding(4) var<storage, read> delta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(6) var<storage, read> spans: array<vec4<i32>>;
 
 override WG: u32 = 64;
 const MAXD = 256u;
@@ -43,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     vs[d] = qkv[vb + d];
   }
   workgroupBarrier();
-  let end = (j / p.Ts + 1u) * p.Ts;
+  let end = u32(spans[j].w);
   let n = (end - j) * G; // pairs: query j + e / G, head g·G + e % G
   var dk: array<f32, 4>;
   var dv: array<f32, 4>;

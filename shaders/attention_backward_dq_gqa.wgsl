@@ -1,17 +1,19 @@
 // Backward of causal GQA attention, query-major half (as attention_backward_dq.wgsl, TRAINING
-// LAYOUT: k/v read from qkv itself), by KV-head group: one workgroup per (kv head g, token t)
-// computes Δ and dq for all G query heads of g, so each k/v row load serves G heads — the G heads of
-// one key are neighbouring threads — instead of one workgroup per head each re-reading every key.
+// LAYOUT: the key rows of query t from spans[t], k/v read from qkv itself), by KV-head group: one
+// workgroup per (kv head g, token t) computes Δ and dq for all G query heads of g, so each k/v row
+// load serves G heads — the G heads of one key are neighbouring threads — instead of one workgroup
+// per head each re-reading every key.
 //   Δ[t,h] = Σ_d dout[t,h,d]·out[t,h,d],   P_s = exp(q_t,h·k_s/√D − lse[t,h]),   dS_s = P_s·(dout_t,h·v_s − Δ[t,h])
-//   dq[t,h] = Σ_{s = b·Ts..t} dS_s · k_s / √D
-// Bindings: 0 params {T, H, K, D, Ts, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 out vec4<f32>[T, H·D/4]
+//   dq[t,h] = Σ_{key rows s of t} dS_s · k_s / √D
+// Bindings: 0 params {T, H, K, D, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 out vec4<f32>[T, H·D/4]
 //           · 3 lse f32[T, H] · 4 dout vec4<f32>[T, H·D/4] · 5 dqkv f32[T, (H+2K)·D] (q columns written)
 //           · 6 delta f32[T, H] (for the dk/dv half, attention_backward_dkv{,_lanes}.wgsl, dispatched after)
+//           · 7 spans vec4<i32>[T] (k0, n1, k2, qEnd): keys [k0, k0 + n1) ∪ [k2, t]
 // Workgroup: WG threads per (g, t) = (wid.x, wid.y + wid.z·65535); keys in blocks of BK: (1) each
 // thread takes (key, head) pairs: q·k and dout·v as vec4 dots (q, dout rows in workgroup memory),
 // then dS; (2) each thread owns dims lid and lid + WG of every head's dq, one k load serving all G.
 // GQ = G and HD = D are override constants (G·(D/4 + 1) ≤ 264), so the loops have fixed trip counts.
-struct Params { T: u32, H: u32, K: u32, D: u32, Ts: u32, scale: f32 }
+struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
@@ -20,6 +22,7 @@ struct Params { T: u32, H: u32, K: u32, D: u32, Ts: u32, scale: f32 }
 @group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
 @group(0) @binding(6) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(7) var<storage, read> spans: array<vec4<i32>>;
 
 override GQ: u32 = 6;
 override HD: u32 = 128;
@@ -32,6 +35,11 @@ var<workgroup> qs: array<vec4<f32>, 264>;  // [GQ][QS] q / √D
 var<workgroup> dos: array<vec4<f32>, 264>; // [GQ][QS] dout
 var<workgroup> ds: array<f32, 256>;        // [GQ][BK] dS of the current key block
 var<workgroup> hd: array<f32, 16>;         // [GQ] lse, then [8 + GQ] Δ
+
+// row of the s-th key of a query with spans m: [k0, k0 + n1), then from k2 on
+fn key_row(m: vec4<i32>, s: u32) -> u32 {
+  return select(u32(m.z) + s - u32(m.y), u32(m.x) + s, s < u32(m.y));
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -55,10 +63,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     hd[8u + lid] = dd;
   }
   workgroupBarrier();
-  let first = t - t % p.Ts; // token at position 0 of this sequence
-  let len = t - first + 1u;
-  let k4 = first * row4 + (p.H + g) * D4; // k of key s at k4 + s·row4, its v K·D/4 further
-  let v4 = k4 + p.K * D4;
+  let m = spans[t];
+  let len = u32(m.y) + t - u32(m.z) + 1u; // n1 prompt keys, then the branch's rows up to t
+  let k4 = (p.H + g) * D4; // k of key row r at r·row4 + k4, its v K·D/4 further
   var acc: array<f32, 16>; // [GQ][2]: dims lid and lid + WG
   for (var b0 = 0u; b0 < len; b0 += BK) {
     let n = min(BK, len - b0);
@@ -69,8 +76,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (j < n) {
         var s = 0.0;
         var dp = 0.0;
-        let kr = k4 + (b0 + j) * row4;
-        let vr = v4 + (b0 + j) * row4;
+        let kr = key_row(m, b0 + j) * row4 + k4;
+        let vr = kr + p.K * D4;
         for (var d = 0u; d < D4; d++) {
           s += dot(qs[h * QS + d], qkv[kr + d]);
           dp += dot(dos[h * QS + d], qkv[vr + d]);
@@ -84,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let d = lid + c * WG;
       if (d < HD) {
         for (var j = 0u; j < n; j++) {
-          let kv = qkv[k4 + (b0 + j) * row4 + d / 4u][d % 4u];
+          let kv = qkv[key_row(m, b0 + j) * row4 + k4 + d / 4u][d % 4u];
           for (var h = 0u; h < GQ; h++) { acc[h * 2u + c] += ds[h * BK + j] * kv; }
         }
       }

@@ -12,6 +12,7 @@ import { targetRows } from '../lora/adapter';
 import { TARGET_SLOT, type LoraTarget } from '../lora/targets';
 import { Engine } from '../model/engine';
 import { Backprop } from '../model/backprop';
+import { maxLayoutRows } from '../model/train-layout';
 import type { ModelWeights } from '../model/weights';
 import { assertValidConfig, type TrainConfig } from './config';
 import { makeScorer, type CustomScorer, type RewardSample, type RewardSpec } from './rewards';
@@ -73,7 +74,8 @@ export class TrainingSession {
     const Ts = cfg.maxPromptLength + cfg.maxCompletionLength;
     const perMicro = Math.ceil(rows / Math.max(1, cfg.gradientAccumulationSteps));
     const engine = await Engine.create(ctx, weights, { maxTokens: Math.max(rows, cfg.maxPromptLength), maxPositions: Ts, maxRank: cfg.loraR });
-    const backprop = await Backprop.create(ctx, weights, { maxTokens: perMicro * Ts, maxSeqLen: Ts, maxRows: perMicro * cfg.maxCompletionLength, maxRank: cfg.loraR });
+    const maxTokens = maxLayoutRows(rows, perMicro, G, cfg.maxPromptLength, cfg.maxCompletionLength);
+    const backprop = await Backprop.create(ctx, weights, { maxTokens, maxSeqLen: Ts, maxSeqs: perMicro, maxRows: perMicro * cfg.maxCompletionLength, maxRank: cfg.loraR });
     const base = loraBase(weights);
     const loraOpts = { r: cfg.loraR, alpha: cfg.loraAlpha, targets: cfg.loraTargets as LoraTarget[] };
     const from = opts.ckpt?.adapter ?? opts.init;

@@ -3,13 +3,15 @@
 // and backward that re-runs one layer's forward at a time to recompute its activations, then
 // propagates dx down and accumulates dA, dB of every LoRA matrix. Memory grows with one layer's
 // activations plus L+1 saved residual streams, not with all layers' activations.
-// Layout: B sequences of Ts tokens (right-padded), token t of sequence b at row b·Ts + t.
+// Layout: src/model/train-layout.ts — the sequences of one prompt share its rows, each completion a
+// branch after it; scored rows gathered from the rows that predict them, gradients summed back.
 import type { GpuContext } from '../gpu/device';
 import type { Recorder } from '../gpu/encoder';
 import { LmLogprobKernel } from '../kernels/lm_logprob';
 import { uploadRopeTable, type RopeTable } from '../kernels/rope';
 import { RmsNormBackwardKernel } from '../kernels/rmsnorm_backward';
 import { AttentionBackwardKernel } from '../kernels/attention_backward';
+import { GatherRowsKernel } from '../kernels/gather_rows';
 import type { Weight } from '../kernels/matmul';
 import type { LoraAdapter, LoraLinear } from '../lora/adapter';
 import type { FusedName } from '../lora/targets';
@@ -20,26 +22,33 @@ import { qkvSlices, type ModelWeights } from './weights';
 /** Gradient buffers shaped like an adapter's: per layer and fused weight, dA f32[S·R, K] and dB f32[N, R]. */
 export type LoraGradLayers = Array<Record<FusedName, { A: GPUBuffer; B: GPUBuffer }>>;
 
-/** A micro-batch on the GPU. */
+/** A micro-batch on the GPU, laid out by trainLayout (src/model/train-layout.ts). */
 export interface TrainBatch {
+  /** sequences, rows, KV-cache positions per slot, scored rows */
   B: number;
-  Ts: number;
-  /** i32[B·Ts] token ids, slot (= b) and position (= t) of each row */
+  T: number;
+  L: number;
+  M: number;
+  /** i32[T] token id, cache slot, position and cache fan-out of each row; i32[T, 4] attention spans */
   ids: GPUBuffer;
   slot: GPUBuffer;
   pos: GPUBuffer;
-  /** scored rows: for sequence b, rows [b·Ts + start, b·Ts + start + count) predict its completion */
-  rows: { start: number; count: number }[];
-  /** i32[M] the token each scored row predicts (M = Σ count) */
+  fan: GPUBuffer;
+  spans: GPUBuffer;
+  /** i32[M] the token each scored row predicts */
   targets: GPUBuffer;
-  M: number;
+  /** CSR lists for GatherRowsKernel: scored row m from row gather.idx[m] (off = 0…M); row r's scored rows (scatter) */
+  gather: { off: GPUBuffer; idx: GPUBuffer };
+  scatter: { off: GPUBuffer; idx: GPUBuffer };
 }
 
 export interface BackpropOptions {
-  /** most tokens (B·Ts) in one micro-batch */
+  /** most rows (TrainBatch.T) in one micro-batch */
   maxTokens: number;
-  /** most tokens per sequence */
+  /** most positions per sequence (prompt + completion) */
   maxSeqLen: number;
+  /** most sequences in one micro-batch (KV-cache slots) */
+  maxSeqs: number;
   /** most scored rows */
   maxRows: number;
   maxRank: number;
@@ -59,7 +68,7 @@ export class Backprop {
 
   private constructor(
     readonly ctx: GpuContext, readonly weights: ModelWeights, private k: EngineKernels, private rope: RopeTable,
-    private lm: LmLogprobKernel, private rmsBack: RmsNormBackwardKernel, private attBack: AttentionBackwardKernel, readonly opts: BackpropOptions,
+    private lm: LmLogprobKernel, private rmsBack: RmsNormBackwardKernel, private attBack: AttentionBackwardKernel, private rows: GatherRowsKernel, readonly opts: BackpropOptions,
   ) {
     const c = weights.config;
     const T = opts.maxTokens;
@@ -70,7 +79,7 @@ export class Backprop {
     const f = (label: string, n: number) => m.create(`bp.${label}`, n * 4);
     this.saved = Array.from({ length: c.numLayers + 1 }, (_, l) => f(`saved${l}`, T * C));
     this.acts = { xn: f('xn', T * C), qkv: f('qkv', T * nqkv), att: f('att', T * C), lse: f('lse', T * c.numHeads), gu: f('gu', T * 2 * I), h: f('h', T * I), u: f('u', T * 3 * opts.maxRank) };
-    const kvFloats = T * c.numKvHeads * c.headDim;
+    const kvFloats = opts.maxSeqs * opts.maxSeqLen * c.numKvHeads * c.headDim;
     this.b = {
       x: f('x', T * C), xmid: f('xmid', T * C), xn2: f('xn2', T * C), dx: f('dx', T * C), dxmid: f('dxmid', T * C), dxn: f('dxn', T * C),
       dqkv: f('dqkv', T * nqkv), datt: f('datt', T * C), dgu: f('dgu', T * 2 * I), dh: f('dh', T * I), du: f('du', T * 3 * opts.maxRank),
@@ -85,10 +94,10 @@ export class Backprop {
   static async create(ctx: GpuContext, weights: ModelWeights, opts: BackpropOptions): Promise<Backprop> {
     const k = await engineKernels(ctx);
     const rope = uploadRopeTable(ctx, weights.config.ropeTheta, weights.config.headDim, opts.maxSeqLen);
-    const [lm, rmsBack, attBack] = await Promise.all([
-      LmLogprobKernel.create(ctx, k.matmul, opts.vocabChunk ?? 8192), RmsNormBackwardKernel.create(ctx), AttentionBackwardKernel.create(ctx),
+    const [lm, rmsBack, attBack, rows] = await Promise.all([
+      LmLogprobKernel.create(ctx, k.matmul, opts.vocabChunk ?? 8192), RmsNormBackwardKernel.create(ctx), AttentionBackwardKernel.create(ctx), GatherRowsKernel.create(ctx),
     ]);
-    return new Backprop(ctx, weights, k, rope, lm, rmsBack, attBack, opts);
+    return new Backprop(ctx, weights, k, rope, lm, rmsBack, attBack, rows, opts);
   }
 
   /** GPU bytes this trainer holds (activations, saved inputs, LM-head chunk). */
@@ -103,7 +112,7 @@ export class Backprop {
    */
   encodeLogprobs(rec: Recorder, batch: TrainBatch, lora: LoraAdapter | null, temperature: number, save: boolean): void {
     const c = this.weights.config;
-    const T = batch.B * batch.Ts;
+    const T = batch.T;
     this.check(batch);
     const x = this.b.x;
     this.k.embed.encode(rec, batch.ids, this.weights.embed, x, T);
@@ -113,7 +122,7 @@ export class Backprop {
     });
     if (save) rec.copy(x, 0, this.saved[c.numLayers], 0, T * this.C * 4);
     this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, T, this.C, c.rmsNormEps);
-    this.gatherRows(rec, batch, this.acts.xn, this.b.hid, false);
+    this.rows.encode(rec, { src: this.acts.xn, ...batch.gather, dst: this.b.hid }, batch.M, this.C);
     this.lm.encode(rec, this.weights.lmHead, batch.M, temperature, { hidden: this.b.hid, targets: batch.targets, logp: this.logp, lse: this.lse, entropy: this.entropy });
   }
 
@@ -123,13 +132,13 @@ export class Backprop {
    */
   encodeBackward(rec: Recorder, batch: TrainBatch, lora: LoraAdapter, grads: LoraGradLayers, temperature: number): void {
     const c = this.weights.config;
-    const T = batch.B * batch.Ts;
+    const T = batch.T;
     const C = this.C;
     this.check(batch);
-    // d final hidden: LM head backward on the scored rows, scattered back to their rows (zeros elsewhere)
+    // d final hidden: LM head backward on the scored rows, summed back into the rows that predicted
+    // them (a shared prompt's last row predicts every branch's first token; zeros where none)
     this.lm.encodeBackward(rec, this.weights.lmHead, batch.M, temperature, { hidden: this.b.hid, targets: batch.targets, lse: this.lse, dlogp: this.dlogp, dhidden: this.b.dhid });
-    rec.clear(this.b.dxn, 0, T * C * 4);
-    this.gatherRows(rec, batch, this.b.dxn, this.b.dhid, true);
+    this.rows.encode(rec, { src: this.b.dhid, ...batch.scatter, dst: this.b.dxn }, T, C);
     // final norm: dx = rmsnorm_backward(x_L, finalNorm, d hidden)
     this.rmsBack.encode(rec, this.saved[c.numLayers], this.weights.finalNorm, this.b.dxn, this.b.dx, T, C, c.rmsNormEps);
     for (let l = c.numLayers - 1; l >= 0; l--) this.layerBackward(rec, l, batch, lora, grads[l]);
@@ -137,7 +146,7 @@ export class Backprop {
 
   private layerBackward(rec: Recorder, l: number, batch: TrainBatch, lora: LoraAdapter, g: LoraGradLayers[number]): void {
     const c = this.weights.config;
-    const T = batch.B * batch.Ts;
+    const T = batch.T;
     const C = this.C;
     const I = c.intermediateSize;
     const w = this.weights.layers[l];
@@ -160,8 +169,8 @@ export class Backprop {
     this.rmsBack.encode(rec, xAfterAtt, w.postNorm, dxn, dxmid, T, C, c.rmsNormEps, true);
     // attention block: o, attention, rope, q|k|v
     this.linearBackward(rec, dxmid, a.att, w.o, ll.o, g.o, lora, datt, T, false);
-    const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: batch.Ts, Ts: batch.Ts };
-    this.attBack.encode(rec, shape, { qkv: a.qkv, out: a.att, lse: a.lse, dout: datt, dqkv, delta: this.b.delta });
+    const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim };
+    this.attBack.encode(rec, shape, { qkv: a.qkv, out: a.att, lse: a.lse, dout: datt, dqkv, delta: this.b.delta, spans: batch.spans });
     this.k.rope.encodeBackward(rec, dqkv, batch.pos, this.rope, T, c.numHeads, c.numKvHeads);
     // acts.xn still holds the attention block's normed input (the MLP used xn2)
     this.linearBackward(rec, dqkv, a.xn, w.qkv, ll.qkv, g.qkv, lora, dxn, T, false);
@@ -206,27 +215,13 @@ export class Backprop {
   }
 
   private io(batch: TrainBatch) {
-    return { slot: batch.slot, pos: batch.pos, kc: this.b.kc, vc: this.b.vc, L: batch.Ts };
-  }
-
-  /** copies the scored rows of `full` [T, C] into `rows` [M, C] (or back, scatter = true) */
-  private gatherRows(rec: Recorder, batch: TrainBatch, full: GPUBuffer, rows: GPUBuffer, scatter: boolean): void {
-    const rowBytes = this.C * 4;
-    let m = 0;
-    batch.rows.forEach((r, b) => {
-      const at = (b * batch.Ts + r.start) * rowBytes;
-      if (r.count) {
-        if (scatter) rec.copy(rows, m * rowBytes, full, at, r.count * rowBytes);
-        else rec.copy(full, at, rows, m * rowBytes, r.count * rowBytes);
-      }
-      m += r.count;
-    });
+    return { slot: batch.slot, pos: batch.pos, fan: batch.fan, kc: this.b.kc, vc: this.b.vc, L: batch.L };
   }
 
   private check(batch: TrainBatch): void {
-    const T = batch.B * batch.Ts;
-    if (T > this.opts.maxTokens || batch.Ts > this.opts.maxSeqLen || batch.M > this.opts.maxRows) {
-      throw new Error(`micro-batch ${batch.B}×${batch.Ts} with ${batch.M} scored rows exceeds the trainer's ${this.opts.maxTokens} tokens / ${this.opts.maxSeqLen} per sequence / ${this.opts.maxRows} rows`);
+    const o = this.opts;
+    if (batch.T > o.maxTokens || batch.L > o.maxSeqLen || batch.B > o.maxSeqs || batch.M > o.maxRows) {
+      throw new Error(`micro-batch of ${batch.B} sequences, ${batch.T} rows, ${batch.L} positions and ${batch.M} scored rows exceeds the trainer's ${o.maxSeqs} sequences / ${o.maxTokens} rows / ${o.maxSeqLen} positions / ${o.maxRows} scored rows; hint: size the trainer with maxLayoutRows`);
     }
   }
 

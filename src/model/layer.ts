@@ -34,6 +34,8 @@ export interface LayerActs {
 export interface LayerIo {
   slot: Binding;
   pos: Binding;
+  /** the training layout's cache fan-out (rope_kv), absent for inference */
+  fan?: Binding;
   /** this layer's K and V, f32[B, L, K, D] */
   kc: GPUBuffer;
   vc: GPUBuffer;
@@ -68,7 +70,7 @@ export function encodeLayerForward(
     encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
   }
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
-  k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc });
+  k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
   const split = k.attentionGqa.plan(shape, gu.size / 4);
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });

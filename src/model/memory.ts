@@ -1,7 +1,7 @@
 // Pure estimate of the GPU memory a GRPO run needs for a Qwen2 config (DESIGN.md section 4):
 // 4-bit base weights, 16/8-bit embedding, LoRA + AdamW, KV cache, layer-by-layer recomputed
 // activations, one LM-head logits chunk; and a check of that estimate against device limits.
-// Sizes are in bytes; letters: G sequences, L tokens per sequence, T = micro-batch × L, C, I, H, K, D, V, R.
+// Sizes are in bytes; letters: G sequences, L tokens per sequence, T rows of a micro-batch (≤ micro-batch × L), C, I, H, K, D, V, R.
 
 import { isSkippedModule, projectionShapes, PROJECTIONS, type Projection, type Qwen2Config } from './config';
 import { ModelError } from './errors';
@@ -14,6 +14,11 @@ export interface MemoryOptions {
   seqLength: number;
   /** sequences per training micro-batch (default: all G) */
   microBatch?: number;
+  /**
+   * rows of one training micro-batch (default microBatch × L: a prompt copy per sequence; the trainer
+   * shares a group's prompt, maxLayoutRows in src/model/train-layout.ts)
+   */
+  rows?: number;
   /** R, LoRA rank */
   loraRank: number;
   /** default: all 7 projections */
@@ -71,12 +76,13 @@ function resolve(config: Qwen2Config, o: MemoryOptions): Required<MemoryOptions>
     numSequences: o.numSequences,
     seqLength: o.seqLength,
     microBatch: o.microBatch ?? o.numSequences,
+    rows: o.rows ?? (o.microBatch ?? o.numSequences) * o.seqLength,
     loraRank: o.loraRank,
     loraTargets: o.loraTargets ?? PROJECTIONS,
     embedding: o.embedding ?? '16bit',
     logitsChunk: Math.min(o.logitsChunk ?? 8192, config.vocabSize),
   };
-  for (const k of ['numSequences', 'seqLength', 'microBatch', 'loraRank', 'logitsChunk'] as const) {
+  for (const k of ['numSequences', 'seqLength', 'microBatch', 'rows', 'loraRank', 'logitsChunk'] as const) {
     if (!Number.isSafeInteger(r[k]) || r[k] <= 0) {
       throw new ModelError(`memory estimate: ${k} must be a positive integer, got ${r[k]}`, 'check the training settings');
     }
@@ -141,7 +147,7 @@ export function loraParamCount(config: Qwen2Config, rank: number, targets: reado
  */
 export function activationBytes(config: Qwen2Config, o: Required<MemoryOptions>): { kept: number; working: number; perLayerInput: number } {
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: K, headDim: D } = config;
-  const T = o.microBatch * o.seqLength;
+  const T = o.rows;
   const attn = C + (H + 2 * K) * D + H * D + H * o.seqLength + C;
   const mlp = C + 3 * I;
   const lora = o.loraRank * o.loraTargets.length;
@@ -155,7 +161,7 @@ export function activationBytes(config: Qwen2Config, o: Required<MemoryOptions>)
 
 function allocations(config: Qwen2Config, o: Required<MemoryOptions>): Allocation[] {
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: K, headDim: D, numLayers } = config;
-  const T = o.microBatch * o.seqLength;
+  const T = o.rows;
   const emb = embeddingBytes(config, o.embedding);
   const split = 'split by rows across bindings';
   const out: Allocation[] = [{ what: `the embedding (${o.embedding})`, bytes: o.embedding === '16bit' ? emb.total : config.vocabSize * C, rowBytes: emb.rowBytes, count: 1, splittable: true, remedy: split }];
@@ -183,7 +189,7 @@ export function estimateMemory(config: Qwen2Config, opts: MemoryOptions): Memory
   const emb = embeddingBytes(config, o.embedding).total;
   const lora = loraParamCount(config, o.loraRank, o.loraTargets) * F32;
   const act = activationBytes(config, o);
-  const T = o.microBatch * o.seqLength;
+  const T = o.rows;
   const breakdown: MemoryBreakdown = {
     baseWeights: w.base,
     biasesAndNorms: w.biasesAndNorms,

@@ -1,6 +1,7 @@
 // Naive CPU backward of causal GQA attention over a KV cache (reference of
 // shaders/attention_backward_{dq,dkv}.wgsl), in f64, for ANY slot/pos layout: dk/dv are summed per
-// cache position, then handed to the token whose k/v sits there (the inverse of rope_kv's cache write).
+// cache position, then handed to the token whose k/v sits there (the inverse of rope_kv's cache write:
+// with fan, a token's k/v sit in fan[t] slots, and it gets the sum of theirs).
 
 /**
  * qkv [T, (H+2K)·D] (q heads used), kc/vc [B, L, K, D], slot/pos [T], out [T, H·D], lse [T, H],
@@ -11,7 +12,7 @@
 export function attentionBackwardRef(
   qkv: Float32Array, kc: Float32Array, vc: Float32Array, slot: Int32Array, pos: Int32Array,
   out: Float32Array, lse: Float32Array, dout: Float32Array,
-  T: number, H: number, K: number, D: number, L: number,
+  T: number, H: number, K: number, D: number, L: number, fan?: Int32Array,
 ): Float32Array {
   const row = (H + 2 * K) * D;
   const scale = 1 / Math.sqrt(D);
@@ -47,11 +48,13 @@ export function attentionBackwardRef(
     }
   }
   for (let t = 0; t < T; t++) {
-    for (let g = 0; g < K; g++) {
-      const kb = ((slot[t] * L + pos[t]) * K + g) * D;
-      for (let d = 0; d < D; d++) {
-        dqkv[t * row + (H + g) * D + d] = dK[kb + d];
-        dqkv[t * row + (H + K + g) * D + d] = dV[kb + d];
+    for (let c = 0; c < (fan ? fan[t] : 1); c++) {
+      for (let g = 0; g < K; g++) {
+        const kb = (((slot[t] + c) * L + pos[t]) * K + g) * D;
+        for (let d = 0; d < D; d++) {
+          dqkv[t * row + (H + g) * D + d] += dK[kb + d];
+          dqkv[t * row + (H + K + g) * D + d] += dV[kb + d];
+        }
       }
     }
   }

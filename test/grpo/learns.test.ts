@@ -30,7 +30,7 @@ describe('GRPO learns', () => {
       learningRate: 2e-2, lrSchedule: 'constant', warmupRatio: 0, maxGradNorm: 1, weightDecay: 0, loraR: 8, loraAlpha: 16, totalSteps: STEPS, seed: 3,
     });
     const engine = await Engine.create(ctx, weights, { maxTokens: 16, maxPositions: 16, maxRank: 8 });
-    const backprop = await Backprop.create(ctx, weights, { maxTokens: 16 * 10, maxSeqLen: 10, maxRows: 16 * 6, maxRank: 8, vocabChunk: 64 });
+    const backprop = await Backprop.create(ctx, weights, { maxTokens: 16 * 10, maxSeqLen: 10, maxSeqs: 16, maxRows: 16 * 6, maxRank: 8, vocabChunk: 64 });
     const c = weights.config;
     const lora = createLora(ctx, { numLayers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, qDim: c.numHeads * c.headDim, kvDim: c.numKvHeads * c.headDim }, { r: 8, alpha: 16, targets: cfg.loraTargets, seed: 5 });
     const optimizer = await LoraOptimizer.create(ctx, lora);

@@ -1,6 +1,7 @@
 // RoPE + KV-cache write vs the reference: tokens of two slots at scattered positions (q, k rotated in
 // qkv; rotated k and v in the cache; untouched cells keep their values); a position past the cache
-// or the RoPE table makes that token's q and k NaN and writes no cache cell.
+// or the RoPE table makes that token's q and k NaN and writes no cache cell; with fan (the training
+// layout's shared prompt rows) a token's k and v go to fan[t] neighbouring slots.
 import { describe, expect, it } from 'vitest';
 import { RopeKvKernel } from '../../src/kernels/rope_kv';
 import { uploadRopeTable } from '../../src/kernels/rope';
@@ -34,6 +35,32 @@ describe('rope_kv', () => {
       ctx.memory.destroy(table.buffer);
     });
   }
+
+  it('fan: shared prompt rows write their k and v into every branch slot', async () => {
+    const ctx = await testGpu();
+    const [H, K, D, T, B, L] = [4, 2, 12, 6, 3, 5];
+    const qkv = normal(7, T * (H + 2 * K) * D);
+    const slot = Int32Array.from([0, 0, 0, 1, 2, 2]); // 2 prompt rows fanned to slots 0..2, then branch rows
+    const pos = Int32Array.from([0, 1, 2, 2, 2, 3]);
+    const fan = Int32Array.from([3, 3, 1, 1, 1, 1]);
+    const kc0 = normal(8, B * L * K * D);
+    const vc0 = normal(9, B * L * K * D);
+    const k = await RopeKvKernel.create(ctx);
+    const table = uploadRopeTable(ctx, 1e6, D, 8);
+    const b = { qkv: ctx.memory.upload('qkv', qkv), slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos), kc: ctx.memory.upload('kc', kc0), vc: ctx.memory.upload('vc', vc0), fan: ctx.memory.upload('fan', fan) };
+    const out = await runAndRead(ctx, b.qkv, (rec) => k.encode(rec, { T, H, K, D, L }, table, b));
+    const [kc, vc] = [await readF32(ctx.device, b.kc, kc0.length), await readF32(ctx.device, b.vc, vc0.length)];
+    const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+    const want = ropeKvRef(qkv, slot, pos, rk, rv, { T, H, K, D, L, theta: 1e6 }, fan);
+    expectClose(out, want, 1e-6, 'qkv rotated in place');
+    expectClose(kc, rk, 1e-6, 'k cache');
+    expectClose(vc, rv, 0, 'v cache');
+    // slot 2, position 1 holds prompt row 1's v (the fan reached it)
+    const row = (H + 2 * K) * D;
+    expect(Array.from(vc.subarray(((2 * L + 1) * K) * D, ((2 * L + 1) * K + K) * D))).toEqual(Array.from(qkv.subarray(row + (H + K) * D, row + (H + 2 * K) * D)));
+    Object.values(b).forEach((x) => ctx.memory.destroy(x));
+    ctx.memory.destroy(table.buffer);
+  });
 
   it('a position outside the cache makes that token loud (NaN q, k) and writes nothing', async () => {
     const ctx = await testGpu();

@@ -1,7 +1,9 @@
 // Reference test of LoRA training against TRL + PEFT, for every test/fixtures/reference-* directory:
 // log-probs (policy and reference model), then for all 6 case × variant combinations the loss head
 // scalars (loss, kl_mean, clip_ratio), every LoRA gradient (≤ 1e-3 relative error per tensor) and
-// the global grad norm. Backward runs on the GPU through the frozen bf16 base with recompute.
+// the global grad norm. Backward runs on the GPU through the frozen bf16 base with recompute, in
+// both training layouts: the group's completions sharing their prompt's rows (what the trainer
+// runs) and each completion with a copy of the prompt (TRL's layout).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/gpu/encoder';
 import { readF32 } from '../../src/gpu/buffers';
@@ -26,8 +28,8 @@ function baseShape(w: ModelWeights) {
   return { numLayers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, qDim: c.numHeads * c.headDim, kvDim: c.numKvHeads * c.headDim };
 }
 
-for (const name of listReferenceFixtures()) {
-  describe(`reference ${name}: GRPO loss and LoRA gradients`, () => {
+for (const name of listReferenceFixtures()) for (const share of [true, false]) {
+  describe(`reference ${name}: GRPO loss and LoRA gradients, ${share ? 'prompt shared by the group' : 'a prompt per sequence'}`, () => {
     let ctx: GpuContext;
     let f: ReferenceFixture;
     let weights: ModelWeights;
@@ -50,8 +52,9 @@ for (const name of listReferenceFixtures()) {
       const [g, T] = ids.shape;
       const P = f.cases.prompt_len as number;
       const seqs = Array.from({ length: g }, (_, b) => ({ prompt: Array.from(ids.data.subarray(b * T, b * T + P)), completion: Array.from(ids.data.subarray(b * T + P, (b + 1) * T)) }));
-      bp = await Backprop.create(ctx, weights, { maxTokens: g * T, maxSeqLen: T, maxRows: g * (T - P), maxRank: s.r, vocabChunk: 256 });
-      batch = uploadBatch(ctx, seqs, 0, T - P);
+      bp = await Backprop.create(ctx, weights, { maxTokens: g * T, maxSeqLen: T, maxSeqs: g, maxRows: g * (T - P), maxRank: s.r, vocabChunk: 256 });
+      batch = uploadBatch(ctx, seqs, 0, T - P, share);
+      expect(batch.T).toBe(share ? P + g * (T - P - 1) : g * (T - 1));
       const temperature = f.cases.temperature as number;
       for (const withLora of [true, false]) {
         const rec = new Recorder(ctx, 'logp');

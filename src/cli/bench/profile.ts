@@ -1,5 +1,6 @@
 // `bench-step --profile`: where one training micro-batch spends its time, kernel by kernel, at the
-// real shapes (B sequences × Ts tokens of the 1.5B model): timed alone over repeated dispatches.
+// real shapes (B sequences of Ts tokens sharing one prompt of Ts − Tc, laid out as training does,
+// src/model/train-layout.ts, on the 1.5B model): timed alone over repeated dispatches.
 import type { GpuContext } from '../../gpu/device';
 import { engineKernels } from '../../model/kernels';
 import { AttentionBackwardKernel } from '../../kernels/attention_backward';
@@ -7,13 +8,15 @@ import { LmLogprobKernel } from '../../kernels/lm_logprob';
 import { RmsNormBackwardKernel } from '../../kernels/rmsnorm_backward';
 import type { ModelWeights } from '../../model/weights';
 import { qkvSlices } from '../../model/weights';
+import { trainLayout } from '../../model/train-layout';
 import { timeKernel } from './timing';
 
 export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: number, Ts: number, Tc: number, R: number): Promise<Record<string, number>> {
   const k = await engineKernels(ctx);
   const c = w.config;
-  const T = B * Ts;
-  const M = B * Tc;
+  const lay = trainLayout(Array.from({ length: B }, () => ({ prompt: new Array(Ts - Tc).fill(1), completion: new Array(Tc).fill(2) })), 0, Tc);
+  const T = lay.T;
+  const M = lay.M;
   const C = c.hiddenSize;
   const I = c.intermediateSize;
   const nq = qkvSlices(c).total;
@@ -21,14 +24,14 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   const f = (n: number) => m.create('prof', n * 4);
   const x = f(T * Math.max(C, 2 * I)), y = f(T * Math.max(C, 2 * I)), z = f(T * Math.max(C, 2 * I)), qkv = f(T * nq), att = f(T * C), lse = f(T * c.numHeads), dq = f(T * nq), delta = f(T * c.numHeads);
   const u = f(T * 3 * R), A = f(3 * R * I), Bm = f(2 * I * R), dA = f(3 * R * I), dB = f(2 * I * R);
-  const ids = m.upload('prof.ids', new Int32Array(T)), slot = m.upload('prof.slot', Int32Array.from({ length: T }, (_, i) => Math.floor(i / Ts))), pos = m.upload('prof.pos', Int32Array.from({ length: T }, (_, i) => i % Ts));
-  const kc = f(T * c.numKvHeads * c.headDim), vc = f(T * c.numKvHeads * c.headDim);
+  const ids = m.upload('prof.ids', lay.ids), slot = m.upload('prof.slot', lay.slot), pos = m.upload('prof.pos', lay.pos), fan = m.upload('prof.fan', lay.fan), spans = m.upload('prof.spans', lay.spans);
+  const kc = f(B * lay.L * c.numKvHeads * c.headDim), vc = f(B * lay.L * c.numKvHeads * c.headDim);
   const attBack = await AttentionBackwardKernel.create(ctx);
   const rmsBack = await RmsNormBackwardKernel.create(ctx);
   const lm = await LmLogprobKernel.create(ctx, k.matmul, 8192);
   const hid = f(M * C), tg = m.upload('prof.t', new Int32Array(M)), lp = f(M), ls = f(M), en = f(M), dl = f(M), dh = f(M * C);
   const L = w.layers[0];
-  const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: Ts };
+  const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: lay.L };
   const out: Record<string, number> = {};
   const t = async (name: string, fn: Parameters<typeof timeKernel>[1]) => { out[name] = (await timeKernel(ctx, fn, { iters: 5 })).ms; console.log(`  ${name}: ${out[name].toFixed(3)} ms`); };
   await t('matmul qkv fwd', (r) => k.matmul.encode(r, x, L.qkv, qkv, T));
@@ -44,13 +47,13 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('attention fwd (a workgroup per head and token)', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
   const split = k.attentionGqa.plan(shape, 0);
   if (split) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, split, { qkv, kc, vc, slot, pos, out: att, lse }));
-  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
+  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
   attBack.dqVariant = 'head';
   attBack.dkvVariant = 'thread';
-  await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, { ...shape, Ts }, { qkv, out: att, lse, dout: att, dqkv: dq, delta }));
+  await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
   attBack.dqVariant = null;
   attBack.dkvVariant = null;
-  await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, { qkv, slot, pos, kc, vc }));
+  await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, { qkv, slot, pos, kc, vc, fan }));
   await t('rmsnorm fwd', (r) => k.rmsnorm.encode(r, x, L.inputNorm, y, T, C, 1e-6));
   await t('rmsnorm bwd', (r) => rmsBack.encode(r, x, L.inputNorm, y, z, T, C, 1e-6, true));
   await t('swiglu fwd', (r) => k.swiglu.encode(r, y, x, T, I));

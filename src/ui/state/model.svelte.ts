@@ -12,6 +12,7 @@ import type { Qwen2Config } from '../../model/config';
 import type { DeviceFit, DeviceLimitsLike, MemoryEstimate } from '../../model/memory';
 import { chatPlan, checkChatFits, trainingPlan, type ChatPlan, type Formats } from '../../model/plan';
 import { DEFAULT_CONFIG } from '../../grpo/config';
+import { maxLayoutRows } from '../../model/train-layout';
 import { WeightCache, type CacheUsage } from '../../storage/weight-cache';
 import { browserLocalFiles, hubModelFiles, localModelFiles, parseConfigText, type ModelFiles, type WeightFile } from '../../worker/model-files';
 
@@ -39,9 +40,10 @@ export interface LoadProgress {
 export const TRAINING_SHAPE = (() => {
   const c = DEFAULT_CONFIG;
   const numSequences = c.numGenerations * c.promptsPerStep;
+  const microBatch = Math.ceil(numSequences / c.gradientAccumulationSteps);
   return {
     numSequences, seqLength: c.maxPromptLength + c.maxCompletionLength,
-    microBatch: Math.ceil(numSequences / c.gradientAccumulationSteps), loraRank: c.loraR, loraTargets: c.loraTargets,
+    microBatch, rows: maxLayoutRows(numSequences, microBatch, c.numGenerations, c.maxPromptLength, c.maxCompletionLength), loraRank: c.loraR, loraTargets: c.loraTargets,
   };
 })();
 
