@@ -1,14 +1,14 @@
 // Backward of causal GQA attention (shaders/attention.wgsl) in the TRAINING LAYOUT (see
 // attention_backward_dq.wgsl), key-major half: dk and dv without atomics. For key row j and kv
-// head g, over the query rows i = j .. qEnd − 1 that attend to it (spans[j].w: the rest of its
-// branch; for a shared prompt row, the rest of the prompt and every branch after it) and the query
-// heads h of the group (h / (H/K) = g):
+// head g, over the query rows i that attend to it (train_spans.wgsl: the rest of its branch; for a
+// shared prompt row, the rest of the prompt and every branch) and the query heads h of the group
+// (h / (H/K) = g):
 //   P = exp(q_i,h·k_j/√D − lse[i,h]),  dS = P · (dout_i,h·v_j − Δ[i,h])
 //   dk_j = Σ dS · q_i,h / √D,   dv_j = Σ P · dout_i,h
 // Δ comes from attention_backward_dq.wgsl, which must be dispatched first.
 // Bindings: 0 params {T, H, K, D, scale} · 1 qkv f32[T, (H+2K)·D] · 2 lse f32[T, H]
 //           · 3 dout f32[T, H·D] · 4 delta f32[T, H] · 5 dqkv f32[T, (H+2K)·D] (k and v columns written)
-//           · 6 spans vec4<i32>[T] (k0, n1, k2, qEnd)
+//           · 6 spans vec4<i32>[T] (start, P, n, end) of each row's unit (train_spans.wgsl)
 // Workgroup: WG threads per (kv head g, key token j) = (wid.x, wid.y + wid.z·65535): each thread
 // scores one (query, head) pair of a WG-pair block, then owns D/WG ≤ 4 dims of dk and dv.
 struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
@@ -46,8 +46,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     vs[d] = qkv[vb + d];
   }
   workgroupBarrier();
-  let end = u32(spans[j].w);
-  let n = (end - j) * G; // pairs: query j + e / G, head g·G + e % G
+  let qs = query_step(j, spans[j]); // the queries of key row j: j, j + qs, … (train_spans.wgsl)
+  let n = query_count(j, spans[j]) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
   var dk: array<f32, 4>;
   var dv: array<f32, 4>;
   for (var p0 = 0u; p0 < n; p0 += WG) {
@@ -57,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     var qo = 0u;
     var oo = 0u;
     if (e < n) {
-      let i = j + e / G;
+      let i = j + (e / G) * qs;
       let h = g * G + e % G;
       qo = i * row + h * D;
       oo = (i * p.H + h) * D;

@@ -2,13 +2,13 @@
 // LAYOUT), with each (query, head) pair's two D-long dots split over LP = 4 neighbouring lanes that
 // read its q and dout rows as contiguous runs of vec4 — attention_backward_dkv.wgsl gives each pair
 // one thread walking both rows alone, so one load instruction touches 32 rows. For key token j and
-// kv head g, over the query rows i = j .. spans[j].w − 1 and the query heads h of the group:
+// kv head g, over the query rows i that attend to it (train_spans.wgsl) and the query heads h of the group:
 //   P = exp(q_i,h·k_j/√D − lse[i,h]),  dS = P · (dout_i,h·v_j − Δ[i,h])
 //   dk_j = Σ dS · q_i,h / √D,   dv_j = Σ P · dout_i,h
 // Δ comes from the dq half, dispatched first.
 // Bindings: 0 params {T, H, K, D, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 lse f32[T, H]
 //           · 3 dout vec4<f32>[T, H·D/4] · 4 delta f32[T, H] · 5 dqkv f32[T, (H+2K)·D] (k and v columns written)
-//           · 6 spans vec4<i32>[T] (k0, n1, k2, qEnd)
+//           · 6 spans vec4<i32>[T] (start, P, n, end) of each row's unit (train_spans.wgsl)
 // Workgroup: 128 threads per (kv head g, key token j) = (wid.x, wid.y + wid.z·65535); pairs in
 // rounds of 32: lanes 4p…4p+3 score pair p (partials summed through workgroup memory), then each
 // thread owns dims lid and lid + 128 of dk and dv over the round's pairs. HD = D (a multiple of 4,
@@ -51,8 +51,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     vs[d] = qkv[vb4 + d];
   }
   workgroupBarrier();
-  let end = u32(spans[j].w);
-  let n = (end - j) * G; // pairs: query j + e / G, head g·G + e % G
+  let qs = query_step(j, spans[j]); // the queries of key row j: j, j + qs, … (train_spans.wgsl)
+  let n = query_count(j, spans[j]) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
   let pr = lid / LP;
   let ln = lid % LP;
   var dk = vec2<f32>(0.0);
@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     var qo = 0u;
     var oo = 0u;
     if (e < n) {
-      i = j + e / G;
+      i = j + (e / G) * qs;
       h = g * G + e % G;
       qo = i * row4 + h * D4;
       oo = (i * p.H + h) * D4;

@@ -1,8 +1,8 @@
 // Backward of causal GQA attention (shaders/attention.wgsl) in the TRAINING LAYOUT
-// (src/model/train-layout.ts), query-major half: dq and Δ. The keys of query row t are the rows
-// [k0, k0 + n1) ∪ [k2, t] of spans[t] = (k0, n1, k2, ·) — a shared prompt, then the row's own
-// branch — whose k/v the forward found in t's cache slot, so k/v are read from qkv itself (no
-// cache, slot or pos bindings).
+// (src/model/train-layout.ts), query-major half: dq and Δ. The keys of query row t come from its
+// unit's spans[t] (train_spans.wgsl, prepended: a shared prompt, then the row's own branch) — the
+// k/v the forward found in t's cache slot — so k/v are read from qkv itself (no cache, slot or pos
+// bindings).
 //   Δ[t,h]  = Σ_d dout[t,h,d] · out[t,h,d]
 //   P_s     = exp(q_t,h·k_s/√D − lse[t,h]),  dS_s = P_s · (dout_t,h·v_s − Δ[t,h])
 //   dq[t,h] = Σ_{key rows s of t} dS_s · k_s / √D        (k_s, v_s: kv head g = h / (H/K) of row s)
@@ -10,7 +10,7 @@
 // Bindings: 0 params {T, H, K, D, scale} · 1 qkv f32[T, (H+2K)·D] (rope applied)
 //           · 2 out f32[T, H·D] · 3 lse f32[T, H] · 4 dout f32[T, H·D]
 //           · 5 dqkv f32[T, (H+2K)·D] (only the q columns are written) · 6 delta f32[T, H]
-//           · 7 spans vec4<i32>[T] (k0, n1, k2, qEnd)
+//           · 7 spans vec4<i32>[T] (start, P, n, end) of each row's unit
 // Workgroup: WG threads per (head h, token t) = (wid.x, wid.y + wid.z·65535), as the forward: each
 // thread scores one key of a WG-key block (two D-long dots), then owns D/WG ≤ 4 dims of dq.
 struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
@@ -44,11 +44,6 @@ fn reduce_sum(lid: u32, v: f32) -> f32 {
   return r;
 }
 
-// row of the s-th key of a query with spans m: [k0, k0 + n1), then from k2 on
-fn key_row(m: vec4<i32>, s: u32) -> u32 {
-  return select(u32(m.z) + s - u32(m.y), u32(m.x) + s, s < u32(m.y));
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let h = wid.x;
@@ -67,9 +62,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let Di = reduce_sum(lid, dd); // its barriers also publish qs and dos
   if (lid == 0u) { delta[t * p.H + h] = Di; }
   let L0 = lse[t * p.H + h];
-  let m = spans[t];
-  let n1 = u32(m.y);
-  let len = n1 + t - u32(m.z) + 1u;   // n1 prompt keys, then the branch's rows up to t
+  let ks = keys_of(t, spans[t]);      // a shared prompt, then the row's own branch
+  let len = ks.len;
   let g = h / (p.H / p.K);
   let kcol = (p.H + g) * D;           // k of key row r at r·row + kcol, its v K·D further
   let vcol = kcol + p.K * D;
@@ -81,8 +75,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       var s = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < D; d++) {
-        s += qs[d] * qkv[key_row(m, key) * row + kcol + d];
-        dp += dos[d] * qkv[key_row(m, key) * row + vcol + d];
+        s += qs[d] * qkv[key_row(ks, key) * row + kcol + d];
+        dp += dos[d] * qkv[key_row(ks, key) * row + vcol + d];
       }
       dsv = exp(s - L0) * (dp - Di);
     }
@@ -93,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let d = lid + i * WG;
       if (d < D) {
         var a = acc[i];
-        for (var j = 0u; j < n; j++) { a += ds[j] * qkv[key_row(m, p0 + j) * row + kcol + d]; }
+        for (var j = 0u; j < n; j++) { a += ds[j] * qkv[key_row(ks, p0 + j) * row + kcol + d]; }
         acc[i] = a;
       }
     }

@@ -8,7 +8,7 @@
 // Bindings: 0 params {T, H, K, D, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 out vec4<f32>[T, H·D/4]
 //           · 3 lse f32[T, H] · 4 dout vec4<f32>[T, H·D/4] · 5 dqkv f32[T, (H+2K)·D] (q columns written)
 //           · 6 delta f32[T, H] (for the dk/dv half, attention_backward_dkv{,_lanes}.wgsl, dispatched after)
-//           · 7 spans vec4<i32>[T] (k0, n1, k2, qEnd): keys [k0, k0 + n1) ∪ [k2, t]
+//           · 7 spans vec4<i32>[T] (start, P, n, end) of each row's unit (train_spans.wgsl)
 // Workgroup: WG threads per (g, t) = (wid.x, wid.y + wid.z·65535); keys in blocks of BK: (1) each
 // thread takes (key, head) pairs: q·k and dout·v as vec4 dots (q, dout rows in workgroup memory),
 // then dS; (2) each thread owns dims lid and lid + WG of every head's dq, one k load serving all G.
@@ -36,11 +36,6 @@ var<workgroup> dos: array<vec4<f32>, 264>; // [GQ][QS] dout
 var<workgroup> ds: array<f32, 256>;        // [GQ][BK] dS of the current key block
 var<workgroup> hd: array<f32, 16>;         // [GQ] lse, then [8 + GQ] Δ
 
-// row of the s-th key of a query with spans m: [k0, k0 + n1), then from k2 on
-fn key_row(m: vec4<i32>, s: u32) -> u32 {
-  return select(u32(m.z) + s - u32(m.y), u32(m.x) + s, s < u32(m.y));
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
@@ -63,8 +58,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     hd[8u + lid] = dd;
   }
   workgroupBarrier();
-  let m = spans[t];
-  let len = u32(m.y) + t - u32(m.z) + 1u; // n1 prompt keys, then the branch's rows up to t
+  let ks = keys_of(t, spans[t]); // a shared prompt, then the row's own branch (train_spans.wgsl)
+  let len = ks.len;
   let k4 = (p.H + g) * D4; // k of key row r at r·row4 + k4, its v K·D/4 further
   var acc: array<f32, 16>; // [GQ][2]: dims lid and lid + WG
   for (var b0 = 0u; b0 < len; b0 += BK) {
@@ -76,7 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (j < n) {
         var s = 0.0;
         var dp = 0.0;
-        let kr = key_row(m, b0 + j) * row4 + k4;
+        let kr = key_row(ks, b0 + j) * row4 + k4;
         let vr = kr + p.K * D4;
         for (var d = 0u; d < D4; d++) {
           s += dot(qs[h * QS + d], qkv[kr + d]);
@@ -91,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let d = lid + c * WG;
       if (d < HD) {
         for (var j = 0u; j < n; j++) {
-          let kv = qkv[key_row(m, b0 + j) * row4 + k4 + d / 4u][d % 4u];
+          let kv = qkv[key_row(ks, b0 + j) * row4 + k4 + d / 4u][d % 4u];
           for (var h = 0u; h < GQ; h++) { acc[h * 2u + c] += ds[h * BK + j] * kv; }
         }
       }

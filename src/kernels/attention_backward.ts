@@ -7,15 +7,18 @@
 // one thread per pair (dkv).
 //
 // TRAINING LAYOUT (src/model/train-layout.ts; the kernels cannot check it): per row, spans i32[T, 4] =
-// (k0, n1, k2, qEnd): query row t attends rows [k0, k0 + n1) ∪ [k2, t], key row t is attended by
-// rows [t, qEnd) — exactly the cells the forward's attention read through the KV cache, which
-// rope_kv filled from this qkv. So k/v are read from qkv itself: no kc/vc/slot/pos bindings (which
-// also keeps each kernel within the 8 storage buffers WebGPU guarantees).
+// its unit's (start, P, n, end) — a shared prompt, then n branches step-major — from which
+// shaders/train_spans.wgsl (prepended) finds the rows each query attends and the queries of each key:
+// exactly the cells the forward's attention read through the KV cache, which rope_kv filled from
+// this qkv. So k/v are read from qkv itself: no kc/vc/slot/pos bindings (which also keeps each
+// kernel within the 8 storage buffers WebGPU guarantees).
 import dqCode from '../../shaders/attention_backward_dq.wgsl?raw';
 import dkvCode from '../../shaders/attention_backward_dkv.wgsl?raw';
 import dqGqaCode from '../../shaders/attention_backward_dq_gqa.wgsl?raw';
 import dkvLanesCode from '../../shaders/attention_backward_dkv_lanes.wgsl?raw';
+import spansCode from '../../shaders/train_spans.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
+import { composeSource } from '../gpu/pipelines';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { attentionThreads } from './attention_gqa';
 
@@ -39,7 +42,7 @@ export interface AttentionBackwardBindings {
   dqkv: Binding;
   /** f32[T, H] scratch: Δ = Σ_d dout·out, written by the first dispatch, read by the second */
   delta: Binding;
-  /** i32[T, 4] (k0, n1, k2, qEnd) of the training layout */
+  /** i32[T, 4] (start, P, n, end) of each row's unit in the training layout */
   spans: Binding;
 }
 
@@ -66,8 +69,8 @@ export class AttentionBackwardKernel {
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
     const [dq, dkv] = await Promise.all([
-      ctx.pipelines.get('attention_backward_dq', dqCode, { WG }),
-      ctx.pipelines.get('attention_backward_dkv', dkvCode, { WG }),
+      ctx.pipelines.get('attention_backward_dq', composeSource(spansCode, dqCode), { WG }),
+      ctx.pipelines.get('attention_backward_dkv', composeSource(spansCode, dkvCode), { WG }),
     ]);
     return new AttentionBackwardKernel(ctx, dq, dkv);
   }
@@ -81,14 +84,14 @@ export class AttentionBackwardKernel {
     const group = this.dqVariant ? this.dqVariant === 'group' : dqByGroup(s.H, s.K, s.D);
     if (group && !dqByGroup(s.H, s.K, s.D)) throw new Error(`attention backward: dq by group needs G ≤ 8, D a multiple of 4 and G·(D/4+1) ≤ 264; got H=${s.H}, K=${s.K}, D=${s.D}`);
     if (group) {
-      const dq = this.ctx.pipelines.getSync('attention_backward_dq_gqa', dqGqaCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D) });
+      const dq = this.ctx.pipelines.getSync('attention_backward_dq_gqa', composeSource(spansCode, dqGqaCode), { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D) });
       rec.dispatch(dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta, b.spans], [s.K, gy, gz]);
     } else {
       rec.dispatch(this.dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta, b.spans], [s.H, gy, gz]);
     }
     const lanes = this.dkvVariant ? this.dkvVariant === 'lanes' : s.D % 4 === 0;
     if (lanes && s.D % 4) throw new Error(`attention backward: dk/dv by lanes needs D a multiple of 4; got D=${s.D}`);
-    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', dkvLanesCode, { HD: s.D }) : this.dkv;
+    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D }) : this.dkv;
     rec.dispatch(dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans], [s.K, gy, gz]);
   }
 }

@@ -1,18 +1,22 @@
 // The row layout of a training micro-batch (pure, no GPU): sequences that share a prompt — the G
 // completions of one GRPO group — share its rows. A unit is one prompt of P tokens followed by its n
-// branches, each the first Tc − 1 tokens of one completion (padded): completion token j is predicted
-// by the prompt's last row (j = 0) or by branch row j − 1, and the last completion token predicts
-// nothing scored, so it needs no row. TRL feeds every completion with its own copy of the prompt;
-// the sums are the same (a prompt row's gradients add up over the branches that attend to it), with
-// n·P − P fewer rows per group: 8 × (128 + 256) = 3,072 rows become 128 + 8 × 255 = 2,168.
+// branches, each the first Tc − 1 tokens of one completion (padded), step-major: token j of branch i
+// at row P + j·n + i (the rows of one decode step are neighbours, and a shorter Tc is a prefix).
+// Completion token j is predicted by the prompt's last row (j = 0) or by branch row j − 1; the last
+// completion token predicts nothing scored, so it needs no row. TRL feeds every completion with its
+// own copy of the prompt; the sums are the same (a prompt row's gradients add up over the branches
+// that attend to it), with n·P − P fewer rows per group: 8 × (128 + 256) = 3,072 rows become
+// 128 + 8 × 255 = 2,168.
 //
 // Per row, what the kernels need:
 //   pos    i32[T]   RoPE position: p in the prompt, P + j at branch row j
 //   slot   i32[T]   KV-cache slot: each sequence its own; prompt rows the unit's first sequence
 //   fan    i32[T]   cache slots the row's k/v go to: a prompt row fans out to all n slots of its unit,
 //                  so the forward's attention finds [prompt | branch] in every branch's slot
-//   spans  i32[T,4] (k0, n1, k2, qEnd) for the attention backward, which reads k/v from the rows:
-//                  query row t attends rows [k0, k0 + n1) ∪ [k2, t]; key row t is attended by rows [t, qEnd)
+//   spans  i32[T,4] (start, P, n, end) of the row's unit, for the attention backward, which reads
+//                  k/v from the rows: a prompt row t attends [start, t] and is attended by [t, end);
+//                  branch row t (branch i = (t − start − P) mod n) attends the prompt [start, start + P)
+//                  and its branch's rows start + P + i, + n, … ≤ t, and is attended by t, t + n, … < end
 // Scored rows (m = b·Tc + j for sequence b, completion column j): gather idx i32[M] (the row that
 // predicts it), and the transposed lists (scatter, CSR over the T rows) the backward sums with.
 
@@ -101,21 +105,21 @@ export function trainLayout(seqs: readonly Sequence[], pad: number, Tc: number, 
       pos[r] = p;
       slot[r] = u.first;
       fan[r] = u.n;
-      spans.set([u.start, 0, u.start, end], r * 4);
+      spans.set([u.start, u.P, u.n, end], r * 4);
     }
     for (let i = 0; i < u.n; i++) {
       const b = u.first + i;
       const c = seqs[b].completion;
-      const bs = u.start + u.P + i * Lb;
+      const bs = u.start + u.P + i; // the branch's first row; its rows stride by n
       for (let j = 0; j < Lb; j++) {
-        const r = bs + j;
+        const r = bs + j * u.n;
         if (j < c.length) ids[r] = c[j];
         pos[r] = u.P + j;
         slot[r] = b;
-        spans.set([u.start, u.P, bs, bs + Lb], r * 4);
+        spans.set([u.start, u.P, u.n, end], r * 4);
       }
       targets.set(c, b * Tc);
-      for (let j = 0; j < Tc; j++) gather[b * Tc + j] = j === 0 ? u.start + u.P - 1 : bs + j - 1;
+      for (let j = 0; j < Tc; j++) gather[b * Tc + j] = j === 0 ? u.start + u.P - 1 : bs + (j - 1) * u.n;
     }
   }
   const { off: scatterOff, idx: scatterIdx } = transpose(gather, T);
@@ -137,8 +141,17 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Rows [k0, k0 + n1) ∪ [k2, t] query row t attends (CPU references and tests). */
+/** The rows query row t attends, ascending (CPU references and tests). */
 export function keysOf(spans: Int32Array, t: number): number[] {
-  const [k0, n1, k2] = spans.subarray(t * 4, t * 4 + 3);
-  return [...Array.from({ length: n1 }, (_, i) => k0 + i), ...Array.from({ length: t - k2 + 1 }, (_, i) => k2 + i)];
+  const [start, P, n] = spans.subarray(t * 4, t * 4 + 3);
+  if (t < start + P) return Array.from({ length: t - start + 1 }, (_, k) => start + k);
+  const first = start + P + ((t - start - P) % n);
+  return [...Array.from({ length: P }, (_, k) => start + k), ...Array.from({ length: (t - first) / n + 1 }, (_, k) => first + k * n)];
+}
+
+/** The rows that attend key row t, ascending. */
+export function queriesOf(spans: Int32Array, t: number): number[] {
+  const [start, P, n, end] = spans.subarray(t * 4, t * 4 + 4);
+  const step = t < start + P ? 1 : n;
+  return Array.from({ length: Math.ceil((end - t) / step) }, (_, k) => t + k * step);
 }

@@ -2,35 +2,37 @@
 // cache slot and fan-out, attention spans, the scored rows' gather and its transpose; sizes against
 // maxLayoutRows for the trainer's micro-batch cuts; bad input named.
 import { describe, expect, it } from 'vitest';
-import { keysOf, layoutRows, maxLayoutRows, trainLayout, type Sequence } from '../../src/model/train-layout';
+import { keysOf, layoutRows, maxLayoutRows, queriesOf, trainLayout, type Sequence } from '../../src/model/train-layout';
 
 const seq = (prompt: number[], completion: number[]): Sequence => ({ prompt, completion });
 
 describe('trainLayout', () => {
   it('two completions of one prompt share its rows', () => {
     const lay = trainLayout([seq([1, 2, 3], [7, 8, 9]), seq([1, 2, 3], [5])], 0, 3);
-    // rows: prompt 1 2 3 | branch 0: 7 8 | branch 1: 5 pad
+    // rows: prompt 1 2 3 | step 0: 7 5 | step 1: 8 pad (branches step-major)
     expect(lay.T).toBe(3 + 2 * 2);
-    expect([...lay.ids]).toEqual([1, 2, 3, 7, 8, 5, 0]);
-    expect([...lay.pos]).toEqual([0, 1, 2, 3, 4, 3, 4]);
-    expect([...lay.slot]).toEqual([0, 0, 0, 0, 0, 1, 1]);
+    expect([...lay.ids]).toEqual([1, 2, 3, 7, 5, 8, 0]);
+    expect([...lay.pos]).toEqual([0, 1, 2, 3, 3, 4, 4]);
+    expect([...lay.slot]).toEqual([0, 0, 0, 0, 1, 0, 1]);
     expect([...lay.fan]).toEqual([2, 2, 2, 1, 1, 1, 1]);
     expect(lay.L).toBe(5);
     expect(lay.units).toEqual([{ start: 0, P: 3, n: 2 }]);
+    for (let t = 0; t < lay.T; t++) expect([...lay.spans.subarray(4 * t, 4 * t + 4)]).toEqual([0, 3, 2, 7]);
     // keys: prompt rows causal; branch rows see the prompt and their own branch
     expect(keysOf(lay.spans, 1)).toEqual([0, 1]);
-    expect(keysOf(lay.spans, 4)).toEqual([0, 1, 2, 3, 4]);
-    expect(keysOf(lay.spans, 6)).toEqual([0, 1, 2, 5, 6]);
+    expect(keysOf(lay.spans, 5)).toEqual([0, 1, 2, 3, 5]);
+    expect(keysOf(lay.spans, 6)).toEqual([0, 1, 2, 4, 6]);
     // queries of a key: a prompt row is read by every later row of the unit, a branch row by its branch
-    expect([...lay.spans.subarray(0, 4)]).toEqual([0, 0, 0, 7]);
-    expect(lay.spans[3 * 4 + 3]).toBe(5);
-    expect(lay.spans[5 * 4 + 3]).toBe(7);
+    expect(queriesOf(lay.spans, 1)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(queriesOf(lay.spans, 3)).toEqual([3, 5]);
+    expect(queriesOf(lay.spans, 6)).toEqual([6]);
+    for (let t = 0; t < lay.T; t++) for (const q of queriesOf(lay.spans, t)) expect(keysOf(lay.spans, q)).toContain(t);
     // scored: column 0 from the prompt's last row, column j from branch row j − 1
     expect(lay.M).toBe(6);
-    expect([...lay.gather]).toEqual([2, 3, 4, 2, 5, 6]);
+    expect([...lay.gather]).toEqual([2, 3, 5, 2, 4, 6]);
     expect([...lay.targets]).toEqual([7, 8, 9, 5, 0, 0]);
     expect([...lay.scatterOff]).toEqual([0, 0, 0, 2, 3, 4, 5, 6]);
-    expect([...lay.scatterIdx]).toEqual([0, 3, 1, 2, 4, 5]);
+    expect([...lay.scatterIdx]).toEqual([0, 3, 1, 4, 2, 5]);
   });
 
   it('different prompts are units of their own; share = false gives every sequence its own prompt copy', () => {
@@ -39,6 +41,7 @@ describe('trainLayout', () => {
     expect(shared.units).toEqual([{ start: 0, P: 2, n: 2 }, { start: 4, P: 1, n: 1 }]);
     expect(shared.T).toBe(layoutRows(shared.units, 2));
     expect([...shared.slot]).toEqual([0, 0, 0, 1, 2, 2]);
+    expect(keysOf(shared.spans, 5)).toEqual([4, 5]);
     const alone = trainLayout(seqs, 0, 2, false);
     expect(alone.units.map((u) => u.n)).toEqual([1, 1, 1]);
     expect(alone.T).toBe(3 + 3 + 2);
