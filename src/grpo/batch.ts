@@ -2,7 +2,7 @@
 // one prompt share its rows; src/model/train-layout.ts) and uploaded as Backprop's TrainBatch.
 import type { GpuContext } from '../gpu/device';
 import type { TrainBatch } from '../model/backprop';
-import { trainLayout, type Sequence } from '../model/train-layout';
+import { trainLayout, type Sequence, type TrainLayout } from '../model/train-layout';
 
 export type { Sequence };
 
@@ -11,7 +11,7 @@ export type { Sequence };
  * or `columns`); shorter completions are padded with `pad` and masked by the caller. Scored row m =
  * b·Tc + j predicts completion token j of sequence b. `share` false: no prompt sharing (tests).
  */
-export function uploadBatch(ctx: GpuContext, seqs: Sequence[], pad: number, columns?: number, share = true): TrainBatch & { destroy(): void; Tc: number } {
+export function uploadBatch(ctx: GpuContext, seqs: Sequence[], pad: number, columns?: number, share = true): TrainBatch & { destroy(): void; Tc: number; units: TrainLayout['units'] } {
   const Tc = columns ?? Math.max(1, ...seqs.map((s) => s.completion.length));
   const lay = trainLayout(seqs, pad, Tc, share);
   const m = ctx.memory;
@@ -23,7 +23,7 @@ export function uploadBatch(ctx: GpuContext, seqs: Sequence[], pad: number, colu
   const scatter = { off: m.upload('batch.scatter.off', lay.scatterOff), idx: m.upload('batch.scatter.idx', lay.scatterIdx) };
   const all = [...Object.values(bufs), gather.off, gather.idx, scatter.off, scatter.idx];
   return {
-    B: lay.B, T: lay.T, L: lay.L, M: lay.M, Tc, ...bufs, gather, scatter,
+    B: lay.B, T: lay.T, L: lay.L, M: lay.M, Tc, units: lay.units, ...bufs, gather, scatter,
     destroy: () => all.forEach((b) => m.destroy(b)),
   };
 }

@@ -102,6 +102,9 @@ export class TrainingSession {
     this.spec = { ...this.spec, rewards };
   }
 
+  /** the rollout saves the layers' inputs for the first iteration (TrainerParts.reuseRollout; benchmarks turn it off) */
+  reuseRollout = true;
+
   /** One optimizer step; throws StepAbandoned when control stops it during the rollout. */
   async runStep(control: StepControl = {}): Promise<StepResult> {
     const before = this.replay?.rng ?? this.prompts.state();
@@ -119,6 +122,7 @@ export class TrainingSession {
       score: (c, s) => this.scorer(c, s),
       eosIds: this.tok.eosTokenIds,
       seed: this.spec.config.seed,
+      reuseRollout: this.reuseRollout,
     }, this.spec.config, this.step, control).catch((e: unknown) => {
       // nothing but the prompt stream moved: the redone step draws the same prompts
       if (e instanceof StepAbandoned) this.replay = { items: drawn, rng: before };

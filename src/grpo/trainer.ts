@@ -2,12 +2,16 @@
 // score them with the reward functions, group-normalise into advantages, take reference log-probs
 // with the adapter off (β > 0), then per iteration and micro-batch: forward, the loss head, backward,
 // and one clipped AdamW update over the LoRA matrices. Metrics as TRL logs them.
+// Where the step is one micro-batch, the rollout saves every layer's input at the training layout's
+// rows as it decodes (the same policy, the same tokens), so the first iteration's forward is only the
+// final norm and the LM head (TrainerParts.reuseRollout).
 import type { GpuContext } from '../gpu/device';
 import { Recorder } from '../gpu/encoder';
 import { readF32 } from '../gpu/buffers';
 import type { LoraAdapter } from '../lora/adapter';
 import type { Engine } from '../model/engine';
 import { generate, type GenerateResult } from '../model/generate';
+import { rolloutRows, sameUnits } from '../model/train-layout';
 import type { Backprop, LoraGradLayers } from '../model/backprop';
 import { computeAdvantages } from './advantages';
 import { uploadBatch, type Sequence } from './batch';
@@ -51,6 +55,11 @@ export interface TrainerParts<S> {
   eosIds: number[];
   /** RNG streams of sampling: advanced by one batch per step */
   seed: number;
+  /**
+   * the rollout saves each layer's input for the first iteration's backward where the step is one
+   * micro-batch (default true; false runs the policy forward as TRL does — benchmarks, tests)
+   */
+  reuseRollout?: boolean;
 }
 
 export interface StepSample {
@@ -65,6 +74,8 @@ export interface StepResult {
   step: number;
   metrics: Record<string, number>;
   samples: StepSample[];
+  /** the first iteration took the layers' inputs the rollout saved (no policy forward) */
+  reusedRollout: boolean;
 }
 
 export interface StepControl {
@@ -84,13 +95,17 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   const G = cfg.numGenerations;
   const prompts = p.nextPrompts(cfg.promptsPerStep).map((q) => ({ ...q, ids: q.ids.slice(-cfg.maxPromptLength) }));
   const B = prompts.length * G;
-  // 1. rollout
+  const micro = Math.max(1, cfg.gradientAccumulationSteps);
+  const per = Math.ceil(B / micro);
+  // 1. rollout (saving the layers' inputs where one micro-batch will take them all)
+  const saveRows = (p.reuseRollout ?? true) && per >= B ? rolloutRows(prompts.map((q) => q.ids.length), G, cfg.maxCompletionLength) : null;
   let stopped = false;
   const gen: GenerateResult = await generate(p.engine, {
     prompts: prompts.map((q) => q.ids), G, maxNewTokens: cfg.maxCompletionLength, eosIds: p.eosIds, lora: p.lora,
     sampling: { temperature: cfg.temperature, topK: cfg.topK, topP: cfg.topP, minP: cfg.minP, seed: p.seed },
     seqBase: step * B,
     shouldStop: () => (stopped = !!control.shouldStop?.()),
+    save: saveRows ? { dst: p.backprop.savedInputs, rows: saveRows } : undefined,
   });
   if (stopped) throw new StepAbandoned(`step ${step} stopped during rollout`);
   const tRollout = performance.now();
@@ -102,14 +117,14 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   const lengths = gen.completions.map((c) => c.length);
   const mask = (b: number, j: number): number => (j < lengths[b] && (gen.finished[b] || !cfg.maskTruncatedCompletions) ? 1 : 0);
   // 3. micro-batches
-  const micro = Math.max(1, cfg.gradientAccumulationSteps);
-  const per = Math.ceil(B / micro);
   const groups: number[][] = [];
   for (let i = 0; i < B; i += per) groups.push(Array.from({ length: Math.min(per, B - i) }, (_, k) => i + k));
   const seqOf = (b: number): Sequence => ({ prompt: prompts[Math.floor(b / G)].ids, completion: gen.completions[b] });
   const Tc = Math.max(1, ...lengths);
   const activeTokens = groups.flat().reduce((s, b) => s + Array.from({ length: Tc }, (_, j) => mask(b, j)).reduce((a, x) => a + x, 0), 0);
   const batches = groups.map((g) => uploadBatch(ctx, g.map(seqOf), p.eosIds[0] ?? 0, Tc));
+  // the rollout's rows are this layout's where its units are the planned ones (one prompt: always)
+  const reused = !!saveRows && batches.length === 1 && sameUnits(batches[0].units, saveRows.units);
   try {
     // 4. reference log-probs (adapter off) and old log-probs (μ > 1)
     const ref = cfg.beta > 0 ? await logprobs(p, batches, null, cfg.temperature) : null;
@@ -124,7 +139,8 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
         const bt = batches[i];
         const rows = groups[i];
         const rec = new Recorder(ctx, 'policy-forward');
-        p.backprop.encodeLogprobs(rec, bt, p.lora, cfg.temperature, true);
+        if (it === 0 && reused) p.backprop.encodeLogprobsSaved(rec, bt, cfg.temperature);
+        else p.backprop.encodeLogprobs(rec, bt, p.lora, cfg.temperature, true);
         rec.submit();
         const logp = await readF32(ctx.device, p.backprop.logp, bt.M);
         const ent = await readF32(ctx.device, p.backprop.entropy, bt.M);
@@ -165,7 +181,7 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
       rewards: Object.fromEntries(Object.entries(scored.perFunction).map(([k, v]) => [k, v[b]])),
       errors: Object.fromEntries(Object.entries(scored.errors).filter(([, v]) => v[b]).map(([k, v]) => [k, v[b]])),
     }));
-    return { step, metrics, samples: views };
+    return { step, metrics, samples: views, reusedRollout: reused };
   } finally {
     for (const b of batches) b.destroy();
   }

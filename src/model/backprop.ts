@@ -121,14 +121,37 @@ export class Backprop {
       encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, this.io(batch));
     });
     if (save) rec.copy(x, 0, this.saved[c.numLayers], 0, T * this.C * 4);
-    this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, T, this.C, c.rmsNormEps);
+    this.encodeHead(rec, batch, x, temperature);
+  }
+
+  /**
+   * Each layer's input and the last layer's output, f32[maxTokens, C] each: what encodeLogprobs(save)
+   * keeps for backward, or what a rollout saved there at the training layout's rows (generate's save).
+   */
+  get savedInputs(): readonly GPUBuffer[] {
+    return this.saved;
+  }
+
+  /**
+   * encodeLogprobs(save = true) without running the layers, when savedInputs already hold the
+   * batch's rows under this adapter (the step's rollout saved them): the final norm and the LM head.
+   */
+  encodeLogprobsSaved(rec: Recorder, batch: TrainBatch, temperature: number): void {
+    this.check(batch);
+    this.encodeHead(rec, batch, this.saved[this.weights.config.numLayers], temperature);
+  }
+
+  /** final norm of x [T, C], the scored rows gathered, their log-probs (logp, lse, entropy) */
+  private encodeHead(rec: Recorder, batch: TrainBatch, x: GPUBuffer, temperature: number): void {
+    this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, batch.T, this.C, this.weights.config.rmsNormEps);
     this.rows.encode(rec, { src: this.acts.xn, ...batch.gather, dst: this.b.hid }, batch.M, this.C);
     this.lm.encode(rec, this.weights.lmHead, batch.M, temperature, { hidden: this.b.hid, targets: batch.targets, logp: this.logp, lse: this.lse, entropy: this.entropy });
   }
 
   /**
-   * Backward from dlogp (the caller wrote it) after encodeLogprobs(save = true) of the same batch:
-   * accumulates into grads (dA, dB += …). Untargeted slices receive zero gradients.
+   * Backward from dlogp (the caller wrote it) after encodeLogprobs(save = true) or
+   * encodeLogprobsSaved of the same batch: accumulates into grads (dA, dB += …). Untargeted slices
+   * receive zero gradients.
    */
   encodeBackward(rec: Recorder, batch: TrainBatch, lora: LoraAdapter, grads: LoraGradLayers, temperature: number): void {
     const c = this.weights.config;

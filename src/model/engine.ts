@@ -18,6 +18,16 @@ export interface TokenInputs {
   pos: Binding;
 }
 
+/**
+ * Where encodeForward saves each layer's input rows (and the last layer's output) for training:
+ * dst[l] f32[rows, C] for l = 0 … layers, row (base + pos·stride) of a token (map i32[T, 2] = base,
+ * stride per token; pos its position), the training layout's row (src/model/train-layout.ts).
+ */
+export interface RowSave {
+  dst: readonly GPUBuffer[];
+  map: Binding;
+}
+
 /** Activations for up to maxT tokens: the residual stream x [T, C] and one layer's (layer.ts). */
 interface Activations extends LayerActs {
   x: GPUBuffer;
@@ -66,16 +76,20 @@ export class Engine {
   }
 
   /** Encodes the forward pass of T tokens; the final normed hidden states land in `hidden`. */
-  encodeForward(rec: Recorder, T: number, io: TokenInputs, cache: KvCache, lora: LoraAdapter | null): void {
+  encodeForward(rec: Recorder, T: number, io: TokenInputs, cache: KvCache, lora: LoraAdapter | null, save?: RowSave): void {
     const c = this.weights.config;
+    if (save && save.dst.length !== c.numLayers + 1) throw new Error(`encodeForward: saving rows needs ${c.numLayers + 1} buffers (each layer's input and the output), got ${save.dst.length}`);
     if (T > this.opts.maxTokens) throw new Error(`forward of ${T} tokens exceeds the engine's ${this.opts.maxTokens}`);
     if (lora && lora.r > this.opts.maxRank) throw new Error(`LoRA rank ${lora.r} exceeds the engine's maxRank ${this.opts.maxRank}`);
     const x = this.acts.x;
+    const keep = (l: number) => save && this.k.scatterRows.encode(rec, { src: x, pos: io.pos, map: save.map, dst: save.dst[l] }, T, this.C);
     this.k.embed.encode(rec, io.ids, this.weights.embed, x, T);
     this.weights.layers.forEach((w, l) => {
+      keep(l);
       const kv = { slot: io.slot, pos: io.pos, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L };
       encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, kv);
     });
+    keep(c.numLayers);
     this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, T, this.C, c.rmsNormEps);
   }
 

@@ -10,6 +10,7 @@ import { readBuffer } from '../gpu/buffers';
 import type { SamplingParams } from '../kernels/sample';
 import type { LoraAdapter } from '../lora/adapter';
 import type { Engine } from './engine';
+import type { RolloutRows } from './train-layout';
 import { copyPrefix, createKvCache, destroyKvCache } from './kv-cache';
 
 /**
@@ -45,6 +46,12 @@ export interface GenerateRequest {
    * step 2 on) — e.g. in a pass with GPU timestamps (Recorder.timed)
    */
   timeStep?: (rec: Recorder, step: number, encode: () => void) => void;
+  /**
+   * training: every forward (prefill and decode) saves each layer's input rows and the last layer's
+   * output into dst (L + 1 buffers) at the training layout's rows (rolloutRows), so the trainer's
+   * policy pass need not run the layers again
+   */
+  save?: { dst: readonly GPUBuffer[]; rows: RolloutRows };
 }
 
 export interface GenerateResult {
@@ -72,6 +79,7 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
   if (req.prompts.some((p) => p.length === 0)) throw new Error('generate: an empty prompt; hint: every prompt needs at least one token');
   if (R > engine.opts.maxTokens) throw new Error(`generate: ${R} rows exceed the engine's ${engine.opts.maxTokens} tokens per call`);
   if (L > engine.opts.maxPositions) throw new Error(`generate: prompt ${maxP} + ${req.maxNewTokens} new tokens exceed the engine's ${engine.opts.maxPositions} positions`);
+  if (req.save && req.save.rows.decode.length !== R) throw new Error(`generate: the save map has ${req.save.rows.decode.length} decode rows, the rollout ${R}`);
   const cache = createKvCache(ctx, engine.weights.config, R, L);
   const V = engine.V;
   const pad = req.eosIds[0] ?? 0;
@@ -91,10 +99,16 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
     pad,
   };
   const slots = m.upload('gen.slots', Int32Array.from({ length: R }, (_, r) => r));
+  const save = req.save && {
+    dst: req.save.dst,
+    decode: m.upload('gen.savemap', Int32Array.from(req.save.rows.decode.flatMap((d) => [d.base, d.stride]))),
+    prefill: m.create('gen.psavemap', maxP * 2 * 4),
+  };
   const prefillIo = { ids: m.create('gen.pids', maxP * 4), slot: m.create('gen.pslot', maxP * 4), pos: m.upload('gen.ppos', Int32Array.from({ length: maxP }, (_, i) => i)) };
   const inFlight = Math.max(1, req.inFlight ?? IN_FLIGHT);
   const staging: GPUBuffer[] = Array.from({ length: inFlight + 2 }, (_, i) => m.create(`gen.staging${i}`, 2 * R * 4, 0x01 | 0x08));
   const temps = [logits, plogits, prefixStaging, st.seq, st.eos, st.tokens, st.done, st.history, st.logps, st.pos, slots, prefillIo.ids, prefillIo.slot, prefillIo.pos, ...staging];
+  if (save) temps.push(save.decode, save.prefill);
   try {
     const t0 = performance.now();
     // prefill: one prompt at a time into the first slot of its group, logits of its last token to all G rows
@@ -102,8 +116,9 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
       const p = req.prompts[i];
       ctx.device.queue.writeBuffer(prefillIo.ids, 0, Int32Array.from(p));
       ctx.device.queue.writeBuffer(prefillIo.slot, 0, new Int32Array(p.length).fill(i * req.G));
+      if (save) ctx.device.queue.writeBuffer(save.prefill, 0, Int32Array.from({ length: 2 * p.length }, (_, k) => (k % 2 ? 1 : req.save!.rows.prompt[i])));
       const rec = new Recorder(ctx, 'prefill');
-      engine.encodeForward(rec, p.length, prefillIo, cache, req.lora);
+      engine.encodeForward(rec, p.length, prefillIo, cache, req.lora, save && { dst: save.dst, map: save.prefill });
       const row0 = i * req.G;
       engine.encodeLogits(rec, plogits, 1, p.length - 1);
       for (let g = 0; g < req.G; g++) rec.copy(plogits, 0, logits, (row0 + g) * V * 4, V * 4);
@@ -132,7 +147,7 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
       } else {
         if (s > 0) {
           rec.beginCapture();
-          engine.encodeForward(rec, R, io, cache, req.lora);
+          engine.encodeForward(rec, R, io, cache, req.lora, save && { dst: save.dst, map: save.decode });
           engine.encodeLogits(rec, logits, R);
           forward = rec.endCapture();
         }

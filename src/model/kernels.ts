@@ -10,6 +10,7 @@ import { RmsNormKernel } from '../kernels/rmsnorm';
 import { RopeKernel } from '../kernels/rope';
 import { RopeKvKernel } from '../kernels/rope_kv';
 import { SampleKernel } from '../kernels/sample';
+import { ScatterRowsKernel } from '../kernels/scatter_rows';
 import { SwigluKernel } from '../kernels/swiglu';
 
 export interface EngineKernels {
@@ -23,6 +24,8 @@ export interface EngineKernels {
   rope: RopeKernel;
   ropeKv: RopeKvKernel;
   sample: SampleKernel;
+  /** saves decode rows into the training layout (Engine.encodeForward's RowSave) */
+  scatterRows: ScatterRowsKernel;
   swiglu: SwigluKernel;
   /**
    * Decode (GEMV-sized T) fusions: the RMSNorms into the q|k|v and gate|up GEMVs, the SwiGLU into the
@@ -53,12 +56,12 @@ export function engineKernels(ctx: GpuContext): Promise<EngineKernels> {
   let k = cache.get(ctx);
   if (!k) {
     k = (async () => {
-      const [add, attention, attentionGqa, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, swiglu] = await Promise.all([
+      const [add, attention, attentionGqa, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, scatterRows, swiglu] = await Promise.all([
         AddKernel.create(ctx), AttentionKernel.create(ctx), AttentionGqaKernel.create(ctx), EmbedKernel.create(ctx), RopeKvKernel.create(ctx),
         MatmulKernel.create(ctx), MatmulF32Kernel.create(ctx), RmsNormKernel.create(ctx), RopeKernel.create(ctx),
-        SampleKernel.create(ctx), SwigluKernel.create(ctx),
+        SampleKernel.create(ctx), ScatterRowsKernel.create(ctx), SwigluKernel.create(ctx),
       ]);
-      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, swiglu, decodeFusion: { ...DECODE_FUSION } };
+      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, scatterRows, swiglu, decodeFusion: { ...DECODE_FUSION } };
     })();
     cache.set(ctx, k);
   }

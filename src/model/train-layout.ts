@@ -155,3 +155,39 @@ export function queriesOf(spans: Int32Array, t: number): number[] {
   const step = t < start + P ? 1 : n;
   return Array.from({ length: Math.ceil((end - t) / step) }, (_, k) => t + k * step);
 }
+
+/** Where a rollout's rows go in the training layout it will become (Engine's RowSave maps). */
+export interface RolloutRows {
+  /** first row of each prompt (token p at row prompt[i] + p) */
+  prompt: number[];
+  /** decode row r (prompt-major, G per prompt): its token at position q goes to row base + q·stride */
+  decode: { base: number; stride: number }[];
+  /** the units trainLayout will make, when every group keeps its own unit and Tc columns are scored */
+  units: { start: number; P: number; n: number }[];
+}
+
+/**
+ * The rows of trainLayout(share) for `prompts` (lengths P_i) × G completions scored over Tc columns,
+ * before the completions exist: unit i at start_i = Σ_{k<i} (P_k + G·(Tc − 1)), decode row (i, g) at
+ * position P_i + j → start_i + P_i + j·G + g. Valid for the layout actually built after the rollout
+ * iff its units are these (one prompt: always, as a shorter Tc is a prefix; several: only at this Tc
+ * and when no two neighbouring prompts are equal, which trainLayout would merge).
+ */
+export function rolloutRows(promptLengths: readonly number[], G: number, Tc: number): RolloutRows {
+  const units: RolloutRows['units'] = [];
+  let start = 0;
+  for (const P of promptLengths) {
+    units.push({ start, P, n: G });
+    start += P + G * Math.max(0, Tc - 1);
+  }
+  return {
+    prompt: units.map((u) => u.start),
+    decode: units.flatMap((u) => Array.from({ length: G }, (_, g) => ({ base: u.start + u.P + g - u.P * G, stride: G }))),
+    units,
+  };
+}
+
+/** Whether two unit lists are the same (a rollout's saved rows fit the layout built afterwards). */
+export function sameUnits(a: readonly { start: number; P: number; n: number }[], b: readonly { start: number; P: number; n: number }[]): boolean {
+  return a.length === b.length && a.every((u, i) => u.start === b[i].start && u.P === b[i].P && u.n === b[i].n);
+}

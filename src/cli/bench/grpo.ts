@@ -28,11 +28,11 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
-  const onOff = (name: 'lora-fold' | 'dense-row-grid'): boolean | undefined => {
+  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse'): boolean | undefined => {
     const v = values[name];
     if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
     return v === undefined ? undefined : v === 'on';
@@ -54,7 +54,7 @@ async function setup(argv: string[]) {
   const t0 = performance.now();
   const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 1 });
   console.log(`adapter ${ctx.adapter.description || ctx.adapter.vendor}; model ${config.numLayers} layers × ${config.hiddenSize} (vocab ${config.vocabSize}) built in ${((performance.now() - t0) / 1000).toFixed(2)} s, ${(weights.bytes / 2 ** 30).toFixed(2)} GiB${quick ? ' (quick: tiny shape)' : ''}`);
-  return { values, ctx, config, weights, quick };
+  return { values, ctx, config, weights, quick, onOff };
 }
 
 function randomPrompt(n: number, V: number, seed: number): number[] {
@@ -122,7 +122,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
 }
 
 export async function runBenchStep(argv: string[]): Promise<number> {
-  const { values, ctx, config, weights, quick } = await setup(argv);
+  const { values, ctx, config, weights, quick, onOff } = await setup(argv);
   const G = Number(values.g ?? (quick ? 4 : 8));
   const cfg = makeConfig({
     numGenerations: G, promptsPerStep: 1, gradientAccumulationSteps: Number(values.micro ?? 1), maxPromptLength: quick ? 16 : 128, maxCompletionLength: quick ? 16 : 256,
@@ -137,18 +137,19 @@ export async function runBenchStep(argv: string[]): Promise<number> {
   const session = await TrainingSession.create(ctx, weights, tok, { config: cfg, task: { kind: 'countdown', seed: 1, minNums: 3, maxNums: 4, template: 'base' }, rewards: [{ kind: 'custom', name: 'random', weight: 1, code: '' }] }, {
     custom: { score: async (fns, completions) => Object.fromEntries(fns.map((f) => [f.name, completions.map(() => ({ score: Math.random() }))])) },
   });
+  session.reuseRollout = onOff('rollout-reuse') ?? session.reuseRollout; // --rollout-reuse off: the policy forward runs the layers again (TRL's way)
   const steps = [];
   while (!session.done) {
     const r = await session.runStep();
     const m = r.metrics;
-    const row = { step: session.step, total: m.step_time, rollout: m['time/rollout'], reference: m['time/reference'], train: m['time/train'], optimizer: m['time/optimizer'] ?? 0, peakGpuBytes: m.gpu_memory_bytes, tokensPerSecond: m.tokens_per_second };
+    const row = { step: session.step, reusedRollout: r.reusedRollout, total: m.step_time, rollout: m['time/rollout'], reference: m['time/reference'], train: m['time/train'], optimizer: m['time/optimizer'] ?? 0, peakGpuBytes: m.gpu_memory_bytes, tokensPerSecond: m.tokens_per_second };
     steps.push(row);
-    console.log(`step ${row.step}: ${row.total.toFixed(2)} s = rollout ${row.rollout.toFixed(2)} + reference ${row.reference.toFixed(2)} + forward/backward/optimizer ${row.train.toFixed(2)} (optimizer ${row.optimizer.toFixed(3)}); peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB (weights ${(weights.bytes / 2 ** 30).toFixed(2)}, backprop buffers ${(session.backprop.bytes / 2 ** 30).toFixed(2)})`);
+    console.log(`step ${row.step}: ${row.total.toFixed(2)} s = rollout ${row.rollout.toFixed(2)} + reference ${row.reference.toFixed(2)} + forward/backward/optimizer ${row.train.toFixed(2)} (optimizer ${row.optimizer.toFixed(3)}); peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB (weights ${(weights.bytes / 2 ** 30).toFixed(2)}, backprop buffers ${(session.backprop.bytes / 2 ** 30).toFixed(2)})${r.reusedRollout ? '; layer inputs from the rollout' : ''}`);
   }
   session.destroy();
   let profile: Record<string, number> | null = null;
   if (values.profile) {
-    console.log(`profile of one micro-batch (${G} × ${cfg.maxPromptLength + cfg.maxCompletionLength} tokens), per layer unless named:`);
+    console.log(`profile of one micro-batch (${G} completions of ${cfg.maxCompletionLength} tokens sharing a ${cfg.maxPromptLength}-token prompt), per layer unless named:`);
     profile = await profileTraining(ctx, weights, G, cfg.maxPromptLength + cfg.maxCompletionLength, cfg.maxCompletionLength, cfg.loraR);
     Object.assign(profile, await profileSession(ctx, weights, cfg));
   }

@@ -84,6 +84,7 @@ export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: impo
   const t = async (name: string, fn: Parameters<typeof timeKernel>[1], iters = 2) => { out[name] = (await timeKernel(ctx, fn, { iters })).ms; console.log(`  ${name}: ${out[name].toFixed(1)} ms`); };
   await t('session: reference forward + LM head (adapter off)', (r) => s.backprop.encodeLogprobs(r, batch, null, 1, false));
   await t('session: policy forward + LM head (LoRA, saving inputs)', (r) => s.backprop.encodeLogprobs(r, batch, s.lora, 1, true));
+  await t('session: policy pass on the rollout\'s saved inputs (final norm + LM head)', (r) => s.backprop.encodeLogprobsSaved(r, batch, 1));
   await t('session: backward (recompute + LoRA grads)', (r) => s.backprop.encodeBackward(r, batch, s.lora, s.optimizer.grads, 1));
   const cache = createKvCache(ctx, w.config, G, cfg.maxPromptLength + cfg.maxCompletionLength);
   const m = ctx.memory;
