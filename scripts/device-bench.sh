@@ -17,6 +17,7 @@
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
 #   rowgrid=S `bench-rollout` (with the breakdown) and `bench-step` with the LoRA u GEMVs a workgroup row per row of x (on) or not (off)
+#   reuse=S  `bench-step --steps 3` with the rollout saving the layers' inputs for the policy pass (on) or the layers run again (off)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -58,7 +59,9 @@ for p in "${parts[@]}"; do
     rowgrid=*) f=${p#rowgrid=}
       run "rollout-rowgrid-$f" 150 bench-rollout --dense-row-grid "$f" --json "$OUT/rollout-rowgrid-$f.json"
       run "step-rowgrid-$f" 120 bench-step --steps 3 --dense-row-grid "$f" --json "$OUT/step-rowgrid-$f.json" ;;
+    reuse=*) f=${p#reuse=}
+      run "step-reuse-$f" 120 bench-step --steps 3 --rollout-reuse "$f" --json "$OUT/step-reuse-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S)"; exit 2 ;;
   esac
 done
