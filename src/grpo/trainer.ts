@@ -126,9 +126,11 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   // the rollout's rows are this layout's where its units are the planned ones (one prompt: always)
   const reused = !!saveRows && batches.length === 1 && sameUnits(batches[0].units, saveRows.units);
   try {
-    // 4. reference log-probs (adapter off) and old log-probs (μ > 1)
-    const ref = cfg.beta > 0 ? await logprobs(p, batches, null, cfg.temperature) : null;
-    const old = cfg.numIterations > 1 ? await logprobs(p, batches, p.lora, cfg.temperature) : null;
+    // 4. reference log-probs (adapter off). The old log-probs of μ > 1 are the first iteration's:
+    // every micro-batch of it runs before the first update, under the rollout's adapter (TRL takes
+    // them from a pass of their own, with the same weights)
+    const ref = cfg.beta > 0 ? await refLogprobs(p, batches, cfg.temperature) : null;
+    const old: Float32Array[] = [];
     const tRef = performance.now();
     const acc = { loss: 0, kl: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, entropy: 0, gradNorm: 0, lr: 0, n: 0, optSeconds: 0 };
     for (let it = 0; it < cfg.numIterations; it++) {
@@ -144,9 +146,10 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
         rec.submit();
         const logp = await readF32(ctx.device, p.backprop.logp, bt.M);
         const ent = await readF32(ctx.device, p.backprop.entropy, bt.M);
+        if (it === 0) old.push(logp);
         const m = Float32Array.from({ length: bt.M }, (_, k) => mask(rows[Math.floor(k / Tc)], k % Tc));
         const loss = grpoLoss(
-          { B: rows.length, T: Tc, logp, oldLogp: old ? old[i] : null, refLogp: ref ? ref[i] : null, advantages: rows.map((b) => adv.advantages[b]), mask: m },
+          { B: rows.length, T: Tc, logp, oldLogp: it > 0 ? old[i] : null, refLogp: ref ? ref[i] : null, advantages: rows.map((b) => adv.advantages[b]), mask: m },
           { beta: cfg.beta, epsilonLow: cfg.epsilonLow, epsilonHigh: cfg.epsilonHigh, lossType: cfg.lossType, maxCompletionLength: cfg.maxCompletionLength, activeTokens, accumulationSteps: batches.length },
         );
         ctx.device.queue.writeBuffer(p.backprop.dlogp, 0, Float32Array.from(loss.dLogp));
@@ -187,12 +190,12 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   }
 }
 
-/** log-probs [micro-batch][M] under the policy (lora) or the reference model (null) */
-async function logprobs<S>(p: TrainerParts<S>, batches: ReturnType<typeof uploadBatch>[], lora: LoraAdapter | null, temperature: number): Promise<Float32Array[]> {
+/** log-probs [micro-batch][M] under the reference model (the adapter off) */
+async function refLogprobs<S>(p: TrainerParts<S>, batches: ReturnType<typeof uploadBatch>[], temperature: number): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const bt of batches) {
-    const rec = new Recorder(p.ctx, lora ? 'old-logp' : 'ref-logp');
-    p.backprop.encodeLogprobs(rec, bt, lora, temperature, false);
+    const rec = new Recorder(p.ctx, 'ref-logp');
+    p.backprop.encodeLogprobs(rec, bt, null, temperature, false);
     rec.submit();
     out.push(await readF32(p.ctx.device, p.backprop.logp, bt.M));
   }

@@ -1,8 +1,9 @@
 // The rollout saves each layer's input at the training layout's rows (generate's save), and the
 // trainer's first iteration then skips the layers (Backprop.encodeLogprobsSaved): the saved rows
-// equal what the training forward computes (the decode GEMVs against the tiled matmul: float noise), and
-// a step with the reuse gives the metrics and the adapter of a step without it. Tiny 4-bit Qwen2
-// made in the test, LoRA on, β > 0; one prompt, two prompts, and two micro-batches (no reuse there).
+// equal what the training forward computes (the decode GEMVs against the tiled matmul: float noise),
+// and a step with the reuse gives the metrics and the adapter of a step without it. Tiny 4-bit Qwen2
+// made in the test, LoRA on, β > 0; one prompt, two prompts, two micro-batches (no reuse there), and
+// μ = 2 (whose old log-probs are the first pass's).
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../helpers/gpu';
 import { relError } from '../helpers/compare';
@@ -90,6 +91,7 @@ describe('rollout reuse', () => {
     ['one prompt', {}, true],
     ['two prompts (completions run to the last column)', { promptsPerStep: 2 }, true],
     ['two micro-batches (no reuse: the policy forward runs)', { promptsPerStep: 2, gradientAccumulationSteps: 2 }, false],
+    ['μ = 2 (the second pass\'s old log-probs are the first pass\'s)', { numIterations: 2 }, true],
   ] as const) {
     it(`${name}: two steps with the reuse match two steps without`, async () => {
       const { ctx, weights, engine, backprop } = await setup();
@@ -120,7 +122,7 @@ describe('rollout reuse', () => {
       const a = await run(true);
       const b = await run(false);
       for (let s = 0; s < 2; s++) {
-        for (const k of ['loss', 'grad_norm', 'kl', 'entropy', 'reward']) {
+        for (const k of ['loss', 'grad_norm', 'kl', 'entropy', 'reward', 'clip_ratio/region_mean']) {
           const [x, y] = [a.metrics[s][k], b.metrics[s][k]];
           expect(Math.abs(x - y), `step ${s} ${k}: ${x} vs ${y}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(y)));
         }
