@@ -25,19 +25,19 @@ import { normal } from '../helpers/random';
 import { trainStep, type TrainerParts } from '../../src/grpo/trainer';
 import { createRng } from '../../src/tasks/rng';
 import type { GpuContext } from '../../src/gpu/device';
-import type { ModelWeights } from '../../src/model/weights';
+import { destroyModel, type ModelWeights } from '../../src/model/weights';
 
 const G = 4;
 const P = 5;
 const TC = 6;
 
-async function setup(): Promise<{ ctx: GpuContext; weights: ModelWeights; engine: Engine; backprop: Backprop }> {
+async function setup(): Promise<{ ctx: GpuContext; weights: ModelWeights; engine: Engine; backprop: Backprop; destroy(): void }> {
   const ctx = await testGpu();
   const ck = await tinyCheckpoint({ hidden: 64, intermediate: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 64, tie: false, lmHeadStd: 0.15, seed: 7 });
   const weights = await loadModel(ctx, { config: ck.config, model: ck.model }, { linearFormat: 'q4', embedFormat: 'bf16', log: () => {} });
   const engine = await Engine.create(ctx, weights, { maxTokens: 2 * G, maxPositions: P + TC, maxRank: 8 });
   const backprop = await Backprop.create(ctx, weights, { maxTokens: 2 * (P + G * TC), maxSeqLen: P + TC, maxSeqs: 2 * G, maxRows: 2 * G * TC, maxRank: 8, vocabChunk: 64 });
-  return { ctx, weights, engine, backprop };
+  return { ctx, weights, engine, backprop, destroy: () => { backprop.destroy(); engine.destroy(); destroyModel(ctx, weights); } };
 }
 
 function loraFor(ctx: GpuContext, w: ModelWeights) {
@@ -56,7 +56,7 @@ function config(over: Partial<TrainConfig>): TrainConfig {
 
 describe('rollout reuse', () => {
   it('the rows a rollout saves are the training forward\'s layer inputs', async () => {
-    const { ctx, weights, engine, backprop } = await setup();
+    const { ctx, weights, engine, backprop, destroy } = await setup();
     const lora = loraFor(ctx, weights);
     // a nonzero B, so the adapter changes the activations
     const tensors = await readLoraTensors(ctx, lora);
@@ -85,6 +85,7 @@ describe('rollout reuse', () => {
     }
     batch.destroy();
     destroyLora(ctx, lora);
+    destroy();
   }, 300_000);
 
   for (const [name, over, reuses] of [
@@ -94,7 +95,7 @@ describe('rollout reuse', () => {
     ['μ = 2 (the second pass\'s old log-probs are the first pass\'s)', { numIterations: 2 }, true],
   ] as const) {
     it(`${name}: two steps with the reuse match two steps without`, async () => {
-      const { ctx, weights, engine, backprop } = await setup();
+      const { ctx, weights, engine, backprop, destroy } = await setup();
       const cfg = config(over);
       const run = async (reuseRollout: boolean) => {
         const lora = loraFor(ctx, weights);
@@ -116,6 +117,7 @@ describe('rollout reuse', () => {
           metrics.push(r.metrics);
         }
         const tensors = await readLoraTensors(ctx, lora);
+        optimizer.destroy();
         destroyLora(ctx, lora);
         return { metrics, tensors };
       };
@@ -131,6 +133,7 @@ describe('rollout reuse', () => {
       for (const [key, t] of a.tensors) worst = Math.max(worst, relError(t.data, b.tensors.get(key)!.data).rel);
       console.log(`${name} (reuse ${reuses}): worst adapter rel error after 2 steps ${worst.toExponential(2)}`);
       expect(worst).toBeLessThanOrEqual(1e-4);
+      destroy();
     }, 600_000);
   }
 });
