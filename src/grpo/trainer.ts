@@ -98,7 +98,8 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   const micro = Math.max(1, cfg.gradientAccumulationSteps);
   const per = Math.ceil(B / micro);
   // 1. rollout (saving the layers' inputs where one micro-batch will take them all)
-  const saveRows = (p.reuseRollout ?? true) && per >= B ? rolloutRows(prompts.map((q) => q.ids.length), G, cfg.maxCompletionLength) : null;
+  const planned = (p.reuseRollout ?? true) && per >= B ? rolloutRows(prompts.map((q) => q.ids.length), G, cfg.maxCompletionLength) : null;
+  const saveRows = planned && planned.T <= p.backprop.opts.maxTokens ? planned : null;
   let stopped = false;
   const gen: GenerateResult = await generate(p.engine, {
     prompts: prompts.map((q) => q.ids), G, maxNewTokens: cfg.maxCompletionLength, eosIds: p.eosIds, lora: p.lora,

@@ -164,6 +164,8 @@ export interface RolloutRows {
   decode: { base: number; stride: number }[];
   /** the units trainLayout will make, when every group keeps its own unit and Tc columns are scored */
   units: { start: number; P: number; n: number }[];
+  /** rows they take (the saved buffers must hold this many) */
+  T: number;
 }
 
 /**
@@ -184,6 +186,7 @@ export function rolloutRows(promptLengths: readonly number[], G: number, Tc: num
     prompt: units.map((u) => u.start),
     decode: units.flatMap((u) => Array.from({ length: G }, (_, g) => ({ base: u.start + u.P + g - u.P * G, stride: G }))),
     units,
+    T: start,
   };
 }
 

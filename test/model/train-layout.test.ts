@@ -2,7 +2,7 @@
 // cache slot and fan-out, attention spans, the scored rows' gather and its transpose; sizes against
 // maxLayoutRows for the trainer's micro-batch cuts; bad input named.
 import { describe, expect, it } from 'vitest';
-import { keysOf, layoutRows, maxLayoutRows, queriesOf, trainLayout, type Sequence } from '../../src/model/train-layout';
+import { keysOf, layoutRows, maxLayoutRows, queriesOf, rolloutRows, sameUnits, trainLayout, type Sequence } from '../../src/model/train-layout';
 
 const seq = (prompt: number[], completion: number[]): Sequence => ({ prompt, completion });
 
@@ -75,6 +75,28 @@ describe('trainLayout', () => {
       for (let i = 0; i < B; i += per) most = Math.max(most, trainLayout(seqs.slice(i, i + per), 0, Tc).T);
       expect(maxLayoutRows(B, per, G, P, Tc), `${groups} groups of ${G}, ${micro} micro-batches`).toBe(most);
     }
+  });
+
+  it('rolloutRows puts every prefill and decode token at its trainLayout row', () => {
+    const [G, Tc] = [4, 6];
+    const prompts = [[1, 2, 3, 4, 5], [6, 7, 8]];
+    const seqs = prompts.flatMap((p, u) => Array.from({ length: G }, (_, g) => seq(p, Array.from({ length: Tc }, (_, j) => 100 * u + 10 * g + j))));
+    const plan = rolloutRows(prompts.map((p) => p.length), G, Tc);
+    const lay = trainLayout(seqs, 0, Tc);
+    expect(sameUnits(plan.units, lay.units)).toBe(true);
+    expect(plan.T).toBe(lay.T);
+    prompts.forEach((p, u) => p.forEach((id, q) => expect(lay.ids[plan.prompt[u] + q]).toBe(id)));
+    seqs.forEach((s, b) => {
+      const { base, stride } = plan.decode[b];
+      for (let j = 0; j < Tc - 1; j++) {
+        const row = base + (s.prompt.length + j) * stride; // decode step j + 1 feeds completion token j at position P + j
+        expect([lay.ids[row], lay.pos[row], lay.slot[row]]).toEqual([s.completion[j], s.prompt.length + j, b]);
+      }
+    });
+    // shorter completions: one prompt keeps the plan's units (a prefix), two prompts do not
+    const short = (n: number) => trainLayout(seqs.slice(0, n).map((q) => seq(q.prompt, q.completion.slice(0, 3))), 0, 3).units;
+    expect(sameUnits(rolloutRows([5], G, Tc).units, short(G))).toBe(true);
+    expect(sameUnits(plan.units, short(2 * G))).toBe(false);
   });
 
   it('names an empty prompt, a completion past Tc and Tc < 1', () => {
