@@ -47,11 +47,6 @@ export interface TrainLayout {
   units: { start: number; P: number; n: number }[];
 }
 
-/** Rows a micro-batch takes: Σ over units (P + n·(Tc − 1)). */
-export function layoutRows(units: readonly { P: number; n: number }[], Tc: number): number {
-  return units.reduce((s, u) => s + u.P + u.n * (Tc - 1), 0);
-}
-
 /**
  * Most rows of the micro-batches a step cuts from B sequences (groups of G sharing one prompt of at
  * most P tokens, completions of at most Tc) in runs of `per` neighbours, as the trainer does: each

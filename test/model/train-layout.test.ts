@@ -2,7 +2,7 @@
 // cache slot and fan-out, attention spans, the scored rows' gather and its transpose; sizes against
 // maxLayoutRows for the trainer's micro-batch cuts; bad input named.
 import { describe, expect, it } from 'vitest';
-import { keysOf, layoutRows, maxLayoutRows, queriesOf, rolloutRows, sameUnits, trainLayout, type Sequence } from '../../src/model/train-layout';
+import { keysOf, maxLayoutRows, queriesOf, rolloutRows, sameUnits, trainLayout, type Sequence } from '../../src/model/train-layout';
 
 const seq = (prompt: number[], completion: number[]): Sequence => ({ prompt, completion });
 
@@ -39,7 +39,7 @@ describe('trainLayout', () => {
     const seqs = [seq([1, 2], [3, 4]), seq([1, 2], [5, 6]), seq([9], [8, 7])];
     const shared = trainLayout(seqs, 0, 2);
     expect(shared.units).toEqual([{ start: 0, P: 2, n: 2 }, { start: 4, P: 1, n: 1 }]);
-    expect(shared.T).toBe(layoutRows(shared.units, 2));
+    expect(shared.T).toBe(2 + 2 * 1 + 1 + 1 * 1); // Σ P + n·(Tc − 1)
     expect([...shared.slot]).toEqual([0, 0, 0, 1, 2, 2]);
     expect(keysOf(shared.spans, 5)).toEqual([4, 5]);
     const alone = trainLayout(seqs, 0, 2, false);
