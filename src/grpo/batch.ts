@@ -19,9 +19,9 @@ export function uploadBatch(ctx: GpuContext, seqs: Sequence[], pad: number, colu
     ids: m.upload('batch.ids', lay.ids), slot: m.upload('batch.slot', lay.slot), pos: m.upload('batch.pos', lay.pos), fan: m.upload('batch.fan', lay.fan),
     spans: m.upload('batch.spans', lay.spans), targets: m.upload('batch.targets', lay.targets),
   };
-  const gather = { off: m.upload('batch.gather.off', Int32Array.from({ length: lay.M + 1 }, (_, i) => i)), idx: m.upload('batch.gather.idx', lay.gather) };
+  const gather = m.upload('batch.gather', lay.gather);
   const scatter = { off: m.upload('batch.scatter.off', lay.scatterOff), idx: m.upload('batch.scatter.idx', lay.scatterIdx) };
-  const all = [...Object.values(bufs), gather.off, gather.idx, scatter.off, scatter.idx];
+  const all = [...Object.values(bufs), gather, scatter.off, scatter.idx];
   return {
     B: lay.B, T: lay.T, L: lay.L, M: lay.M, Tc, units: lay.units, ...bufs, gather, scatter,
     destroy: () => all.forEach((b) => m.destroy(b)),

@@ -37,8 +37,8 @@ export interface TrainBatch {
   spans: GPUBuffer;
   /** i32[M] the token each scored row predicts */
   targets: GPUBuffer;
-  /** CSR lists for GatherRowsKernel: scored row m from row gather.idx[m] (off = 0…M); row r's scored rows (scatter) */
-  gather: { off: GPUBuffer; idx: GPUBuffer };
+  /** i32[M] the row that predicts scored row m; and the CSR lists of row r's scored rows (GatherRowsKernel sums them back) */
+  gather: GPUBuffer;
   scatter: { off: GPUBuffer; idx: GPUBuffer };
 }
 
@@ -65,6 +65,8 @@ export class Backprop {
   readonly lse: GPUBuffer;
   readonly entropy: GPUBuffer;
   readonly dlogp: GPUBuffer;
+  /** u32[maxRows + 1] = 0, 1, 2, …: the gather's CSR offsets, one row per list (uploaded once) */
+  private oneEach: GPUBuffer;
 
   private constructor(
     readonly ctx: GpuContext, readonly weights: ModelWeights, private k: EngineKernels, private rope: RopeTable,
@@ -89,6 +91,7 @@ export class Backprop {
     this.lse = f('lmlse', opts.maxRows);
     this.entropy = f('entropy', opts.maxRows);
     this.dlogp = f('dlogp', opts.maxRows);
+    this.oneEach = m.upload('bp.oneEach', Int32Array.from({ length: opts.maxRows + 1 }, (_, i) => i));
   }
 
   static async create(ctx: GpuContext, weights: ModelWeights, opts: BackpropOptions): Promise<Backprop> {
@@ -102,7 +105,7 @@ export class Backprop {
 
   /** GPU bytes this trainer holds (activations, saved inputs, LM-head chunk). */
   get bytes(): number {
-    const all = [...this.saved, ...Object.values(this.acts), ...Object.values(this.b), this.logp, this.lse, this.entropy, this.dlogp];
+    const all = [...this.saved, ...Object.values(this.acts), ...Object.values(this.b), this.logp, this.lse, this.entropy, this.dlogp, this.oneEach];
     return all.reduce((s, b) => s + b.size, 0) + this.lm.chunkBytes(this.opts.maxRows);
   }
 
@@ -144,7 +147,7 @@ export class Backprop {
   /** final norm of x [T, C], the scored rows gathered, their log-probs (logp, lse, entropy) */
   private encodeHead(rec: Recorder, batch: TrainBatch, x: GPUBuffer, temperature: number): void {
     this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, batch.T, this.C, this.weights.config.rmsNormEps);
-    this.rows.encode(rec, { src: this.acts.xn, ...batch.gather, dst: this.b.hid }, batch.M, this.C);
+    this.rows.encode(rec, { src: this.acts.xn, off: this.oneEach, idx: batch.gather, dst: this.b.hid }, batch.M, this.C);
     this.lm.encode(rec, this.weights.lmHead, batch.M, temperature, { hidden: this.b.hid, targets: batch.targets, logp: this.logp, lse: this.lse, entropy: this.entropy });
   }
 
@@ -250,7 +253,7 @@ export class Backprop {
 
   destroy(): void {
     const m = this.ctx.memory;
-    for (const b of [...this.saved, ...Object.values(this.acts), ...Object.values(this.b), this.logp, this.lse, this.entropy, this.dlogp]) m.destroy(b);
+    for (const b of [...this.saved, ...Object.values(this.acts), ...Object.values(this.b), this.logp, this.lse, this.entropy, this.dlogp, this.oneEach]) m.destroy(b);
     m.destroy(this.rope.buffer);
     this.lm.destroy();
   }
