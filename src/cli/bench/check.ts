@@ -3,7 +3,8 @@
 // epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
 // rows per thread, bf16 weights (the LM head), the SwiGLU fused into the x reads, and the dense f32
-// GEMV of the LoRA u (both grids). The unit tests run the same WGSL on SwiftShader (4-lane
+// GEMV of the LoRA u (both grids); and the attention backward in the training layout at Qwen's heads.
+// The unit tests run the same WGSL on SwiftShader (4-lane
 // subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups: a row inside one
 // subgroup). Exit 1 on a relative error above 1e-4.
 import { parseArgs } from 'node:util';
@@ -17,6 +18,10 @@ import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
 import { swigluRef } from '../../reference/swiglu';
+import { AttentionBackwardKernel } from '../../kernels/attention_backward';
+import { attentionRef } from '../../reference/attention';
+import { attentionBackwardRef } from '../../reference/attention_backward';
+import { trainLayout } from '../../model/train-layout';
 
 const TOLERANCE = 1e-4;
 
@@ -70,6 +75,49 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
   const got = await readF32(ctx.device, yb);
   [xb, yb, ub, bb, gb].forEach((b) => b && m.destroy(b));
   return relError(got, norm ? p.wantNorm : p.want);
+}
+
+/**
+ * The attention backward in the training layout at Qwen2.5-1.5B's heads (H = 12, K = 2, D = 128):
+ * a prompt shared by 4 completions (a prompt row's dk/dv summed over every completion's queries) and
+ * the same sequences laid out alone, each variant pair, against the f64 reference.
+ */
+async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err: number) => void): Promise<void> {
+  const [H, K, D, P, n, Tc] = [12, 2, 128, 24, 4, 20];
+  const seqs = Array.from({ length: n }, (_, i) => ({ prompt: Array.from({ length: P }, (_, j) => 1 + j), completion: Array.from({ length: Tc }, (_, j) => 100 + 10 * i + j) }));
+  const k = await AttentionBackwardKernel.create(ctx);
+  for (const share of [true, false]) {
+    const lay = trainLayout(seqs, 0, Tc, share);
+    const T = lay.T;
+    const row = (H + 2 * K) * D;
+    const qkv = normal(T + 11, T * row);
+    const dout = normal(T + 12, T * H * D);
+    // the cache rope_kv fills from these rows: each row's k/v at (slot + f, pos) for f < fan
+    const kc = new Float32Array(lay.B * lay.L * K * D);
+    const vc = new Float32Array(kc.length);
+    for (let t = 0; t < T; t++) {
+      for (let f = 0; f < lay.fan[t]; f++) {
+        for (let g = 0; g < K; g++) {
+          const dst = (((lay.slot[t] + f) * lay.L + lay.pos[t]) * K + g) * D;
+          kc.set(qkv.subarray(t * row + (H + g) * D, t * row + (H + g + 1) * D), dst);
+          vc.set(qkv.subarray(t * row + (H + K + g) * D, t * row + (H + K + g + 1) * D), dst);
+        }
+      }
+    }
+    const fwd = attentionRef(qkv, kc, vc, lay.slot, lay.pos, T, H, K, D, lay.L);
+    const want = attentionBackwardRef(qkv, kc, vc, lay.slot, lay.pos, fwd.out, fwd.lse, dout, T, H, K, D, lay.L, lay.fan);
+    const m = ctx.memory;
+    const b = { qkv: m.upload('check.qkv', qkv), out: m.upload('check.out', fwd.out), lse: m.upload('check.lse', fwd.lse), dout: m.upload('check.dout', dout), dqkv: m.create('check.dqkv', qkv.length * 4), delta: m.create('check.delta', T * H * 4), spans: m.upload('check.spans', lay.spans) };
+    for (const [dq, dkv] of [['group', 'lanes'], ['head', 'thread']] as const) {
+      k.dqVariant = dq;
+      k.dkvVariant = dkv;
+      const rec = new Recorder(ctx, 'check');
+      k.encode(rec, { T, H, K, D }, b);
+      rec.submit();
+      check(`attention backward ${share ? `prompt ${P} shared by ${n}` : `${n} sequences alone`} (${T} rows), dq by ${dq}, dk/dv by ${dkv}`, relError(await readF32(ctx.device, b.dqkv), want));
+    }
+    Object.values(b).forEach((x) => m.destroy(x));
+  }
 }
 
 export async function runBenchCheck(argv: string[]): Promise<number> {
@@ -160,6 +208,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
     }
   }
   kernel.denseRowGrid = false;
+  await checkAttentionBackward(ctx, check);
   for (const e of ctx.errors) failures.push(`GPU error: ${e.message}`);
   console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);
   for (const f of failures) console.log(`FAILED ${f}`);
