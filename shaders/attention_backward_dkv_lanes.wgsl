@@ -9,9 +9,11 @@
 // Bindings: 0 params {T, H, K, D, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 lse f32[T, H]
 //           · 3 dout vec4<f32>[T, H·D/4] · 4 delta f32[T, H] · 5 dqkv f32[T, (H+2K)·D] (k and v columns written)
 //           · 6 spans vec4<i32>[T] (start, P, n, end) of each row's unit (train_spans.wgsl)
-// Workgroup: 128 threads per (kv head g, key token j) = (wid.x, wid.y + wid.z·65535); pairs in
-// rounds of 32: lanes 4p…4p+3 score pair p (partials summed through workgroup memory), then each
-// thread owns dims lid and lid + 128 of dk and dv over the round's pairs. HD = D (a multiple of 4,
+// Workgroup: WG (override: 128 or 256) threads per (kv head g, key token j) = (wid.x, wid.y +
+// wid.z·65535); pairs in rounds of WG/4: lanes 4p…4p+3 score pair p (partials summed through
+// workgroup memory), then each thread owns entries lid, lid + WG, … of [dk | dv] (2·HD of them) over
+// the round's pairs. 256 threads halve the rounds of a key many queries attend (a shared prompt's
+// rows: ≈ 2,100 queries × G heads at G = 8, prompt 128, completion 256). HD = D (a multiple of 4,
 // ≤ 256) is an override constant.
 struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 
@@ -25,19 +27,20 @@ struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 
 override HD: u32 = 128;
 override D4: u32 = HD / 4u;
-const WG = 128u;
-const LP = 4u;        // lanes per pair
-const PB = WG / LP;   // pairs per round
+override WG: u32 = 128;
+const LP = 4u;             // lanes per pair
+override PB: u32 = WG / LP; // pairs per round
+override NE: u32 = (2u * HD + WG - 1u) / WG; // [dk | dv] entries per thread (≤ 4)
 
-var<workgroup> ks: array<vec4<f32>, 64>;  // k_j / √D
-var<workgroup> vs: array<vec4<f32>, 64>;  // v_j
-var<workgroup> sp: array<vec2<f32>, 128>; // each lane's partial (q·k, dout·v)
-var<workgroup> pe: array<f32, 32>;        // P of the round's pairs
-var<workgroup> se: array<f32, 32>;        // dS
-var<workgroup> qoff: array<u32, 32>;      // each pair's q row, in vec4s
-var<workgroup> ooff: array<u32, 32>;      // each pair's dout row, in vec4s
+var<workgroup> ks: array<vec4<f32>, 64>; // k_j / √D
+var<workgroup> vs: array<vec4<f32>, 64>; // v_j
+var<workgroup> sp: array<vec2<f32>, WG>; // each lane's partial (q·k, dout·v)
+var<workgroup> pe: array<f32, PB>;       // P of the round's pairs
+var<workgroup> se: array<f32, PB>;       // dS
+var<workgroup> qoff: array<u32, PB>;     // each pair's q row, in vec4s
+var<workgroup> ooff: array<u32, PB>;     // each pair's dout row, in vec4s
 
-@compute @workgroup_size(128)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
   let j = wid.y + wid.z * 65535u;
@@ -55,8 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let n = query_count(j, spans[j]) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
   let pr = lid / LP;
   let ln = lid % LP;
-  var dk = vec2<f32>(0.0);
-  var dv = vec2<f32>(0.0);
+  var acc4: array<f32, 4>; // entries lid + c·WG of [dk | dv]
   for (var p0 = 0u; p0 < n; p0 += PB) {
     let e = p0 + pr;
     var acc = vec2<f32>(0.0);
@@ -86,22 +88,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     workgroupBarrier();
     let cnt = min(PB, n - p0);
-    for (var c = 0u; c < 2u; c++) {
-      let d = lid + c * WG;
-      if (d < HD) {
-        for (var x = 0u; x < cnt; x++) {
-          dk[c] += se[x] * qkv[qoff[x] + d / 4u][d % 4u];
-          dv[c] += pe[x] * dout[ooff[x] + d / 4u][d % 4u];
-        }
+    for (var c = 0u; c < NE; c++) {
+      let e = lid + c * WG;
+      let d = e % HD;
+      if (e < HD) {
+        for (var x = 0u; x < cnt; x++) { acc4[c] += se[x] * qkv[qoff[x] + d / 4u][d % 4u]; }
+      } else if (e < 2u * HD) {
+        for (var x = 0u; x < cnt; x++) { acc4[c] += pe[x] * dout[ooff[x] + d / 4u][d % 4u]; }
       }
     }
     workgroupBarrier(); // the next round rewrites sp, pe, se and the offsets
   }
-  for (var c = 0u; c < 2u; c++) {
-    let d = lid + c * WG;
-    if (d < HD) {
-      dqkv[kb4 * 4u + d] = dk[c] * p.scale;
-      dqkv[vb4 * 4u + d] = dv[c];
+  for (var c = 0u; c < NE; c++) {
+    let e = lid + c * WG;
+    let d = e % HD;
+    if (e < HD) {
+      dqkv[kb4 * 4u + d] = acc4[c] * p.scale;
+    } else if (e < 2u * HD) {
+      dqkv[vb4 * 4u + d] = acc4[c];
     }
   }
 }

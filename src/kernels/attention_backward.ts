@@ -65,6 +65,13 @@ export class AttentionBackwardKernel {
   /** force the variants (tests, benchmarks); null: dq by group where dqByGroup allows, dk/dv by lanes where D % 4 = 0 */
   dqVariant: 'group' | 'head' | null = null;
   dkvVariant: 'lanes' | 'thread' | null = null;
+  /**
+   * Threads of a dk/dv-by-lanes workgroup (a key row and kv head): 256 score 64 (query, head) pairs a
+   * round where 128 score 32, halving the rounds of the rows many queries attend (a shared prompt's:
+   * H100 2026-12-05 ninth session, the attention backward 3.83 ms a layer at the shared layout's
+   * 2,168 rows against 3.10 at 3,072 rows laid out alone, a prompt row's workgroup the long pole).
+   */
+  dkvThreads: 128 | 256 = 128;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
@@ -91,7 +98,8 @@ export class AttentionBackwardKernel {
     }
     const lanes = this.dkvVariant ? this.dkvVariant === 'lanes' : s.D % 4 === 0;
     if (lanes && s.D % 4) throw new Error(`attention backward: dk/dv by lanes needs D a multiple of 4; got D=${s.D}`);
-    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D }) : this.dkv;
+    if (this.dkvThreads !== 128 && this.dkvThreads !== 256) throw new Error(`attention backward: dkvThreads must be 128 or 256; got ${this.dkvThreads}`);
+    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D, WG: this.dkvThreads }) : this.dkv;
     rec.dispatch(dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans], [s.K, gy, gz]);
   }
 }

@@ -279,11 +279,12 @@ export class MatmulKernel {
   }
   /**
    * encodeDenseGemv takes a workgroup row per row of x (MGRID) rather than all rows of x in each
-   * workgroup: the LoRA u GEMVs (N = 16–48 rows) then spread over N·M workgroups instead of N. Off
-   * until measured (written after the seventh session's last device run; `bench-rollout
-   * --dense-row-grid on|off` compares: the o and down u GEMVs, [16×1], cost 0.34 ms of a G = 8 step).
+   * workgroup: the LoRA u GEMVs (N = 16–48 rows) then spread over N·M workgroups instead of N. On:
+   * H100, 2026-12-05 ninth session (`bench-rollout --dense-row-grid on|off`), a decode step's pass
+   * with LoRA 3.968 against 4.117 ms at G = 8 and 5.627 against 5.841 at G = 16; the GRPO step
+   * 2.19 / 2.21 s against 2.32 / 2.25.
    */
-  denseRowGrid = false;
+  denseRowGrid = true;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;

@@ -1,7 +1,8 @@
 // The GPU-timed benchmarks run end to end on SwiftShader at tiny shapes (the device runs cost
 // minutes each, so a broken benchmark must fail here): the cold-weight GEMV sweep (every layout,
 // both row reductions, the same-bytes copy and the dispatch floor), and a decode loop whose steps
-// are GPU-timestamped through generate()'s timeStep hook — same tokens as untimed.
+// are GPU-timestamped through generate()'s timeStep hook — same tokens as untimed; and `bench-step
+// --profile`'s whole passes of a session (its batch is one group: a prompt shared by G completions).
 import { describe, expect, it } from 'vitest';
 import { benchGemvCold } from '../../src/cli/bench/gemv-cold';
 import { GpuTimer } from '../../src/cli/bench/gpu-timer';
@@ -13,6 +14,8 @@ import { Engine } from '../../src/model/engine';
 import { generate } from '../../src/model/generate';
 import { testGpu } from '../helpers/gpu';
 import { tinyConfigJson } from '../model/tiny-checkpoint';
+import { profileSession } from '../../src/cli/bench/profile';
+import { makeConfig } from '../../src/grpo/config';
 
 describe('GPU-timed benchmarks', () => {
   it('cold GEMV sweep at a tiny shape: every layout once, the default marked, reduce_rows compared', async () => {
@@ -47,6 +50,18 @@ describe('GPU-timed benchmarks', () => {
     for (const t of busyMs) expect(t).toBeGreaterThanOrEqual(0);
     timer.destroy();
     engine.destroy();
+    destroyModel(ctx, weights);
+  });
+
+  it('bench-step --profile: a session\'s passes at a tiny shape, on the batch a step would lay out', async () => {
+    const ctx = await testGpu();
+    const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
+    const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 4 });
+    const cfg = makeConfig({ numGenerations: 3, promptsPerStep: 1, maxPromptLength: 5, maxCompletionLength: 4, loraR: 4, loraAlpha: 8 });
+    const out = await profileSession(ctx, weights, cfg);
+    for (const name of ['session: reference forward + LM head (adapter off)', 'session: policy pass on the rollout\'s saved inputs (final norm + LM head)', 'session: backward (recompute + LoRA grads)', 'decode step layers, LoRA']) {
+      expect(out[name]).toBeGreaterThanOrEqual(0);
+    }
     destroyModel(ctx, weights);
   });
 });

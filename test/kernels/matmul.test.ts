@@ -132,7 +132,7 @@ describe('matmul', () => {
           const got = Float32Array.from({ length: M * N }, (_, i) => y[Math.floor(i / N) * ldy + (i % N)]);
           expectClose(got, matmulRef(x, A, M, N, K), 1e-5, `dense M=${M} steps=${gemvSteps} row grid=${rowGrid}`);
         }
-        kernel.denseRowGrid = false;
+        kernel.denseRowGrid = true; // the default
         for (let m = 0; m < M; m++) for (let n = N; n < ldy; n++) expect(Number.isNaN(y[m * ldy + n]), 'columns past N keep the poison').toBe(true);
         ctx.memory.destroy(xb);
         ctx.memory.destroy(yb);
@@ -194,14 +194,14 @@ describe('matmul', () => {
       }));
       expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4} loraFold=${fold}`);
       const ud = poisoned(ctx, M * 8);
+      kernel.denseRowGrid = false; // a dispatch per 16 rows of x, then (below) a workgroup row per row of x
       const u = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } }));
       expectClose(u, matmulRef(xn, A, M, 8, K), 1e-5, `dense M=${M}`);
       const u2 = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps, unscaled: true } }));
       expectClose(u2, matmulRef(x.map((v, i) => v * g[i % K]), A, M, 8, K), 1e-5, `dense x∘g (unscaled) M=${M}`);
-      kernel.denseRowGrid = true; // a workgroup row per row of x, normed and not
+      kernel.denseRowGrid = true; // a workgroup row per row of x (the default), normed and not
       expectClose(await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } })), matmulRef(xn, A, M, 8, K), 1e-5, `dense row grid M=${M}`);
       expectClose(await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps, unscaled: true } })), matmulRef(x.map((v, i) => v * g[i % K]), A, M, 8, K), 1e-5, `dense row grid x∘g M=${M}`);
-      kernel.denseRowGrid = false;
       [xb, gb, ab, ub, bb, yb, ud].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }

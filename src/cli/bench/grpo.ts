@@ -48,7 +48,7 @@ async function setup(argv: string[]) {
     [k.matmul.gemvStep4Rows, k.matmul.gemvStep4RowsShortK] = [n, sk];
   }
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
-  k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off, the default)
+  k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const t0 = performance.now();

@@ -48,6 +48,9 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   const split = k.attentionGqa.plan(shape, 0);
   if (split) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, split, { qkv, kc, vc, slot, pos, out: att, lse }));
   await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  attBack.dkvThreads = attBack.dkvThreads === 128 ? 256 : 128;
+  await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  attBack.dkvThreads = attBack.dkvThreads === 128 ? 256 : 128;
   attBack.dqVariant = 'head';
   attBack.dkvVariant = 'thread';
   await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
@@ -78,7 +81,9 @@ export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: impo
   const tok = { encode: () => [1], decode: () => '', applyChatTemplate: () => '', eosTokenIds: [] as number[] };
   const s = await TrainingSession.create(ctx, w, tok, { config: cfg, task: { kind: 'countdown', seed: 1, minNums: 3, maxNums: 4, template: 'base' }, rewards: [{ kind: 'builtin', name: 'countdown', weight: 1 }] });
   const G = cfg.numGenerations;
-  const seqs = Array.from({ length: G }, (_, b) => ({ prompt: Array.from({ length: cfg.maxPromptLength }, (_, i) => (i * 31 + b) % 1000), completion: Array.from({ length: cfg.maxCompletionLength }, (_, i) => (i * 17 + b) % 1000) }));
+  // one group: the G completions of one prompt (the layout shares its rows, as a step's batch does)
+  const prompt = Array.from({ length: cfg.maxPromptLength }, (_, i) => (i * 31) % 1000);
+  const seqs = Array.from({ length: G }, (_, b) => ({ prompt, completion: Array.from({ length: cfg.maxCompletionLength }, (_, i) => (i * 17 + b) % 1000) }));
   const batch = uploadBatch(ctx, seqs, 0, cfg.maxCompletionLength);
   const out: Record<string, number> = {};
   const t = async (name: string, fn: Parameters<typeof timeKernel>[1], iters = 2) => { out[name] = (await timeKernel(ctx, fn, { iters })).ms; console.log(`  ${name}: ${out[name].toFixed(1)} ms`); };
