@@ -12,9 +12,9 @@
 // Workgroup: WG (override: 128 or 256) threads per (kv head g, key token j) = (wid.x, wid.y +
 // wid.z·65535); pairs in rounds of WG/4: lanes 4p…4p+3 score pair p (partials summed through
 // workgroup memory), then each thread owns entries lid, lid + WG, … of [dk | dv] (2·HD of them) over
-// the round's pairs. 256 threads halve the rounds of a key many queries attend (a shared prompt's
-// rows: ≈ 2,100 queries × G heads at G = 8, prompt 128, completion 256). HD = D (a multiple of 4,
-// ≤ 256) is an override constant.
+// the round's pairs. 256 threads halve the rounds of a key many queries attend (a row of a prompt
+// shared by 8 completions of 256 tokens: ≈ 2,100 queries × 6 query heads of Qwen2.5-1.5B's kv
+// head). HD = D (a multiple of 4, ≤ 256) is an override constant.
 struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -70,6 +70,7 @@ export class AttentionBackwardKernel {
    * round where 128 score 32, halving the rounds of the rows many queries attend (a shared prompt's:
    * H100 2026-12-05 ninth session, the attention backward 3.83 ms a layer at the shared layout's
    * 2,168 rows against 3.10 at 3,072 rows laid out alone, a prompt row's workgroup the long pole).
+   * 128 until 256 is measured (`bench-step --profile` times both).
    */
   dkvThreads: 128 | 256 = 128;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}

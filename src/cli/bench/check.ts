@@ -3,10 +3,10 @@
 // epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
 // rows per thread, bf16 weights (the LM head), the SwiGLU fused into the x reads, and the dense f32
-// GEMV of the LoRA u (both grids); and the attention backward in the training layout at Qwen's heads.
-// The unit tests run the same WGSL on SwiftShader (4-lane
-// subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups: a row inside one
-// subgroup). Exit 1 on a relative error above 1e-4.
+// GEMV of the LoRA u (both grids); and the attention backward in the training layout at Qwen's
+// heads. The unit tests run the same WGSL on SwiftShader (4-lane subgroups); this runs the paths
+// only a hardware GPU takes (32-lane subgroups: a row inside one subgroup). Exit 1 on a relative
+// error above 1e-4.
 import { parseArgs } from 'node:util';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
