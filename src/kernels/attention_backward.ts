@@ -67,12 +67,11 @@ export class AttentionBackwardKernel {
   dkvVariant: 'lanes' | 'thread' | null = null;
   /**
    * Threads of a dk/dv-by-lanes workgroup (a key row and kv head): 256 score 64 (query, head) pairs a
-   * round where 128 score 32, halving the rounds of the rows many queries attend (a shared prompt's:
-   * H100 2026-12-05 ninth session, the attention backward 3.83 ms a layer at the shared layout's
-   * 2,168 rows against 3.10 at 3,072 rows laid out alone, a prompt row's workgroup the long pole).
-   * 128 until 256 is measured (`bench-step --profile` times both).
+   * round where 128 score 32, halving the rounds of the rows many queries attend (a shared prompt's,
+   * the long pole at the shared layout). H100 2026-12-05 ninth session (`bench-step --profile`, 2,168
+   * rows, four runs): the attention backward 3.55–3.71 ms a layer with 256 against 4.56–4.70 with 128.
    */
-  dkvThreads: 128 | 256 = 128;
+  dkvThreads: 128 | 256 = 256;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
