@@ -8,6 +8,7 @@ import { AttentionKernel } from '../../src/kernels/attention';
 import { AttentionBackwardKernel, dqByGroup } from '../../src/kernels/attention_backward';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionBackwardRef } from '../../src/reference/attention_backward';
+import { kvWriteRef } from '../../src/reference/rope_kv';
 import { keysOf, trainLayout, type TrainLayout } from '../../src/model/train-layout';
 import { Recorder } from '../../src/gpu/encoder';
 import { expectClose } from '../helpers/compare';
@@ -41,16 +42,7 @@ function layoutOf(c: Case): TrainLayout {
 function cacheFrom(qkv: Float32Array, c: Case, lay: TrainLayout): { kc: Float32Array; vc: Float32Array } {
   const kc = normal(91, lay.B * lay.L * c.K * c.D, 3);
   const vc = normal(92, lay.B * lay.L * c.K * c.D, 3);
-  const row = (c.H + 2 * c.K) * c.D;
-  for (let t = 0; t < lay.T; t++) {
-    for (let f = 0; f < lay.fan[t]; f++) {
-      for (let g = 0; g < c.K; g++) {
-        const dst = (((lay.slot[t] + f) * lay.L + lay.pos[t]) * c.K + g) * c.D;
-        kc.set(qkv.subarray(t * row + (c.H + g) * c.D, t * row + (c.H + g + 1) * c.D), dst);
-        vc.set(qkv.subarray(t * row + (c.H + c.K + g) * c.D, t * row + (c.H + c.K + g + 1) * c.D), dst);
-      }
-    }
-  }
+  kvWriteRef(qkv, lay.slot, lay.pos, kc, vc, { T: lay.T, H: c.H, K: c.K, D: c.D, L: lay.L }, lay.fan);
   return { kc, vc };
 }
 

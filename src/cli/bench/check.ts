@@ -21,6 +21,7 @@ import { swigluRef } from '../../reference/swiglu';
 import { AttentionBackwardKernel } from '../../kernels/attention_backward';
 import { attentionRef } from '../../reference/attention';
 import { attentionBackwardRef } from '../../reference/attention_backward';
+import { kvWriteRef } from '../../reference/rope_kv';
 import { trainLayout } from '../../model/train-layout';
 
 const TOLERANCE = 1e-4;
@@ -89,21 +90,12 @@ async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err
   for (const share of [true, false]) {
     const lay = trainLayout(seqs, 0, Tc, share);
     const T = lay.T;
-    const row = (H + 2 * K) * D;
-    const qkv = normal(T + 11, T * row);
+    const qkv = normal(T + 11, T * (H + 2 * K) * D);
     const dout = normal(T + 12, T * H * D);
     // the cache rope_kv fills from these rows: each row's k/v at (slot + f, pos) for f < fan
     const kc = new Float32Array(lay.B * lay.L * K * D);
     const vc = new Float32Array(kc.length);
-    for (let t = 0; t < T; t++) {
-      for (let f = 0; f < lay.fan[t]; f++) {
-        for (let g = 0; g < K; g++) {
-          const dst = (((lay.slot[t] + f) * lay.L + lay.pos[t]) * K + g) * D;
-          kc.set(qkv.subarray(t * row + (H + g) * D, t * row + (H + g + 1) * D), dst);
-          vc.set(qkv.subarray(t * row + (H + K + g) * D, t * row + (H + K + g + 1) * D), dst);
-        }
-      }
-    }
+    kvWriteRef(qkv, lay.slot, lay.pos, kc, vc, { T, H, K, D, L: lay.L }, lay.fan);
     const fwd = attentionRef(qkv, kc, vc, lay.slot, lay.pos, T, H, K, D, lay.L);
     const want = attentionBackwardRef(qkv, kc, vc, lay.slot, lay.pos, fwd.out, fwd.lse, dout, T, H, K, D, lay.L, lay.fan);
     const m = ctx.memory;

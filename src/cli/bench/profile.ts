@@ -48,9 +48,10 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   const split = k.attentionGqa.plan(shape, 0);
   if (split) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, split, { qkv, kc, vc, slot, pos, out: att, lse }));
   await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
-  attBack.dkvThreads = attBack.dkvThreads === 128 ? 256 : 128;
+  const dkvThreads = attBack.dkvThreads; // the default, and then the other choice
+  attBack.dkvThreads = dkvThreads === 128 ? 256 : 128;
   await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
-  attBack.dkvThreads = attBack.dkvThreads === 128 ? 256 : 128;
+  attBack.dkvThreads = dkvThreads;
   attBack.dqVariant = 'head';
   attBack.dkvVariant = 'thread';
   await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
