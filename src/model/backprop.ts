@@ -179,13 +179,11 @@ export class Backprop {
     const ll = lora.layers[l];
     const { xmid, xn2, dx, dxmid, dxn, dqkv, datt, dgu, dh } = this.b;
     const a = this.acts;
-    // recompute the layer's forward from its saved input, keeping x after attention and the MLP's normed input
+    // recompute the layer's forward from its saved input up to the SwiGLU: xmid becomes x after the
+    // attention residual (the MLP's input), xn2 the MLP's normed input
     rec.copy(this.saved[l], 0, xmid, 0, T * C * 4);
-    encodeLayerForward(rec, this.k, this.rope, c, w, lora, ll, a, xmid, T, this.io(batch), {
-      xnMlp: xn2,
-      afterAttention: (r) => r.copy(xmid, 0, this.b.x, 0, T * C * 4), // x (pre-MLP) kept in b.x
-    });
-    const xAfterAtt = this.b.x;
+    encodeLayerForward(rec, this.k, this.rope, c, w, lora, ll, a, xmid, T, this.io(batch), { xnMlp: xn2 });
+    const xAfterAtt = xmid;
     // MLP: down
     this.linearBackward(rec, dx, a.h, w.down, ll.down, g.down, lora, dh, T, false);
     this.k.swiglu.encodeBackward(rec, a.gu, dh, dgu, T, I);

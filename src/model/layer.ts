@@ -42,25 +42,28 @@ export interface LayerIo {
   L: number;
 }
 
-export interface LayerHooks {
-  /** called after the attention residual is added (training keeps x here for backward) */
-  afterAttention?(rec: Recorder): void;
+/** Backward's recompute of a layer: what it keeps, and where it stops. */
+export interface Recompute {
+  /** receives the MLP block's normed input (acts.xn keeps the attention block's: backward needs both) */
+  xnMlp: GPUBuffer;
 }
 
 /**
  * x f32[T, C] (residual stream) is updated in place to the layer's output.
- * `xnMlp` optionally receives the MLP block's normed input instead of acts.xn (training keeps both).
+ * With `recompute` (backward) the layer stops after the SwiGLU: x is left as the stream after the
+ * attention residual, and the down projection — whose output backward never reads (the next layer's
+ * input is saved) — is not run.
  */
 export function encodeLayerForward(
   rec: Recorder, k: EngineKernels, rope: RopeTable, c: Qwen2Config, w: LayerWeights, lora: LoraAdapter | null, ll: LoraLayer | undefined,
-  acts: LayerActs, x: GPUBuffer, T: number, io: LayerIo, hooks: LayerHooks & { xnMlp?: GPUBuffer } = {},
+  acts: LayerActs, x: GPUBuffer, T: number, io: LayerIo, recompute?: Recompute,
 ): void {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
   // decode, where k.decodeFusion says so (and the device can bind a fused GEMV's 9 buffers): the
   // RMSNorms go into the GEMVs that read them, the SwiGLU into the down GEMVs (up to three dispatches
-  // less per layer); the backward's recompute (xnMlp given) reads xn and h afterwards, so it keeps the kernels
-  const decode = k.matmul.variantFor(T) === 'gemv' && !hooks.xnMlp;
+  // less per layer); the backward's recompute reads xn and h afterwards, so it keeps the kernels
+  const decode = k.matmul.variantFor(T) === 'gemv' && !recompute;
   const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
   const fuseSwiglu = decode && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
@@ -76,13 +79,16 @@ export function encodeLayerForward(
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
-  hooks.afterAttention?.(rec);
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps } });
   } else {
-    const xn2 = hooks.xnMlp ?? acts.xn;
+    const xn2 = recompute?.xnMlp ?? acts.xn;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
     encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
+  }
+  if (recompute) {
+    k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
+    return;
   }
   if (fuseSwiglu) {
     encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true });
