@@ -18,6 +18,7 @@
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
 #   rowgrid=S `bench-rollout` (with the breakdown) and `bench-step` with the LoRA u GEMVs a workgroup row per row of x (on) or not (off)
 #   reuse=S  `bench-step --steps 3` with the rollout saving the layers' inputs for the policy pass (on) or the layers run again (off)
+#   splitk=S `bench-step --steps 3` with training's small-grid tiled matmuls split over K (on) or not (off)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/enter.sh
@@ -61,7 +62,9 @@ for p in "${parts[@]}"; do
       run "step-rowgrid-$f" 120 bench-step --steps 3 --dense-row-grid "$f" --json "$OUT/step-rowgrid-$f.json" ;;
     reuse=*) f=${p#reuse=}
       run "step-reuse-$f" 120 bench-step --steps 3 --rollout-reuse "$f" --json "$OUT/step-reuse-$f.json" ;;
+    splitk=*) f=${p#splitk=}
+      run "step-splitk-$f" 120 bench-step --steps 3 --split-k "$f" --json "$OUT/step-splitk-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S)"; exit 2 ;;
   esac
 done

@@ -6,6 +6,9 @@
 // 8, as matmul_tiled.wgsl); n is walked 16 at a time: dy [BM m × 16 n] and W [16 n × 64 k]
 // (dequantized) staged in workgroup memory. Parts of a
 // split weight accumulate into dx one after another (ACCUMULATE on all but the first).
+// Split-K (NCHUNK > 0; src/kernels/matmul.ts, for grids too small to fill the GPU): workgroup z sums
+// n in [z·NCHUNK, (z+1)·NCHUNK) and writes its partial plain to dx as part[z, M, K]; a second pass
+// (matmul_f32.wgsl `reduce`) adds the parts into dx. Grid [⌈K/64⌉, ⌈M/BM⌉, splits].
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
@@ -14,6 +17,7 @@ struct W8 { a: vec4<f32>, b: vec4<f32> }
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
 override ACCUMULATE: bool = false;
+override NCHUNK: u32 = 0u; // a multiple of BN; 0: all of N
 override TM: u32 = 4;       // rows of dx per thread: 4 or 8
 override BM: u32 = 16u * TM;
 const BK = 64u;
@@ -30,8 +34,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let m0 = wid.y * BM;
   let k0 = wid.x * BK;
   var acc: array<vec4<f32>, 8>; // [TM]
+  let nb = wid.z * NCHUNK;
+  let ne = select(p.N, min(p.N, nb + NCHUNK), NCHUNK > 0u);
   workgroupBarrier();
-  for (var n0 = 0u; n0 < p.N; n0 += BN) {
+  for (var n0 = nb; n0 < ne; n0 += BN) {
     // dy tile: BM m × 16 n, 4 values per thread per pass: thread → m = r·64 + lid/4, n quad = lid%4
     for (var r = 0u; r < TM / 4u; r++) {
       let lm = r * 64u + lid / 4u;
@@ -71,7 +77,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (m >= p.M) { break; }
     for (var jj = 0u; jj < 4u; jj++) {
       let k = k0 + 4u * tx + jj;
-      if (k < p.K) {
+      if (k < p.K && NCHUNK > 0u) {
+        dx[(wid.z * p.M + m) * p.K + k] = acc[i][jj];
+      } else if (k < p.K) {
         let idx = m * p.K + k;
         var v = acc[i][jj];
         if (ACCUMULATE) { v += dx[idx]; }

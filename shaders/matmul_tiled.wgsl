@@ -6,6 +6,10 @@
 // Workgroup: 16×16 threads compute a BM×64 tile of y, TM×4 each (BM = 16·TM: TM = 4 or 8 rows per
 // thread; 8 halves the workgroup-memory loads per multiply-add); K is walked 16 at a time with
 // x [BM m × 16 k] and W [64 n × 16 k] (dequantized) staged k-major in workgroup memory.
+// Split-K (KCHUNK > 0; src/kernels/matmul.ts, for grids too small to fill the GPU): workgroup z sums
+// k in [z·KCHUNK, (z+1)·KCHUNK) and writes its partial, bias on z = 0, plain to y as part[z, M, N];
+// a second pass (matmul_f32.wgsl `reduce`) adds the parts into y. Grid [⌈N/64⌉, ⌈M/BM⌉, splits].
+override KCHUNK: u32 = 0u;  // a multiple of BK; 0: all of K, through store()'s epilogue
 override TM: u32 = 4;       // rows of y per thread: 4 or 8
 override BM: u32 = 16u * TM;
 const BN = 64u;
@@ -24,8 +28,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let groups = p.K / 8u;
   let k4 = p.K / 4u;
   var acc: array<vec4<f32>, 8>; // [TM]
+  let kb = wid.z * KCHUNK;
+  let ke = select(p.K, min(p.K, kb + KCHUNK), KCHUNK > 0u);
   workgroupBarrier();
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+  for (var k0 = kb; k0 < ke; k0 += BK) {
     for (var r = 0u; r < TM / 4u; r++) { // BM·16 x values, a vec4 of one row per thread per pass
       let lm = r * 64u + lid / 4u;
       let kq = lid % 4u;
@@ -62,7 +68,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (m >= p.M) { break; }
     for (var jj = 0u; jj < 4u; jj++) {
       let n = n0 + 4u * tx + jj;
-      if (n < p.N) { store(m, n, acc[i][jj]); }
+      if (n >= p.N) { continue; }
+      if (KCHUNK > 0u) {
+        var v = acc[i][jj];
+        if (HAS_BIAS && wid.z == 0u) { v += bias[n]; }
+        y[(wid.z * p.M + m) * p.N + n] = v;
+      } else {
+        store(m, n, acc[i][jj]);
+      }
     }
   }
 }

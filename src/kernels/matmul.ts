@@ -25,6 +25,7 @@ import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
+import { encodeSumParts } from './matmul_f32';
 import { gemvBody, gemvBody4, gemvWideBody, type BodyOpts } from './gemv_body';
 
 export const GEMV_MAX_ROWS = 16;
@@ -102,6 +103,20 @@ export interface MatmulOptions {
   xNorm?: XNorm | null;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
   tiledRows?: 4 | 8;
+  /** tiled only, no LoRA epilogue: split-K through this scratch (SplitK) */
+  split?: SplitK;
+}
+
+/**
+ * Split-K for the tiled kernels (forward and transposed) of a grid too small to fill the GPU: the
+ * reduction is cut into chunks, one grid layer each, whose partials go to `scratch` [splits, M, out]
+ * and a second pass sums them into the output (no f32 atomics). `scratch` is a buffer that is free
+ * while the matmul runs and bound nowhere else in it (training passes one of Backprop's gradients).
+ */
+export interface SplitK {
+  scratch: GPUBuffer;
+  /** chunks; default MatmulKernel.splitsFor's (1 where the grid is large enough or the scratch too small) */
+  splits?: number;
 }
 
 /** Steps one GEMV lane should walk along a row, at most (gemvLanesFor). */
@@ -285,6 +300,15 @@ export class MatmulKernel {
    * 2.19 / 2.21 s against 2.32 / 2.25.
    */
   denseRowGrid = true;
+  /**
+   * Split-K target for the tiled kernels when a caller gives a scratch (SplitK): a grid with fewer than
+   * half this many workgroups is split into about this many (0: never). The training shapes' small
+   * grids — o and q|k|v (K = 1536 out), down (N = 1536), 408–544 workgroups of 256 threads — leave a
+   * large GPU in part of a wave.
+   */
+  splitWorkgroups = 1600;
+  /** fewest 16-wide reduction steps a default split-K chunk walks (tests lower it to split tiny models) */
+  splitMinSteps = 8;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
@@ -336,8 +360,19 @@ export class MatmulKernel {
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
-          const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
-          rec.dispatch(pl, u8, bindings, [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)]);
+          const grid: [number, number] = [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)];
+          const splits = opts.split && !lora ? this.splitsFor(grid, w.K / 16, mr * part.rows, opts.split) : 1;
+          if (splits > 1 && opts.split) {
+            // K in `splits` chunks of whole 16-k steps: partials [splits, M, part.rows] in the scratch, then summed into y
+            const chunk = ceilDiv(w.K / 16, splits) * 16;
+            const layers = ceilDiv(w.K, chunk);
+            const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, ACCUMULATE: 0, TM: tm, KCHUNK: chunk });
+            rec.dispatch(pl, u8, [x, ...weights, bias, opts.split.scratch, u, B, null], [...grid, layers]);
+            encodeSumParts(this.ctx, rec, opts.split.scratch, y, { M: mr, N: part.rows, splits: layers, ldc: ldy, offC: m0 * ldy + part.rowOffset, beta: opts.accumulate ? 1 : 0 });
+          } else {
+            const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
+            rec.dispatch(pl, u8, bindings, grid);
+          }
         }
       }
     }
@@ -421,15 +456,40 @@ export class MatmulKernel {
    * The backward through a frozen weight: dx f32[M, K] (+)= dy[M, 0..N) · W, dy with row stride ldy
    * (default N). Parts of a split weight accumulate one after another. tiledRows: as encode's.
    */
-  encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean; tiledRows?: 4 | 8 } = {}): void {
+  encodeTransposed(rec: Recorder, dy: Binding, w: Weight, dx: Binding, M: number, opts: { ldy?: number; accumulate?: boolean; tiledRows?: 4 | 8; split?: SplitK } = {}): void {
     const ldy = opts.ldy ?? w.N;
     const tm = tiledRows(opts.tiledRows, M);
     w.parts.forEach((part, i) => {
       const acc = i > 0 || opts.accumulate ? 1 : 0;
       const u = params([['u32', M], ['u32', part.rows], ['u32', w.K], ['u32', ldy], ['u32', part.rowOffset]]);
+      const grid: [number, number] = [ceilDiv(w.K, 64), ceilDiv(M, 16 * tm)];
+      const splits = opts.split ? this.splitsFor(grid, ceilDiv(part.rows, 16), M * w.K, opts.split) : 1;
+      if (splits > 1 && opts.split) {
+        // this part's N rows in `splits` chunks of whole 16-row steps: partials [splits, M, K] in the scratch, then summed into dx
+        const chunk = ceilDiv(ceilDiv(part.rows, 16), splits) * 16;
+        const layers = ceilDiv(part.rows, chunk);
+        const pl = this.pipeline('matmul_t', transCode, w.format, { ACCUMULATE: 0, TM: tm, NCHUNK: chunk });
+        rec.dispatch(pl, u, [dy, part.data, part.scales, w.codebook, opts.split.scratch], [...grid, layers]);
+        encodeSumParts(this.ctx, rec, opts.split.scratch, dx, { M, N: w.K, splits: layers, ldc: w.K, offC: 0, beta: acc });
+        return;
+      }
       const pl = this.pipeline('matmul_t', transCode, w.format, { ACCUMULATE: acc, TM: tm });
-      rec.dispatch(pl, u, [dy, part.data, part.scales, w.codebook, dx], [ceilDiv(w.K, 64), ceilDiv(M, 16 * tm)]);
+      rec.dispatch(pl, u, [dy, part.data, part.scales, w.codebook, dx], grid);
     });
+  }
+
+  /**
+   * Split-K chunks for a tiled grid of `grid` workgroups over `steps` 16-wide reduction steps with
+   * `outFloats` outputs: enough grid layers for about splitWorkgroups workgroups where the grid has
+   * fewer than half that, each chunk at least splitMinSteps steps, as many as the scratch holds
+   * (a requested count: capped by the scratch and the steps only).
+   */
+  splitsFor(grid: [number, number], steps: number, outFloats: number, split: SplitK): number {
+    const tiles = grid[0] * grid[1];
+    const cap = Math.floor(split.scratch.size / 4 / outFloats);
+    if (split.splits !== undefined) return Math.max(1, Math.min(split.splits, cap, steps));
+    const want = this.splitWorkgroups > 0 && 2 * tiles < this.splitWorkgroups ? ceilDiv(this.splitWorkgroups, tiles) : 1;
+    return Math.max(1, Math.min(want, cap, Math.floor(steps / this.splitMinSteps)));
   }
 
   private pipeline(name: string, body: string, format: WeightFormat, constants: Record<string, number>): GPUComputePipeline {

@@ -84,7 +84,7 @@ export class MatmulF32Kernel {
     }
     this.scratch ??= this.ctx.memory.create('matmul_f32.splitk', this.scratchFloats * 4);
     rec.dispatch(this.pipeline('partial', constants), u, [a, b, null, this.scratch], tiles);
-    rec.dispatch(this.pipeline('reduce', {}), u, [null, null, c, this.scratch], grid1d(ceilDiv(M * N, 256)));
+    encodeSumParts(this.ctx, rec, this.scratch, c, { M, N, splits: s, ldc, offC: opts.offC ?? 0, beta: opts.beta ?? 0 });
   }
 
   /** How many K chunks the default heuristic (or a requested count, capped by the scratch) gives. */
@@ -113,4 +113,16 @@ export function chooseTile(M: number, N: number): TileShape {
 
 function checkLd(name: string, ld: number, min: number, dim: string): void {
   if (!Number.isInteger(ld) || ld < min) throw new Error(`matmul_f32: ${name} = ${ld} is smaller than ${dim} = ${min}; hint: a leading dimension is the stored row length`);
+}
+
+/**
+ * The second pass of a split-K matmul (this one's, and the 4-bit tiled kernels' of matmul.ts):
+ * C[m, n] (at offC + m·ldc + n) = Σ_s part[s, M, N] + beta · C, by matmul_f32.wgsl's `reduce`.
+ */
+export function encodeSumParts(ctx: GpuContext, rec: Recorder, part: Binding, c: Binding, o: { M: number; N: number; splits: number; ldc: number; offC: number; beta: number }): void {
+  const u = params([
+    ['u32', o.M], ['u32', o.N], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', o.ldc],
+    ['u32', 0], ['u32', 0], ['u32', o.offC], ['f32', 1], ['f32', o.beta], ['u32', 0], ['u32', o.splits],
+  ]);
+  rec.dispatch(ctx.pipelines.getSync('matmul_f32', code, {}, 'reduce'), u, [null, null, c, part], grid1d(ceilDiv(o.M * o.N, 256)));
 }

@@ -214,7 +214,8 @@ export class Backprop {
     const N = lin.N;
     const K = lin.K;
     const gemm = this.k.gemm;
-    this.k.matmul.encodeTransposed(rec, dy, w, dx, T, { accumulate });
+    // split-K scratch: dh, or dgu where dh is the output (down's backward; dgu is written after it)
+    this.k.matmul.encodeTransposed(rec, dy, w, dx, T, { accumulate, split: { scratch: dx === this.b.dh ? this.b.dgu : this.b.dh } });
     if (!lin.enabled.some(Boolean)) return;
     const u = this.acts.u;
     const du = this.b.du;
@@ -239,7 +240,8 @@ export class Backprop {
   }
 
   private io(batch: TrainBatch) {
-    return { slot: batch.slot, pos: batch.pos, fan: batch.fan, kc: this.b.kc, vc: this.b.vc, L: batch.L };
+    // dh: free in every forward (backward writes it after the recompute and reads it before the next layer's)
+    return { slot: batch.slot, pos: batch.pos, fan: batch.fan, kc: this.b.kc, vc: this.b.vc, L: batch.L, scratch: this.b.dh };
   }
 
   private check(batch: TrainBatch): void {

@@ -3,15 +3,15 @@
 // (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
 // o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
-import type { Weight, XNorm } from '../kernels/matmul';
+import type { SplitK, Weight, XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
 import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/** What the decode GEMVs do to x as they read it (encodeLinear). */
-export interface XInput { swiglu?: boolean; norm?: XNorm }
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch. */
+export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -40,6 +40,8 @@ export interface LayerIo {
   kc: GPUBuffer;
   vc: GPUBuffer;
   L: number;
+  /** a buffer free during the layer (training: a gradient buffer): the tiled matmuls' split-K scratch (SplitK) */
+  scratch?: GPUBuffer;
 }
 
 /** Backward's recompute of a layer: what it keeps, and where it stops. */
@@ -60,6 +62,7 @@ export function encodeLayerForward(
 ): void {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
+  const sk = io.scratch ? { split: { scratch: io.scratch } } : {};
   // decode, where k.decodeFusion says so (and the device can bind a fused GEMV's 9 buffers): the
   // RMSNorms go into the GEMVs that read them, the SwiGLU into the down GEMVs (up to three dispatches
   // less per layer); the backward's recompute reads xn and h afterwards, so it keeps the kernels
@@ -70,7 +73,7 @@ export function encodeLayerForward(
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
   } else {
     k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
-    encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u);
+    encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, sk);
   }
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
@@ -78,13 +81,13 @@ export function encodeLayerForward(
   const split = k.attentionGqa.plan(shape, gu.size / 4);
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
-  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u);
+  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps } });
   } else {
     const xn2 = recompute?.xnMlp ?? acts.xn;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
-    encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u);
+    encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, sk);
   }
   if (recompute) {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
@@ -94,7 +97,7 @@ export function encodeLayerForward(
     encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true });
   } else {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
-    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u);
+    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u, sk);
   }
 }
 
@@ -110,7 +113,7 @@ export function encodeLayerForward(
 export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xin: XInput = {}): void {
   const xo = { xSwiglu: xin.swiglu, xNorm: xin.norm };
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, split: xin.split });
     return;
   }
   const ldu = lin.starts.length * lora.r;
@@ -124,7 +127,7 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
   }
   if (xin.swiglu || xin.norm) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-  k.matmul.encode(rec, x, w, y, T, { accumulate });
+  k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;
   for (let s = 0; s < S; s++) {
     if (!lin.enabled[s]) continue;

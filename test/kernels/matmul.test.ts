@@ -14,7 +14,7 @@ import { normal } from '../helpers/random';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -73,6 +73,10 @@ const CASES: Case[] = [
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
+  // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
+  { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
+  { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
+  { name: 'i8 tiled split-K 2 chunks M=33 N=50 K=64 accumulate', M: 33, N: 50, K: 64, format: 'i8', variant: 'tiled', accumulate: true, splitK: 2 },
 ];
 
 async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Float32Array | null, lora: LoraRef | null): Promise<Float32Array> {
@@ -83,13 +87,15 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const yb = yIn ? ctx.memory.upload('y', yIn) : poisoned(ctx, c.M * c.N);
   const ub = lora ? ctx.memory.upload('u', lora.u) : null;
   const bb = lora ? ctx.memory.upload('B', lora.B) : null;
+  const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.N, 'scratch') : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
       variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
+      split: scratch ? { scratch, splits: c.splitK } : undefined,
     }),
   );
-  [xb, yb, ub, bb].forEach((b) => ctx.memory.destroy(b));
+  [xb, yb, ub, bb, scratch].forEach((b) => ctx.memory.destroy(b));
   return y;
 }
 
@@ -324,9 +330,30 @@ describe('matmul', () => {
         const y = await run(ctx, c, w, x, null, lora);
         expectClose(y, matmulWeightRef(x, host, M, { bias, lora }), 1e-5, c.name);
       }
+      // and split-K in each part (tiled, no LoRA: 3 chunks of K, each part's partials summed into its columns)
+      const yIn = normal(8, M * N);
+      const c: Case = { name: `split ${format} tiled split-K`, M, N, K, variant: 'tiled', accumulate: true, splitK: 3 };
+      expectClose(await run(ctx, c, w, x, yIn, null), matmulWeightRef(x, host, M, { bias, yIn }), 1e-5, c.name);
       destroyWeight(ctx, w);
     });
   }
+
+  it('split-K chunks: about splitWorkgroups workgroups for a grid under half that, ≥ 8 steps a chunk, within the scratch; a requested count capped by the scratch and the steps', async () => {
+    const kernel = await MatmulKernel.create(await testGpu());
+    const scratch = (floats: number) => ({ size: floats * 4 }) as GPUBuffer;
+    const big = scratch(1 << 26);
+    // training's shapes at 2,168 rows (128-row tiles): o forward 24 × 17 workgroups, 96 steps; gate|up's transposed 24 × 17, 1,120 steps
+    expect(kernel.splitsFor([24, 17], 96, 2168 * 1536, { scratch: big })).toBe(4);
+    expect(kernel.splitsFor([24, 17], 1120, 2168 * 1536, { scratch: big })).toBe(4);
+    expect(kernel.splitsFor([32, 17], 96, 2168 * 2048, { scratch: big })).toBe(3);
+    expect(kernel.splitsFor([280, 17], 96, 2168 * 17920, { scratch: big })).toBe(1); // gate|up forward: grid large enough
+    expect(kernel.splitsFor([24, 17], 16, 2168 * 1536, { scratch: big })).toBe(2); // chunks of ≥ 8 steps
+    expect(kernel.splitsFor([24, 17], 96, 1000, { scratch: scratch(2500) })).toBe(2); // what the scratch holds
+    expect(kernel.splitsFor([24, 17], 96, 1000, { scratch: scratch(500) })).toBe(1);
+    expect(kernel.splitsFor([1, 1], 5, 100, { scratch: big, splits: 7 })).toBe(5);
+    kernel.splitWorkgroups = 0;
+    expect(kernel.splitsFor([24, 17], 96, 2168 * 1536, { scratch: big })).toBe(1);
+  });
 
   it('quantization error of NF4 on Gaussian weights is within the stated bound', () => {
     // Stated bound: for N(0, σ²) weights in blocks of 64, NF4 with absmax scales has a relative

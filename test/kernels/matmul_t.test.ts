@@ -10,7 +10,7 @@ import { expectClose } from '../helpers/compare';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
-interface Case { name: string; M: number; N: number; K: number; format: WeightFormat; accumulate?: boolean; split?: boolean; tiledRows?: 4 | 8 }
+interface Case { name: string; M: number; N: number; K: number; format: WeightFormat; accumulate?: boolean; split?: boolean; tiledRows?: 4 | 8; splitK?: number }
 const CASES: Case[] = [
   { name: 'q4 odd M=7 N=37 K=160', M: 7, N: 37, K: 160, format: 'q4' },
   { name: 'bf16 M=70 N=130 K=72 accumulate', M: 70, N: 130, K: 72, format: 'bf16', accumulate: true },
@@ -20,6 +20,10 @@ const CASES: Case[] = [
   { name: 'q4 split into parts M=9 N=300 K=128', M: 9, N: 300, K: 128, format: 'q4', split: true },
   { name: 'bf16 split + accumulate M=3 N=200 K=64', M: 3, N: 200, K: 64, format: 'bf16', split: true, accumulate: true },
   { name: 'Qwen down backward M=8 (dy 1536 → dx 8960)', M: 8, N: 1536, K: 8960, format: 'q4' },
+  // split-K (training's small grids): N in chunks of whole 16-row steps, partials summed by a second pass into dx
+  { name: 'q4 split-K 3 chunks (16, 16, 5 n) M=70 N=37 K=160 accumulate', M: 70, N: 37, K: 160, format: 'q4', accumulate: true, splitK: 3 },
+  { name: 'bf16 split-K 8 rows per thread, 4 chunks M=150 N=130 K=72', M: 150, N: 130, K: 72, format: 'bf16', tiledRows: 8, splitK: 4 },
+  { name: 'q4 split into parts, split-K 2 chunks each M=9 N=300 K=128 accumulate', M: 9, N: 300, K: 128, format: 'q4', split: true, accumulate: true, splitK: 2 },
 ];
 
 describe('matmul_t', () => {
@@ -35,11 +39,12 @@ describe('matmul_t', () => {
       const kernel = await MatmulKernel.create(ctx);
       const dyb = ctx.memory.upload('dy', dy);
       const dxb = dxIn ? ctx.memory.upload('dx', dxIn) : poisoned(ctx, c.M * c.K);
-      const dx = await runAndRead(ctx, dxb, (rec) => kernel.encodeTransposed(rec, dyb, w, dxb, c.M, { accumulate: c.accumulate, tiledRows: c.tiledRows }));
+      const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.K, 'scratch') : null;
+      const split = scratch ? { scratch, splits: c.splitK } : undefined;
+      const dx = await runAndRead(ctx, dxb, (rec) => kernel.encodeTransposed(rec, dyb, w, dxb, c.M, { accumulate: c.accumulate, tiledRows: c.tiledRows, split }));
       expectClose(dx, matmulTransposedRef(dy, host, c.M, dxIn), 1e-5, c.name);
       destroyWeight(ctx, w);
-      ctx.memory.destroy(dyb);
-      ctx.memory.destroy(dxb);
+      for (const b of [dyb, dxb, scratch]) ctx.memory.destroy(b);
     });
   }
 

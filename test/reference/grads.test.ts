@@ -3,12 +3,15 @@
 // scalars (loss, kl_mean, clip_ratio), every LoRA gradient (≤ 1e-3 relative error per tensor) and
 // the global grad norm. Backward runs on the GPU through the frozen bf16 base with recompute, in
 // both training layouts: the group's completions sharing their prompt's rows (what the trainer
-// runs) and each completion with a copy of the prompt (TRL's layout).
+// runs) and each completion with a copy of the prompt (TRL's layout). The shared layout runs its
+// tiled matmuls split-K wherever they can be split (forced at this tiny size; Backprop's scratch),
+// the other without.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/gpu/encoder';
 import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Backprop, type LoraGradLayers } from '../../src/model/backprop';
+import { engineKernels } from '../../src/model/kernels';
 import { uploadBatch } from '../../src/grpo/batch';
 import { grpoLoss, type LossType } from '../../src/grpo/loss';
 import { computeAdvantages } from '../../src/grpo/advantages';
@@ -41,8 +44,16 @@ for (const name of listReferenceFixtures()) for (const share of [true, false]) {
     const G = () => f.tensors.get('input_ids')!.shape[0];
     const Tc = () => f.tensors.get('completion_mask')!.shape[1];
 
+    let restore = () => {};
+
     beforeAll(async () => {
       ctx = await testGpu();
+      if (share) {
+        const mm = (await engineKernels(ctx)).matmul;
+        const was = [mm.splitWorkgroups, mm.splitMinSteps];
+        [mm.splitWorkgroups, mm.splitMinSteps] = [1 << 20, 1];
+        restore = () => { [mm.splitWorkgroups, mm.splitMinSteps] = was; };
+      }
       f = loadReferenceFixture(name);
       weights = (await loadFixtureModel(ctx, f.dir, 'bf16')).weights;
       const s = parsePeftConfig(f.adapterConfig);
@@ -65,6 +76,7 @@ for (const name of listReferenceFixtures()) for (const share of [true, false]) {
       }
     });
     afterAll(() => {
+      restore();
       batch.destroy();
       bp.destroy();
       destroyLora(ctx, lora);

@@ -28,11 +28,11 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
-  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse'): boolean | undefined => {
+  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'split-k'): boolean | undefined => {
     const v = values[name];
     if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
     return v === undefined ? undefined : v === 'on';
@@ -49,6 +49,7 @@ async function setup(argv: string[]) {
   }
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
   k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
+  if (onOff('split-k') === false) k.matmul.splitWorkgroups = 0; // training's tiled matmuls without split-K (default: split where the grid is small)
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const t0 = performance.now();
