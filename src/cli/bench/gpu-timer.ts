@@ -118,7 +118,7 @@ export class GpuTimer {
    */
   async timeCapture(c: Capture): Promise<Array<{ label: string; ms: number }>> {
     if (c.dispatches > PAIRS) throw new Error(`GpuTimer: a capture of ${c.dispatches} dispatches; at most ${PAIRS} can be timed at once`);
-    const labels = c.ops.flatMap((op) => (op.kind === 'dispatch' ? [`${op.pipeline.label} [${op.x}×${op.y}]`] : []));
+    const labels = c.ops.flatMap((op) => (op.kind === 'dispatch' ? [`${op.pipeline.label} [${op.x}×${op.y}${op.z > 1 ? `×${op.z}` : ''}]`] : []));
     const rec = await this.heated(c);
     rec.replay(c, (i, encode) => rec.timed(this.set, 2 * i, encode));
     const ms = await this.finish(rec, c.dispatches, 0);

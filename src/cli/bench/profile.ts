@@ -10,6 +10,8 @@ import type { ModelWeights } from '../../model/weights';
 import { qkvSlices } from '../../model/weights';
 import { trainLayout } from '../../model/train-layout';
 import { timeKernel } from './timing';
+import { GpuTimer } from './gpu-timer';
+import { Recorder } from '../../gpu/encoder';
 
 export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: number, Ts: number, Tc: number, R: number): Promise<Record<string, number>> {
   const k = await engineKernels(ctx);
@@ -101,6 +103,8 @@ export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: impo
   await t('session: policy forward + LM head (LoRA, saving inputs)', (r) => s.backprop.encodeLogprobs(r, batch, s.lora, 1, true));
   await t('session: policy pass on the rollout\'s saved inputs (final norm + LM head)', (r) => s.backprop.encodeLogprobsSaved(r, batch, 1));
   await t('session: backward (recompute + LoRA grads)', (r) => s.backprop.encodeBackward(r, batch, s.lora, s.optimizer.grads, 1));
+  await byKernel(ctx, 'reference forward', (r) => s.backprop.encodeLogprobs(r, batch, null, 1, false));
+  await byKernel(ctx, 'backward', (r) => s.backprop.encodeBackward(r, batch, s.lora, s.optimizer.grads, 1));
   const cache = createKvCache(ctx, w.config, G, cfg.maxPromptLength + cfg.maxCompletionLength);
   const m = ctx.memory;
   const io = { ids: m.upload('p.ids', new Int32Array(G)), slot: m.upload('p.slot', Int32Array.from({ length: G }, (_, i) => i)), pos: m.upload('p.pos', new Int32Array(G).fill(200)) };
@@ -110,4 +114,32 @@ export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: impo
   batch.destroy();
   s.destroy();
   return out;
+}
+
+/**
+ * A whole pass captured and each dispatch timed on the GPU in a pass of its own (GpuTimer), summed by
+ * pipeline and grid: where the pass's time goes, LoRA gemms and reductions included (their timings
+ * alone, above, miss how often and at which shapes the pass runs them). Prints the 24 largest.
+ */
+async function byKernel(ctx: GpuContext, name: string, encode: (rec: Recorder) => void): Promise<void> {
+  const timer = GpuTimer.create(ctx);
+  if (!timer) return;
+  const cap = new Recorder(ctx, 'capture');
+  cap.beginCapture();
+  encode(cap);
+  const c = cap.endCapture();
+  cap.discard();
+  if (c.dispatches > 2048) { console.log(`  ${name} by kernel: ${c.dispatches} dispatches, more than one timing holds; skipped`); return; }
+  await timer.timeCapture(c); // warm-up
+  const sums = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const { label, ms } of await timer.timeCapture(c)) {
+    const e = sums.get(label) ?? { ms: 0, n: 0 };
+    e.ms += ms;
+    e.n++;
+    total += ms;
+    sums.set(label, e);
+  }
+  const top = [...sums].sort((a, b) => b[1].ms - a[1].ms).slice(0, 24);
+  console.log(`  ${name} by kernel (each of ${c.dispatches} dispatches in a pass of its own, GPU-timed): ${total.toFixed(1)} ms; ${top.map(([l, e]) => `${l} ×${e.n} ${e.ms.toFixed(2)}`).join(' · ')}`);
 }
