@@ -6,6 +6,8 @@
 //           · 9 RMSNorm weight f32[K] (GEMVs that norm x themselves; eps in Params)
 // Rows [mOff, mOff + M) of x and y are this dispatch's; n is the row within this part of W.
 // GEMVs read x through xv() (X_SWIGLU: the SwiGLU of a gate|up pair, so decode skips its kernel).
+// store_y() ends in save_row() of a snippet composed after this: a no-op, or matmul_save_row.wgsl
+// (a decode GEMV's stored rows copied to the training layout: bindings 10–12).
 struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32, eps: f32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
@@ -54,6 +56,7 @@ fn store_y(mLocal: u32, n: u32, v0: f32) {
   let i = (p.mOff + mLocal) * p.ldy + p.nOff + n;
   if (ACCUMULATE) { v += y[i]; }
   y[i] = v;
+  save_row(mLocal, n, v);
 }
 
 fn xsigmoid(g: vec4<f32>) -> vec4<f32> {

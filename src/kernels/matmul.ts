@@ -12,6 +12,7 @@ import gemvCommon from '../../shaders/gemv_common.wgsl?raw';
 import epilogueCode from '../../shaders/matmul_epilogue.wgsl?raw';
 import q4WideCode from '../../shaders/weights_q4_wide.wgsl?raw';
 import tiledCode from '../../shaders/matmul_tiled.wgsl?raw';
+import saveRowCode from '../../shaders/matmul_save_row.wgsl?raw';
 import transCode from '../../shaders/matmul_t.wgsl?raw';
 import reduceShared from '../../shaders/gemv_reduce_shared.wgsl?raw';
 import reduceSubgroup from '../../shaders/gemv_reduce_subgroup.wgsl?raw';
@@ -31,6 +32,10 @@ import { gemvBody, gemvBody4, gemvWideBody, type BodyOpts } from './gemv_body';
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
 export const GEMV_NORM_STORAGE_BUFFERS = 9;
+/** Storage buffers a GEMV that also saves its rows (MatmulOptions.save) binds: x, codes, scales, codebook, bias, y, LoRA u and B, and the save's positions, map and destination. */
+export const GEMV_SAVE_STORAGE_BUFFERS = 11;
+/** The epilogue's save_row() where a kernel saves nothing (matmul_save_row.wgsl where it does). */
+const NO_SAVE = 'fn save_row(mLocal: u32, n: u32, v: f32) {}';
 /** Largest LoRA rank the epilogue takes as a pipeline constant (unrolled); larger ranks loop over p.R. */
 const LORA_R_UNROLL_MAX = 64;
 /** Rows of x up to which the GEMV (in dispatches of GEMV_MAX_ROWS) is taken over the tiled kernel: G = 32 decode (H100, 2026-12-05: 15.9 ms per step by GEMV, 29.9 ms by the tiled kernel). */
@@ -105,7 +110,15 @@ export interface MatmulOptions {
   tiledRows?: 4 | 8;
   /** tiled only, no LoRA epilogue: split-K through this scratch (SplitK) */
   split?: SplitK;
+  /** GEMV only, where saveFusable: each stored row of y also goes to a training-layout buffer (RowSaveTarget) */
+  save?: RowSaveTarget | null;
 }
+
+/**
+ * Where a decode GEMV copies the rows it stores (matmul_save_row.wgsl): row m of y to row
+ * map[2m] + pos[m]·map[2m+1] of dst (f32 rows of ldy floats) — what ScatterRowsKernel would do after it.
+ */
+export interface RowSaveTarget { pos: Binding; map: Binding; dst: Binding }
 
 /**
  * Split-K for the tiled kernels (forward and transposed) of a grid too small to fill the GPU: the
@@ -329,6 +342,9 @@ export class MatmulKernel {
     const norm = opts.xNorm ?? null;
     if (norm && !(variant === 'gemv' && this.normFusable)) throw new Error(`matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies and ${GEMV_NORM_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rmsnorm first`);
     if (norm && opts.xSwiglu) throw new Error('matmul: xNorm and xSwiglu together are not supported');
+    const save = opts.save ?? null;
+    if (save && !(variant === 'gemv' && this.saveFusable)) throw new Error(`matmul: saving the stored rows (save) is for the decode GEMVs on a device with ${GEMV_SAVE_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}, ${variant}); hint: scatter the rows after the matmul where saveFusable is false`);
+    if (save && norm) throw new Error('matmul: save and xNorm together are not supported (12 storage buffers)');
     // the LoRA term summed by the GEMV's lanes (loraFold): with a fused norm only for a u made without its rsqrt
     const fold = this.loraFold && variant === 'gemv' && this.gemvUnrolled && (!norm || !lora || !!lora.uUnscaled);
     if (lora?.uUnscaled && !(norm && fold)) throw new Error(`matmul: a LoRA u without the norm's rsqrt (uUnscaled) needs xNorm and the LoRA term summed in the GEMV lanes (loraFold ${this.loraFold}, ${variant}${norm ? '' : ', no xNorm'}); hint: compute u with the norm (XNorm.unscaled off) where normLoraUnscaled is false`);
@@ -344,7 +360,7 @@ export class MatmulKernel {
       for (let m0 = 0; m0 < M; m0 += chunk) {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
-        const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null];
+        const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
         if (variant === 'gemv') {
           const wide = this.gemvWide(w, opts.gemvWide);
           const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
@@ -356,7 +372,7 @@ export class MatmulKernel {
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold };
           const body = step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode;
-          const pl = wide ? this.gemvPipeline('matmul_gemv_wide_q4', q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants) : this.gemvPipeline(`matmul_gemv_${w.format}`, SNIPPETS[w.format], body, constants);
+          const pl = wide ? this.gemvPipeline(`matmul_gemv_wide_q4${save ? '_save' : ''}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save) : this.gemvPipeline(`matmul_gemv_${w.format}${save ? '_save' : ''}`, SNIPPETS[w.format], body, constants, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -366,11 +382,11 @@ export class MatmulKernel {
             // K in `splits` chunks of whole 16-k steps: partials [splits, M, part.rows] in the scratch, then summed into y
             const chunk = ceilDiv(w.K / 16, splits) * 16;
             const layers = ceilDiv(w.K, chunk);
-            const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, ACCUMULATE: 0, TM: tm, KCHUNK: chunk });
+            const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, NO_SAVE, tiledCode), w.format, { ...flags, ACCUMULATE: 0, TM: tm, KCHUNK: chunk });
             rec.dispatch(pl, u8, [x, ...weights, bias, opts.split.scratch, u, B, null], [...grid, layers]);
             encodeSumParts(this.ctx, rec, opts.split.scratch, y, { M: mr, N: part.rows, splits: layers, ldc: ldy, offC: m0 * ldy + part.rowOffset, beta: opts.accumulate ? 1 : 0 });
           } else {
-            const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, tiledCode), w.format, { ...flags, TM: tm });
+            const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, NO_SAVE, tiledCode), w.format, { ...flags, TM: tm });
             rec.dispatch(pl, u8, bindings, grid);
           }
         }
@@ -435,6 +451,14 @@ export class MatmulKernel {
     return this.gemvUnrolled && (this.ctx.limits.maxStorageBuffersPerShaderStage ?? 0) >= GEMV_NORM_STORAGE_BUFFERS;
   }
 
+  /**
+   * Whether the decode GEMVs can copy their stored rows to a training-layout buffer (MatmulOptions.save):
+   * a device that lets a shader bind GEMV_SAVE_STORAGE_BUFFERS storage buffers (the WebGPU default is 8).
+   */
+  get saveFusable(): boolean {
+    return (this.ctx.limits.maxStorageBuffersPerShaderStage ?? 0) >= GEMV_SAVE_STORAGE_BUFFERS;
+  }
+
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */
   gemvShape(M: number, w: Weight): { rows: number; lanes: number } {
     const wide = this.gemvWide(w);
@@ -497,8 +521,8 @@ export class MatmulKernel {
   }
 
   /** A GEMV: row reduction + weight reader + epilogue + GEMV layout + body (8-weight or wide). */
-  private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>): GPUComputePipeline {
-    return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, gemvCommon, body), constants);
+  private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>, save = false): GPUComputePipeline {
+    return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, save ? saveRowCode : NO_SAVE, gemvCommon, body), constants);
   }
 
   /** Whether a GEMV of `mr` rows of x takes the 4-weight body: asked (`want`), else from gemvStep4Rows rows; q4 and bf16 (the LM head) with the unrolled 8-weight path only. */

@@ -46,6 +46,12 @@ export class Engine {
   readonly C: number;
   readonly V: number;
   private acts: Activations;
+  /**
+   * Decode forwards that save rows (RowSave) let each layer's down GEMV store its output there too
+   * (MatmulOptions.save) where the device allows, instead of a scatter dispatch a layer (false: the
+   * scatters; benchmarks compare them).
+   */
+  saveFused = true;
   private constructor(readonly ctx: GpuContext, readonly weights: ModelWeights, readonly k: EngineKernels, readonly rope: RopeTable, readonly opts: Required<EngineOptions>) {
     const c = weights.config;
     this.C = c.hiddenSize;
@@ -83,13 +89,16 @@ export class Engine {
     if (lora && lora.r > this.opts.maxRank) throw new Error(`LoRA rank ${lora.r} exceeds the engine's maxRank ${this.opts.maxRank}`);
     const x = this.acts.x;
     const keep = (l: number) => save && this.k.scatterRows.encode(rec, { src: x, pos: io.pos, map: save.map, dst: save.dst[l] }, T, this.C);
+    // decode: each layer's down GEMV stores its output rows at the layout's rows too (one scatter
+    // dispatch fewer a layer) where the device binds its 11 storage buffers; else the scatters
+    const fused = !!save && this.k.matmul.variantFor(T) === 'gemv' && this.k.matmul.saveFusable && this.saveFused;
     this.k.embed.encode(rec, io.ids, this.weights.embed, x, T);
     this.weights.layers.forEach((w, l) => {
-      keep(l);
-      const kv = { slot: io.slot, pos: io.pos, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L };
+      if (l === 0 || !fused) keep(l);
+      const kv = { slot: io.slot, pos: io.pos, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L, saveOut: fused && save ? { pos: io.pos, map: save.map, dst: save.dst[l + 1] } : undefined };
       encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, kv);
     });
-    keep(c.numLayers);
+    if (!fused) keep(c.numLayers);
     this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, T, this.C, c.rmsNormEps);
   }
 

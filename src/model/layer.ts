@@ -3,15 +3,15 @@
 // (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
 // o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
 import type { Binding, Recorder } from '../gpu/encoder';
-import type { SplitK, Weight, XNorm } from '../kernels/matmul';
+import type { RowSaveTarget, SplitK, Weight, XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
 import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch. */
-export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK }
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows. */
+export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -42,6 +42,8 @@ export interface LayerIo {
   L: number;
   /** a buffer free during the layer (training: a gradient buffer): the tiled matmuls' split-K scratch (SplitK) */
   scratch?: GPUBuffer;
+  /** decode GEMVs where MatmulKernel.saveFusable: the layer's output rows also go there, stored by the down GEMV */
+  saveOut?: RowSaveTarget;
 }
 
 /** Backward's recompute of a layer: what it keeps, and where it stops. */
@@ -94,10 +96,10 @@ export function encodeLayerForward(
     return;
   }
   if (fuseSwiglu) {
-    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true });
+    encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true, save: io.saveOut });
   } else {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
-    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u, sk);
+    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u, { ...sk, save: io.saveOut });
   }
 }
 
@@ -113,7 +115,7 @@ export function encodeLayerForward(
 export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xin: XInput = {}): void {
   const xo = { xSwiglu: xin.swiglu, xNorm: xin.norm };
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, split: xin.split });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save });
     return;
   }
   const ldu = lin.starts.length * lora.r;
@@ -122,10 +124,10 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     const uUnscaled = !!xo.xNorm && k.matmul.normLoraUnscaled;
     const un = uUnscaled && xo.xNorm ? { ...xo.xNorm, unscaled: true } : xo.xNorm;
     k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { ...xo, xNorm: un }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled } });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save });
     return;
   }
-  if (xin.swiglu || xin.norm) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads is for the decode GEMVs; hint: run the kernel first for more rows');
+  if (xin.swiglu || xin.norm || xin.save) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, or saving the stored rows, is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;

@@ -55,38 +55,43 @@ function config(over: Partial<TrainConfig>): TrainConfig {
 }
 
 describe('rollout reuse', () => {
-  it('the rows a rollout saves are the training forward\'s layer inputs', async () => {
-    const { ctx, weights, engine, backprop, destroy } = await setup();
-    const lora = loraFor(ctx, weights);
-    // a nonzero B, so the adapter changes the activations
-    const tensors = await readLoraTensors(ctx, lora);
-    for (const [key, t] of tensors) if (key.includes('lora_B')) t.data.set(normal(key.length, t.data.length, 0.05));
-    writeAdapterTensors(ctx, lora, tensors);
-    const prompts = [[20, 21, 22, 23, 24], [30, 31, 32]];
-    const rows = rolloutRows(prompts.map((p) => p.length), G, TC);
-    // the rollout through the decode GEMVs (a GPU's path; SwiftShader's default is the tiled kernel), the training forward tiled
-    engine.k.matmul.variantOverride = 'gemv';
-    const gen = await generate(engine, { prompts, G, maxNewTokens: TC, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 9 }, save: { dst: backprop.savedInputs, rows } })
-      .finally(() => { engine.k.matmul.variantOverride = null; });
-    const seqs = gen.completions.map((c, b) => ({ prompt: prompts[Math.floor(b / G)], completion: c }));
-    const batch = uploadBatch(ctx, seqs, 0, TC);
-    expect(batch.units).toEqual(rows.units);
-    const C = weights.config.hiddenSize;
-    const L = weights.config.numLayers;
-    const saved = await Promise.all(backprop.savedInputs.map((b) => readF32(ctx.device, b, batch.T * C)));
-    const rec = new Recorder(ctx, 'policy');
-    backprop.encodeLogprobs(rec, batch, lora, 1, true);
-    rec.submit();
-    const fresh = await Promise.all(backprop.savedInputs.map((b) => readF32(ctx.device, b, batch.T * C)));
-    for (let l = 0; l <= L; l++) {
-      const e = relError(saved[l], fresh[l]).rel;
-      console.log(`layer ${l} input: saved by the rollout vs the training forward, rel error ${e.toExponential(2)}`);
-      expect(e, `layer ${l}`).toBeLessThanOrEqual(1e-5);
-    }
-    batch.destroy();
-    destroyLora(ctx, lora);
-    destroy();
-  }, 300_000);
+  for (const fused of [true, false]) {
+    it(`the rows a rollout saves are the training forward's layer inputs (${fused ? 'stored by the down GEMVs' : 'a scatter dispatch a layer'})`, async () => {
+      const { ctx, weights, engine, backprop, destroy } = await setup();
+      const lora = loraFor(ctx, weights);
+      // a nonzero B, so the adapter changes the activations
+      const tensors = await readLoraTensors(ctx, lora);
+      for (const [key, t] of tensors) if (key.includes('lora_B')) t.data.set(normal(key.length, t.data.length, 0.05));
+      writeAdapterTensors(ctx, lora, tensors);
+      const prompts = [[20, 21, 22, 23, 24], [30, 31, 32]];
+      const rows = rolloutRows(prompts.map((p) => p.length), G, TC);
+      const C = weights.config.hiddenSize;
+      const L = weights.config.numLayers;
+      for (const b of backprop.savedInputs) ctx.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN)); // a row nobody saved stays NaN
+      // the rollout through the decode GEMVs (a GPU's path; SwiftShader's default is the tiled kernel), the training forward tiled
+      engine.k.matmul.variantOverride = 'gemv';
+      engine.saveFused = fused;
+      expect(engine.k.matmul.saveFusable).toBe(true); // SwiftShader binds 12 storage buffers a shader
+      const gen = await generate(engine, { prompts, G, maxNewTokens: TC, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 9 }, save: { dst: backprop.savedInputs, rows } })
+        .finally(() => { engine.k.matmul.variantOverride = null; engine.saveFused = true; });
+      const seqs = gen.completions.map((c, b) => ({ prompt: prompts[Math.floor(b / G)], completion: c }));
+      const batch = uploadBatch(ctx, seqs, 0, TC);
+      expect(batch.units).toEqual(rows.units);
+      const saved = await Promise.all(backprop.savedInputs.map((b) => readF32(ctx.device, b, batch.T * C)));
+      const rec = new Recorder(ctx, 'policy');
+      backprop.encodeLogprobs(rec, batch, lora, 1, true);
+      rec.submit();
+      const fresh = await Promise.all(backprop.savedInputs.map((b) => readF32(ctx.device, b, batch.T * C)));
+      for (let l = 0; l <= L; l++) {
+        const e = relError(saved[l], fresh[l]).rel;
+        console.log(`layer ${l} input: saved by the rollout vs the training forward, rel error ${e.toExponential(2)}`);
+        expect(e, `layer ${l}`).toBeLessThanOrEqual(1e-5);
+      }
+      batch.destroy();
+      destroyLora(ctx, lora);
+      destroy();
+    }, 300_000);
+  }
 
   for (const [name, over, reuses] of [
     ['one prompt', {}, true],

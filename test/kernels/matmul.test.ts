@@ -11,6 +11,7 @@ import { packWeight, type WeightFormat } from '../../src/formats/weights';
 import { expectClose, relError } from '../helpers/compare';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
+import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
@@ -261,6 +262,44 @@ describe('matmul', () => {
     expect(() => small.encodeDenseGemv(new Recorder(ctx, 't'), b, b, b, 1, 8, 8, { xNorm: { w: b, eps: 1e-6 } })).toThrow(/hint: run rmsnorm first/);
     destroyWeight(ctx, w);
     ctx.memory.destroy(b);
+  });
+
+  it('a decode GEMV copies its stored rows to the training layout (save: row base + pos·stride, a row < 0 skipped), with accumulate + LoRA, 8- and 4-weight steps; refused by the tiled kernel and on a device with 10 storage buffers', async () => {
+    const ctx = await testGpu();
+    const [M, N, K] = [5, 37, 160];
+    const host = packWeight('q4', normal(41, N * K, 0.05), N, K);
+    const w = uploadWeight(ctx, host, 'w');
+    const x = normal(42, M * K);
+    const yIn = normal(43, M * N);
+    const lora = loraFor({ name: '', M, N, K, lora: true });
+    const want = matmulWeightRef(x, host, M, { yIn, lora });
+    const pos = Int32Array.from([3, 0, 7, 2, 1]);
+    const map = Int32Array.from([1, 2, 0, 1, -50, 1, 20, -3, 4, 1]); // rows 7, 0, skipped (−43), 14, 5
+    const D = 16;
+    const kernel = await MatmulKernel.create(ctx);
+    expect(kernel.saveFusable).toBe(ctx.limits.maxStorageBuffersPerShaderStage >= 11);
+    const bufs = { x: ctx.memory.upload('x', x), u: ctx.memory.upload('u', lora.u), B: ctx.memory.upload('B', lora.B), pos: ctx.memory.upload('pos', pos), map: ctx.memory.upload('map', map) };
+    for (const gemvStep4 of [false, true]) {
+      const y = ctx.memory.upload('y', yIn);
+      const dst = poisoned(ctx, D * N, 'dst');
+      const loraOpt = { u: bufs.u, ldu: lora.ldu, B: bufs.B, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 };
+      const got = await runAndRead(ctx, dst, (rec) => kernel.encode(rec, bufs.x, w, y, M, { variant: 'gemv', accumulate: true, lora: loraOpt, gemvStep4, save: { pos: bufs.pos, map: bufs.map, dst } }));
+      expectClose(await readF32(ctx.device, y, M * N), want, 1e-5, `y, 4-weight steps ${gemvStep4}`);
+      for (let m = 0; m < M; m++) {
+        const row = map[2 * m] + pos[m] * map[2 * m + 1];
+        if (row >= 0) expectClose(got.subarray(row * N, (row + 1) * N), want.subarray(m * N, (m + 1) * N), 1e-5, `saved row ${m} → ${row}`);
+      }
+      expect(got.filter((v) => !Number.isNaN(v)).length).toBe(4 * N); // nothing else written
+      ctx.memory.destroy(y);
+      ctx.memory.destroy(dst);
+    }
+    const save = { pos: bufs.pos, map: bufs.map, dst: bufs.x };
+    expect(() => kernel.encode(new Recorder(ctx, 't'), bufs.x, w, bufs.u, M, { variant: 'tiled', save })).toThrow(/save/);
+    const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxStorageBuffersPerShaderStage: 10 } });
+    expect(small.saveFusable).toBe(false);
+    expect(() => small.encode(new Recorder(ctx, 't'), bufs.x, w, bufs.u, M, { variant: 'gemv', save })).toThrow(/11 storage buffers/);
+    Object.values(bufs).forEach((b) => ctx.memory.destroy(b));
+    destroyWeight(ctx, w);
   });
 
   it('GEMV lanes per row: each lane walks ≤ 16 groups of 8 weights, 32…256 lanes', () => {
