@@ -2,11 +2,11 @@
 // every GEMV layout (rows per lane group × lanes × 8- or 32-weight steps) at M = 1…16 with the whole
 // epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
-// rows per thread, bf16 weights (the LM head), the SwiGLU fused into the x reads, and the dense f32
-// GEMV of the LoRA u (both grids); and the attention backward in the training layout at Qwen's
-// heads. The unit tests run the same WGSL on SwiftShader (4-lane subgroups); this runs the paths
-// only a hardware GPU takes (32-lane subgroups: a row inside one subgroup). Exit 1 on a relative
-// error above 1e-4.
+// rows per thread and split over K, bf16 weights (the LM head), the SwiGLU fused into the x reads,
+// the down GEMV saving its rows, and the dense f32 GEMV of the LoRA u (both grids); and the
+// attention backward in the training layout at Qwen's heads. The unit tests run the same WGSL on
+// SwiftShader (4-lane subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups:
+// a row inside one subgroup). Exit 1 on a relative error above 1e-4.
 import { parseArgs } from 'node:util';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { nodeGpu } from '../../gpu/node';
@@ -15,7 +15,7 @@ import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
-import { matmulRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
+import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
 import { swigluRef } from '../../reference/swiglu';
 import { AttentionBackwardKernel } from '../../kernels/attention_backward';
@@ -76,6 +76,47 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
   const got = await readF32(ctx.device, yb);
   [xb, yb, ub, bb, gb].forEach((b) => b && m.destroy(b));
   return relError(got, norm ? p.wantNorm : p.want);
+}
+
+/** Split-K of training's small grids: the tiled forward (bias + residual; no LoRA there) and the transposed (into dx and accumulated), 3 and 5 chunks. */
+async function checkSplitK(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
+  const m = ctx.memory;
+  const N = p.host.N;
+  const K = p.host.K;
+  const scratch = m.create('check.scratch', 5 * p.M * Math.max(N, K) * 4);
+  const dy = normal(91, p.M * N);
+  for (const splits of [3, 5]) {
+    const [xb, yb, dyb, dxb] = [m.upload('check.x', p.x), m.upload('check.y', p.yIn), m.upload('check.dy', dy), m.upload('check.dx', p.x)];
+    const rec = new Recorder(ctx, 'check');
+    kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'tiled', accumulate: true, split: { scratch, splits } });
+    kernel.encodeTransposed(rec, dyb, p.w, dxb, p.M, { accumulate: true, split: { scratch, splits } });
+    rec.submit();
+    check(`tiled split-K ${splits} chunks M=${p.M} N=${N} K=${K}`, relError(await readF32(ctx.device, yb), matmulWeightRef(p.x, p.host, p.M, { bias: p.bias, yIn: p.yIn })));
+    check(`transposed split-K ${splits} chunks M=${p.M} N=${N} K=${K}`, relError(await readF32(ctx.device, dxb), matmulTransposedRef(dy, p.host, p.M, p.x)));
+    [xb, yb, dyb, dxb].forEach((b) => m.destroy(b));
+  }
+  m.destroy(scratch);
+}
+
+/** The decode down GEMV that also stores its rows at the training layout's rows (save), at G = 8 and Qwen's down shape, with LoRA. */
+async function checkSave(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void): Promise<void> {
+  if (!kernel.saveFusable) return;
+  const m = ctx.memory;
+  const p = problem(ctx, 8, 1536, 8960, 95);
+  const [N, D] = [1536, 40];
+  const map = Int32Array.from({ length: 16 }, (_, i) => (i % 2 ? 8 : 3 + (i >> 1))); // row 3 + r + 8·pos
+  const pos = Int32Array.from({ length: 8 }, (_, r) => r % 4);
+  const b = { x: m.upload('check.x', p.x), y: m.upload('check.y', p.yIn), u: m.upload('check.u', p.lora.u), B: m.upload('check.B', p.lora.B), pos: m.upload('check.pos', pos), map: m.upload('check.map', map), dst: m.create('check.dst', D * N * 4) };
+  const rec = new Recorder(ctx, 'check');
+  kernel.encode(rec, b.x, p.w, b.y, p.M, { variant: 'gemv', accumulate: true, lora: { u: b.u, ldu: p.lora.ldu, B: b.B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 }, save: { pos: b.pos, map: b.map, dst: b.dst } });
+  rec.submit();
+  const dst = await readF32(ctx.device, b.dst);
+  const saved = new Float32Array(8 * N);
+  for (let r = 0; r < 8; r++) saved.set(dst.subarray((3 + r + 8 * pos[r]) * N, (4 + r + 8 * pos[r]) * N), r * N);
+  check(`gemv saving its rows (y) M=8 N=${N} K=8960`, relError(await readF32(ctx.device, b.y), p.want));
+  check(`gemv saving its rows (the saved rows) M=8 N=${N} K=8960`, relError(saved, p.want));
+  Object.values(b).forEach((x) => m.destroy(x));
+  destroyWeight(ctx, p.w);
 }
 
 /**
@@ -183,7 +224,9 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   }
   const t = problem(ctx, 150, 200, 1536, 7);
   for (const tiledRows of [4, 8] as const) check(`tiled TM=${tiledRows} M=150 N=200 K=1536`, await run(ctx, kernel, t, { variant: 'tiled', tiledRows }));
+  await checkSplitK(ctx, kernel, t, check);
   destroyWeight(ctx, t.w);
+  await checkSave(ctx, kernel, check);
   // the dense f32 GEMV (the LoRA u = x·Aᵀ: N = 16–48), a dispatch per 16 rows of x or a workgroup row per row of x
   for (const [N, K] of [[48, 1536], [16, 8960]] as const) {
     for (const M of [1, 8, 16]) {
