@@ -18,7 +18,7 @@
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
 #   rowgrid=S `bench-rollout` (with the breakdown) and `bench-step` with the LoRA u GEMVs a workgroup row per row of x (on) or not (off)
 #   reuse=S  `bench-step --steps 3` with the rollout saving the layers' inputs for the policy pass (on) or the layers run again (off)
-#   splitk=S `bench-step --steps 3` with training's small-grid tiled matmuls split over K (on) or not (off)
+#   splitk=S `bench-step --steps 3` with training's small-grid tiled matmuls split over K (on), not (off), or into about S workgroups
 #   savefused=S `bench-step --steps 3` with the rollout's saved rows stored by the down GEMVs (on) or scattered (off)
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -116,6 +116,10 @@ export interface LoopGpuTime {
   gapMs: number;
   /** Σ passes / (end of the last − start of the first) */
   busyFraction: number;
+  /** the gaps: all of them summed, their 90th percentile and the largest, ms (is the idle a little every step, or a few stalls?) */
+  gapSumMs: number;
+  gapP90Ms: number;
+  gapMaxMs: number;
 }
 
 /** A rollout as bench-rollout's, each replayed decode step's pass GPU-timestamped: is the GPU busy in the loop? null without timestamp-query. */
@@ -129,7 +133,11 @@ export async function loopGpuTime(ctx: GpuContext, engine: Engine, req: Generate
     const { busyMs, gapMs } = await timer.loopSteps(2, r.steps);
     const busy = busyMs.reduce((a, b) => a + b, 0);
     const span = busy + gapMs.reduce((a, b) => a + b, 0);
-    return { tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerStep: (1000 * r.decodeSeconds) / r.steps, busyMs: median(busyMs), gapMs: median(gapMs), busyFraction: busy / span };
+    const sorted = [...gapMs].sort((a, b) => a - b);
+    return {
+      tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerStep: (1000 * r.decodeSeconds) / r.steps, busyMs: median(busyMs), gapMs: median(gapMs), busyFraction: busy / span,
+      gapSumMs: span - busy, gapP90Ms: sorted[Math.floor(0.9 * (sorted.length - 1))] ?? 0, gapMaxMs: sorted[sorted.length - 1] ?? 0,
+    };
   } finally {
     timer.destroy();
   }

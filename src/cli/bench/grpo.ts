@@ -32,7 +32,7 @@ async function setup(argv: string[]) {
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
-  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'split-k' | 'save-fused'): boolean | undefined => {
+  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'save-fused'): boolean | undefined => {
     const v = values[name];
     if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
     return v === undefined ? undefined : v === 'on';
@@ -49,7 +49,12 @@ async function setup(argv: string[]) {
   }
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
   k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
-  if (onOff('split-k') === false) k.matmul.splitWorkgroups = 0; // training's tiled matmuls without split-K (default: split where the grid is small)
+  if (values['split-k'] !== undefined) { // --split-k on|off|N: training's small-grid tiled matmuls split over K (N: into about N workgroups; default MatmulKernel.splitWorkgroups)
+    const v = values['split-k'];
+    const n = v === 'on' ? k.matmul.splitWorkgroups : v === 'off' ? 0 : Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--split-k ${v}: expected on, off or a workgroup count`);
+    k.matmul.splitWorkgroups = n;
+  }
   const quick = Boolean(values.quick) || (ctx.adapter.isFallback && !values.full); // --full: the 1.5B shape even on SwiftShader
   const config: Qwen2Config = parseQwen2Config(quick ? TINY : JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const t0 = performance.now();
@@ -97,7 +102,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       if (!values['no-breakdown']) {
         loopGpu = { plain: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, null)), lora: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, lora)) };
         for (const [k, v] of Object.entries(loopGpu)) {
-          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1})`);
+          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1}; gaps ${v.gapSumMs.toFixed(1)} ms in all, 90th percentile ${v.gapP90Ms.toFixed(3)}, largest ${v.gapMaxMs.toFixed(3)})`);
         }
         stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora) };
         const list = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ');
