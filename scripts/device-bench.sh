@@ -19,6 +19,7 @@
 #   rowgrid=S `bench-rollout` (with the breakdown) and `bench-step` with the LoRA u GEMVs a workgroup row per row of x (on) or not (off)
 #   reuse=S  `bench-step --steps 3` with the rollout saving the layers' inputs for the policy pass (on) or the layers run again (off)
 #   splitk=S `bench-step --steps 3` with training's small-grid tiled matmuls split over K (on), not (off), or into about S workgroups
+#   dkvkeys=N `bench-step --steps 3` with N keys (1, 2, 4) a dk/dv workgroup of the attention backward
 #   savefused=S `bench-step --steps 3` with the rollout's saved rows stored by the down GEMVs (on) or scattered (off)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -65,9 +66,11 @@ for p in "${parts[@]}"; do
       run "step-reuse-$f" 120 bench-step --steps 3 --rollout-reuse "$f" --json "$OUT/step-reuse-$f.json" ;;
     splitk=*) f=${p#splitk=}
       run "step-splitk-$f" 120 bench-step --steps 3 --split-k "$f" --json "$OUT/step-splitk-$f.json" ;;
+    dkvkeys=*) f=${p#dkvkeys=}
+      run "step-dkvkeys-$f" 120 bench-step --steps 3 --dkv-keys "$f" --json "$OUT/step-dkvkeys-$f.json" ;;
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N savefused=S)"; exit 2 ;;
   esac
 done

@@ -6,15 +6,20 @@
 //   P = exp(q_i,h·k_j/√D − lse[i,h]),  dS = P · (dout_i,h·v_j − Δ[i,h])
 //   dk_j = Σ dS · q_i,h / √D,   dv_j = Σ P · dout_i,h
 // Δ comes from the dq half, dispatched first.
+// KB keys a workgroup (override 1, 2 or 4): a key j whose index in its segment (the prompt, or its
+// branch) is a multiple of KB leads the keys j, j + s, …, j + (KB−1)·s of that segment (s: the key's
+// query step, 1 in a prompt and n in a branch), which its queries j, j + s, … serve all — key b
+// from the b-th on (causal) — so each q and dout row a workgroup loads serves KB keys (KB times less
+// traffic); the other keys' workgroups return at once.
 // Bindings: 0 params {T, H, K, D, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 lse f32[T, H]
 //           · 3 dout vec4<f32>[T, H·D/4] · 4 delta f32[T, H] · 5 dqkv f32[T, (H+2K)·D] (k and v columns written)
 //           · 6 spans vec4<i32>[T] (start, P, n, end) of each row's unit (train_spans.wgsl)
 // Workgroup: WG (override: 128 or 256) threads per (kv head g, key token j) = (wid.x, wid.y +
-// wid.z·65535); pairs in rounds of WG/4: lanes 4p…4p+3 score pair p (partials summed through
-// workgroup memory), then each thread owns entries lid, lid + WG, … of [dk | dv] (2·HD of them) over
-// the round's pairs. 256 threads halve the rounds of a key many queries attend (a row of a prompt
-// shared by 8 completions of 256 tokens: ≈ 2,100 queries × 6 query heads of Qwen2.5-1.5B's kv
-// head). HD = D (a multiple of 4, ≤ 256) is an override constant.
+// wid.z·65535); pairs in rounds of WG/4: lanes 4p…4p+3 score pair p against the KB keys (partials
+// summed through workgroup memory), then each thread owns entries lid, lid + WG, … of [dk | dv]
+// (2·HD of them) of every key over the round's pairs. 256 threads halve the rounds of a key many
+// queries attend (a row of a prompt shared by 8 completions of 256 tokens: ≈ 2,100 queries × 6
+// query heads of Qwen2.5-1.5B's kv head). HD = D (a multiple of 4, ≤ 256) is an override constant.
 struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,40 +33,54 @@ struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 override HD: u32 = 128;
 override D4: u32 = HD / 4u;
 override WG: u32 = 128;
+override KB: u32 = 1;      // keys a workgroup: 1, 2 or 4
 const LP = 4u;             // lanes per pair
 override PB: u32 = WG / LP; // pairs per round
-override NE: u32 = (2u * HD + WG - 1u) / WG; // [dk | dv] entries per thread (≤ 4)
+override NE: u32 = (2u * HD + WG - 1u) / WG; // [dk | dv] entries per thread and key (≤ 4)
 
-var<workgroup> ks: array<vec4<f32>, 64>; // k_j / √D
-var<workgroup> vs: array<vec4<f32>, 64>; // v_j
-var<workgroup> sp: array<vec2<f32>, WG>; // each lane's partial (q·k, dout·v)
-var<workgroup> pe: array<f32, PB>;       // P of the round's pairs
-var<workgroup> se: array<f32, PB>;       // dS
-var<workgroup> qoff: array<u32, PB>;     // each pair's q row, in vec4s
-var<workgroup> ooff: array<u32, PB>;     // each pair's dout row, in vec4s
+var<workgroup> ks: array<vec4<f32>, D4 * KB>; // [KB][D4] k_j / √D
+var<workgroup> vs: array<vec4<f32>, D4 * KB>; // [KB][D4] v_j
+var<workgroup> sp: array<vec2<f32>, WG * KB>; // [WG][KB] each lane's partials (q·k, dout·v)
+var<workgroup> pe: array<f32, PB * KB>;       // [PB][KB] P of the round's pairs
+var<workgroup> se: array<f32, PB * KB>;       // dS
+var<workgroup> qoff: array<u32, PB>;          // each pair's q row, in vec4s
+var<workgroup> ooff: array<u32, PB>;          // each pair's dout row, in vec4s
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
   let j = wid.y + wid.z * 65535u;
   if (j >= p.T) { return; } // uniform per workgroup
+  let u = spans[j];
+  let inPrompt = j < u32(u.x) + u32(u.y);
+  let qs = query_step(j, u); // the queries of key row j: j, j + qs, … (train_spans.wgsl)
+  // this key's index in its segment; only a block's first key's workgroup works
+  let idx = select((j - u32(u.x) - u32(u.y)) / qs, j - u32(u.x), inPrompt);
+  if (idx % KB != 0u) { return; }
+  let segEnd = select(u32(u.w), u32(u.x) + u32(u.y), inPrompt);
+  let kb = min(KB, (segEnd - j + qs - 1u) / qs); // keys in this block: j + b·qs, b < kb
   let G = p.H / p.K;
   let row4 = (p.H + 2u * p.K) * D4;
-  let kb4 = j * row4 + (p.H + g) * D4;
-  let vb4 = kb4 + p.K * D4;
-  for (var d = lid; d < D4; d += WG) {
-    ks[d] = qkv[kb4 + d] * p.scale;
-    vs[d] = qkv[vb4 + d];
+  for (var x = lid; x < D4 * KB; x += WG) {
+    let b = x / D4;
+    let d = x % D4;
+    let kb4 = (j + b * qs) * row4 + (p.H + g) * D4;
+    var kv = vec4<f32>(0.0);
+    var vv = vec4<f32>(0.0);
+    if (b < kb) { kv = qkv[kb4 + d] * p.scale; vv = qkv[kb4 + p.K * D4 + d]; }
+    ks[x] = kv;
+    vs[x] = vv;
   }
   workgroupBarrier();
-  let qs = query_step(j, spans[j]); // the queries of key row j: j, j + qs, … (train_spans.wgsl)
-  let n = query_count(j, spans[j]) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
+  let n = query_count(j, u) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
   let pr = lid / LP;
   let ln = lid % LP;
-  var acc4: array<f32, 4>; // entries lid + c·WG of [dk | dv]
+  var acc4: array<f32, 16>; // [NE][KB]: entry lid + c·WG of [dk | dv] of key b
   for (var p0 = 0u; p0 < n; p0 += PB) {
     let e = p0 + pr;
-    var acc = vec2<f32>(0.0);
+    // [KB], zeroed each round: spelled out — SwiftShader kept the array's values from the round
+    // before when it was declared without an initializer (wrong dk/dv past one round, 2026-12-06)
+    var acc = array<vec2<f32>, 4>(vec2<f32>(0.0), vec2<f32>(0.0), vec2<f32>(0.0), vec2<f32>(0.0));
     var i = 0u;
     var h = 0u;
     var qo = 0u;
@@ -72,17 +91,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       qo = i * row4 + h * D4;
       oo = (i * p.H + h) * D4;
       for (var d = ln; d < D4; d += LP) {
-        acc.x += dot(qkv[qo + d], ks[d]);
-        acc.y += dot(dout[oo + d], vs[d]);
+        let qv = qkv[qo + d];
+        let ov = dout[oo + d];
+        for (var b = 0u; b < KB; b++) {
+          acc[b].x += dot(qv, ks[b * D4 + d]);
+          acc[b].y += dot(ov, vs[b * D4 + d]);
+        }
       }
     }
-    sp[lid] = acc;
+    for (var b = 0u; b < KB; b++) { sp[lid * KB + b] = acc[b]; }
     workgroupBarrier();
     if (ln == 0u && e < n) {
-      let t = sp[lid] + sp[lid + 1u] + sp[lid + 2u] + sp[lid + 3u];
-      let P = exp(t.x - lse[i * p.H + h]);
-      pe[pr] = P;
-      se[pr] = P * (t.y - delta[i * p.H + h]);
+      let l = lse[i * p.H + h];
+      let dl = delta[i * p.H + h];
+      for (var b = 0u; b < KB; b++) {
+        let t = sp[lid * KB + b] + sp[(lid + 1u) * KB + b] + sp[(lid + 2u) * KB + b] + sp[(lid + 3u) * KB + b];
+        // key b attends from its own row on: the pair's query index e / G ≥ b
+        var P = 0.0;
+        if (b < kb && e / G >= b) { P = exp(t.x - l); }
+        pe[pr * KB + b] = P;
+        se[pr * KB + b] = P * (t.y - dl);
+      }
       qoff[pr] = qo;
       ooff[pr] = oo;
     }
@@ -92,20 +121,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let e = lid + c * WG;
       let d = e % HD;
       if (e < HD) {
-        for (var x = 0u; x < cnt; x++) { acc4[c] += se[x] * qkv[qoff[x] + d / 4u][d % 4u]; }
+        for (var x = 0u; x < cnt; x++) {
+          let v = qkv[qoff[x] + d / 4u][d % 4u];
+          for (var b = 0u; b < KB; b++) { acc4[c * KB + b] += se[x * KB + b] * v; }
+        }
       } else if (e < 2u * HD) {
-        for (var x = 0u; x < cnt; x++) { acc4[c] += pe[x] * dout[ooff[x] + d / 4u][d % 4u]; }
+        for (var x = 0u; x < cnt; x++) {
+          let v = dout[ooff[x] + d / 4u][d % 4u];
+          for (var b = 0u; b < KB; b++) { acc4[c * KB + b] += pe[x * KB + b] * v; }
+        }
       }
     }
     workgroupBarrier(); // the next round rewrites sp, pe, se and the offsets
   }
-  for (var c = 0u; c < NE; c++) {
-    let e = lid + c * WG;
-    let d = e % HD;
-    if (e < HD) {
-      dqkv[kb4 * 4u + d] = acc4[c] * p.scale;
-    } else if (e < 2u * HD) {
-      dqkv[vb4 * 4u + d] = acc4[c];
+  for (var b = 0u; b < kb; b++) {
+    let kb4 = (j + b * qs) * row4 + (p.H + g) * D4;
+    let vb4 = kb4 + p.K * D4;
+    for (var c = 0u; c < NE; c++) {
+      let e = lid + c * WG;
+      let d = e % HD;
+      if (e < HD) {
+        dqkv[kb4 * 4u + d] = acc4[c * KB + b] * p.scale;
+      } else if (e < 2u * HD) {
+        dqkv[vb4 * 4u + d] = acc4[c * KB + b];
+      }
     }
   }
 }

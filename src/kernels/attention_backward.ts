@@ -72,6 +72,11 @@ export class AttentionBackwardKernel {
    * rows, four runs): the attention backward 3.55–3.71 ms a layer with 256 against 4.56–4.70 with 128.
    */
   dkvThreads: 128 | 256 = 256;
+  /**
+   * Keys a dk/dv-by-lanes workgroup takes (1, 2 or 4): consecutive keys of a prompt or a branch share
+   * their queries, so each q and dout row loaded serves that many keys (attention_backward_dkv_lanes.wgsl).
+   */
+  dkvKeys: 1 | 2 | 4 = 1;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
@@ -99,7 +104,8 @@ export class AttentionBackwardKernel {
     const lanes = this.dkvVariant ? this.dkvVariant === 'lanes' : s.D % 4 === 0;
     if (lanes && s.D % 4) throw new Error(`attention backward: dk/dv by lanes needs D a multiple of 4; got D=${s.D}`);
     if (this.dkvThreads !== 128 && this.dkvThreads !== 256) throw new Error(`attention backward: dkvThreads must be 128 or 256; got ${this.dkvThreads}`);
-    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D, WG: this.dkvThreads }) : this.dkv;
+    if (![1, 2, 4].includes(this.dkvKeys)) throw new Error(`attention backward: dkvKeys must be 1, 2 or 4; got ${this.dkvKeys}`);
+    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D, WG: this.dkvThreads, KB: this.dkvKeys }) : this.dkv;
     rec.dispatch(dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans], [s.K, gy, gz]);
   }
 }

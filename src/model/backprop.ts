@@ -70,7 +70,7 @@ export class Backprop {
 
   private constructor(
     readonly ctx: GpuContext, readonly weights: ModelWeights, private k: EngineKernels, private rope: RopeTable,
-    private lm: LmLogprobKernel, private rmsBack: RmsNormBackwardKernel, private attBack: AttentionBackwardKernel, private rows: GatherRowsKernel, readonly opts: BackpropOptions,
+    private lm: LmLogprobKernel, private rmsBack: RmsNormBackwardKernel, readonly attBack: AttentionBackwardKernel, private rows: GatherRowsKernel, readonly opts: BackpropOptions,
   ) {
     const c = weights.config;
     const T = opts.maxTokens;

@@ -72,9 +72,9 @@ async function tfBackward(qkv: Float32Array, dout: Float32Array, c: Case, lay: T
 
 describe('attention_backward', () => {
   // the defaults (dq by group, dk/dv by lanes), then the per-head / per-thread kernels they replace
-  for (const c of CASES) for (const [dq, dkv, threads] of [['group', 'lanes', 128], ['group', 'lanes', 256], ['head', 'thread', 128]] as const) {
+  for (const c of CASES) for (const [dq, dkv, threads, keys] of [['group', 'lanes', 128, 2], ['group', 'lanes', 256, 1], ['group', 'lanes', 256, 4], ['head', 'thread', 128, 1]] as const) {
     if (dq === 'group' && !dqByGroup(c.H, c.K, c.D)) continue;
-    it(`${c.name}, dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads)` : ''} (reference and tf.grad)`, async () => {
+    it(`${c.name}, dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} key${keys > 1 ? 's' : ''} a workgroup)` : ''} (reference and tf.grad)`, async () => {
       const ctx = await testGpu();
       const { H, K, D } = c;
       const lay = layoutOf(c);
@@ -87,14 +87,15 @@ describe('attention_backward', () => {
       k.dqVariant = dq;
       k.dkvVariant = dkv;
       k.dkvThreads = threads;
+      k.dkvKeys = keys;
       const b = {
         qkv: ctx.memory.upload('qkv', qkv), out: ctx.memory.upload('out', fwd.out), lse: ctx.memory.upload('lse', fwd.lse),
         dout: ctx.memory.upload('dout', dout), dqkv: poisoned(ctx, qkv.length), delta: poisoned(ctx, T * H), spans: ctx.memory.upload('spans', lay.spans),
       };
       const got = await runAndRead(ctx, b.dqkv, (rec) => k.encode(rec, { T, H, K, D }, b));
       const ref = attentionBackwardRef(qkv, kc, vc, lay.slot, lay.pos, fwd.out, fwd.lse, dout, T, H, K, D, lay.L, lay.fan);
-      worst[`${c.name} ${dq}/${dkv}${threads} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
-      worst[`${c.name} ${dq}/${dkv}${threads} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c, lay), 1e-5, `${c.name} vs tf.grad`).rel;
+      worst[`${c.name} ${dq}/${dkv}${threads}/${keys} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
+      worst[`${c.name} ${dq}/${dkv}${threads}/${keys} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c, lay), 1e-5, `${c.name} vs tf.grad`).rel;
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
     });
   }

@@ -141,15 +141,17 @@ async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err
     const want = attentionBackwardRef(qkv, kc, vc, lay.slot, lay.pos, fwd.out, fwd.lse, dout, T, H, K, D, lay.L, lay.fan);
     const m = ctx.memory;
     const b = { qkv: m.upload('check.qkv', qkv), out: m.upload('check.out', fwd.out), lse: m.upload('check.lse', fwd.lse), dout: m.upload('check.dout', dout), dqkv: m.create('check.dqkv', qkv.length * 4), delta: m.create('check.delta', T * H * 4), spans: m.upload('check.spans', lay.spans) };
-    for (const [dq, dkv, threads] of [['group', 'lanes', 128], ['group', 'lanes', 256], ['head', 'thread', 128]] as const) {
+    for (const [dq, dkv, threads, keys] of [['group', 'lanes', 128, 1], ['group', 'lanes', 256, 1], ['group', 'lanes', 256, 2], ['group', 'lanes', 256, 4], ['head', 'thread', 128, 1]] as const) {
       k.dqVariant = dq;
       k.dkvVariant = dkv;
       k.dkvThreads = threads;
+      k.dkvKeys = keys;
       const rec = new Recorder(ctx, 'check');
       k.encode(rec, { T, H, K, D }, b);
       rec.submit();
-      check(`attention backward ${share ? `prompt ${P} shared by ${n}` : `${n} sequences alone`} (${T} rows), dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads)` : ''}`, relError(await readF32(ctx.device, b.dqkv), want));
+      check(`attention backward ${share ? `prompt ${P} shared by ${n}` : `${n} sequences alone`} (${T} rows), dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} keys a workgroup)` : ''}`, relError(await readF32(ctx.device, b.dqkv), want));
     }
+    k.dkvKeys = 1;
     Object.values(b).forEach((x) => m.destroy(x));
   }
 }

@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
@@ -144,6 +144,11 @@ export async function runBenchStep(argv: string[]): Promise<number> {
     custom: { score: async (fns, completions) => Object.fromEntries(fns.map((f) => [f.name, completions.map(() => ({ score: Math.random() }))])) },
   });
   session.reuseRollout = onOff('rollout-reuse') ?? session.reuseRollout; // --rollout-reuse off: the policy forward runs the layers again (TRL's way)
+  if (values['dkv-keys'] !== undefined) { // --dkv-keys 1|2|4: keys a dk/dv workgroup of the attention backward takes
+    const n = Number(values['dkv-keys']);
+    if (n !== 1 && n !== 2 && n !== 4) throw new Error(`--dkv-keys ${values['dkv-keys']}: expected 1, 2 or 4`);
+    session.backprop.attBack.dkvKeys = n;
+  }
   session.engine.saveFused = onOff('save-fused') ?? session.engine.saveFused; // --save-fused off: the reuse's rows by a scatter dispatch a layer, not by the down GEMVs
   const steps = [];
   while (!session.done) {

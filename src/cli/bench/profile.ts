@@ -64,6 +64,13 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   attBack.dkvThreads = dkvThreads === 128 ? 256 : 128;
   await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
   attBack.dkvThreads = dkvThreads;
+  const dkvKeys = attBack.dkvKeys;
+  for (const keys of [1, 2, 4] as const) {
+    if (keys === dkvKeys) continue;
+    attBack.dkvKeys = keys;
+    await t(`attention bwd (dk/dv by lanes, ${keys} key${keys > 1 ? 's' : ''} a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  }
+  attBack.dkvKeys = dkvKeys;
   attBack.dqVariant = 'head';
   attBack.dkvVariant = 'thread';
   await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
