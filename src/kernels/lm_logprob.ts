@@ -6,7 +6,7 @@ import fwdCode from '../../shaders/lm_logprob.wgsl?raw';
 import bwdCode from '../../shaders/lm_logprob_backward.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
-import { weightRows, type MatmulKernel, type Weight } from './matmul';
+import { weightRows, type MatmulKernel, type SplitK, type Weight } from './matmul';
 import { ceilDiv, grid1d } from './grid';
 
 export interface LogprobBuffers {
@@ -49,8 +49,12 @@ export class LmLogprobKernel {
     rec.dispatch(this.pl.finish, u, [null, null, state, b.logp, b.lse, b.entropy], [ceilDiv(M, 64)]);
   }
 
-  /** dhidden f32[M, C] (+)= Σ_chunks dlogits · E_chunk, from dlogp f32[M] and the forward's lse */
-  encodeBackward(rec: Recorder, head: Weight, M: number, temperature: number, b: { hidden: Binding; targets: Binding; lse: Binding; dlogp: Binding; dhidden: Binding }, accumulate = false): void {
+  /**
+   * dhidden f32[M, C] (+)= Σ_chunks dlogits · E_chunk, from dlogp f32[M] and the forward's lse.
+   * `split`: the transposed matmuls split over the chunk's rows through a scratch (their grid, C/64 ×
+   * M/128, is small: 384 workgroups at C = 1536, M = 2048).
+   */
+  encodeBackward(rec: Recorder, head: Weight, M: number, temperature: number, b: { hidden: Binding; targets: Binding; lse: Binding; dlogp: Binding; dhidden: Binding }, accumulate = false, split?: SplitK): void {
     const { chunk } = this.buffers(M, head.N);
     for (let v0 = 0; v0 < head.N; v0 += this.chunk) {
       const CH = Math.min(this.chunk, head.N - v0);
@@ -58,7 +62,7 @@ export class LmLogprobKernel {
       this.matmul.encode(rec, b.hidden, view, chunk, M);
       const u = params([['u32', M], ['u32', CH], ['u32', v0], ['f32', 1 / temperature]]);
       rec.dispatch(this.pl.bwd, u, [chunk, b.targets, b.lse, b.dlogp], grid1d(ceilDiv(M * CH, 256)));
-      this.matmul.encodeTransposed(rec, chunk, view, b.dhidden, M, { accumulate: accumulate || v0 > 0 });
+      this.matmul.encodeTransposed(rec, chunk, view, b.dhidden, M, { accumulate: accumulate || v0 > 0, split });
     }
   }
 

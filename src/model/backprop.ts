@@ -163,7 +163,8 @@ export class Backprop {
     this.check(batch);
     // d final hidden: LM head backward on the scored rows, summed back into the rows that predicted
     // them (a shared prompt's last row predicts every branch's first token; zeros where none)
-    this.lm.encodeBackward(rec, this.weights.lmHead, batch.M, temperature, { hidden: this.b.hid, targets: batch.targets, lse: this.lse, dlogp: this.dlogp, dhidden: this.b.dhid });
+    // (dgu, free until the last layer's backward, is the split-K scratch of its transposed matmuls)
+    this.lm.encodeBackward(rec, this.weights.lmHead, batch.M, temperature, { hidden: this.b.hid, targets: batch.targets, lse: this.lse, dlogp: this.dlogp, dhidden: this.b.dhid }, false, { scratch: this.b.dgu });
     this.rows.encode(rec, { src: this.b.dhid, ...batch.scatter, dst: this.b.dxn }, T, C);
     // final norm: dx = rmsnorm_backward(x_L, finalNorm, d hidden)
     this.rmsBack.encode(rec, this.saved[c.numLayers], this.weights.finalNorm, this.b.dxn, this.b.dx, T, C, c.rmsNormEps);

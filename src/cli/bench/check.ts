@@ -151,7 +151,6 @@ async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err
       rec.submit();
       check(`attention backward ${share ? `prompt ${P} shared by ${n}` : `${n} sequences alone`} (${T} rows), dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} keys a workgroup)` : ''}`, relError(await readF32(ctx.device, b.dqkv), want));
     }
-    k.dkvKeys = 1;
     Object.values(b).forEach((x) => m.destroy(x));
   }
 }
