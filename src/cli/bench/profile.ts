@@ -132,6 +132,14 @@ export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: impo
 async function byKernel(ctx: GpuContext, name: string, encode: (rec: Recorder) => void): Promise<void> {
   const timer = GpuTimer.create(ctx);
   if (!timer) return;
+  try {
+    await timeByKernel(ctx, timer, name, encode);
+  } finally {
+    timer.destroy();
+  }
+}
+
+async function timeByKernel(ctx: GpuContext, timer: GpuTimer, name: string, encode: (rec: Recorder) => void): Promise<void> {
   const cap = new Recorder(ctx, 'capture');
   cap.beginCapture();
   encode(cap);
