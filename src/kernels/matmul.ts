@@ -377,10 +377,10 @@ export class MatmulKernel {
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
           const grid: [number, number] = [ceilDiv(part.rows, 64), ceilDiv(mr, 16 * tm)];
-          const splits = opts.split && !lora ? this.splitsFor(grid, w.K / 16, mr * part.rows, opts.split) : 1;
+          const splits = opts.split && !lora ? this.splitsFor(grid, ceilDiv(w.K, 16), mr * part.rows, opts.split) : 1;
           if (splits > 1 && opts.split) {
             // K in `splits` chunks of whole 16-k steps: partials [splits, M, part.rows] in the scratch, then summed into y
-            const chunk = ceilDiv(w.K / 16, splits) * 16;
+            const chunk = ceilDiv(ceilDiv(w.K, 16), splits) * 16;
             const layers = ceilDiv(w.K, chunk);
             const pl = this.pipeline('matmul_tiled', composeSource(epilogueCode, NO_SAVE, tiledCode), w.format, { ...flags, ACCUMULATE: 0, TM: tm, KCHUNK: chunk });
             rec.dispatch(pl, u8, [x, ...weights, bias, opts.split.scratch, u, B, null], [...grid, layers]);
