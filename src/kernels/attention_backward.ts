@@ -76,7 +76,8 @@ export class AttentionBackwardKernel {
    * Keys a dk/dv-by-lanes workgroup takes (1, 2 or 4): consecutive keys of a prompt or a branch share
    * their queries, so each q and dout row loaded serves that many keys (attention_backward_dkv_lanes.wgsl).
    * 4: H100, 2026-12-06 (`bench-step --profile`, 2,168 rows at the shared layout), the attention
-   * backward 3.15 ms a layer with 4 keys, 3.76 with 2 and 3.74 with 1.
+   * backward 3.15 ms a layer with 4 keys, 3.76 with 2 and 3.74 with 1. Fewer where the workgroup
+   * memory would not fit the device (dkvKeysFitting: 2 for D = 256 under the 16 KB default).
    */
   dkvKeys: 1 | 2 | 4 = 4;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
@@ -107,9 +108,23 @@ export class AttentionBackwardKernel {
     if (lanes && s.D % 4) throw new Error(`attention backward: dk/dv by lanes needs D a multiple of 4; got D=${s.D}`);
     if (this.dkvThreads !== 128 && this.dkvThreads !== 256) throw new Error(`attention backward: dkvThreads must be 128 or 256; got ${this.dkvThreads}`);
     if (![1, 2, 4].includes(this.dkvKeys)) throw new Error(`attention backward: dkvKeys must be 1, 2 or 4; got ${this.dkvKeys}`);
-    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D, WG: this.dkvThreads, KB: this.dkvKeys }) : this.dkv;
+    const keys = dkvKeysFitting(s.D, this.dkvThreads, this.dkvKeys, this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384);
+    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D, WG: this.dkvThreads, KB: keys }) : this.dkv;
     rec.dispatch(dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans], [s.K, gy, gz]);
   }
+}
+
+/** Workgroup memory of a dk/dv-by-lanes workgroup (attention_backward_dkv_lanes.wgsl): k and v of KB keys, the lanes' partials, P and dS, the offsets. */
+export function dkvLanesBytes(D: number, WG: number, KB: number): number {
+  const PB = WG / 4;
+  return 2 * (D / 4) * KB * 16 + WG * KB * 8 + 2 * PB * KB * 4 + 2 * PB * 4;
+}
+
+/** The keys a dk/dv workgroup takes: `want`, halved until its workgroup memory fits the device's (4 keys of D = 256 at 256 threads need 18.9 KB; the WebGPU default is 16 KB). */
+export function dkvKeysFitting(D: number, WG: number, want: number, limit: number): number {
+  let kb = want;
+  while (kb > 1 && dkvLanesBytes(D, WG, kb) > limit) kb /= 2;
+  return kb;
 }
 
 function checkShape(s: AttentionBackwardShape): void {

@@ -5,7 +5,7 @@
 // the dk/dv half by 4 lanes per pair and by thread.
 import { afterAll, describe, expect, it } from 'vitest';
 import { AttentionKernel } from '../../src/kernels/attention';
-import { AttentionBackwardKernel, dqByGroup } from '../../src/kernels/attention_backward';
+import { AttentionBackwardKernel, dkvKeysFitting, dkvLanesBytes, dqByGroup } from '../../src/kernels/attention_backward';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionBackwardRef } from '../../src/reference/attention_backward';
 import { kvWriteRef } from '../../src/reference/rope_kv';
@@ -133,6 +133,15 @@ describe('attention_backward', () => {
     expect(() => k.encode(rec, { T: 8, H: 3, K: 2, D: 8 }, b)).toThrow(/H=3, K=2/);
     expect(rec.dispatches).toBe(0);
     ctx.memory.destroy(buf);
+  });
+
+  it('dk/dv keys a workgroup: halved until the workgroup memory fits the device (4 keys of D = 128 fit 16 KB at 256 threads; of D = 256 they do not)', () => {
+    expect(dkvLanesBytes(128, 256, 4)).toBe(14848);
+    expect(dkvKeysFitting(128, 256, 4, 16384)).toBe(4);
+    expect(dkvLanesBytes(256, 256, 4)).toBeGreaterThan(16384);
+    expect(dkvKeysFitting(256, 256, 4, 16384)).toBe(2);
+    expect(dkvKeysFitting(256, 256, 4, 32768)).toBe(4);
+    expect(dkvKeysFitting(256, 256, 4, 4096)).toBe(1);
   });
 
   it('dq by group where G ≤ 8, D % 4 = 0 and G·(D/4+1) ≤ 264 (every Qwen2.5 size), else by head', () => {
