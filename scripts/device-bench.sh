@@ -20,6 +20,7 @@
 #   reuse=S  `bench-step --steps 3` with the rollout saving the layers' inputs for the policy pass (on) or the layers run again (off)
 #   splitk=S `bench-step --steps 3` with training's small-grid tiled matmuls split over K (on), not (off), or into about S workgroups
 #   dkvkeys=N `bench-step --steps 3` with N keys (1, 2, 4) a dk/dv workgroup of the attention backward
+#   dkvsplit=S `bench-step --steps 3` with the dk/dv of keys with more than S (query, head) pairs split over workgroups (off: never)
 #   savefused=S `bench-step --steps 3` with the rollout's saved rows stored by the down GEMVs (on) or scattered (off)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -68,9 +69,11 @@ for p in "${parts[@]}"; do
       run "step-splitk-$f" 120 bench-step --steps 3 --split-k "$f" --json "$OUT/step-splitk-$f.json" ;;
     dkvkeys=*) f=${p#dkvkeys=}
       run "step-dkvkeys-$f" 120 bench-step --steps 3 --dkv-keys "$f" --json "$OUT/step-dkvkeys-$f.json" ;;
+    dkvsplit=*) f=${p#dkvsplit=}
+      run "step-dkvsplit-$f" 120 bench-step --steps 3 --dkv-split "$f" --json "$OUT/step-dkvsplit-$f.json" ;;
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

@@ -11,16 +11,22 @@
 // query step, 1 in a prompt and n in a branch), which its queries j, j + s, … serve all — key b
 // from the b-th on (causal) — so each q and dout row a workgroup loads serves KB keys (KB times less
 // traffic); the other keys' workgroups return at once.
-// Bindings: 0 params {T, H, K, D, scale} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 lse f32[T, H]
+// Split (p.CH > 0 pairs a part; src/kernels/attention_backward.ts): a block whose leading key has more
+// than CH (query, head) pairs — a shared prompt's keys: ≈ 2,100 queries × 6 heads, where a branch's
+// have ≤ 255 × 6 — is cut into parts of CH pairs, one workgroup each (wid.x = g + K·part), so those
+// blocks stop being the dispatch's long pole. Part 0 writes dqkv; part s ≥ 1 writes its [dk | dv]
+// to part[s − 1, key row, g, 2·HD]; `reduce` (a second dispatch) adds those into dqkv.
+// Bindings: 0 params {T, H, K, D, scale, CH} · 1 qkv vec4<f32>[T, (H+2K)·D/4] · 2 lse f32[T, H]
 //           · 3 dout vec4<f32>[T, H·D/4] · 4 delta f32[T, H] · 5 dqkv f32[T, (H+2K)·D] (k and v columns written)
 //           · 6 spans vec4<i32>[T] (start, P, n, end) of each row's unit (train_spans.wgsl)
+//           · 7 part f32[S − 1, T, K, 2·HD] (split parts; a dummy when CH = 0)
 // Workgroup: WG (override: 128 or 256) threads per (kv head g, key token j) = (wid.x, wid.y +
 // wid.z·65535); pairs in rounds of WG/4: lanes 4p…4p+3 score pair p against the KB keys (partials
 // summed through workgroup memory), then each thread owns entries lid, lid + WG, … of [dk | dv]
 // (2·HD of them) of every key over the round's pairs. 256 threads halve the rounds of a key many
 // queries attend (a row of a prompt shared by 8 completions of 256 tokens: ≈ 2,100 queries × 6
 // query heads of Qwen2.5-1.5B's kv head). HD = D (a multiple of 4, ≤ 256) is an override constant.
-struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
+struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32, CH: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
@@ -29,6 +35,7 @@ struct Params { T: u32, H: u32, K: u32, D: u32, scale: f32 }
 @group(0) @binding(4) var<storage, read> delta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
 @group(0) @binding(6) var<storage, read> spans: array<vec4<i32>>;
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
 
 override HD: u32 = 128;
 override D4: u32 = HD / 4u;
@@ -48,7 +55,8 @@ var<workgroup> ooff: array<u32, PB>;          // each pair's dout row, in vec4s
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x;
+  let g = wid.x % p.K;
+  let s = wid.x / p.K; // the part (split) of this block's pairs
   let j = wid.y + wid.z * 65535u;
   if (j >= p.T) { return; } // uniform per workgroup
   let u = spans[j];
@@ -57,9 +65,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   // this key's index in its segment; only a block's first key's workgroup works
   let idx = select((j - u32(u.x) - u32(u.y)) / qs, j - u32(u.x), inPrompt);
   if (idx % KB != 0u) { return; }
+  let G = p.H / p.K;
+  let n = query_count(j, u) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
+  let parts = select(1u, (n + p.CH - 1u) / p.CH, p.CH > 0u);
+  if (s >= parts) { return; }
+  let e0 = select(0u, s * p.CH, p.CH > 0u);   // this part's pairs [e0, e1)
+  let e1 = select(n, min(n, e0 + p.CH), p.CH > 0u);
   let segEnd = select(u32(u.w), u32(u.x) + u32(u.y), inPrompt);
   let kb = min(KB, (segEnd - j + qs - 1u) / qs); // keys in this block: j + b·qs, b < kb
-  let G = p.H / p.K;
   let row4 = (p.H + 2u * p.K) * D4;
   for (var x = lid; x < D4 * KB; x += WG) {
     let b = x / D4;
@@ -72,11 +85,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     vs[x] = vv;
   }
   workgroupBarrier();
-  let n = query_count(j, u) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
   let pr = lid / LP;
   let ln = lid % LP;
   var acc4: array<f32, 16>; // [NE][KB]: entry lid + c·WG of [dk | dv] of key b
-  for (var p0 = 0u; p0 < n; p0 += PB) {
+  for (var p0 = e0; p0 < e1; p0 += PB) {
     let e = p0 + pr;
     // [KB], zeroed each round: spelled out — SwiftShader kept the array's values from the round
     // before when it was declared without an initializer (wrong dk/dv past one round, 2026-12-06)
@@ -85,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     var h = 0u;
     var qo = 0u;
     var oo = 0u;
-    if (e < n) {
+    if (e < e1) {
       i = j + (e / G) * qs;
       h = g * G + e % G;
       qo = i * row4 + h * D4;
@@ -101,7 +113,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     for (var b = 0u; b < KB; b++) { sp[lid * KB + b] = acc[b]; }
     workgroupBarrier();
-    if (ln == 0u && e < n) {
+    if (ln == 0u && e < e1) {
       let l = lse[i * p.H + h];
       let dl = delta[i * p.H + h];
       for (var b = 0u; b < KB; b++) {
@@ -116,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       ooff[pr] = oo;
     }
     workgroupBarrier();
-    let cnt = min(PB, n - p0);
+    let cnt = min(PB, e1 - p0);
     for (var c = 0u; c < NE; c++) {
       let e = lid + c * WG;
       let d = e % HD;
@@ -137,14 +149,44 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var b = 0u; b < kb; b++) {
     let kb4 = (j + b * qs) * row4 + (p.H + g) * D4;
     let vb4 = kb4 + p.K * D4;
+    let pb = (((s - 1u) * p.T + j + b * qs) * p.K + g) * 2u * HD; // part s ≥ 1: [dk | dv] of this key
     for (var c = 0u; c < NE; c++) {
       let e = lid + c * WG;
       let d = e % HD;
-      if (e < HD) {
-        dqkv[kb4 * 4u + d] = acc4[c * KB + b] * p.scale;
-      } else if (e < 2u * HD) {
-        dqkv[vb4 * 4u + d] = acc4[c * KB + b];
+      if (e < 2u * HD) {
+        let v = select(acc4[c * KB + b], acc4[c * KB + b] * p.scale, e < HD);
+        if (s > 0u) {
+          part[pb + e] = v;
+        } else if (e < HD) {
+          dqkv[kb4 * 4u + d] = v;
+        } else {
+          dqkv[vb4 * 4u + d] = v;
+        }
       }
     }
+  }
+}
+
+// Split parts summed into dqkv: workgroup (g, key row j), thread entries e, e + WG, … of [dk | dv].
+// Key j's block leader (its segment's key at index idx − idx % KB) had `parts` parts; 1: nothing to add.
+@compute @workgroup_size(WG)
+fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x;
+  let j = wid.y + wid.z * 65535u;
+  if (j >= p.T || p.CH == 0u) { return; }
+  let u = spans[j];
+  let inPrompt = j < u32(u.x) + u32(u.y);
+  let qs = query_step(j, u);
+  let idx = select((j - u32(u.x) - u32(u.y)) / qs, j - u32(u.x), inPrompt);
+  let lead = j - (idx % KB) * qs;
+  let parts = (query_count(lead, spans[lead]) * (p.H / p.K) + p.CH - 1u) / p.CH;
+  if (parts < 2u) { return; }
+  let row4 = (p.H + 2u * p.K) * D4;
+  let kb = (j * row4 + (p.H + g) * D4) * 4u; // k column of key j; v at kb + K·HD
+  for (var e = lid; e < 2u * HD; e += WG) {
+    var v = 0.0;
+    for (var s = 1u; s < parts; s++) { v += part[(((s - 1u) * p.T + j) * p.K + g) * 2u * HD + e]; }
+    let o = select(kb + p.K * HD + e - HD, kb + e, e < HD);
+    dqkv[o] += v;
   }
 }

@@ -2,7 +2,7 @@
 // one prompt share its rows; src/model/train-layout.ts) and uploaded as Backprop's TrainBatch.
 import type { GpuContext } from '../gpu/device';
 import type { TrainBatch } from '../model/backprop';
-import { trainLayout, type Sequence, type TrainLayout } from '../model/train-layout';
+import { maxQueries, trainLayout, type Sequence, type TrainLayout } from '../model/train-layout';
 
 export type { Sequence };
 
@@ -23,7 +23,7 @@ export function uploadBatch(ctx: GpuContext, seqs: Sequence[], pad: number, colu
   const scatter = { off: m.upload('batch.scatter.off', lay.scatterOff), idx: m.upload('batch.scatter.idx', lay.scatterIdx) };
   const all = [...Object.values(bufs), gather, scatter.off, scatter.idx];
   return {
-    B: lay.B, T: lay.T, L: lay.L, M: lay.M, Tc, units: lay.units, ...bufs, gather, scatter,
+    B: lay.B, T: lay.T, L: lay.L, M: lay.M, Tc, units: lay.units, maxQueries: maxQueries(lay.spans), ...bufs, gather, scatter,
     destroy: () => all.forEach((b) => m.destroy(b)),
   };
 }

@@ -80,6 +80,16 @@ export class AttentionBackwardKernel {
    * memory would not fit the device (dkvKeysFitting: 2 for D = 256 under the 16 KB default).
    */
   dkvKeys: 1 | 2 | 4 = 4;
+  /**
+   * (query, head) pairs a dk/dv-by-lanes workgroup takes at most where encode() gets a split scratch:
+   * a block of keys with more (a shared prompt's: ≈ 2,100 queries × 6 heads at G = 8, prompt 128,
+   * completion 256, where a branch's keys have ≤ 255 × 6 = 1,530) is cut into parts of about this
+   * many, summed by a second dispatch. 0: never split. H100, 2026-12-06 (`bench-step --profile`,
+   * 2,168 rows): the attention backward 3.23 ms a layer unsplit, 2.13 with parts of ≤ 4,096 pairs,
+   * 2.14 with ≤ 2,048, 2.01 with ≤ 1,024.
+   */
+  dkvSplitPairs = 1024;
+  private dummy: GPUBuffer | null = null;
   private constructor(private ctx: GpuContext, private dq: GPUComputePipeline, private dkv: GPUComputePipeline) {}
 
   static async create(ctx: GpuContext): Promise<AttentionBackwardKernel> {
@@ -90,10 +100,16 @@ export class AttentionBackwardKernel {
     return new AttentionBackwardKernel(ctx, dq, dkv);
   }
 
-  /** qkv f32[T,(H+2K)·D], out f32[T,H·D], lse f32[T,H], dout f32[T,H·D], spans i32[T,4] → dqkv f32[T,(H+2K)·D] (delta f32[T,H] scratch) */
-  encode(rec: Recorder, s: AttentionBackwardShape, b: AttentionBackwardBindings): void {
+  /**
+   * qkv f32[T,(H+2K)·D], out f32[T,H·D], lse f32[T,H], dout f32[T,H·D], spans i32[T,4] → dqkv f32[T,(H+2K)·D] (delta f32[T,H] scratch).
+   * split: a buffer free during the call, and the most query rows any key row has (the longest unit
+   * of the layout): keys with more pairs than dkvSplitPairs get several dk/dv workgroups (dkvSplit).
+   */
+  encode(rec: Recorder, s: AttentionBackwardShape, b: AttentionBackwardBindings, split?: DkvSplitScratch): void {
     checkShape(s);
-    const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.D], ['f32', 1 / Math.sqrt(s.D)]]);
+    const lanes = this.dkvVariant ? this.dkvVariant === 'lanes' : s.D % 4 === 0;
+    const plan = lanes && split ? dkvSplit(s, split.maxQueries, this.dkvSplitPairs, split.scratch.size) : { CH: 0, parts: 1 };
+    const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.D], ['f32', 1 / Math.sqrt(s.D)], ['u32', plan.CH]]);
     const gy = Math.min(s.T, 65535);
     const gz = Math.ceil(s.T / 65535);
     const group = this.dqVariant ? this.dqVariant === 'group' : dqByGroup(s.H, s.K, s.D);
@@ -104,14 +120,41 @@ export class AttentionBackwardKernel {
     } else {
       rec.dispatch(this.dq, u, [b.qkv, b.out, b.lse, b.dout, b.dqkv, b.delta, b.spans], [s.H, gy, gz]);
     }
-    const lanes = this.dkvVariant ? this.dkvVariant === 'lanes' : s.D % 4 === 0;
     if (lanes && s.D % 4) throw new Error(`attention backward: dk/dv by lanes needs D a multiple of 4; got D=${s.D}`);
     if (this.dkvThreads !== 128 && this.dkvThreads !== 256) throw new Error(`attention backward: dkvThreads must be 128 or 256; got ${this.dkvThreads}`);
     if (![1, 2, 4].includes(this.dkvKeys)) throw new Error(`attention backward: dkvKeys must be 1, 2 or 4; got ${this.dkvKeys}`);
     const keys = dkvKeysFitting(s.D, this.dkvThreads, this.dkvKeys, this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384);
-    const dkv = lanes ? this.ctx.pipelines.getSync('attention_backward_dkv_lanes', composeSource(spansCode, dkvLanesCode), { HD: s.D, WG: this.dkvThreads, KB: keys }) : this.dkv;
-    rec.dispatch(dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans], [s.K, gy, gz]);
+    if (!lanes) {
+      rec.dispatch(this.dkv, u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans], [s.K, gy, gz]);
+      return;
+    }
+    const code = composeSource(spansCode, dkvLanesCode);
+    const constants = { HD: s.D, WG: this.dkvThreads, KB: keys };
+    const part = plan.parts > 1 ? split!.scratch : (this.dummy ??= this.ctx.memory.create('attention_backward.dummy', 16));
+    rec.dispatch(this.ctx.pipelines.getSync('attention_backward_dkv_lanes', code, constants), u, [b.qkv, b.lse, b.dout, b.delta, b.dqkv, b.spans, part], [s.K * plan.parts, gy, gz]);
+    if (plan.parts > 1) rec.dispatch(this.ctx.pipelines.getSync('attention_backward_dkv_lanes', code, constants, 'reduce'), u, [null, null, null, null, b.dqkv, b.spans, part], [s.K, gy, gz]);
   }
+}
+
+/** A buffer free during the attention backward, and the most query rows any key row of the layout has. */
+export interface DkvSplitScratch {
+  scratch: GPUBuffer;
+  maxQueries: number;
+}
+
+/**
+ * The dk/dv split: parts of CH pairs for the blocks whose leading key has more (parts: the most any
+ * block gets; the grid's x is K·parts). Parts ≥ 1 keep [dk | dv] of every key row in the scratch
+ * (T·K·2D floats a part), so CH grows until they fit. CH 0, parts 1: no split.
+ */
+export function dkvSplit(s: AttentionBackwardShape, maxQueries: number, pairs: number, scratchBytes: number): { CH: number; parts: number } {
+  const most = maxQueries * (s.H / s.K);
+  if (pairs <= 0 || most <= pairs) return { CH: 0, parts: 1 };
+  const fit = Math.floor(scratchBytes / (s.T * s.K * 2 * s.D * 4)) + 1; // parts the scratch holds
+  const parts = Math.min(Math.ceil(most / pairs), fit);
+  if (parts < 2) return { CH: 0, parts: 1 };
+  const CH = Math.ceil(most / parts);
+  return { CH, parts: Math.ceil(most / CH) };
 }
 
 /** Workgroup memory of a dk/dv-by-lanes workgroup (attention_backward_dkv_lanes.wgsl): k and v of KB keys, the lanes' partials, P and dS, the offsets. */

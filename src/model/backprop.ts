@@ -35,6 +35,8 @@ export interface TrainBatch {
   pos: GPUBuffer;
   fan: GPUBuffer;
   spans: GPUBuffer;
+  /** the most rows that attend any key row (train-layout.ts maxQueries): the attention backward's dk/dv split */
+  maxQueries: number;
   /** i32[M] the token each scored row predicts */
   targets: GPUBuffer;
   /** i32[M] the row that predicts scored row m; and the CSR lists of row r's scored rows (GatherRowsKernel sums them back) */
@@ -195,7 +197,8 @@ export class Backprop {
     // attention block: o, attention, rope, q|k|v
     this.linearBackward(rec, dxmid, a.att, w.o, ll.o, g.o, lora, datt, T, false);
     const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim };
-    this.attBack.encode(rec, shape, { qkv: a.qkv, out: a.att, lse: a.lse, dout: datt, dqkv, delta: this.b.delta, spans: batch.spans });
+    // (dh is free here: the dk/dv split's scratch)
+    this.attBack.encode(rec, shape, { qkv: a.qkv, out: a.att, lse: a.lse, dout: datt, dqkv, delta: this.b.delta, spans: batch.spans }, { scratch: dh, maxQueries: batch.maxQueries });
     this.k.rope.encodeBackward(rec, dqkv, batch.pos, this.rope, T, c.numHeads, c.numKvHeads);
     // acts.xn still holds the attention block's normed input (the MLP used xn2)
     this.linearBackward(rec, dqkv, a.xn, w.qkv, ll.qkv, g.qkv, lora, dxn, T, false);

@@ -151,6 +151,13 @@ export function queriesOf(spans: Int32Array, t: number): number[] {
   return Array.from({ length: Math.ceil((end - t) / step) }, (_, k) => t + k * step);
 }
 
+/** The most rows that attend any key row: the longest unit, end − start (the attention backward's dk/dv split). */
+export function maxQueries(spans: Int32Array): number {
+  let most = 0;
+  for (let t = 0; t + 3 < spans.length; t += 4) most = Math.max(most, spans[t + 3] - spans[t]);
+  return most;
+}
+
 /** Where a rollout's rows go in the training layout it will become (Engine's RowSave maps). */
 export interface RolloutRows {
   /** first row of each prompt (token p at row prompt[i] + p) */

@@ -5,11 +5,11 @@
 // the dk/dv half by 4 lanes per pair and by thread.
 import { afterAll, describe, expect, it } from 'vitest';
 import { AttentionKernel } from '../../src/kernels/attention';
-import { AttentionBackwardKernel, dkvKeysFitting, dkvLanesBytes, dqByGroup } from '../../src/kernels/attention_backward';
+import { AttentionBackwardKernel, dkvKeysFitting, dkvLanesBytes, dkvSplit, dqByGroup } from '../../src/kernels/attention_backward';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionBackwardRef } from '../../src/reference/attention_backward';
 import { kvWriteRef } from '../../src/reference/rope_kv';
-import { keysOf, trainLayout, type TrainLayout } from '../../src/model/train-layout';
+import { keysOf, maxQueries, trainLayout, type TrainLayout } from '../../src/model/train-layout';
 import { Recorder } from '../../src/gpu/encoder';
 import { expectClose } from '../helpers/compare';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
@@ -72,9 +72,10 @@ async function tfBackward(qkv: Float32Array, dout: Float32Array, c: Case, lay: T
 
 describe('attention_backward', () => {
   // the defaults (dq by group, dk/dv by lanes), then the per-head / per-thread kernels they replace
-  for (const c of CASES) for (const [dq, dkv, threads, keys] of [['group', 'lanes', 128, 2], ['group', 'lanes', 256, 1], ['group', 'lanes', 256, 4], ['head', 'thread', 128, 1]] as const) {
+  // pairs: the dk/dv of keys with more (query, head) pairs split over workgroups of that many (0: not split)
+  for (const c of CASES) for (const [dq, dkv, threads, keys, pairs] of [['group', 'lanes', 128, 2, 0], ['group', 'lanes', 256, 1, 0], ['group', 'lanes', 256, 4, 0], ['group', 'lanes', 256, 4, 3], ['group', 'lanes', 128, 1, 37], ['head', 'thread', 128, 1, 3]] as const) {
     if (dq === 'group' && !dqByGroup(c.H, c.K, c.D)) continue;
-    it(`${c.name}, dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} key${keys > 1 ? 's' : ''} a workgroup)` : ''} (reference and tf.grad)`, async () => {
+    it(`${c.name}, dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} key${keys > 1 ? 's' : ''} a workgroup${pairs ? `, split into ≤ ${pairs} pairs` : ''})` : ''} (reference and tf.grad)`, async () => {
       const ctx = await testGpu();
       const { H, K, D } = c;
       const lay = layoutOf(c);
@@ -88,11 +89,17 @@ describe('attention_backward', () => {
       k.dkvVariant = dkv;
       k.dkvThreads = threads;
       k.dkvKeys = keys;
+      k.dkvSplitPairs = pairs;
       const b = {
         qkv: ctx.memory.upload('qkv', qkv), out: ctx.memory.upload('out', fwd.out), lse: ctx.memory.upload('lse', fwd.lse),
         dout: ctx.memory.upload('dout', dout), dqkv: poisoned(ctx, qkv.length), delta: poisoned(ctx, T * H), spans: ctx.memory.upload('spans', lay.spans),
       };
-      const got = await runAndRead(ctx, b.dqkv, (rec) => k.encode(rec, { T, H, K, D }, b));
+      // a poisoned scratch: a part the reduce reads that no workgroup wrote would fail the comparison
+      const scratch = poisoned(ctx, 64 * T * K * 2 * D, 'scratch');
+      const split = pairs ? { scratch, maxQueries: maxQueries(lay.spans) } : undefined;
+      if (split && dkv === 'lanes') expect(dkvSplit({ T, H, K, D }, split.maxQueries, pairs, scratch.size).parts > 1, 'split where a key has more pairs').toBe(split.maxQueries * (H / K) > pairs);
+      const got = await runAndRead(ctx, b.dqkv, (rec) => k.encode(rec, { T, H, K, D }, b, split));
+      ctx.memory.destroy(scratch);
       const ref = attentionBackwardRef(qkv, kc, vc, lay.slot, lay.pos, fwd.out, fwd.lse, dout, T, H, K, D, lay.L, lay.fan);
       worst[`${c.name} ${dq}/${dkv}${threads}/${keys} vs ref`] = expectClose(got, ref, 2e-6, `${c.name} vs reference`).rel;
       worst[`${c.name} ${dq}/${dkv}${threads}/${keys} vs tf`] = expectClose(got, await tfBackward(qkv, dout, c, lay), 1e-5, `${c.name} vs tf.grad`).rel;
@@ -142,6 +149,22 @@ describe('attention_backward', () => {
     expect(dkvKeysFitting(256, 256, 4, 16384)).toBe(2);
     expect(dkvKeysFitting(256, 256, 4, 32768)).toBe(4);
     expect(dkvKeysFitting(256, 256, 4, 4096)).toBe(1);
+  });
+
+  it('dk/dv split: parts of ≤ dkvSplitPairs pairs where a key has more, as many as the scratch holds; none without a scratch row to spare', () => {
+    const s = { T: 2168, H: 12, K: 2, D: 128 }; // G = 8 × (128 + 255) at Qwen2.5-1.5B's heads
+    const part = s.T * s.K * 2 * s.D * 4;
+    expect(dkvSplit(s, 2168, 2048, 2168 * 8960 * 4)).toEqual({ CH: 1859, parts: 7 }); // 13,008 pairs, in dh
+    expect(dkvSplit(s, 2168, 0, 1e9)).toEqual({ CH: 0, parts: 1 });
+    expect(dkvSplit(s, 300, 2048, 1e9)).toEqual({ CH: 0, parts: 1 }); // 1,800 pairs: no key over the line
+    expect(dkvSplit(s, 2168, 2048, 2 * part)).toEqual({ CH: 4336, parts: 3 }); // the scratch holds 2 parts past the first
+    expect(dkvSplit(s, 2168, 2048, part - 1)).toEqual({ CH: 0, parts: 1 });
+  });
+
+  it('maxQueries: the longest unit of the layout (the rows that attend its first prompt row)', () => {
+    const lay = layoutOf({ name: '', units: [[3, 2], [5, 4]], Tc: 4, H: 2, K: 1, D: 8 });
+    expect(maxQueries(lay.spans)).toBe(5 + 4 * 3);
+    expect(maxQueries(layoutOf(CASES[1]).spans)).toBe(3); // alone: a sequence of 2 + 1 rows
   });
 
   it('dq by group where G ≤ 8, D % 4 = 0 and G·(D/4+1) ≤ 264 (every Qwen2.5 size), else by head', () => {

@@ -4,8 +4,8 @@
 // the global grad norm. Backward runs on the GPU through the frozen bf16 base with recompute, in
 // both training layouts: the group's completions sharing their prompt's rows (what the trainer
 // runs) and each completion with a copy of the prompt (TRL's layout). The shared layout runs its
-// tiled matmuls split-K wherever they can be split (forced at this tiny size; Backprop's scratch),
-// the other without.
+// tiled matmuls split-K wherever they can be split and the attention backward's dk/dv in parts of
+// 5 (query, head) pairs (both forced at this tiny size; Backprop's scratch), the other without.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/gpu/encoder';
 import { readF32 } from '../../src/gpu/buffers';
@@ -64,6 +64,7 @@ for (const name of listReferenceFixtures()) for (const share of [true, false]) {
       const P = f.cases.prompt_len as number;
       const seqs = Array.from({ length: g }, (_, b) => ({ prompt: Array.from(ids.data.subarray(b * T, b * T + P)), completion: Array.from(ids.data.subarray(b * T + P, (b + 1) * T)) }));
       bp = await Backprop.create(ctx, weights, { maxTokens: g * T, maxSeqLen: T, maxSeqs: g, maxRows: g * (T - P), maxRank: s.r, vocabChunk: 256 });
+      bp.attBack.dkvSplitPairs = share ? 5 : 0;
       batch = uploadBatch(ctx, seqs, 0, T - P, share);
       expect(batch.T).toBe(share ? P + g * (T - P - 1) : g * (T - 1));
       const temperature = f.cases.temperature as number;

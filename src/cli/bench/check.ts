@@ -22,7 +22,7 @@ import { AttentionBackwardKernel } from '../../kernels/attention_backward';
 import { attentionRef } from '../../reference/attention';
 import { attentionBackwardRef } from '../../reference/attention_backward';
 import { kvWriteRef } from '../../reference/rope_kv';
-import { trainLayout } from '../../model/train-layout';
+import { maxQueries, trainLayout } from '../../model/train-layout';
 
 const TOLERANCE = 1e-4;
 
@@ -141,17 +141,21 @@ async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err
     const want = attentionBackwardRef(qkv, kc, vc, lay.slot, lay.pos, fwd.out, fwd.lse, dout, T, H, K, D, lay.L, lay.fan);
     const m = ctx.memory;
     const b = { qkv: m.upload('check.qkv', qkv), out: m.upload('check.out', fwd.out), lse: m.upload('check.lse', fwd.lse), dout: m.upload('check.dout', dout), dqkv: m.create('check.dqkv', qkv.length * 4), delta: m.create('check.delta', T * H * 4), spans: m.upload('check.spans', lay.spans) };
-    for (const [dq, dkv, threads, keys] of [['group', 'lanes', 128, 1], ['group', 'lanes', 256, 1], ['group', 'lanes', 256, 2], ['group', 'lanes', 256, 4], ['head', 'thread', 128, 1]] as const) {
+    // split: the dk/dv of keys with more than `pairs` (query, head) pairs over several workgroups (0: not split)
+    const scratch = m.create('check.scratch', 16 * T * K * 2 * D * 4);
+    for (const [dq, dkv, threads, keys, pairs] of [['group', 'lanes', 128, 1, 0], ['group', 'lanes', 256, 1, 0], ['group', 'lanes', 256, 2, 0], ['group', 'lanes', 256, 4, 0], ['group', 'lanes', 256, 4, 100], ['group', 'lanes', 128, 2, 37], ['head', 'thread', 128, 1, 0]] as const) {
       k.dqVariant = dq;
       k.dkvVariant = dkv;
       k.dkvThreads = threads;
       k.dkvKeys = keys;
+      k.dkvSplitPairs = pairs;
       const rec = new Recorder(ctx, 'check');
-      k.encode(rec, { T, H, K, D }, b);
+      k.encode(rec, { T, H, K, D }, b, { scratch, maxQueries: maxQueries(lay.spans) });
       rec.submit();
-      check(`attention backward ${share ? `prompt ${P} shared by ${n}` : `${n} sequences alone`} (${T} rows), dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} keys a workgroup)` : ''}`, relError(await readF32(ctx.device, b.dqkv), want));
+      check(`attention backward ${share ? `prompt ${P} shared by ${n}` : `${n} sequences alone`} (${T} rows), dq by ${dq}, dk/dv by ${dkv}${dkv === 'lanes' ? ` (${threads} threads, ${keys} keys a workgroup${pairs ? `, split into ≤ ${pairs} pairs` : ''})` : ''}`, relError(await readF32(ctx.device, b.dqkv), want));
     }
     Object.values(b).forEach((x) => m.destroy(x));
+    m.destroy(scratch);
   }
 }
 

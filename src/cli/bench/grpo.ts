@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
@@ -148,6 +148,12 @@ export async function runBenchStep(argv: string[]): Promise<number> {
     const n = Number(values['dkv-keys']);
     if (n !== 1 && n !== 2 && n !== 4) throw new Error(`--dkv-keys ${values['dkv-keys']}: expected 1, 2 or 4`);
     session.backprop.attBack.dkvKeys = n;
+  }
+  if (values['dkv-split'] !== undefined) { // --dkv-split off|N: the dk/dv of keys with more than N (query, head) pairs split over several workgroups
+    const v = values['dkv-split'];
+    const n = v === 'off' ? 0 : Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--dkv-split ${v}: expected off or a number of pairs`);
+    session.backprop.attBack.dkvSplitPairs = n;
   }
   session.engine.saveFused = onOff('save-fused') ?? session.engine.saveFused; // --save-fused off: the reuse's rows by a scatter dispatch a layer, not by the down GEMVs
   const steps = [];

@@ -8,7 +8,7 @@ import { LmLogprobKernel } from '../../kernels/lm_logprob';
 import { RmsNormBackwardKernel } from '../../kernels/rmsnorm_backward';
 import type { ModelWeights } from '../../model/weights';
 import { qkvSlices } from '../../model/weights';
-import { trainLayout } from '../../model/train-layout';
+import { maxQueries, trainLayout } from '../../model/train-layout';
 import { timeKernel } from './timing';
 import { GpuTimer } from './gpu-timer';
 import { Recorder } from '../../gpu/encoder';
@@ -59,16 +59,25 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   await t('attention fwd (a workgroup per head and token)', (r) => k.attention.encode(r, shape, { qkv, kc, vc, slot, pos, out: att, lse }));
   const chunks = k.attentionGqa.plan(shape, 0);
   if (chunks) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, chunks, { qkv, kc, vc, slot, pos, out: att, lse }));
-  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  // training's dk/dv split: parts of dkvSplitPairs pairs for the shared prompt's keys, summed through a free buffer
+  const dkvSplit = { scratch: split.scratch, maxQueries: maxQueries(lay.spans) };
+  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
+  await t('attention bwd (dk/dv not split)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  const splitPairs = attBack.dkvSplitPairs;
+  for (const pairs of [1024, 4096]) {
+    attBack.dkvSplitPairs = pairs;
+    await t(`attention bwd (dk/dv split into parts of ≤ ${pairs} pairs)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
+  }
+  attBack.dkvSplitPairs = splitPairs;
   const dkvThreads = attBack.dkvThreads; // the default, and then the other choice
   attBack.dkvThreads = dkvThreads === 128 ? 256 : 128;
-  await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
   attBack.dkvThreads = dkvThreads;
   const dkvKeys = attBack.dkvKeys;
   for (const keys of [1, 2, 4] as const) {
     if (keys === dkvKeys) continue;
     attBack.dkvKeys = keys;
-    await t(`attention bwd (dk/dv by lanes, ${keys} key${keys > 1 ? 's' : ''} a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+    await t(`attention bwd (dk/dv by lanes, ${keys} key${keys > 1 ? 's' : ''} a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
   }
   attBack.dkvKeys = dkvKeys;
   attBack.dqVariant = 'head';
