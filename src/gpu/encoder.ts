@@ -4,7 +4,19 @@
 // A run of commands can be captured once and replayed in later recorders (a decode step encodes the
 // same few hundred dispatches every step: replaying skips the kernels' JavaScript, the parameter
 // packing and the bind-group lookups, leaving three GPU calls per dispatch).
+// Long submissions (a training pass: thousands of dispatches) can be cut into command buffers every
+// `cutEvery` dispatches (RecorderOptions): submitted as they are cut, the GPU starts on the first
+// while the rest is still encoded; with `defer`, held until submit() (encoded ahead, e.g. while the
+// GPU runs earlier work, then submitted at once). Dawn records a command buffer's backend commands
+// at its submit, so a cut one also lets the GPU run part k while part k + 1 is recorded.
 import type { GpuContext } from './device';
+
+export interface RecorderOptions {
+  /** end the command buffer every this many dispatches (0: never, unless the uniform arena fills) */
+  cutEvery?: number;
+  /** keep the cut command buffers until submit() instead of submitting each as it is cut */
+  defer?: boolean;
+}
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
@@ -41,7 +53,13 @@ export class Recorder {
   // timestamp writes for the next pass that opens (timed())
   private passTimestamps: GPUComputePassTimestampWrites | undefined;
 
-  constructor(private ctx: GpuContext, label = 'step') {
+  private cutEvery: number;
+  private cutAt = 0; // dispatches at the last cut
+  private held: Array<{ cmd: GPUCommandBuffer; uniforms: Uint8Array<ArrayBuffer> }> | null;
+
+  constructor(private ctx: GpuContext, private label = 'step', opts: RecorderOptions = {}) {
+    this.cutEvery = opts.cutEvery ?? 0;
+    this.held = opts.defer ? [] : null;
     this.enc = ctx.device.createCommandEncoder({ label });
     this.arena = uniformArena(ctx);
     this.uniforms = new Uint8Array(512 * SLOT); // a decode step's few hundred dispatches without regrowing
@@ -54,6 +72,7 @@ export class Recorder {
   dispatch(pipeline: GPUComputePipeline, params: ArrayBufferView | null, buffers: Array<Binding | null>, workgroups: [number, number?, number?]): void {
     let offset = -1;
     let size = 0;
+    if (this.cutEvery > 0 && this.dispatches - this.cutAt >= this.cutEvery && !this.captured) this.flush();
     if (params) {
       if (this.used + SLOT > ARENA_BYTES) {
         if (this.captured) throw new Error(`Recorder: a capture outgrew the ${ARENA_BYTES}-byte uniform arena (${this.dispatches - this.dispatchesAtCapture} dispatches); hint: capture fewer dispatches`);
@@ -166,8 +185,17 @@ export class Recorder {
   submit(): void {
     if (this.captured) throw new Error('Recorder: submit inside a capture; hint: endCapture() first');
     this.endPass();
-    if (this.used) this.ctx.device.queue.writeBuffer(this.arena, 0, this.uniforms, 0, this.used);
-    this.ctx.device.queue.submit([this.enc.finish()]);
+    const q = this.ctx.device.queue;
+    if (this.held) {
+      for (const h of this.held) {
+        if (h.uniforms.byteLength) q.writeBuffer(this.arena, 0, h.uniforms);
+        q.submit([h.cmd]);
+        this.submits++;
+      }
+      this.held.length = 0;
+    }
+    if (this.used) q.writeBuffer(this.arena, 0, this.uniforms, 0, this.used);
+    q.submit([this.enc.finish()]);
     this.used = 0;
     this.submits++;
   }
@@ -177,12 +205,23 @@ export class Recorder {
     this.endPass();
     this.enc.finish();
     this.used = 0;
+    if (this.held) this.held.length = 0;
   }
 
-  /** Submits what is recorded and continues in a fresh encoder (the queue keeps the order). */
+  /**
+   * Ends the command buffer and continues in a fresh encoder: submitted now, or (defer) held with
+   * its parameter bytes until submit(). The queue keeps the order either way.
+   */
   flush(): void {
-    this.submit();
-    this.enc = this.ctx.device.createCommandEncoder({ label: 'step-cont' });
+    this.cutAt = this.dispatches;
+    if (this.held) {
+      this.endPass();
+      this.held.push({ cmd: this.enc.finish(), uniforms: this.uniforms.slice(0, this.used) });
+      this.used = 0;
+    } else {
+      this.submit();
+    }
+    this.enc = this.ctx.device.createCommandEncoder({ label: `${this.label}-cont` });
   }
 
   private endPass(): void {

@@ -110,14 +110,11 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   });
   if (stopped) throw new StepAbandoned(`step ${step} stopped during rollout`);
   const tRollout = performance.now();
-  // 2. rewards and advantages
   const texts = gen.completions.map((c) => p.decode(c));
   const samples = prompts.flatMap((q) => Array.from({ length: G }, () => q.sample));
-  const scored = await p.score(texts, samples);
-  const adv = computeAdvantages(scored.totals, G, cfg.scaleRewards);
   const lengths = gen.completions.map((c) => c.length);
   const mask = (b: number, j: number): number => (j < lengths[b] && (gen.finished[b] || !cfg.maskTruncatedCompletions) ? 1 : 0);
-  // 3. micro-batches
+  // 2. micro-batches
   const groups: number[][] = [];
   for (let i = 0; i < B; i += per) groups.push(Array.from({ length: Math.min(per, B - i) }, (_, k) => i + k));
   const seqOf = (b: number): Sequence => ({ prompt: prompts[Math.floor(b / G)].ids, completion: gen.completions[b] });
@@ -127,12 +124,19 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   // the rollout's rows are this layout's where its units are the planned ones (one prompt: always)
   const reused = !!saveRows && batches.length === 1 && sameUnits(batches[0].units, saveRows.units);
   try {
-    // 4. reference log-probs (adapter off). The old log-probs of μ > 1 are the first iteration's:
-    // every micro-batch of it runs before the first update, under the rollout's adapter (TRL takes
-    // them from a pass of their own, with the same weights)
-    const ref = cfg.beta > 0 ? await refLogprobs(p, batches, cfg.temperature) : null;
+    // 3. reference log-probs (adapter off), queued on the GPU first: the rewards, the policy pass and
+    // the backward's encoding overlap them on the CPU
+    const refQueued = cfg.beta > 0 ? queueRefLogprobs(p, batches, cfg.temperature) : null;
+    refQueued?.catch(() => {}); // awaited below; a step that fails before then must not leave it unhandled
+    // 4. rewards and advantages
+    const scored = await p.score(texts, samples);
+    const adv = computeAdvantages(scored.totals, G, cfg.scaleRewards);
+    // 5. policy passes, loss, backward. The old log-probs of μ > 1 are the first iteration's: every
+    // micro-batch of it runs before the first update, under the rollout's adapter (TRL takes them
+    // from a pass of their own, with the same weights)
+    let ref: Float32Array[] | null = null;
+    let tRef = performance.now(); // without a reference pass: after the rewards; else when its log-probs are back
     const old: Float32Array[] = [];
-    const tRef = performance.now();
     const acc = { loss: 0, kl: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, entropy: 0, gradNorm: 0, lr: 0, n: 0, optSeconds: 0 };
     for (let it = 0; it < cfg.numIterations; it++) {
       const zero = new Recorder(ctx, 'zero-grads');
@@ -145,8 +149,17 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
         if (it === 0 && reused) p.backprop.encodeLogprobsSaved(rec, bt, cfg.temperature);
         else p.backprop.encodeLogprobs(rec, bt, p.lora, cfg.temperature, true);
         rec.submit();
-        const logp = await readF32(ctx.device, p.backprop.logp, bt.M);
-        const ent = await readF32(ctx.device, p.backprop.entropy, bt.M);
+        const logpRead = readF32(ctx.device, p.backprop.logp, bt.M); // copies queued now, awaited after the backward is encoded
+        const entRead = readF32(ctx.device, p.backprop.entropy, bt.M);
+        // the backward encoded while the GPU runs the passes queued before it (held, cut every
+        // BACKWARD_CUT dispatches, until dlogp is written)
+        const back = new Recorder(ctx, 'backward', { defer: true, cutEvery: BACKWARD_CUT });
+        p.backprop.encodeBackward(back, bt, p.lora, p.optimizer.grads, cfg.temperature);
+        if (refQueued && !ref) {
+          ref = await refQueued;
+          tRef = performance.now();
+        }
+        const [logp, ent] = await Promise.all([logpRead, entRead]);
         if (it === 0) old.push(logp);
         const m = Float32Array.from({ length: bt.M }, (_, k) => mask(rows[Math.floor(k / Tc)], k % Tc));
         const loss = grpoLoss(
@@ -154,8 +167,6 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
           { beta: cfg.beta, epsilonLow: cfg.epsilonLow, epsilonHigh: cfg.epsilonHigh, lossType: cfg.lossType, maxCompletionLength: cfg.maxCompletionLength, activeTokens, accumulationSteps: batches.length },
         );
         ctx.device.queue.writeBuffer(p.backprop.dlogp, 0, Float32Array.from(loss.dLogp));
-        const back = new Recorder(ctx, 'backward');
-        p.backprop.encodeBackward(back, bt, p.lora, p.optimizer.grads, cfg.temperature);
         back.submit();
         acc.loss += loss.loss;
         acc.kl += loss.metrics.klMean ?? 0;
@@ -191,16 +202,25 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   }
 }
 
-/** log-probs [micro-batch][M] under the reference model (the adapter off) */
-async function refLogprobs<S>(p: TrainerParts<S>, batches: ReturnType<typeof uploadBatch>[], temperature: number): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
+/**
+ * Dispatches a command buffer of the training passes holds: the GPU starts on the first while the
+ * rest is encoded (reference pass), and part k runs while Dawn records part k + 1 at its submit.
+ */
+const BACKWARD_CUT = 256;
+
+/**
+ * log-probs [micro-batch][M] under the reference model (the adapter off): every pass and its read-back
+ * copy queued before this returns (they share Backprop.logp: the queue keeps each copy before the next pass).
+ */
+function queueRefLogprobs<S>(p: TrainerParts<S>, batches: ReturnType<typeof uploadBatch>[], temperature: number): Promise<Float32Array[]> {
+  const out: Promise<Float32Array>[] = [];
   for (const bt of batches) {
-    const rec = new Recorder(p.ctx, 'ref-logp');
+    const rec = new Recorder(p.ctx, 'ref-logp', { cutEvery: BACKWARD_CUT });
     p.backprop.encodeLogprobs(rec, bt, null, temperature, false);
     rec.submit();
-    out.push(await readF32(p.ctx.device, p.backprop.logp, bt.M));
+    out.push(readF32(p.ctx.device, p.backprop.logp, bt.M));
   }
-  return out;
+  return Promise.all(out);
 }
 
 function meanStdOf(xs: number[]): [number, number] {

@@ -1,6 +1,8 @@
 // Recorder capture and replay: a captured run of dispatches and copies gives the same results when
 // replayed in a fresh recorder (parameters rewritten to the offsets its bind groups point at), and
 // misuse (replay at another parameter offset, submit inside a capture) is refused with a hint.
+// Cut recorders: command buffers every `cutEvery` dispatches, submitted as cut or held (defer) until
+// submit() — each with its own parameters, in order, after work queued in between.
 import { describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/gpu/encoder';
 import { readF32 } from '../../src/gpu/buffers';
@@ -35,6 +37,30 @@ describe('Recorder capture / replay', () => {
       expect(got[n - 1]).toBeCloseTo(1 + 2.5 * step * (n - 1), 3);
     }
     [y, b, out].forEach((buf) => m.destroy(buf));
+  });
+
+  it('cut every 3 dispatches: submitted as cut, or held until submit() (queued after a write made in between), each part with its own parameters', async () => {
+    const ctx = await testGpu();
+    const add = await AddKernel.create(ctx);
+    const n = 64;
+    const m = ctx.memory;
+    const b = m.upload('b', new Float32Array(n).fill(1));
+    for (const defer of [false, true]) {
+      const y = m.upload('y', new Float32Array(n));
+      const rec = new Recorder(ctx, 'cut', { cutEvery: 3, defer });
+      for (let k = 1; k <= 8; k++) add.encodeInPlace(rec, y, b, n, k); // y += k·b, 8 dispatches of their own scale
+      expect(rec.submits).toBe(defer ? 0 : 2); // cut before dispatches 4 and 7
+      // a write queued now: parts submitted as they were cut ran before it, held parts run after it
+      ctx.device.queue.writeBuffer(y, 0, new Float32Array(n).fill(100));
+      rec.submit();
+      expect(rec.submits).toBe(3);
+      const got = await readF32(ctx.device, y);
+      // submitted as cut: parts 1 and 2 (1 + … + 6) before the write, part 3 (7 + 8) after it; held: all 36 after it
+      expect(got[0]).toBe(defer ? 100 + 36 : 100 + 15);
+      expect(got[n - 1]).toBe(got[0]);
+      m.destroy(y);
+    }
+    m.destroy(b);
   });
 
   it('refuses a replay at another parameter offset, and a submit inside a capture', async () => {
