@@ -40,7 +40,11 @@ export interface LayerIo {
   kc: GPUBuffer;
   vc: GPUBuffer;
   L: number;
-  /** a buffer free during the layer (training: a gradient buffer): the tiled matmuls' split-K scratch (SplitK) */
+  /**
+   * a buffer free during the layer (training: a gradient buffer): the tiled matmuls' split-K scratch
+   * (SplitK). Without it (inference) the q|k|v, o and down matmuls of a tiled forward (prefill) take
+   * acts.gu, which none of them reads or writes; gate|up (gu's writer) is not split then.
+   */
   scratch?: GPUBuffer;
   /** decode GEMVs where MatmulKernel.saveFusable: the layer's output rows also go there, stored by the down GEMV */
   saveOut?: RowSaveTarget;
@@ -64,11 +68,12 @@ export function encodeLayerForward(
 ): void {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
-  const sk = io.scratch ? { split: { scratch: io.scratch } } : {};
   // decode, where k.decodeFusion says so (and the device can bind a fused GEMV's 9 buffers): the
   // RMSNorms go into the GEMVs that read them, the SwiGLU into the down GEMVs (up to three dispatches
   // less per layer); the backward's recompute reads xn and h afterwards, so it keeps the kernels
   const decode = k.matmul.variantFor(T) === 'gemv' && !recompute;
+  const sk = io.scratch ? { split: { scratch: io.scratch } } : decode ? {} : { split: { scratch: gu } };
+  const skGateUp = io.scratch ? sk : {};
   const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
   const fuseSwiglu = decode && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
@@ -89,7 +94,7 @@ export function encodeLayerForward(
   } else {
     const xn2 = recompute?.xnMlp ?? acts.xn;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
-    encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, sk);
+    encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, skGateUp);
   }
   if (recompute) {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);

@@ -110,6 +110,20 @@ for (const name of listReferenceFixtures()) {
           });
         }
 
+        it('logits_lora with the forward\'s tiled q|k|v, o and down matmuls split-K through acts.gu (forced at this size): the same logits', async () => {
+          const mm = engine.k.matmul;
+          const was = [mm.splitWorkgroups, mm.splitMinSteps];
+          const plain = await fixtureLogits(ctx, engine, f, lora);
+          [mm.splitWorkgroups, mm.splitMinSteps] = [1 << 20, 1];
+          try {
+            const split = await fixtureLogits(ctx, engine, f, lora);
+            expect(relError(split, plain).rel).toBeLessThanOrEqual(1e-5);
+            expect(split.some((v, i) => v !== plain[i]), 'the split changed the summation order somewhere').toBe(true);
+          } finally {
+            [mm.splitWorkgroups, mm.splitMinSteps] = was;
+          }
+        });
+
         if (format === 'bf16') {
           for (const withLora of [false, true]) {
             const key = withLora ? 'greedy_lora' : 'greedy_base';
