@@ -200,6 +200,12 @@ describe('matmul', () => {
         lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold },
       }));
       expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4} loraFold=${fold}`);
+      // the dense u GEMVs at 1, an odd count and 16 rows (each row count is pipelines of its own: CI time)
+      if (![1, 7, 16].includes(M) || (M === 16 && !wide)) {
+        [xb, gb, ab, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
+        destroyWeight(ctx, w);
+        continue;
+      }
       const ud = poisoned(ctx, M * 8);
       kernel.denseRowGrid = false; // a dispatch per 16 rows of x, then (below) a workgroup row per row of x
       const u = await runAndRead(ctx, ud, (rec) => kernel.encodeDenseGemv(rec, xb, ab, ud, M, 8, K, { xNorm: { w: gb, eps } }));
