@@ -179,13 +179,16 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
         acc.entropy += en ? es / en : 0;
         acc.n++;
       }
-      await ctx.device.queue.onSubmittedWorkDone();
-      const tOpt = performance.now();
+      // the optimizer queued behind the backward (its encoding overlaps the backward on the GPU);
+      // its time is from the backward's end to the grad norm's read-back
+      let tOpt = 0;
+      const backDone = ctx.device.queue.onSubmittedWorkDone().then(() => { tOpt = performance.now(); });
       const lr = lrAt(step, { schedule: cfg.lrSchedule, lr: cfg.learningRate, warmupRatio: cfg.warmupRatio, totalSteps: cfg.totalSteps });
       const opt = new Recorder(ctx, 'adamw');
       p.optimizer.encodeStep(opt, { lr, beta1: cfg.adamBeta1, beta2: cfg.adamBeta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm, step: step * cfg.numIterations + it + 1 });
       opt.submit();
       acc.gradNorm += await p.optimizer.readGradNorm();
+      await backDone;
       acc.optSeconds += (performance.now() - tOpt) / 1000;
       acc.lr = lr;
     }
