@@ -110,8 +110,6 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
   });
   if (stopped) throw new StepAbandoned(`step ${step} stopped during rollout`);
   const tRollout = performance.now();
-  const texts = gen.completions.map((c) => p.decode(c));
-  const samples = prompts.flatMap((q) => Array.from({ length: G }, () => q.sample));
   const lengths = gen.completions.map((c) => c.length);
   const mask = (b: number, j: number): number => (j < lengths[b] && (gen.finished[b] || !cfg.maskTruncatedCompletions) ? 1 : 0);
   // 2. micro-batches
@@ -128,7 +126,9 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
     // the backward's encoding overlap them on the CPU
     const refQueued = cfg.beta > 0 ? queueRefLogprobs(p, batches, cfg.temperature) : null;
     refQueued?.catch(() => {}); // awaited below; a step that fails before then must not leave it unhandled
-    // 4. rewards and advantages
+    // 4. rewards and advantages (the completions decoded to text while the GPU runs the reference pass)
+    const texts = gen.completions.map((c) => p.decode(c));
+    const samples = prompts.flatMap((q) => Array.from({ length: G }, () => q.sample));
     const scored = await p.score(texts, samples);
     const adv = computeAdvantages(scored.totals, G, cfg.scaleRewards);
     // 5. policy passes, loss, backward. The old log-probs of μ > 1 are the first iteration's: every
