@@ -62,9 +62,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let u = spans[j];
   let inPrompt = j < u32(u.x) + u32(u.y);
   let qs = query_step(j, u); // the queries of key row j: j, j + qs, … (train_spans.wgsl)
-  // this key's index in its segment; only a block's first key's workgroup works
-  let idx = select((j - u32(u.x) - u32(u.y)) / qs, j - u32(u.x), inPrompt);
-  if (idx % KB != 0u) { return; }
+  // only a block's first key's workgroup works
+  if (segment_index(j, u) % KB != 0u) { return; }
   let G = p.H / p.K;
   let n = query_count(j, u) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
   let parts = select(1u, (n + p.CH - 1u) / p.CH, p.CH > 0u);
@@ -168,17 +167,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }
 
 // Split parts summed into dqkv: workgroup (g, key row j), thread entries e, e + WG, … of [dk | dv].
-// Key j's block leader (its segment's key at index idx − idx % KB) had `parts` parts; 1: nothing to add.
+// Key j's block leader (its segment's key at index i − i % KB, i = j's) had `parts` parts; 1: nothing to add.
 @compute @workgroup_size(WG)
 fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x;
   let j = wid.y + wid.z * 65535u;
   if (j >= p.T || p.CH == 0u) { return; }
   let u = spans[j];
-  let inPrompt = j < u32(u.x) + u32(u.y);
-  let qs = query_step(j, u);
-  let idx = select((j - u32(u.x) - u32(u.y)) / qs, j - u32(u.x), inPrompt);
-  let lead = j - (idx % KB) * qs;
+  let lead = j - (segment_index(j, u) % KB) * query_step(j, u);
   let parts = (query_count(lead, spans[lead]) * (p.H / p.K) + p.CH - 1u) / p.CH;
   if (parts < 2u) { return; }
   let row4 = (p.H + 2u * p.K) * D4;

@@ -30,3 +30,9 @@ fn query_count(j: u32, u: vec4<i32>) -> u32 {
   let step = query_step(j, u);
   return (u32(u.w) - j + step - 1u) / step;
 }
+
+// key row j's index in its segment (the prompt, or its branch), whose keys are query_step(j) apart
+fn segment_index(j: u32, u: vec4<i32>) -> u32 {
+  let P = u32(u.x) + u32(u.y);
+  return select((j - P) / query_step(j, u), j - u32(u.x), j < P);
+}

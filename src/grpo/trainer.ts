@@ -152,8 +152,8 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
         const logpRead = readF32(ctx.device, p.backprop.logp, bt.M); // copies queued now, awaited after the backward is encoded
         const entRead = readF32(ctx.device, p.backprop.entropy, bt.M);
         // the backward encoded while the GPU runs the passes queued before it (held, cut every
-        // BACKWARD_CUT dispatches, until dlogp is written)
-        const back = new Recorder(ctx, 'backward', { defer: true, cutEvery: BACKWARD_CUT });
+        // PASS_CUT dispatches, until dlogp is written)
+        const back = new Recorder(ctx, 'backward', { defer: true, cutEvery: PASS_CUT });
         p.backprop.encodeBackward(back, bt, p.lora, p.optimizer.grads, cfg.temperature);
         if (refQueued && !ref) {
           ref = await refQueued;
@@ -209,7 +209,7 @@ export async function trainStep<S>(p: TrainerParts<S>, cfg: TrainConfig, step: n
  * Dispatches a command buffer of the training passes holds: the GPU starts on the first while the
  * rest is encoded (reference pass), and part k runs while Dawn records part k + 1 at its submit.
  */
-const BACKWARD_CUT = 256;
+const PASS_CUT = 256;
 
 /**
  * log-probs [micro-batch][M] under the reference model (the adapter off): every pass and its read-back
@@ -218,7 +218,7 @@ const BACKWARD_CUT = 256;
 function queueRefLogprobs<S>(p: TrainerParts<S>, batches: ReturnType<typeof uploadBatch>[], temperature: number): Promise<Float32Array[]> {
   const out: Promise<Float32Array>[] = [];
   for (const bt of batches) {
-    const rec = new Recorder(p.ctx, 'ref-logp', { cutEvery: BACKWARD_CUT });
+    const rec = new Recorder(p.ctx, 'ref-logp', { cutEvery: PASS_CUT });
     p.backprop.encodeLogprobs(rec, bt, null, temperature, false);
     rec.submit();
     out.push(readF32(p.ctx.device, p.backprop.logp, bt.M));
