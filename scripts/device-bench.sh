@@ -13,6 +13,8 @@
 #   nosubgroups  `bench --disable subgroups --no-peer`: the kernels on their no-subgroup paths (issue #9.5)
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
+#   rowlane  `bench --cold-only --rowlane`: the q4 decode GEMVs (cold, GPU-timed), the default against every row-lane layout
+#   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (Infinity: never)
 #   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
@@ -51,6 +53,10 @@ for p in "${parts[@]}"; do
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
     check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
     cold) run cold 120 bench --cold-only --no-peer --json "$OUT/cold.json" ;;
+    rowlane) run rowlane 150 bench --cold-only --rowlane --no-peer --json "$OUT/rowlane.json" ;;
+    rowlane=*) n=${p#rowlane=}
+      run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
+      run "step-rl-$n" 120 bench-step --steps 3 --gemv-rowlane-rows "$n" --json "$OUT/step-rl-$n.json" ;;
     fusion=*) f=${p#fusion=}
       run "rollout-$f" 120 bench-rollout --no-breakdown --fusion "$f" --json "$OUT/rollout-$f.json"
       run "step-$f" 120 bench-step --steps 3 --fusion "$f" --json "$OUT/step-$f.json" ;;
@@ -74,6 +80,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane rowlane=N fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

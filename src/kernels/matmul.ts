@@ -4,7 +4,8 @@
 // (matmul_epilogue.wgsl) and the kernel body; the GEMV also from gemv_common.wgsl and a
 // row-reduction snippet; its body is made per (MR, NR) with unrolled accumulators (gemv_body.ts) or
 // the loop form (matmul_gemv.wgsl). q4 weights with K % 32 = 0 can take the wide GEMV (16-byte code
-// loads: weights_q4_wide.wgsl; on request — measured slower on H100).
+// loads: weights_q4_wide.wgsl; on request — measured slower on H100) or the row-lane GEMV (lanes own
+// output rows and share each x load: gemv_rowlane.ts; the default for gate|up at 4–8 rows of x).
 // Weights larger than the binding limit are split into row ranges, one dispatch per part.
 import gemvCode from '../../shaders/matmul_gemv.wgsl?raw';
 import gemvWideCode from '../../shaders/matmul_gemv_wide.wgsl?raw';
@@ -28,6 +29,7 @@ import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { gemvBody, gemvBody4, gemvWideBody, type BodyOpts } from './gemv_body';
+import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -104,6 +106,8 @@ export interface MatmulOptions {
   gemvWide?: boolean;
   /** GEMV only: x is a gate|up pair [M, 2K] and the GEMV reads h = silu(gate)·up (the SwiGLU fused into the down projection) */
   xSwiglu?: boolean;
+  /** GEMV only (q4, K % 32 = 0): true forces the row-lane GEMV (gemv_rowlane.ts; gemvRows then counts rows a lane, gemvLanes the row lanes 8…64), false the lane-group one; default from the kernel's gemvRowLaneRows rows of x */
+  gemvRowLane?: boolean;
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
@@ -174,6 +178,22 @@ export function gemvLayout(_M: number, N: number, K: number, step = 8, step4 = f
   const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / (step4 ? 4 : step))));
   return { rows, lanes };
 }
+
+/**
+ * The row-lane GEMV's layout (gemv_rowlane.ts) for a weight [N, K]: 2 rows a lane and 16 row lanes
+ * (16 k-parts a workgroup) where that gives 4 · GEMV_MIN_WORKGROUPS workgroups, else 8 row lanes, else
+ * 1 row a lane. H100, cold gate|up (17,920 × 1536) at 8 rows of x, GPU-timed (2026-12-06, twelfth
+ * session, two calls): 2 rows a lane with 8 or 16 row lanes the fastest (0.041 / 0.041 and 0.055 /
+ * 0.057 ms), 32 row lanes (fewer, longer walks) and 4 rows a lane slower; loading the next step's
+ * codes ahead did not help.
+ */
+export function rowLaneLayout(_M: number, N: number, _K: number): { rows: number; lanes: number } {
+  for (const lanes of [16, 8] as const) if (N / (lanes * 2) >= 4 * GEMV_MIN_WORKGROUPS) return { rows: 2, lanes };
+  return { rows: 1, lanes: 8 };
+}
+
+/** Fewest rows of W for which the row-lane GEMV is the default: gate|up's 17,920 (q|k|v, o and down, 1,536–2,048 rows, ran slower with it: too few workgroups or long walks). */
+export const ROWLANE_MIN_N = 8192;
 
 /**
  * Fewest lanes a row with the 4-weight step (gemvBody4): 64 — H100, M = 16, cold: 8960×1536 0.0366
@@ -296,6 +316,15 @@ export class MatmulKernel {
    */
   gemvStep4RowsShortK = 9;
   /**
+   * From this many rows of x (to gemvRowLaneMaxRows) the q4 GEMVs (K % 32 = 0) of at least ROWLANE_MIN_N
+   * rows take the row-lane body (gemv_rowlane.ts; Infinity: never). H100, 2026-12-06 twelfth session
+   * (a decode step's pass, GPU-timed, one call): G = 8 3.412 → 3.252 ms, with LoRA 3.998 → 3.844; at
+   * 16 rows slower (G = 16 4.753 → 5.487 ms), at 1 row the same.
+   */
+  gemvRowLaneRows = 4;
+  /** Most rows of x the row-lane GEMV is the default for: at 16 (G = 16) with 4 rows a lane the step was slower (above). */
+  gemvRowLaneMaxRows = 8;
+  /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
    * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
    * the row sums (false: benchmarks compare them).
@@ -361,7 +390,16 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
-        if (variant === 'gemv') {
+        const rowLane = variant === 'gemv' ? this.rowLaneFor(w, mr, opts, !!norm) : null;
+        if (rowLane) {
+          const nr = opts.gemvRows ?? rowLane.rows;
+          const lanes = opts.gemvLanes ?? rowLane.lanes;
+          if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
+          if (!(ROWLANE_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`row-lane GEMV: gemvLanes must be one of ${ROWLANE_LANES_OPTIONS.join(', ')}, got ${lanes}`);
+          const body = gemvRowLaneBody(mr, nr, { norm: !!norm, loraFold: fold, redFloats: this.rowLaneRedFloats(mr, !!norm) });
+          const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
+          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, lanes * nr)));
+        } else if (variant === 'gemv') {
           const wide = this.gemvWide(w, opts.gemvWide);
           const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4);
@@ -523,6 +561,26 @@ export class MatmulKernel {
   /** A GEMV: row reduction + weight reader + epilogue + GEMV layout + body (8-weight or wide). */
   private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>, save = false): GPUComputePipeline {
     return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, save ? saveRowCode : NO_SAVE, gemvCommon, body), constants);
+  }
+
+  /**
+   * The row-lane GEMV's layout for `mr` rows of x and weight w (rows a lane, row lanes), or null where
+   * the lane-group GEMV runs: asked (opts.gemvRowLane), else from gemvRowLaneRows to gemvRowLaneMaxRows
+   * rows of x where w has ROWLANE_MIN_N rows or more; q4 with
+   * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with
+   * workgroup memory for a 256-float reduction.
+   */
+  rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): { rows: number; lanes: number } | null {
+    const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
+    if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
+    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= ROWLANE_MIN_N && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
+    return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
+  }
+
+  /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */
+  private rowLaneRedFloats(mr: number, norm: boolean): number {
+    const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
+    return Math.min(16 * 256 * 2, Math.floor(limit / 4) - rowLaneFixedFloats(mr, norm));
   }
 
   /** Whether a GEMV of `mr` rows of x takes the 4-weight body: asked (`want`), else from gemvStep4Rows rows; q4 and bf16 (the LM head) with the unrolled 8-weight path only. */

@@ -2,7 +2,7 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { GEMV_SHORT_K, MatmulKernel, destroyWeight, gemvLanesFor, gemvLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../src/reference/rmsnorm';
 import { swigluRef } from '../../src/reference/swiglu';
@@ -15,7 +15,7 @@ import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -74,6 +74,12 @@ const CASES: Case[] = [
   { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
+  // the row-lane GEMV (lanes own rows, x one address a subgroup): its default layouts, every row-lane count, 1–4 rows a lane, the reduction in several chunks (16 rows of x × 2 rows a lane), LoRA in the parts and in the epilogue
+  { name: 'q4 gemv row-lane M=8 N=70 K=160 bias accumulate + lora slices', M: 8, N: 70, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true },
+  { name: 'q4 gemv row-lane RL=32 NR=2 M=16 N=100 K=96 bias accumulate + lora slices (reduction in chunks)', M: 16, N: 100, K: 96, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true, gemvLanes: 32, gemvRows: 2 },
+  { name: 'q4 gemv row-lane RL=16 NR=4 M=3 N=37 K=320 lora slices r = 72 in the epilogue (loraFold off)', M: 3, N: 37, K: 320, variant: 'gemv', lora: true, loraR: 72, loraFold: false, gemvRowLane: true, gemvLanes: 16, gemvRows: 4 },
+  { name: 'q4 gemv row-lane RL=64 NR=1 M=1 N=9 K=64 lora slices', M: 1, N: 9, K: 64, variant: 'gemv', lora: true, gemvRowLane: true, gemvLanes: 64, gemvRows: 1 },
+  { name: 'q4 gemv row-lane RL=8 NR=2 M=33 N=50 K=2080 accumulate (dispatches of 16 rows of x)', M: 33, N: 50, K: 2080, variant: 'gemv', accumulate: true, gemvRowLane: true, gemvLanes: 8, gemvRows: 2 },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
   { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
@@ -91,7 +97,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.N, 'scratch') : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
       split: scratch ? { scratch, splits: c.splitK } : undefined,
     }),
@@ -237,6 +243,63 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
   });
 
+  it('row-lane GEMV with the RMSNorm fused (Σx² summed by the workgroup; at 16 rows of x on a device with 16 KiB of workgroup memory, where the reduction holds 14 values a thread, in two chunks): bias + LoRA summed by the parts from a u without the rsqrt, and in the epilogue; refused for bf16, K % 32 ≠ 0, the fused SwiGLU and too little workgroup memory', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
+    const [N, K, eps] = [45, 128, 1e-6];
+    for (const [M, rows, lanes, fold, mem] of [[16, 1, 32, true, small], [5, 2, 8, false, kernel], [2, 4, 16, true, kernel]] as const) {
+      mem.loraFold = fold;
+      const x = normal(90 + M, M * K, 3);
+      const g = normal(91, K, 0.5);
+      const xn = rmsnormRef(x, g, M, K, eps);
+      const host = packWeight('q4', normal(92, N * K, 0.05), N, K);
+      const bias = normal(93, N, 0.1);
+      const w = uploadWeight(ctx, host, 'w', bias);
+      const lora = loraFor({ name: '', M, N, K });
+      const rs = rmsInvRef(x, M, K, eps);
+      const uUn = lora.u.map((v, i) => v / rs[Math.floor(i / lora.ldu)]);
+      const [xb, gb, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];
+      const yb = poisoned(ctx, M * N);
+      const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, {
+        variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, xNorm: { w: gb, eps },
+        lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold },
+      }));
+      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `row-lane M=${M} NR=${rows} RL=${lanes} loraFold=${fold}`);
+      [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
+      destroyWeight(ctx, w);
+    }
+    kernel.loraFold = true;
+    const b = ctx.memory.create('b', 4096);
+    const rec = new Recorder(ctx, 't');
+    const bf = uploadWeight(ctx, packWeight('bf16', normal(94, 8 * 64), 8, 64), 'bf');
+    const odd = uploadWeight(ctx, packWeight('q4', normal(95, 8 * 72), 8, 72), 'odd');
+    const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
+    expect(() => kernel.encode(rec, b, bf, b, 4, { variant: 'gemv', gemvRowLane: true })).toThrow(/q4 weights with K a multiple of 32.*; got bf16/);
+    expect(() => kernel.encode(rec, b, odd, b, 4, { variant: 'gemv', gemvRowLane: true })).toThrow(/K = 72/);
+    expect(() => kernel.encode(rec, b, q4, b, 4, { variant: 'gemv', gemvRowLane: true, xSwiglu: true })).toThrow(/xSwiglu/);
+    const tiny = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 1024 } });
+    expect(() => tiny.encode(rec, b, q4, b, 4, { variant: 'gemv', gemvRowLane: true })).toThrow(/1088 bytes of workgroup memory; got q4, K = 64, 1024 bytes/);
+    expect(tiny.rowLaneFor(q4, 4, {}, false)).toBeNull(); // by default: the lane-group GEMV there
+    [bf, odd, q4].forEach((w) => destroyWeight(ctx, w));
+    ctx.memory.destroy(b);
+  });
+
+  it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 16 or 8 row lanes), unless another GEMV body is asked for', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const fake = (format: WeightFormat, N: number, K: number) => ({ format, N, K, parts: [], codebook: null, bias: null, bytes: 0 }) as Weight;
+    const gateUp = fake('q4', 17920, 1536);
+    expect([1, 3, 4, 8, 9, 16].map((m) => kernel.rowLaneFor(gateUp, m, {}, false))).toEqual([null, null, { rows: 2, lanes: 16 }, { rows: 2, lanes: 16 }, null, null]);
+    expect(kernel.rowLaneFor(fake('q4', ROWLANE_MIN_N, 1536), 8, {}, true)).toEqual({ rows: 2, lanes: 8 }); // 512 workgroups with 8 row lanes
+    expect(kernel.rowLaneFor(fake('q4', 2048, 1536), 8, {}, false)).toBeNull(); // q|k|v: the lane-group GEMV
+    expect(kernel.rowLaneFor(fake('bf16', 151936, 1536), 8, {}, false)).toBeNull();
+    expect(kernel.rowLaneFor(gateUp, 8, { gemvStep4: false }, false)).toBeNull();
+    expect(kernel.rowLaneFor(gateUp, 8, { gemvRowLane: false }, false)).toBeNull();
+    expect(kernel.rowLaneFor(fake('q4', 100, 64), 1, { gemvRowLane: true }, false)).toEqual(rowLaneLayout(1, 100, 64));
+    expect(rowLaneLayout(1, 100, 64)).toEqual({ rows: 1, lanes: 8 });
+  });
+
   it('the 4-weight GEMV step is for q4 and bf16 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows (gemvStep4RowsShortK for short rows)', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
@@ -270,7 +333,7 @@ describe('matmul', () => {
     ctx.memory.destroy(b);
   });
 
-  it('a decode GEMV copies its stored rows to the training layout (save: row base + pos·stride, a row < 0 skipped), with accumulate + LoRA, 8- and 4-weight steps; refused by the tiled kernel and on a device with 10 storage buffers', async () => {
+  it('a decode GEMV copies its stored rows to the training layout (save: row base + pos·stride, a row < 0 skipped), with accumulate + LoRA, 8- and 4-weight steps and the row-lane body; refused by the tiled kernel and on a device with 10 storage buffers', async () => {
     const ctx = await testGpu();
     const [M, N, K] = [5, 37, 160];
     const host = packWeight('q4', normal(41, N * K, 0.05), N, K);
@@ -285,12 +348,12 @@ describe('matmul', () => {
     const kernel = await MatmulKernel.create(ctx);
     expect(kernel.saveFusable).toBe(ctx.limits.maxStorageBuffersPerShaderStage >= 11);
     const bufs = { x: ctx.memory.upload('x', x), u: ctx.memory.upload('u', lora.u), B: ctx.memory.upload('B', lora.B), pos: ctx.memory.upload('pos', pos), map: ctx.memory.upload('map', map) };
-    for (const gemvStep4 of [false, true]) {
+    for (const [gemvStep4, gemvRowLane] of [[false, false], [true, false], [undefined, true]] as const) {
       const y = ctx.memory.upload('y', yIn);
       const dst = poisoned(ctx, D * N, 'dst');
       const loraOpt = { u: bufs.u, ldu: lora.ldu, B: bufs.B, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 };
-      const got = await runAndRead(ctx, dst, (rec) => kernel.encode(rec, bufs.x, w, y, M, { variant: 'gemv', accumulate: true, lora: loraOpt, gemvStep4, save: { pos: bufs.pos, map: bufs.map, dst } }));
-      expectClose(await readF32(ctx.device, y, M * N), want, 1e-5, `y, 4-weight steps ${gemvStep4}`);
+      const got = await runAndRead(ctx, dst, (rec) => kernel.encode(rec, bufs.x, w, y, M, { variant: 'gemv', accumulate: true, lora: loraOpt, gemvStep4, gemvRowLane, save: { pos: bufs.pos, map: bufs.map, dst } }));
+      expectClose(await readF32(ctx.device, y, M * N), want, 1e-5, `y, 4-weight steps ${gemvStep4}, row-lane ${gemvRowLane}`);
       for (let m = 0; m < M; m++) {
         const row = map[2 * m] + pos[m] * map[2 * m + 1];
         if (row >= 0) expectClose(got.subarray(row * N, (row + 1) * N), want.subarray(m * N, (m + 1) * N), 1e-5, `saved row ${m} → ${row}`);

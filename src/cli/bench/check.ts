@@ -13,6 +13,7 @@ import { nodeGpu } from '../../gpu/node';
 import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
+import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
@@ -106,16 +107,19 @@ async function checkSave(ctx: GpuContext, kernel: MatmulKernel, check: (name: st
   const [N, D] = [1536, 40];
   const map = Int32Array.from({ length: 16 }, (_, i) => (i % 2 ? 8 : 3 + (i >> 1))); // row 3 + r + 8·pos
   const pos = Int32Array.from({ length: 8 }, (_, r) => r % 4);
-  const b = { x: m.upload('check.x', p.x), y: m.upload('check.y', p.yIn), u: m.upload('check.u', p.lora.u), B: m.upload('check.B', p.lora.B), pos: m.upload('check.pos', pos), map: m.upload('check.map', map), dst: m.create('check.dst', D * N * 4) };
-  const rec = new Recorder(ctx, 'check');
-  kernel.encode(rec, b.x, p.w, b.y, p.M, { variant: 'gemv', accumulate: true, lora: { u: b.u, ldu: p.lora.ldu, B: b.B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 }, save: { pos: b.pos, map: b.map, dst: b.dst } });
-  rec.submit();
-  const dst = await readF32(ctx.device, b.dst);
-  const saved = new Float32Array(8 * N);
-  for (let r = 0; r < 8; r++) saved.set(dst.subarray((3 + r + 8 * pos[r]) * N, (4 + r + 8 * pos[r]) * N), r * N);
-  check(`gemv saving its rows (y) M=8 N=${N} K=8960`, relError(await readF32(ctx.device, b.y), p.want));
-  check(`gemv saving its rows (the saved rows) M=8 N=${N} K=8960`, relError(saved, p.want));
-  Object.values(b).forEach((x) => m.destroy(x));
+  for (const gemvRowLane of [false, true]) {
+    const b = { x: m.upload('check.x', p.x), y: m.upload('check.y', p.yIn), u: m.upload('check.u', p.lora.u), B: m.upload('check.B', p.lora.B), pos: m.upload('check.pos', pos), map: m.upload('check.map', map), dst: m.create('check.dst', D * N * 4) };
+    const rec = new Recorder(ctx, 'check');
+    kernel.encode(rec, b.x, p.w, b.y, p.M, { variant: 'gemv', gemvRowLane, accumulate: true, lora: { u: b.u, ldu: p.lora.ldu, B: b.B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 }, save: { pos: b.pos, map: b.map, dst: b.dst } });
+    rec.submit();
+    const dst = await readF32(ctx.device, b.dst);
+    const saved = new Float32Array(8 * N);
+    for (let r = 0; r < 8; r++) saved.set(dst.subarray((3 + r + 8 * pos[r]) * N, (4 + r + 8 * pos[r]) * N), r * N);
+    const how = gemvRowLane ? 'row-lane ' : '';
+    check(`gemv ${how}saving its rows (y) M=8 N=${N} K=8960`, relError(await readF32(ctx.device, b.y), p.want));
+    check(`gemv ${how}saving its rows (the saved rows) M=8 N=${N} K=8960`, relError(saved, p.want));
+    Object.values(b).forEach((x) => m.destroy(x));
+  }
   destroyWeight(ctx, p.w);
 }
 
@@ -191,6 +195,10 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
       // 4 weights per lane step, 1–4 steps a trip
       for (const gemvSteps of GEMV_STEPS_OPTIONS) check(`gemv 4-weight steps, ${gemvSteps} a trip M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: false, gemvSteps, gemvStep4: true }));
       check(`gemv default layout M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
+      // the row-lane body: every row-lane count and rows a lane
+      for (const rows of GEMV_ROWS_OPTIONS) {
+        for (const lanes of ROWLANE_LANES_OPTIONS) check(`gemv row-lane NR=${rows} RL=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes }));
+      }
       // the RMSNorm fused into the x reads (decode q|k|v and gate|up), 8-, 32- and 4-weight steps; the
       // LoRA term summed by the lanes (default) and in the store epilogue (loraFold off)
       for (const loraFold of [true, false]) {
@@ -201,6 +209,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
           for (const [wide, step4] of [[false, false], [true, false], [false, true]] as const) {
             check(`gemv RMSNorm fused ${wide ? 'wide' : step4 ? '4-weight' : '8-weight'} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvStep4: step4 }, true));
           }
+          check(`gemv RMSNorm fused row-lane ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true }, true));
         }
       }
       kernel.loraFold = true;

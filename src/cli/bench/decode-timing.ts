@@ -1,7 +1,7 @@
 // `bench-rollout`'s decode-step timings: the step's parts (layers, LM head, sampling) on the GPU
 // clock, the decode loop with every step's pass timestamped (is the GPU busy?), one step's dispatches
 // each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion)
-// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES).
+// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES) and of the row-lane GEMV (ROWLANE_CHOICES).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
@@ -106,6 +106,8 @@ export interface StepGpuTime {
   byFusion: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass with each choice of the GEMVs' 4-weight step (STEP4_CHOICES): GPU ms (median of 5) */
   byStep4: Record<string, number>;
+  /** the step's pass with the row-lane GEMV from each row count (ROWLANE_CHOICES; gemvRowLaneRows): GPU ms (median of 5) */
+  byRowLane: Record<string, number>;
 }
 
 export interface LoopGpuTime {
@@ -200,7 +202,18 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     } finally {
       [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = savedRows;
     }
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4 };
+    // the row-lane GEMV (q4 weights) from how many rows of x
+    const byRowLane: Record<string, number> = {};
+    const savedRowLane: [number, number] = [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows];
+    try {
+      for (const [name, from, to] of [...ROWLANE_CHOICES, ['engine', ...savedRowLane] as [string, number, number]]) {
+        [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows] = [from, to];
+        byRowLane[name] = (await recaptured()).ms;
+      }
+    } finally {
+      [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows] = savedRowLane;
+    }
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -208,6 +221,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
 }
 
 /** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
+/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows)] */
+export const ROWLANE_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['4–8', 4, 8], ['4–16', 4, 16]];
+
 export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];
 
 /** The decode fusion settings bench-rollout compares (and --fusion names). */

@@ -5,7 +5,8 @@
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
-import { GEMV_LANES_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type Weight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type Weight } from '../../kernels/matmul';
+import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GpuTimer, median } from './gpu-timer';
 import { timeKernel } from './timing';
 import { quantizeQ4Fast } from './weights';
@@ -41,7 +42,11 @@ export interface ColdGemvReport {
 /** Weight bytes to rotate through, so no dispatch finds its weight in L2 (50 MB on H100/H200). */
 const ROTATE_BYTES = 160 << 20;
 
-export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[number, number]>, Ms: number[], sweep: boolean, rotateBytes = ROTATE_BYTES): Promise<ColdGemvReport | null> {
+/**
+ * `sweep`: true, every lane-group layout near the default and every steps per trip; 'rowlane', the
+ * default and every row-lane layout (gemv_rowlane.ts: row lanes × rows a lane); false, the default only.
+ */
+export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[number, number]>, Ms: number[], sweep: boolean | 'rowlane', rotateBytes = ROTATE_BYTES): Promise<ColdGemvReport | null> {
   const timer = GpuTimer.create(ctx);
   if (!timer) {
     console.log('  cold GEMV: skipped (no timestamp-query on this device)');
@@ -86,9 +91,15 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
         const x = ctx.memory.create('cold.x', M * K * 4);
         const y = ctx.memory.create('cold.y', M * N * 4);
         const def = kernel.gemvShape(M, first);
-        const dflt = { ...def, steps: kernel.gemvSteps, scatter: kernel.gemvScatter, step4: kernel.gemvStep4For(first, M, false) };
-        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean; step4: boolean }> = [dflt];
-        if (sweep) {
+        const rl = kernel.rowLaneFor(first, M, {}, false);
+        const dflt = { ...(rl ?? def), steps: kernel.gemvSteps, scatter: kernel.gemvScatter, step4: !rl && kernel.gemvStep4For(first, M, false), rowLane: !!rl };
+        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean; step4: boolean; rowLane?: boolean }> = [dflt];
+        if (sweep === 'rowlane') {
+          if (rl) layouts.push({ ...def, steps: kernel.gemvSteps, scatter: kernel.gemvScatter, step4: kernel.gemvStep4For(first, M, false), rowLane: false });
+          for (const rows of GEMV_ROWS_OPTIONS) {
+            for (const lanes of ROWLANE_LANES_OPTIONS) if (!rl || rows !== dflt.rows || lanes !== dflt.lanes) layouts.push({ ...dflt, rows, lanes, step4: false, rowLane: true });
+          }
+        } else if (sweep) {
           layouts.push({ ...dflt, scatter: !dflt.scatter });
           // the other lane step (4 weights, contiguous x loads / 8 weights), 1–4 steps a trip, the default lanes and their
           // neighbours, and at ≤ 8 rows 4 output rows a lane group (each x load serving twice the rows)
@@ -105,7 +116,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
         for (const l of layouts) {
           const enc = (w: Weight) => (rec: Recorder) => {
             kernel.gemvScatter = l.scatter;
-            kernel.encode(rec, x, w, y, M, { gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false, gemvStep4: l.step4 });
+            kernel.encode(rec, x, w, y, M, l.rowLane ? { gemvRowLane: true, gemvRows: l.rows, gemvLanes: l.lanes } : { gemvRowLane: false, gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false, gemvStep4: l.step4 });
             kernel.gemvScatter = dflt.scatter;
           };
           const per = await timer.median(ws.map(enc), 5);
@@ -113,7 +124,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
           const seq = await timeKernel(ctx, (rec) => { for (const w of ws) enc(w)(rec); }, { iters: 5 });
           const seqMs = seq.ms / C;
           const bytes = first.bytes + M * K * 4 + M * N * 4;
-          const r: ColdGemvResult = { M, N, K, layout: `nr${l.rows}-l${l.lanes}-u${l.steps}${l.step4 ? '-s4' : ''}${l.scatter ? '' : '-rr'}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
+          const r: ColdGemvResult = { M, N, K, layout: `${l.rowLane ? `rowlane-nr${l.rows}-rl${l.lanes}` : `nr${l.rows}-l${l.lanes}-u${l.steps}${l.step4 ? '-s4' : ''}${l.scatter ? '' : '-rr'}`}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
           rows.push(r);
           console.log(`  cold q4 M=${M} ${N}×${K} ${r.layout}: GPU ${gpuMs.toFixed(4)} ms = ${r.gpuGbps.toFixed(0)} GB/s (${r.gpuPctCopy.toFixed(0)}% of copy); back to back ${seqMs.toFixed(4)} ms = ${r.seqGbps.toFixed(0)} GB/s`);
         }

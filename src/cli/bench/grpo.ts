@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
@@ -46,6 +46,11 @@ async function setup(argv: string[]) {
     const [n, sk = n] = values['gemv-step4-rows'].split(',').map(Number);
     if (!(n >= 1 && sk >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected N or N,S with numbers ≥ 1 or Infinity`);
     [k.matmul.gemvStep4Rows, k.matmul.gemvStep4RowsShortK] = [n, sk];
+  }
+  if (values['gemv-rowlane-rows'] !== undefined) { // --gemv-rowlane-rows N[,M]: q4 GEMVs of N to M rows of x (default: the kernel's most) take the row-lane body (Infinity: never)
+    const [n, mx = k.matmul.gemvRowLaneMaxRows] = values['gemv-rowlane-rows'].split(',').map(Number);
+    if (!(n >= 1 && mx >= 1)) throw new Error(`--gemv-rowlane-rows ${values['gemv-rowlane-rows']}: expected N or N,M with numbers ≥ 1 or Infinity`);
+    [k.matmul.gemvRowLaneRows, k.matmul.gemvRowLaneMaxRows] = [n, mx];
   }
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
   k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
@@ -112,6 +117,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
           console.log(`  G=${G} ${k}: the step's pass by decode fusion: ${Object.entries(v.byFusion).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
           console.log(`  G=${G} ${k}: the step's pass by 4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K}): ${Object.entries(v.byStep4).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
+          console.log(`  G=${G} ${k}: the step's pass by row-lane GEMV (from rows of x): ${Object.entries(v.byRowLane).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
         }
       }
       destroyLora(ctx, lora);

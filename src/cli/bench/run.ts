@@ -30,6 +30,8 @@ export interface MatmulResult {
 }
 
 const SHAPES: Array<[number, number]> = [[8960, 1536], [1536, 8960]]; // [N, K]: gate/up 1536→8960, down 8960→1536
+/** [N, K] of the q4 decode GEMVs of Qwen2.5-1.5B the row-lane body is for (ROWLANE_MIN_N): gate|up (q|k|v, o and down: slower with it, 2026-12-06 twelfth session) */
+const ROWLANE_SHAPES: Array<[number, number]> = [[17920, 1536]];
 
 export async function runBench(argv: string[]): Promise<number> {
   if (argv.includes('--load')) return runBenchLoad(argv.filter((a) => a !== '--load'));
@@ -42,6 +44,8 @@ export async function runBench(argv: string[]): Promise<number> {
       disable: { type: 'string', default: '' },
       'no-peer': { type: 'boolean', default: false },
       'cold-only': { type: 'boolean', default: false },
+      // --cold-only --rowlane: Qwen2.5-1.5B's gate|up at 4, 8, 16 rows of x, the default GEMV against the lane-group one and every row-lane layout
+      rowlane: { type: 'boolean', default: false },
     },
   });
   const disable = parseDisable(values.disable);
@@ -116,7 +120,7 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   // the decode shapes with cold weights, timed on the GPU, every layout and steps per trip
   // (hardware only: a software adapter takes seconds per dispatch at these shapes)
-  const cold = quick ? null : await benchGemvCold(ctx, kernel, SHAPES, [1, 8, 16], true);
+  const cold = quick ? null : values.rowlane ? await benchGemvCold(ctx, kernel, ROWLANE_SHAPES, [4, 8, 16], 'rowlane') : await benchGemvCold(ctx, kernel, SHAPES, [1, 8, 16], true);
   const report = { date: new Date().toISOString(), adapter: ctx.adapter, features: ctx.features, limits: ctx.limits, quick, copy, matmul: results, coldGemv: cold, peakGpuBytes: ctx.memory.peak };
   printTable(copy, results);
   if (values.json) {
