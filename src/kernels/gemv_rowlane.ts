@@ -7,20 +7,20 @@
 // bytes. Here the roles turn: a lane owns NR output rows, and the RL lanes of a row group walk the
 // same k, so x[m, k] is one address per subgroup (a broadcast: one wavefront) and serves RL · NR rows.
 //
-// Workgroup: 256 threads = KP = 256 / RL k-parts × RL row lanes (thread lid: lane rl = lid % RL,
+// Workgroup: WG threads (256 or 128) = KP = WG / RL k-parts × RL row lanes (thread lid: lane rl = lid % RL,
 // part kp = lid / RL). The workgroup owns rows nb + i·RL + rl (i < NR, nb = workgroup · RL·NR);
 // k-part kp walks 32-weight steps s = kp, kp + KP, … < K/32 (one vec4<u32> of codes a row and step,
 // neighbouring parts reading neighbouring 16 bytes of a row). Each step sums its products unscaled
 // and adds them times the 64-block's scale (MR multiply-adds a row instead of 32 multiplies).
 // The KP parts of each (row, row of x) are then added through workgroup memory (`red`, in chunks of
-// VC values a thread when NR·MR · 256 floats do not fit) and stored by store()/store_y().
+// VC values a thread when NR·MR · WG floats do not fit) and stored by store()/store_y().
 // `norm`: x is the raw residual stream; the RMSNorm weight g goes on the weights (one uniform vec4
 // load a word), Σx² of each row of x is summed by the whole workgroup first (a tree through `red`),
 // and each sum is scaled by rsqrt(mean + eps) before the epilogue.
 // `loraFold`: part kp adds u[m, slice·R + r]·B[n, r]·scale for ranks r = kp, kp + KP, … into its
 // sums before the walk (with `norm`, u must come without the rsqrt, as gemv_body.ts's loraFold).
 
-/** Row lanes (lanes sharing each x load) the row-lane GEMV takes: 256 / RL k-parts a workgroup. */
+/** Row lanes (lanes sharing each x load) the row-lane GEMV takes: WG / RL k-parts a workgroup. */
 export const ROWLANE_LANES_OPTIONS = [8, 16, 32, 64] as const;
 
 export interface RowLaneOpts {
@@ -28,8 +28,10 @@ export interface RowLaneOpts {
   norm?: boolean;
   /** the LoRA term summed into the parts' sums (store_y) instead of store()'s epilogue */
   loraFold?: boolean;
-  /** floats of workgroup memory the reduction may use (≥ 256): the device's limit less the kernel's other arrays */
+  /** floats of workgroup memory the reduction may use (≥ threads): the device's limit less the kernel's other arrays */
   redFloats: number;
+  /** threads a workgroup: 256 or 128 (KP = threads / RL k-parts) */
+  threads?: number;
 }
 
 const cache = new Map<string, string>();
@@ -44,25 +46,27 @@ export function gemvRowLaneBody(MR: number, NR: number, o: RowLaneOpts): string 
   const norm = !!o.norm;
   const fold = !!o.loraFold;
   const V = NR * MR;
-  const VC = Math.max(1, Math.min(V, Math.floor(o.redFloats / 256)));
-  const key = `${MR}:${NR}:${norm}:${fold}:${VC}`;
+  const WG = o.threads ?? 256;
+  if (WG !== 128 && WG !== 256) throw new Error(`row-lane GEMV: threads must be 128 or 256, got ${WG}`);
+  const VC = Math.max(1, Math.min(V, Math.floor(o.redFloats / WG)));
+  const key = `${MR}:${NR}:${norm}:${fold}:${VC}:${WG}`;
   let s = cache.get(key);
-  if (s === undefined) cache.set(key, (s = make(MR, NR, norm, fold, VC)));
+  if (s === undefined) cache.set(key, (s = make(MR, NR, norm, fold, VC, WG)));
   return s;
 }
 
-function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number): string {
+function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, WG: number): string {
   const V = NR * MR;
   const rows = Array.from({ length: NR }, (_, i) => i);
   const ms = Array.from({ length: MR }, (_, m) => m);
   const L: string[] = [
     `// row-lane GEMV, unrolled for MR = ${MR}, NR = ${NR}${norm ? ', RMSNorm fused' : ''}${fold ? ', LoRA summed by the parts' : ''} (src/kernels/gemv_rowlane.ts)`,
     'override RL: u32 = 32u;',
-    'override KP: u32 = 256u / RL;',
-    `var<workgroup> red: array<f32, ${VC * 256}>;`,
+    `override KP: u32 = ${WG}u / RL;`,
+    `var<workgroup> red: array<f32, ${VC * WG}>;`,
     ...(norm ? [`var<workgroup> ssq: array<f32, ${MR * 16}>;`, 'var<workgroup> rsq: array<f32, 16>;'] : []),
     '',
-    '@compute @workgroup_size(256)',
+    `@compute @workgroup_size(${WG})`,
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  let rl = lid % RL;',
     '  let kp = lid / RL;',
@@ -84,17 +88,18 @@ function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number):
   }
   if (norm) {
     L.push(`  var ${ms.map((m) => `ss${m} = 0.0`).join('; var ')};`);
-    L.push(`  for (var v = lid; v < k4; v += 256u) { ${ms.map((m) => `{ let t = x[(m0 + ${m}u) * k4 + v]; ss${m} += dot(t, t); }`).join(' ')} }`);
+    L.push(`  for (var v = lid; v < k4; v += ${WG}u) { ${ms.map((m) => `{ let t = x[(m0 + ${m}u) * k4 + v]; ss${m} += dot(t, t); }`).join(' ')} }`);
   }
   L.push('  w_init(lid);');
   if (norm) {
-    // Σx² of each row of x over the workgroup: 256 partials → 16 (threads < 16 · rows of the chunk) → 1, at most VC rows of x at a time through red
-    for (let c0 = 0; c0 < MR; c0 += VC) {
-      const c1 = Math.min(MR, c0 + VC);
+    // Σx² of each row of x over the workgroup: WG partials → 16 (threads < 16 · rows of the round) → 1, at most min(VC, WG / 16) rows of x a round through red
+    const SC = Math.min(VC, WG / 16); // rows of x a round: 16 threads each for the first level
+    for (let c0 = 0; c0 < MR; c0 += SC) {
+      const c1 = Math.min(MR, c0 + SC);
       if (c0 > 0) L.push('  workgroupBarrier();');
-      L.push(`  ${ms.slice(c0, c1).map((m) => `red[${m - c0}u * 256u + lid] = ss${m};`).join(' ')}`);
+      L.push(`  ${ms.slice(c0, c1).map((m) => `red[${m - c0}u * ${WG}u + lid] = ss${m};`).join(' ')}`);
       L.push('  workgroupBarrier();');
-      L.push(`  if (lid < ${(c1 - c0) * 16}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += red[(lid / 16u) * 256u + (lid % 16u) * 16u + k]; } ssq[${c0 * 16}u + lid] = t; }`);
+      L.push(`  if (lid < ${(c1 - c0) * 16}u) { var t = 0.0; for (var k = 0u; k < ${WG / 16}u; k++) { t += red[(lid / 16u) * ${WG}u + (lid % 16u) * ${WG / 16}u + k]; } ssq[${c0 * 16}u + lid] = t; }`);
     }
     L.push('  workgroupBarrier();');
     L.push(`  if (lid < ${MR}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += ssq[lid * 16u + k]; } rsq[lid] = inverseSqrt(t / f32(p.K) + p.eps); }`);
@@ -116,18 +121,18 @@ function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number):
   L.push(`    ${rows.flatMap((i) => ms.map((m) => `a${i}_${m} += c${i} * t${i}_${m};`)).join(' ')}`);
   L.push('  }');
   // the KP parts of each value added through red, VC values a thread at a time; output o of a chunk:
-  // value vv = o / RL (i = v / MR, m = v % MR), lane r = o % RL, its parts at red[vv·256 + k·RL + r]
+  // value vv = o / RL (i = v / MR, m = v % MR), lane r = o % RL, its parts at red[vv·WG + k·RL + r]
   const vals = rows.flatMap((i) => ms.map((m) => `a${i}_${m}`));
   for (let c0 = 0; c0 < V; c0 += VC) {
     const c1 = Math.min(V, c0 + VC);
     if (c0 > 0) L.push('  workgroupBarrier();');
-    L.push(`  ${vals.slice(c0, c1).map((a, k) => `red[${k}u * 256u + lid] = ${a};`).join(' ')}`);
+    L.push(`  ${vals.slice(c0, c1).map((a, k) => `red[${k}u * ${WG}u + lid] = ${a};`).join(' ')}`);
     L.push('  workgroupBarrier();');
-    L.push(`  for (var o = lid; o < ${c1 - c0}u * RL; o += 256u) {`);
+    L.push(`  for (var o = lid; o < ${c1 - c0}u * RL; o += ${WG}u) {`);
     L.push('    let vv = o / RL; let r = o % RL;');
     L.push(`    let v = ${c0}u + vv; let i = v / ${MR}u; let m = v % ${MR}u;`);
     L.push('    var t = 0.0;');
-    L.push('    for (var k = 0u; k < KP; k++) { t += red[vv * 256u + k * RL + r]; }');
+    L.push(`    for (var k = 0u; k < KP; k++) { t += red[vv * ${WG}u + k * RL + r]; }`);
     L.push('    let n = nb + i * RL + r;');
     L.push(`    if (n < p.N) { ${fold ? 'store_y' : 'store'}(m, n, t${norm ? ' * rsq[m]' : ''}); }`);
     L.push('  }');

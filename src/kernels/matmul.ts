@@ -108,6 +108,8 @@ export interface MatmulOptions {
   xSwiglu?: boolean;
   /** GEMV only (q4, K % 32 = 0): true forces the row-lane GEMV (gemv_rowlane.ts; gemvRows then counts rows a lane, gemvLanes the row lanes 8…64), false the lane-group one; default from the kernel's gemvRowLaneRows rows of x */
   gemvRowLane?: boolean;
+  /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's */
+  gemvThreads?: number;
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
@@ -180,17 +182,21 @@ export function gemvLayout(_M: number, N: number, K: number, step = 8, step4 = f
 }
 
 /**
- * The row-lane GEMV's layout (gemv_rowlane.ts) for a weight [N, K]: 2 rows a lane and 16 row lanes
- * (16 k-parts a workgroup) where that gives 4 · GEMV_MIN_WORKGROUPS workgroups, else 8 row lanes, else
- * 1 row a lane. H100, cold gate|up (17,920 × 1536) at 8 rows of x, GPU-timed (2026-12-06, twelfth
- * session, two calls): 2 rows a lane with 8 or 16 row lanes the fastest (0.041 / 0.041 and 0.055 /
- * 0.057 ms), 32 row lanes (fewer, longer walks) and 4 rows a lane slower; loading the next step's
- * codes ahead did not help.
+ * The row-lane GEMV's layout (gemv_rowlane.ts) for a weight [N, K]: 2 rows a lane, 8 row lanes and
+ * 128 threads (16 k-parts: 16 rows a workgroup) where that gives 4 · GEMV_MIN_WORKGROUPS workgroups,
+ * else 1 row a lane. H100, cold gate|up (17,920 × 1536) at 8 rows of x, GPU-timed (2026-12-06, twelfth
+ * session, runs 1, 2, 4, 5): 2 rows a lane with 8 or 16 row lanes fastest among 256-thread layouts
+ * (0.041 ms), 32 row lanes (fewer, longer walks) and 4 rows a lane slower; in one call 8 row lanes
+ * with 128 threads 0.0372 ms against 0.0408 (16 row lanes, 256 threads). Loading the next step's
+ * codes ahead, scaling the weights instead of the step's sums, and a loop over the step's 4 code
+ * words did not help.
  */
-export function rowLaneLayout(_M: number, N: number, _K: number): { rows: number; lanes: number } {
-  for (const lanes of [16, 8] as const) if (N / (lanes * 2) >= 4 * GEMV_MIN_WORKGROUPS) return { rows: 2, lanes };
-  return { rows: 1, lanes: 8 };
+export function rowLaneLayout(_M: number, N: number, _K: number): RowLaneLayout {
+  return N / 16 >= 4 * GEMV_MIN_WORKGROUPS ? { rows: 2, lanes: 8, threads: 128 } : { rows: 1, lanes: 8, threads: 128 };
 }
+
+/** A row-lane GEMV layout: rows a lane, row lanes, threads a workgroup (threads / lanes k-parts). */
+export interface RowLaneLayout { rows: number; lanes: number; threads: number }
 
 /** Fewest rows of W for which the row-lane GEMV is the default: gate|up's 17,920 (q|k|v, o and down, 1,536–2,048 rows, ran slower with it: too few workgroups or long walks). */
 export const ROWLANE_MIN_N = 8192;
@@ -396,7 +402,8 @@ export class MatmulKernel {
           const lanes = opts.gemvLanes ?? rowLane.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(ROWLANE_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`row-lane GEMV: gemvLanes must be one of ${ROWLANE_LANES_OPTIONS.join(', ')}, got ${lanes}`);
-          const body = gemvRowLaneBody(mr, nr, { norm: !!norm, loraFold: fold, redFloats: this.rowLaneRedFloats(mr, !!norm) });
+          const threads = opts.gemvThreads ?? rowLane.threads;
+          const body = gemvRowLaneBody(mr, nr, { norm: !!norm, loraFold: fold, redFloats: this.rowLaneRedFloats(mr, !!norm), threads });
           const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, lanes * nr)));
         } else if (variant === 'gemv') {
@@ -570,7 +577,7 @@ export class MatmulKernel {
    * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with
    * workgroup memory for a 256-float reduction.
    */
-  rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): { rows: number; lanes: number } | null {
+  rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
     const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= ROWLANE_MIN_N && opts.gemvStep4 === undefined && opts.gemvWide === undefined);

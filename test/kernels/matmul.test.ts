@@ -15,7 +15,7 @@ import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -76,9 +76,10 @@ const CASES: Case[] = [
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
   // the row-lane GEMV (lanes own rows, x one address a subgroup): its default layouts, every row-lane count, 1–4 rows a lane, the reduction in several chunks (16 rows of x × 2 rows a lane), LoRA in the parts and in the epilogue
   { name: 'q4 gemv row-lane M=8 N=70 K=160 bias accumulate + lora slices', M: 8, N: 70, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true },
-  { name: 'q4 gemv row-lane RL=32 NR=2 M=16 N=100 K=96 bias accumulate + lora slices (reduction in chunks)', M: 16, N: 100, K: 96, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true, gemvLanes: 32, gemvRows: 2 },
-  { name: 'q4 gemv row-lane RL=16 NR=4 M=3 N=37 K=320 lora slices r = 72 in the epilogue (loraFold off)', M: 3, N: 37, K: 320, variant: 'gemv', lora: true, loraR: 72, loraFold: false, gemvRowLane: true, gemvLanes: 16, gemvRows: 4 },
-  { name: 'q4 gemv row-lane RL=64 NR=1 M=1 N=9 K=64 lora slices', M: 1, N: 9, K: 64, variant: 'gemv', lora: true, gemvRowLane: true, gemvLanes: 64, gemvRows: 1 },
+  { name: 'q4 gemv row-lane RL=32 NR=2 256 threads M=16 N=100 K=96 bias accumulate + lora slices (reduction in chunks)', M: 16, N: 100, K: 96, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true, gemvLanes: 32, gemvRows: 2, gemvThreads: 256 },
+  { name: 'q4 gemv row-lane RL=64 NR=4 128 threads M=5 N=300 K=224 bias + lora slices', M: 5, N: 300, K: 224, variant: 'gemv', bias: true, lora: true, gemvRowLane: true, gemvLanes: 64, gemvRows: 4, gemvThreads: 128 },
+  { name: 'q4 gemv row-lane RL=16 NR=4 256 threads M=3 N=37 K=320 lora slices r = 72 in the epilogue (loraFold off)', M: 3, N: 37, K: 320, variant: 'gemv', lora: true, loraR: 72, loraFold: false, gemvRowLane: true, gemvLanes: 16, gemvRows: 4, gemvThreads: 256 },
+  { name: 'q4 gemv row-lane RL=64 NR=1 256 threads M=1 N=9 K=64 lora slices', M: 1, N: 9, K: 64, variant: 'gemv', lora: true, gemvRowLane: true, gemvLanes: 64, gemvRows: 1, gemvThreads: 256 },
   { name: 'q4 gemv row-lane RL=8 NR=2 M=33 N=50 K=2080 accumulate (dispatches of 16 rows of x)', M: 33, N: 50, K: 2080, variant: 'gemv', accumulate: true, gemvRowLane: true, gemvLanes: 8, gemvRows: 2 },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
@@ -97,7 +98,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.N, 'scratch') : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
       split: scratch ? { scratch, splits: c.splitK } : undefined,
     }),
@@ -243,12 +244,12 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
   });
 
-  it('row-lane GEMV with the RMSNorm fused (Σx² summed by the workgroup; at 16 rows of x on a device with 16 KiB of workgroup memory, where the reduction holds 14 values a thread, in two chunks): bias + LoRA summed by the parts from a u without the rsqrt, and in the epilogue; refused for bf16, K % 32 ≠ 0, the fused SwiGLU and too little workgroup memory', async () => {
+  it('row-lane GEMV with the RMSNorm fused (Σx² summed by the workgroup, 256 or 128 threads; at 16 rows of x on a device with 16 KiB of workgroup memory, in rounds: the reduction holds 14 values a thread with 256 threads; 128 threads sum Σx² of 8 rows a round): bias + LoRA summed by the parts from a u without the rsqrt, and in the epilogue; refused for bf16, K % 32 ≠ 0, the fused SwiGLU and too little workgroup memory', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
     const [N, K, eps] = [45, 128, 1e-6];
-    for (const [M, rows, lanes, fold, mem] of [[16, 1, 32, true, small], [5, 2, 8, false, kernel], [2, 4, 16, true, kernel]] as const) {
+    for (const [M, rows, lanes, fold, mem, threads] of [[16, 1, 32, true, small, 256], [16, 2, 8, true, small, 128], [5, 2, 8, false, kernel, 128], [2, 4, 16, true, kernel, 256]] as const) {
       mem.loraFold = fold;
       const x = normal(90 + M, M * K, 3);
       const g = normal(91, K, 0.5);
@@ -262,10 +263,10 @@ describe('matmul', () => {
       const [xb, gb, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];
       const yb = poisoned(ctx, M * N);
       const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, {
-        variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, xNorm: { w: gb, eps },
+        variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, gemvThreads: threads, xNorm: { w: gb, eps },
         lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold },
       }));
-      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `row-lane M=${M} NR=${rows} RL=${lanes} loraFold=${fold}`);
+      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `row-lane M=${M} NR=${rows} RL=${lanes} threads=${threads} loraFold=${fold}`);
       [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }
@@ -285,19 +286,21 @@ describe('matmul', () => {
     ctx.memory.destroy(b);
   });
 
-  it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 16 or 8 row lanes), unless another GEMV body is asked for', async () => {
+  it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 8 row lanes, 128 threads), unless another GEMV body is asked for', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const fake = (format: WeightFormat, N: number, K: number) => ({ format, N, K, parts: [], codebook: null, bias: null, bytes: 0 }) as Weight;
     const gateUp = fake('q4', 17920, 1536);
-    expect([1, 3, 4, 8, 9, 16].map((m) => kernel.rowLaneFor(gateUp, m, {}, false))).toEqual([null, null, { rows: 2, lanes: 16 }, { rows: 2, lanes: 16 }, null, null]);
-    expect(kernel.rowLaneFor(fake('q4', ROWLANE_MIN_N, 1536), 8, {}, true)).toEqual({ rows: 2, lanes: 8 }); // 512 workgroups with 8 row lanes
+    const two = { rows: 2, lanes: 8, threads: 128 };
+    expect([1, 3, 4, 8, 9, 16].map((m) => kernel.rowLaneFor(gateUp, m, {}, false))).toEqual([null, null, two, two, null, null]);
+    expect(kernel.rowLaneFor(fake('q4', ROWLANE_MIN_N, 1536), 8, {}, true)).toEqual(two); // 512 workgroups of 16 rows
+    expect(kernel.rowLaneFor(fake('q4', 4000, 1536), 8, { gemvRowLane: true }, true)).toEqual({ rows: 1, lanes: 8, threads: 128 });
     expect(kernel.rowLaneFor(fake('q4', 2048, 1536), 8, {}, false)).toBeNull(); // q|k|v: the lane-group GEMV
     expect(kernel.rowLaneFor(fake('bf16', 151936, 1536), 8, {}, false)).toBeNull();
     expect(kernel.rowLaneFor(gateUp, 8, { gemvStep4: false }, false)).toBeNull();
     expect(kernel.rowLaneFor(gateUp, 8, { gemvRowLane: false }, false)).toBeNull();
     expect(kernel.rowLaneFor(fake('q4', 100, 64), 1, { gemvRowLane: true }, false)).toEqual(rowLaneLayout(1, 100, 64));
-    expect(rowLaneLayout(1, 100, 64)).toEqual({ rows: 1, lanes: 8 });
+    expect(rowLaneLayout(1, 100, 64)).toEqual({ rows: 1, lanes: 8, threads: 128 });
   });
 
   it('the 4-weight GEMV step is for q4 and bf16 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows (gemvStep4RowsShortK for short rows)', async () => {

@@ -195,9 +195,11 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
       // 4 weights per lane step, 1–4 steps a trip
       for (const gemvSteps of GEMV_STEPS_OPTIONS) check(`gemv 4-weight steps, ${gemvSteps} a trip M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: false, gemvSteps, gemvStep4: true }));
       check(`gemv default layout M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
-      // the row-lane body: every row-lane count and rows a lane
-      for (const rows of GEMV_ROWS_OPTIONS) {
-        for (const lanes of ROWLANE_LANES_OPTIONS) check(`gemv row-lane NR=${rows} RL=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes }));
+      // the row-lane body: every row-lane count, rows a lane and workgroup size
+      for (const gemvThreads of [128, 256]) {
+        for (const rows of GEMV_ROWS_OPTIONS) {
+          for (const lanes of ROWLANE_LANES_OPTIONS) check(`gemv row-lane NR=${rows} RL=${lanes} ${gemvThreads} threads M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, gemvThreads }));
+        }
       }
       // the RMSNorm fused into the x reads (decode q|k|v and gate|up), 8-, 32- and 4-weight steps; the
       // LoRA term summed by the lanes (default) and in the store epilogue (loraFold off)
@@ -209,7 +211,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
           for (const [wide, step4] of [[false, false], [true, false], [false, true]] as const) {
             check(`gemv RMSNorm fused ${wide ? 'wide' : step4 ? '4-weight' : '8-weight'} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvStep4: step4 }, true));
           }
-          check(`gemv RMSNorm fused row-lane ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true }, true));
+          for (const gemvThreads of [128, 256]) check(`gemv RMSNorm fused row-lane ${gemvThreads} threads ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvThreads }, true));
         }
       }
       kernel.loraFold = true;

@@ -93,11 +93,13 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
         const def = kernel.gemvShape(M, first);
         const rl = kernel.rowLaneFor(first, M, {}, false);
         const dflt = { ...(rl ?? def), steps: kernel.gemvSteps, scatter: kernel.gemvScatter, step4: !rl && kernel.gemvStep4For(first, M, false), rowLane: !!rl };
-        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean; step4: boolean; rowLane?: boolean }> = [dflt];
+        const layouts: Array<{ rows: number; lanes: number; steps: number; scatter: boolean; step4: boolean; rowLane?: boolean; threads?: number }> = [dflt];
         if (sweep === 'rowlane') {
           if (rl) layouts.push({ ...def, steps: kernel.gemvSteps, scatter: kernel.gemvScatter, step4: kernel.gemvStep4For(first, M, false), rowLane: false });
-          for (const rows of GEMV_ROWS_OPTIONS) {
-            for (const lanes of ROWLANE_LANES_OPTIONS) if (!rl || rows !== dflt.rows || lanes !== dflt.lanes) layouts.push({ ...dflt, rows, lanes, step4: false, rowLane: true });
+          for (const threads of [128, 256]) {
+            for (const rows of GEMV_ROWS_OPTIONS) {
+              for (const lanes of ROWLANE_LANES_OPTIONS) if (!rl || rows !== rl.rows || lanes !== rl.lanes || threads !== rl.threads) layouts.push({ ...dflt, rows, lanes, step4: false, rowLane: true, threads });
+            }
           }
         } else if (sweep) {
           layouts.push({ ...dflt, scatter: !dflt.scatter });
@@ -116,7 +118,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
         for (const l of layouts) {
           const enc = (w: Weight) => (rec: Recorder) => {
             kernel.gemvScatter = l.scatter;
-            kernel.encode(rec, x, w, y, M, l.rowLane ? { gemvRowLane: true, gemvRows: l.rows, gemvLanes: l.lanes } : { gemvRowLane: false, gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false, gemvStep4: l.step4 });
+            kernel.encode(rec, x, w, y, M, l.rowLane ? { gemvRowLane: true, gemvRows: l.rows, gemvLanes: l.lanes, gemvThreads: l.threads } : { gemvRowLane: false, gemvRows: l.rows, gemvLanes: l.lanes, gemvSteps: l.steps, gemvWide: false, gemvStep4: l.step4 });
             kernel.gemvScatter = dflt.scatter;
           };
           const per = await timer.median(ws.map(enc), 5);
@@ -124,7 +126,7 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
           const seq = await timeKernel(ctx, (rec) => { for (const w of ws) enc(w)(rec); }, { iters: 5 });
           const seqMs = seq.ms / C;
           const bytes = first.bytes + M * K * 4 + M * N * 4;
-          const r: ColdGemvResult = { M, N, K, layout: `${l.rowLane ? `rowlane-nr${l.rows}-rl${l.lanes}` : `nr${l.rows}-l${l.lanes}-u${l.steps}${l.step4 ? '-s4' : ''}${l.scatter ? '' : '-rr'}`}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
+          const r: ColdGemvResult = { M, N, K, layout: `${l.rowLane ? `rowlane-nr${l.rows}-rl${l.lanes}-t${l.threads}` : `nr${l.rows}-l${l.lanes}-u${l.steps}${l.step4 ? '-s4' : ''}${l.scatter ? '' : '-rr'}`}${l === dflt ? ' (default)' : ''}`, bytes, gpuMs, gpuGbps: bytes / (gpuMs * 1e6), gpuPctCopy: (100 * bytes) / (gpuMs * 1e6) / copyGpuGbps, seqMs, seqGbps: bytes / (seqMs * 1e6) };
           rows.push(r);
           console.log(`  cold q4 M=${M} ${N}×${K} ${r.layout}: GPU ${gpuMs.toFixed(4)} ms = ${r.gpuGbps.toFixed(0)} GB/s (${r.gpuPctCopy.toFixed(0)}% of copy); back to back ${seqMs.toFixed(4)} ms = ${r.seqGbps.toFixed(0)} GB/s`);
         }
