@@ -330,6 +330,8 @@ export class MatmulKernel {
   gemvRowLaneRows = 4;
   /** Most rows of x the row-lane GEMV is the default for: at 16 (G = 16) with 4 rows a lane the step was slower (above). */
   gemvRowLaneMaxRows = 8;
+  /** Fewest rows of W the row-lane GEMV is the default for (ROWLANE_MIN_N; benchmarks vary it). */
+  gemvRowLaneMinN = ROWLANE_MIN_N;
   /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
    * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
@@ -573,14 +575,14 @@ export class MatmulKernel {
   /**
    * The row-lane GEMV's layout for `mr` rows of x and weight w (rows a lane, row lanes), or null where
    * the lane-group GEMV runs: asked (opts.gemvRowLane), else from gemvRowLaneRows to gemvRowLaneMaxRows
-   * rows of x where w has ROWLANE_MIN_N rows or more; q4 with
+   * rows of x where w has gemvRowLaneMinN rows or more; q4 with
    * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with
    * workgroup memory for a 256-float reduction.
    */
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
-    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= ROWLANE_MIN_N && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
+    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
     return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
   }
 

@@ -10,6 +10,7 @@ import type { DecodeFusion } from '../../model/kernels';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import type { ModelWeights } from '../../model/weights';
 import type { LoraAdapter } from '../../lora/adapter';
+import { ROWLANE_MIN_N } from '../../kernels/matmul';
 import { GpuTimer, median } from './gpu-timer';
 import { heatGpu, timeKernel } from './timing';
 import { decodeLayerProfile } from './decode-profile';
@@ -204,14 +205,14 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     }
     // the row-lane GEMV (q4 weights) from how many rows of x
     const byRowLane: Record<string, number> = {};
-    const savedRowLane: [number, number] = [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows];
+    const savedRowLane: [number, number, number] = [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN];
     try {
-      for (const [name, from, to] of [...ROWLANE_CHOICES, ['engine', ...savedRowLane] as [string, number, number]]) {
-        [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows] = [from, to];
+      for (const [name, from, to, minN] of [...ROWLANE_CHOICES, ['engine', ...savedRowLane] as [string, number, number, number]]) {
+        [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [from, to, minN];
         byRowLane[name] = (await recaptured()).ms;
       }
     } finally {
-      [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows] = savedRowLane;
+      [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = savedRowLane;
     }
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane };
   } finally {
@@ -221,8 +222,8 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
 }
 
 /** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
-/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows)] */
-export const ROWLANE_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['4–8', 4, 8], ['4–16', 4, 16]];
+/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
+export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
 
 export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];
 
