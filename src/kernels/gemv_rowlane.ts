@@ -1,11 +1,15 @@
-// The row-lane GEMV body (q4 weights, K % 32 = 0, 2…16 rows of x): WGSL made per (MR, NR), composed
-// after weights_q4_wide.wgsl (16-byte code loads), matmul_epilogue.wgsl and a save_row() snippet.
+// The row-lane GEMV body (q4 weights, K % 32 = 0, 1…16 rows of x; the default for gate|up at 4–8
+// rows: MatmulKernel.rowLaneFor): WGSL made per (MR, NR, threads), composed after
+// weights_q4_wide.wgsl (16-byte code loads), matmul_epilogue.wgsl and a save_row() snippet.
+// Shapes: x f32[M, K] (rows mOff…mOff + MR of this dispatch), codes [N, K/32] vec4<u32>, y f32[M, ldy].
 //
 // Why another GEMV: the lane-group GEMV (gemv_body.ts) gives each output row LANES lanes that split
 // its K, so every lane reads its own x values — at 8–16 rows of x those x loads (from L1, each warp
 // load 4–8 cache wavefronts) outnumber everything else ≈ 5 : 1 and bound the kernel, not the weight
 // bytes. Here the roles turn: a lane owns NR output rows, and the RL lanes of a row group walk the
 // same k, so x[m, k] is one address per subgroup (a broadcast: one wavefront) and serves RL · NR rows.
+// (Measured at gate|up, 8 rows, H100: the f32 multiply-adds are now its largest part, the x loads
+// and the code stream next — bench/RESULTS.md, twelfth session.)
 //
 // Workgroup: WG threads (256 or 128) = KP = WG / RL k-parts × RL row lanes (thread lid: lane rl = lid % RL,
 // part kp = lid / RL). The workgroup owns rows nb + i·RL + rl (i < NR, nb = workgroup · RL·NR);
@@ -13,7 +17,8 @@
 // neighbouring parts reading neighbouring 16 bytes of a row). Each step sums its products unscaled
 // and adds them times the 64-block's scale (MR multiply-adds a row instead of 32 multiplies).
 // The KP parts of each (row, row of x) are then added through workgroup memory (`red`, in chunks of
-// VC values a thread when NR·MR · WG floats do not fit) and stored by store()/store_y().
+// VC values a thread when NR·MR · WG floats do not fit) and stored by store()/store_y(). No subgroup
+// operations: the same code runs with and without them.
 // `norm`: x is the raw residual stream; the RMSNorm weight g goes on the weights (one uniform vec4
 // load a word), Σx² of each row of x is summed by the whole workgroup first (a tree through `red`),
 // and each sum is scaled by rsqrt(mean + eps) before the epilogue.

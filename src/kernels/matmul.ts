@@ -108,7 +108,7 @@ export interface MatmulOptions {
   xSwiglu?: boolean;
   /** GEMV only (q4, K % 32 = 0): true forces the row-lane GEMV (gemv_rowlane.ts; gemvRows then counts rows a lane, gemvLanes the row lanes 8…64), false the lane-group one; default from the kernel's gemvRowLaneRows rows of x */
   gemvRowLane?: boolean;
-  /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's */
+  /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's (128) */
   gemvThreads?: number;
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
@@ -324,11 +324,12 @@ export class MatmulKernel {
   /**
    * From this many rows of x (to gemvRowLaneMaxRows) the q4 GEMVs (K % 32 = 0) of at least ROWLANE_MIN_N
    * rows take the row-lane body (gemv_rowlane.ts; Infinity: never). H100, 2026-12-06 twelfth session
-   * (a decode step's pass, GPU-timed, one call): G = 8 3.412 → 3.252 ms, with LoRA 3.998 → 3.844; at
-   * 16 rows slower (G = 16 4.753 → 5.487 ms), at 1 row the same.
+   * (a decode step's pass, GPU-timed, without and with it in one call): G = 8 3.419 → 3.189 ms, with
+   * LoRA 4.012 → 3.737 (run 6; run 8: 3.427 → 3.182, 3.990 → 3.744); at 4 rows it ties the lane-group
+   * GEMV (cold gate|up 0.0312 / 0.0313 ms); at 16 rows it made the step slower (G = 16 4.752 → 4.933).
    */
   gemvRowLaneRows = 4;
-  /** Most rows of x the row-lane GEMV is the default for: at 16 (G = 16) with 4 rows a lane the step was slower (above). */
+  /** Most rows of x the row-lane GEMV is the default for: at 16 (G = 16) the step was slower with it (above; 4.753 → 5.487 ms with 4 rows a lane). */
   gemvRowLaneMaxRows = 8;
   /** Fewest rows of W the row-lane GEMV is the default for (ROWLANE_MIN_N; benchmarks vary it). */
   gemvRowLaneMinN = ROWLANE_MIN_N;
@@ -573,7 +574,7 @@ export class MatmulKernel {
   }
 
   /**
-   * The row-lane GEMV's layout for `mr` rows of x and weight w (rows a lane, row lanes), or null where
+   * The row-lane GEMV's layout for `mr` rows of x and weight w (rows a lane, row lanes, threads), or null where
    * the lane-group GEMV runs: asked (opts.gemvRowLane), else from gemvRowLaneRows to gemvRowLaneMaxRows
    * rows of x where w has gemvRowLaneMinN rows or more; q4 with
    * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with

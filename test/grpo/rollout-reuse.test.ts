@@ -55,8 +55,8 @@ function config(over: Partial<TrainConfig>): TrainConfig {
 }
 
 describe('rollout reuse', () => {
-  for (const fused of [true, false]) {
-    it(`the rows a rollout saves are the training forward's layer inputs (${fused ? 'stored by the down GEMVs' : 'a scatter dispatch a layer'})`, async () => {
+  for (const [fused, rowLane] of [[true, false], [false, false], [true, true]] as const) {
+    it(`the rows a rollout saves are the training forward's layer inputs (${fused ? 'stored by the down GEMVs' : 'a scatter dispatch a layer'}${rowLane ? ', every q4 GEMV the row-lane one' : ''})`, async () => {
       const { ctx, weights, engine, backprop, destroy } = await setup();
       const lora = loraFor(ctx, weights);
       // a nonzero B, so the adapter changes the activations
@@ -69,11 +69,15 @@ describe('rollout reuse', () => {
       const L = weights.config.numLayers;
       for (const b of backprop.savedInputs) ctx.device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN)); // a row nobody saved stays NaN
       // the rollout through the decode GEMVs (a GPU's path; SwiftShader's default is the tiled kernel), the training forward tiled
-      engine.k.matmul.variantOverride = 'gemv';
+      const mm = engine.k.matmul;
+      const was = [mm.gemvRowLaneRows, mm.gemvRowLaneMinN];
+      mm.variantOverride = 'gemv';
+      // the row-lane GEMV for every q4 weight at every row count (its default is gate|up-sized weights at 4–8 rows): the fused norm, the LoRA term from a u without the rsqrt, the residual, the saved rows
+      if (rowLane) [mm.gemvRowLaneRows, mm.gemvRowLaneMinN] = [1, 0];
       engine.saveFused = fused;
-      expect(engine.k.matmul.saveFusable).toBe(true); // SwiftShader binds 12 storage buffers a shader
+      expect(mm.saveFusable).toBe(true); // SwiftShader binds 12 storage buffers a shader
       const gen = await generate(engine, { prompts, G, maxNewTokens: TC, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 9 }, save: { dst: backprop.savedInputs, rows } })
-        .finally(() => { engine.k.matmul.variantOverride = null; engine.saveFused = true; });
+        .finally(() => { mm.variantOverride = null; engine.saveFused = true; [mm.gemvRowLaneRows, mm.gemvRowLaneMinN] = was; });
       const seqs = gen.completions.map((c, b) => ({ prompt: prompts[Math.floor(b / G)], completion: c }));
       const batch = uploadBatch(ctx, seqs, 0, TC);
       expect(batch.units).toEqual(rows.units);

@@ -71,7 +71,7 @@ const CASES: Case[] = [
   { name: 'q4 gemv reduce_rows wide M=5 N=37 K=160', M: 5, N: 37, K: 160, variant: 'gemv', gemvWide: true, scatter: false },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true },
   { name: 'Qwen q_proj decode M=1 1536→1536 bias, wide (32-weight steps)', M: 1, N: 1536, K: 1536, variant: 'gemv', bias: true, gemvWide: true },
-  { name: 'Qwen gate decode M=8 1536→8960', M: 8, N: 8960, K: 1536, variant: 'gemv' },
+  { name: 'Qwen gate decode M=8 1536→8960 (the row-lane GEMV by default)', M: 8, N: 8960, K: 1536, variant: 'gemv' },
   { name: 'Qwen down decode M=16 8960→1536', M: 16, N: 1536, K: 8960, variant: 'gemv' },
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
   // the row-lane GEMV (lanes own rows, x one address a subgroup): its default layouts, every row-lane count, 1–4 rows a lane, the reduction in several chunks (16 rows of x × 2 rows a lane), LoRA in the parts and in the epilogue

@@ -107,7 +107,7 @@ export interface StepGpuTime {
   byFusion: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass with each choice of the GEMVs' 4-weight step (STEP4_CHOICES): GPU ms (median of 5) */
   byStep4: Record<string, number>;
-  /** the step's pass with the row-lane GEMV from each row count (ROWLANE_CHOICES; gemvRowLaneRows): GPU ms (median of 5) */
+  /** the step's pass with each row-lane GEMV choice (ROWLANE_CHOICES: rows of x, rows of W): GPU ms (median of 5) */
   byRowLane: Record<string, number>;
 }
 
@@ -221,10 +221,10 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
   }
 }
 
-/** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
 export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
 
+/** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
 export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];
 
 /** The decode fusion settings bench-rollout compares (and --fusion names). */
