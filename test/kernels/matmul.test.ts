@@ -113,6 +113,26 @@ function loraFor(c: Case): LoraRef {
   return { u: normal(c.M * 3, c.M * ldu), ldu, B: normal(c.N * 5, c.N * R, 0.3), R, scale: 2, slice1: Math.floor(c.N / 2), slice2: Math.floor((3 * c.N) / 4) };
 }
 
+/**
+ * A GEMV that applies the RMSNorm of its x, with bias and LoRA: x [M, K] (seeds from `seed`), the norm
+ * weight g, a q4 weight [N, K] uploaded with its bias, the LoRA u (without the norm's rsqrt where the
+ * GEMV folds the LoRA term: u' = u / rsqrt(mean x² + eps) per row) and B on the GPU, and the result.
+ */
+function normProblem(ctx: GpuContext, M: number, N: number, K: number, eps: number, seed: number, fold: boolean) {
+  const x = normal(seed + M, M * K, 3);
+  const g = normal(seed + 1, K, 0.5);
+  const xn = rmsnormRef(x, g, M, K, eps);
+  const host = packWeight('q4', normal(seed + 2, N * K, 0.05), N, K);
+  const bias = normal(seed + 3, N, 0.1);
+  const w = uploadWeight(ctx, host, 'w', bias);
+  const lora = loraFor({ name: '', M, N, K });
+  const rs = rmsInvRef(x, M, K, eps);
+  const uUn = lora.u.map((v, i) => v / rs[Math.floor(i / lora.ldu)]);
+  const [xb, gb, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];
+  const loraOpt = { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold };
+  return { x, g, xn, w, want: matmulWeightRef(xn, host, M, { bias, lora }), xb, gb, ub, bb, loraOpt };
+}
+
 describe('matmul', () => {
   for (const c of CASES) {
     it(c.name, async () => {
@@ -189,24 +209,12 @@ describe('matmul', () => {
     for (const [M, wide, rows, steps, step4, fold] of [[1, true, 1, 1, false, true], [3, false, 4, 1, false, true], [16, true, 4, 1, false, true], [7, false, 1, 1, false, true], [2, false, 2, 4, false, true], [1, false, 1, 2, false, true], [8, false, 2, 1, true, true], [16, false, 2, 2, true, true], [8, false, 2, 1, false, false], [3, true, 1, 1, false, false]] as const) {
       kernel.gemvSteps = steps;
       kernel.loraFold = fold;
-      const x = normal(80 + M, M * K, 3);
-      const g = normal(81, K, 0.5);
-      const xn = rmsnormRef(x, g, M, K, eps);
-      const host = packWeight('q4', normal(82, N * K, 0.05), N, K);
-      const bias = normal(83, N, 0.1);
-      const w = uploadWeight(ctx, host, 'w', bias);
-      const lora = loraFor({ name: '', M, N, K });
-      // the u a folding GEMV takes: without the norm's rsqrt (u' = u / rsqrt(mean x² + eps) per row)
-      const rs = rmsInvRef(x, M, K, eps);
-      const uUn = lora.u.map((v, i) => v / rs[Math.floor(i / lora.ldu)]);
+      const { x, g, xn, w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 80, fold);
       const A = normal(84, 8 * K, 0.2);
-      const [xb, gb, ab, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('A', A), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];
+      const ab = ctx.memory.upload('A', A);
       const yb = poisoned(ctx, M * N);
-      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, {
-        variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvStep4: step4, xNorm: { w: gb, eps },
-        lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold },
-      }));
-      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4} loraFold=${fold}`);
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvStep4: step4, xNorm: { w: gb, eps }, lora: loraOpt }));
+      expectClose(y, want, 1e-5, `M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4} loraFold=${fold}`);
       // the dense u GEMVs at 1, an odd count and 16 rows (each row count is pipelines of its own: CI time)
       if (![1, 7, 16].includes(M) || (M === 16 && !wide)) {
         [xb, gb, ab, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
@@ -251,22 +259,10 @@ describe('matmul', () => {
     const [N, K, eps] = [45, 128, 1e-6];
     for (const [M, rows, lanes, fold, mem, threads] of [[16, 1, 32, true, small, 256], [16, 2, 8, true, small, 128], [5, 2, 8, false, kernel, 128], [2, 4, 16, true, kernel, 256]] as const) {
       mem.loraFold = fold;
-      const x = normal(90 + M, M * K, 3);
-      const g = normal(91, K, 0.5);
-      const xn = rmsnormRef(x, g, M, K, eps);
-      const host = packWeight('q4', normal(92, N * K, 0.05), N, K);
-      const bias = normal(93, N, 0.1);
-      const w = uploadWeight(ctx, host, 'w', bias);
-      const lora = loraFor({ name: '', M, N, K });
-      const rs = rmsInvRef(x, M, K, eps);
-      const uUn = lora.u.map((v, i) => v / rs[Math.floor(i / lora.ldu)]);
-      const [xb, gb, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('g', g), ctx.memory.upload('u', fold ? uUn : lora.u), ctx.memory.upload('B', lora.B)];
+      const { w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 90, fold);
       const yb = poisoned(ctx, M * N);
-      const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, {
-        variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, gemvThreads: threads, xNorm: { w: gb, eps },
-        lora: { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uUnscaled: fold },
-      }));
-      expectClose(y, matmulWeightRef(xn, host, M, { bias, lora }), 1e-5, `row-lane M=${M} NR=${rows} RL=${lanes} threads=${threads} loraFold=${fold}`);
+      const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, gemvThreads: threads, xNorm: { w: gb, eps }, lora: loraOpt }));
+      expectClose(y, want, 1e-5, `row-lane M=${M} NR=${rows} RL=${lanes} threads=${threads} loraFold=${fold}`);
       [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }
