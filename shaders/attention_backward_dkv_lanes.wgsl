@@ -53,6 +53,11 @@ var<workgroup> se: array<f32, PB * KB>;       // dS
 var<workgroup> qoff: array<u32, PB>;          // each pair's q row, in vec4s
 var<workgroup> ooff: array<u32, PB>;          // each pair's dout row, in vec4s
 
+/** the parts a block of n (query, head) pairs is cut into: ⌈n / CH⌉, 1 unsplit (CH = 0) */
+fn parts_of(n: u32) -> u32 {
+  return select(1u, (n + p.CH - 1u) / p.CH, p.CH > 0u);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = wid.x % p.K;
@@ -66,8 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (segment_index(j, u) % KB != 0u) { return; }
   let G = p.H / p.K;
   let n = query_count(j, u) * G; // pairs: query j + (e / G)·qs, head g·G + e % G
-  let parts = select(1u, (n + p.CH - 1u) / p.CH, p.CH > 0u);
-  if (s >= parts) { return; }
+  if (s >= parts_of(n)) { return; }
   let e0 = select(0u, s * p.CH, p.CH > 0u);   // this part's pairs [e0, e1)
   let e1 = select(n, min(n, e0 + p.CH), p.CH > 0u);
   let segEnd = select(u32(u.w), u32(u.x) + u32(u.y), inPrompt);
@@ -175,7 +179,7 @@ fn reduce(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
   if (j >= p.T || p.CH == 0u) { return; }
   let u = spans[j];
   let lead = j - (segment_index(j, u) % KB) * query_step(j, u);
-  let parts = (query_count(lead, spans[lead]) * (p.H / p.K) + p.CH - 1u) / p.CH;
+  let parts = parts_of(query_count(lead, spans[lead]) * (p.H / p.K));
   if (parts < 2u) { return; }
   let row4 = (p.H + 2u * p.K) * D4;
   let kb = (j * row4 + (p.H + g) * D4) * 4u; // k column of key j; v at kb + K·HD

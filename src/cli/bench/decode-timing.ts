@@ -180,40 +180,28 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
       await timer.timeReplay(c); // warm-up
       return { dispatches: c.dispatches, ms: await whole(c) };
     };
-    // the decode fusions (EngineKernels.decodeFusion)
-    const byFusion: Record<string, { dispatches: number; ms: number }> = {};
-    const saved = { ...engine.k.decodeFusion };
-    try {
-      for (const [name, f] of [...FUSIONS, ['engine', saved] as [string, DecodeFusion]]) {
-        engine.k.decodeFusion = f;
-        byFusion[name] = await recaptured();
+    // the step recaptured under each choice of a setting, then under the engine's own (restored after)
+    const byChoice = async <T>(choices: Array<[string, T]>, get: () => T, set: (v: T) => void) => {
+      const saved = get();
+      const out: Record<string, { dispatches: number; ms: number }> = {};
+      try {
+        for (const [name, v] of [...choices, ['engine', saved] as [string, T]]) {
+          set(v);
+          out[name] = await recaptured();
+        }
+      } finally {
+        set(saved);
       }
-    } finally {
-      engine.k.decodeFusion = saved;
-    }
-    // the 4-weight GEMV step from how many rows (all rows, and rows of ≤ GEMV_SHORT_K weights)
-    const byStep4: Record<string, number> = {};
+      return out;
+    };
+    const msOf = (r: Record<string, { ms: number }>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.ms]));
     const mm = engine.k.matmul;
-    const savedRows = [mm.gemvStep4Rows, mm.gemvStep4RowsShortK];
-    try {
-      for (const [name, rows, shortK] of [...STEP4_CHOICES, ['engine', savedRows[0], savedRows[1]] as [string, number, number]]) {
-        [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [rows, shortK];
-        byStep4[name] = (await recaptured()).ms;
-      }
-    } finally {
-      [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = savedRows;
-    }
-    // the row-lane GEMV (q4 weights) from how many rows of x
-    const byRowLane: Record<string, number> = {};
-    const savedRowLane: [number, number, number] = [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN];
-    try {
-      for (const [name, from, to, minN] of [...ROWLANE_CHOICES, ['engine', ...savedRowLane] as [string, number, number, number]]) {
-        [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [from, to, minN];
-        byRowLane[name] = (await recaptured()).ms;
-      }
-    } finally {
-      [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = savedRowLane;
-    }
+    // the decode fusions (EngineKernels.decodeFusion)
+    const byFusion = await byChoice(FUSIONS, () => ({ ...engine.k.decodeFusion }), (f) => { engine.k.decodeFusion = f; });
+    // the 4-weight GEMV step from how many rows (all rows, and rows of ≤ GEMV_SHORT_K weights)
+    const byStep4 = msOf(await byChoice(STEP4_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStep4Rows, mm.gemvStep4RowsShortK], ([a, b]) => { [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [a, b]; }));
+    // the row-lane GEMV (q4 weights): from and to how many rows of x, from how many rows of W
+    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane };
   } finally {
     timer.destroy();
