@@ -61,28 +61,29 @@ export async function profileTraining(ctx: GpuContext, w: ModelWeights, B: numbe
   if (chunks) await t('attention fwd (by kv head: what training runs)', (r) => k.attentionGqa.encode(r, shape, chunks, { qkv, kc, vc, slot, pos, out: att, lse }));
   // training's dk/dv split: parts of dkvSplitPairs pairs for the shared prompt's keys, summed through a free buffer
   const dkvSplit = { scratch: split.scratch, maxQueries: maxQueries(lay.spans) };
-  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
-  await t('attention bwd (dk/dv not split)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  const ab = { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }; // the attention backward's bindings (dout: the forward's output stands in)
+  await t('attention bwd (dq by kv head, dk/dv by lanes: what training runs)', (r) => attBack.encode(r, shape, ab, dkvSplit));
+  await t('attention bwd (dk/dv not split)', (r) => attBack.encode(r, shape, ab));
   const splitPairs = attBack.dkvSplitPairs;
   for (const pairs of [1024, 4096]) {
     attBack.dkvSplitPairs = pairs;
-    await t(`attention bwd (dk/dv split into parts of ≤ ${pairs} pairs)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
+    await t(`attention bwd (dk/dv split into parts of ≤ ${pairs} pairs)`, (r) => attBack.encode(r, shape, ab, dkvSplit));
   }
   attBack.dkvSplitPairs = splitPairs;
   const dkvThreads = attBack.dkvThreads; // the default, and then the other choice
   attBack.dkvThreads = dkvThreads === 128 ? 256 : 128;
-  await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
+  await t(`attention bwd (dk/dv by lanes, ${attBack.dkvThreads} threads a workgroup)`, (r) => attBack.encode(r, shape, ab, dkvSplit));
   attBack.dkvThreads = dkvThreads;
   const dkvKeys = attBack.dkvKeys;
   for (const keys of [1, 2, 4] as const) {
     if (keys === dkvKeys) continue;
     attBack.dkvKeys = keys;
-    await t(`attention bwd (dk/dv by lanes, ${keys} key${keys > 1 ? 's' : ''} a workgroup)`, (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }, dkvSplit));
+    await t(`attention bwd (dk/dv by lanes, ${keys} key${keys > 1 ? 's' : ''} a workgroup)`, (r) => attBack.encode(r, shape, ab, dkvSplit));
   }
   attBack.dkvKeys = dkvKeys;
   attBack.dqVariant = 'head';
   attBack.dkvVariant = 'thread';
-  await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, shape, { qkv, out: att, lse, dout: att, dqkv: dq, delta, spans }));
+  await t('attention bwd (dq by head, dk/dv by thread: the kernels of 2026-11-24)', (r) => attBack.encode(r, shape, ab));
   attBack.dqVariant = null;
   attBack.dkvVariant = null;
   await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, { buffer: f(Ts * c.headDim), D: c.headDim, maxPos: Ts, theta: 1e6 }, { qkv, slot, pos, kc, vc, fan }));
