@@ -15,6 +15,8 @@
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
+#   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
+#   norm=N,P `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x, Σx² from the prologue from P rows
 #   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
@@ -57,6 +59,10 @@ for p in "${parts[@]}"; do
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
       run "step-rl-$n" 120 bench-step --steps 3 --gemv-rowlane-rows "$n" --json "$OUT/step-rl-$n.json" ;;
+    norm) run rollout-norm 240 bench-rollout --choices norm --json "$OUT/rollout-norm.json" ;;
+    norm=*) f=${p#norm=}
+      run "rollout-norm-$f" 120 bench-rollout --no-breakdown --norm "$f" --json "$OUT/rollout-norm-$f.json"
+      run "step-norm-$f" 120 bench-step --steps 3 --norm "$f" --json "$OUT/step-norm-$f.json" ;;
     fusion=*) f=${p#fusion=}
       run "rollout-$f" 120 bench-rollout --no-breakdown --fusion "$f" --json "$OUT/rollout-$f.json"
       run "step-$f" 120 bench-step --steps 3 --fusion "$f" --json "$OUT/step-$f.json" ;;
@@ -80,6 +86,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane rowlane=N fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane rowlane=N norm norm=N,P fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

@@ -30,6 +30,12 @@ export interface BodyOpts {
   sg?: number;
   /** the LoRA term summed by the lanes (above) instead of store()'s epilogue; with `norm`, for a u without the norm's rsqrt */
   loraFold?: boolean;
+  /**
+   * with `norm` (not `unscaled`): Σx² of each row of x summed once by the whole workgroup before the
+   * walk instead of by every lane group in its walk — MR multiply-adds per x vec4 a lane
+   * group fewer (+50% of the GEMV's own at NR = 2), one round of x loads and a tree through `red` more
+   */
+  prologue?: boolean;
 }
 
 const cache = new Map<string, string>();
@@ -73,7 +79,7 @@ function normWeights(NR: number, name: (i: number) => string, raw: (i: number) =
  */
 export function gemvBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const U = o.steps ?? 1;
-  return memo(`8:${MR}:${NR}:${key(o)}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, !!o.norm, U, 8, !o.unscaled), o));
+  return memo(`8:${MR}:${NR}:${key(o)}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, !!o.norm, U, 8, walkSums(o)), o));
 }
 
 /**
@@ -85,7 +91,7 @@ export function gemvBody(MR: number, NR: number, o: BodyOpts = {}): string {
  */
 export function gemvBody4(MR: number, NR: number, o: BodyOpts = {}): string {
   const U = o.steps ?? 1;
-  return memo(`4:${MR}:${NR}:${key(o)}`, () => shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', laneSteps(MR, NR, !!o.norm, U, 4, !o.unscaled), o));
+  return memo(`4:${MR}:${NR}:${key(o)}`, () => shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', laneSteps(MR, NR, !!o.norm, U, 4, walkSums(o)), o));
 }
 
 /**
@@ -133,7 +139,7 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
         L.push(...normWeights(NR, (i) => `w${i}_${c}`, (i) => `r${i}_${c}`, `8u * j + ${2 * c}u`, `${c}`, 8));
       }
       for (let m = 0; m < MR; m++) {
-        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm, '', 2, !o.unscaled)}`);
+        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm, '', 2, walkSums(o))}`);
         for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
         L.push('    }');
       }
@@ -143,7 +149,17 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
 }
 
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}`;
+}
+
+/** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
+function prologue(o: BodyOpts): boolean {
+  return !!o.norm && !o.unscaled && !!o.prologue;
+}
+
+/** whether the walk sums Σx² (a fused norm with its rsqrt, not from the prologue) */
+function walkSums(o: BodyOpts): boolean {
+  return !o.unscaled && !prologue(o);
 }
 
 function memo(key: string, make: () => string): string {
@@ -200,12 +216,14 @@ function rowSum(vals: string[], out: string, sg: number): string[] {
 /** the kernel around a lane step: accumulators, the lane's walk over `groups` steps, finish (as gemv_common.wgsl's) */
 function shell(what: string, MR: number, NR: number, groups: string, step: string[], o: BodyOpts): string {
   const { steps: U = 1, sg = 0, loraFold = false } = o;
-  const scaled = !!o.norm && !o.unscaled; // the rsqrt of the norm, from Σx² summed on the way
+  const scaled = !!o.norm && !o.unscaled; // the rsqrt of the norm, from Σx² summed on the way (or by the prologue)
+  const pro = prologue(o);
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
-  if (scaled) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
+  if (scaled && !pro) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
   const fin: string[] = [];
-  if (scaled) {
+  if (pro) fin.push('  let scale = nrsq[min(g.lane, MR - 1u)];');
+  else if (scaled) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `ss${m}`), 'ssum', sg));
     fin.push('  let scale = inverseSqrt(ssum / f32(p.K) + p.eps);');
   }
@@ -214,7 +232,8 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.mb + g.lane, n0 + ${i}u, v${i}${scaled ? ' * scale' : ''}); }`);
   }
   return [
-    `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''} (src/kernels/gemv_body.ts)`,
+    `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused${pro ? ' (Σx² by the workgroup first)' : ''}` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''} (src/kernels/gemv_body.ts)`,
+    ...(pro ? ['var<workgroup> nss: array<f32, 256>; // [MR][16] partial Σx² (the prologue)', 'var<workgroup> nrsq: array<f32, 16>; // [MR] rsqrt(mean x² + eps)'] : []),
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  let g = lane_group(wid, nwg, lid);',
@@ -224,6 +243,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     '  let m0 = p.mOff + g.mb; // the first row of x of this lane group (MGRID: of this workgroup row)',
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
+    ...(pro ? normPrologue(MR) : []),
     '  w_init(lid);',
     '  workgroupBarrier();',
     ...(loraFold ? loraSums(MR, NR) : []),
@@ -235,6 +255,30 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     ...fin,
     '}',
   ].join('\n');
+}
+
+/**
+ * BodyOpts.prologue: Σx² of each of the MR rows of x summed by the workgroup's 256 threads (thread lid
+ * takes vec4 lid, lid + 256, … of every row), then through `red` (the row reduction's 2048 floats,
+ * free until the walk ends) in rounds of 8 rows: 256 partials → 16 a row (threads < 16 · rows of the
+ * round) → nss; after the round's barrier, threads < MR add their row's 16 into nrsq (made visible by
+ * the codebook barrier that follows).
+ */
+function normPrologue(MR: number): string[] {
+  const ms = Array.from({ length: MR }, (_, m) => m);
+  const L = [
+    `  var ${ms.map((m) => `ps${m} = 0.0`).join('; var ')};`,
+    `  for (var v = lid; v < p.K / 4u; v += 256u) { ${ms.map((m) => `{ let t = x[(m0 + ${m}u) * (p.K / 4u) + v]; ps${m} += dot(t, t); }`).join(' ')} }`,
+  ];
+  for (let c0 = 0; c0 < MR; c0 += 8) {
+    const c1 = Math.min(MR, c0 + 8);
+    L.push(`  ${ms.slice(c0, c1).map((m) => `red[${(m - c0) * 256}u + lid] = ps${m};`).join(' ')}`);
+    L.push('  workgroupBarrier();');
+    L.push(`  if (lid < ${(c1 - c0) * 16}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += red[(lid / 16u) * 256u + (lid % 16u) * 16u + k]; } nss[${c0 * 16}u + lid] = t; }`);
+    L.push('  workgroupBarrier();');
+  }
+  L.push(`  if (lid < ${MR}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += nss[lid * 16u + k]; } nrsq[lid] = inverseSqrt(t / f32(p.K) + p.eps); }`);
+  return L;
 }
 
 /**

@@ -252,6 +252,31 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
   });
 
+  it('GEMV with the RMSNorm fused and Σx² summed by the workgroup first (the prologue): 1, 9 and 16 rows of x (one and two rounds of 8), 4-, 8- and 32-weight steps, LoRA summed by the lanes and in the epilogue; by default from gemvNormPrologueRows rows', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const [N, K, eps] = [37, 96, 1e-6];
+    for (const [M, wide, rows, steps, step4, fold] of [[16, false, 2, 1, true, true], [1, true, 1, 1, false, true], [9, false, 4, 2, false, false]] as const) {
+      kernel.gemvSteps = steps;
+      kernel.loraFold = fold;
+      const { w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 80, fold);
+      const yb = poisoned(ctx, M * N);
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvWide: wide, gemvRows: rows, gemvStep4: step4, gemvNormPrologue: true, xNorm: { w: gb, eps }, lora: loraOpt }));
+      expectClose(y, want, 1e-5, `prologue M=${M} wide=${wide} NR=${rows} steps=${steps} step4=${step4} loraFold=${fold}`);
+      if (M === 9) {
+        // the default: from gemvNormPrologueRows rows of x
+        kernel.gemvNormPrologueRows = 9;
+        const y2 = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvRows: rows, xNorm: { w: gb, eps }, lora: loraOpt }));
+        expectClose(y2, want, 1e-5, 'prologue by default');
+        kernel.gemvNormPrologueRows = Infinity;
+      }
+      [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
+      destroyWeight(ctx, w);
+    }
+    kernel.gemvSteps = 1;
+    kernel.loraFold = true;
+  });
+
   it('row-lane GEMV with the RMSNorm fused (Σx² summed by the workgroup, 256 or 128 threads; at 16 rows of x on a device with 16 KiB of workgroup memory, in rounds: the reduction holds 14 values a thread with 256 threads; 128 threads sum Σx² of 8 rows a round): bias + LoRA summed by the parts from a u without the rsqrt, and in the epilogue; refused for bf16, K % 32 ≠ 0, the fused SwiGLU and too little workgroup memory', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);

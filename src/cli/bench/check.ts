@@ -209,7 +209,9 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
         if (!loraFold) check(`gemv ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv' }));
         if (kernel.normFusable) {
           for (const [wide, step4] of [[false, false], [true, false], [false, true]] as const) {
-            check(`gemv RMSNorm fused ${wide ? 'wide' : step4 ? '4-weight' : '8-weight'} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvStep4: step4 }, true));
+            for (const gemvNormPrologue of [false, true]) {
+              check(`gemv RMSNorm fused${gemvNormPrologue ? ' (Σx² prologue)' : ''} ${wide ? 'wide' : step4 ? '4-weight' : '8-weight'} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: wide, gemvStep4: step4, gemvNormPrologue }, true));
+            }
           }
           for (const gemvThreads of [128, 256]) check(`gemv RMSNorm fused row-lane ${gemvThreads} threads ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvThreads }, true));
         }

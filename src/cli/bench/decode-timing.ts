@@ -1,7 +1,8 @@
 // `bench-rollout`'s decode-step timings: the step's parts (layers, LM head, sampling) on the GPU
 // clock, the decode loop with every step's pass timestamped (is the GPU busy?), one step's dispatches
 // each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion)
-// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES) and of the row-lane GEMV (ROWLANE_CHOICES).
+// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES)
+// and of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
@@ -109,7 +110,13 @@ export interface StepGpuTime {
   byStep4: Record<string, number>;
   /** the step's pass with each row-lane GEMV choice (ROWLANE_CHOICES: rows of x, rows of W): GPU ms (median of 5) */
   byRowLane: Record<string, number>;
+  /** the step's pass with each fused-norm choice (NORM_CHOICES): dispatches and GPU ms (median of 5) */
+  byNorm: Record<string, { dispatches: number; ms: number }>;
 }
+
+/** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -147,7 +154,7 @@ export async function loopGpuTime(ctx: GpuContext, engine: Engine, req: Generate
 }
 
 /** Each dispatch of one decode step's forward + LM head (as generate() captures it) timed on the GPU; null without timestamp-query. */
-export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, lora: LoraAdapter | null): Promise<StepGpuTime | null> {
+export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number, lora: LoraAdapter | null, sets: readonly StepChoiceSet[] = STEP_CHOICE_SETS): Promise<StepGpuTime | null> {
   const timer = GpuTimer.create(ctx);
   if (!timer) return null;
   const bufs = decodeStepBuffers(ctx, engine, weights, R, L);
@@ -181,9 +188,10 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
       return { dispatches: c.dispatches, ms: await whole(c) };
     };
     // the step recaptured under each choice of a setting, then under the engine's own (restored after)
-    const byChoice = async <T>(choices: Array<[string, T]>, get: () => T, set: (v: T) => void) => {
+    const byChoice = async <T>(choices: Array<[string, T]>, get: () => T, set: (v: T) => void, which: StepChoiceSet) => {
       const saved = get();
       const out: Record<string, { dispatches: number; ms: number }> = {};
+      if (!sets.includes(which)) return out;
       try {
         for (const [name, v] of [...choices, ['engine', saved] as [string, T]]) {
           set(v);
@@ -197,12 +205,14 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const msOf = (r: Record<string, { ms: number }>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.ms]));
     const mm = engine.k.matmul;
     // the decode fusions (EngineKernels.decodeFusion)
-    const byFusion = await byChoice(FUSIONS, () => ({ ...engine.k.decodeFusion }), (f) => { engine.k.decodeFusion = f; });
+    const byFusion = await byChoice(FUSIONS, () => ({ ...engine.k.decodeFusion }), (f) => { engine.k.decodeFusion = f; }, 'fusion');
     // the 4-weight GEMV step from how many rows (all rows, and rows of ≤ GEMV_SHORT_K weights)
-    const byStep4 = msOf(await byChoice(STEP4_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStep4Rows, mm.gemvStep4RowsShortK], ([a, b]) => { [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [a, b]; }));
+    const byStep4 = msOf(await byChoice(STEP4_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStep4Rows, mm.gemvStep4RowsShortK], ([a, b]) => { [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [a, b]; }, 'step4'));
     // the row-lane GEMV (q4 weights): from and to how many rows of x, from how many rows of W
-    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane };
+    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }, 'rowlane'));
+    // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
+    const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a }; mm.gemvNormPrologueRows = b; }, 'norm');
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -211,6 +221,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
 
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
 export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
+
+/** fused-norm choices the breakdown times: [name, most rows of x fused (DecodeFusion.norm), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
+export const NORM_CHOICES: Array<[string, number, number]> = [['≤ 8, Σx² in the walk', 8, Infinity], ['≤ 8, prologue', 8, 1], ['≤ 16, Σx² in the walk', 16, Infinity], ['≤ 16, prologue', 16, 1], ['≤ 16, prologue from 9', 16, 9]];
 
 /** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
 export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];

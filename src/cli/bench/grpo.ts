@@ -19,7 +19,7 @@ import { makeConfig } from '../../grpo/config';
 import { TrainingSession } from '../../grpo/session';
 import { heatGpu } from './timing';
 import { profileTraining, profileSession } from './profile';
-import { breakdown, countDispatches, FUSIONS, loopGpuTime, stepGpuTime, type LoopGpuTime, type StepGpuTime } from './decode-timing';
+import { breakdown, countDispatches, FUSIONS, loopGpuTime, STEP_CHOICE_SETS, stepGpuTime, type LoopGpuTime, type StepChoiceSet, type StepGpuTime } from './decode-timing';
 import { createLora, destroyLora, type LoraAdapter } from '../../lora/adapter';
 import { LORA_TARGETS } from '../../lora/targets';
 import { loraBase } from '../../grpo/session';
@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, norm: str, choices: str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
@@ -51,6 +51,12 @@ async function setup(argv: string[]) {
     const [n, mx = k.matmul.gemvRowLaneMaxRows] = values['gemv-rowlane-rows'].split(',').map(Number);
     if (!(n >= 1 && mx >= 1)) throw new Error(`--gemv-rowlane-rows ${values['gemv-rowlane-rows']}: expected N or N,M with numbers ≥ 1 or Infinity`);
     [k.matmul.gemvRowLaneRows, k.matmul.gemvRowLaneMaxRows] = [n, mx];
+  }
+  if (values.norm !== undefined) { // --norm N[,P]: the RMSNorm fused into the decode GEMVs up to N rows of x, Σx² by the workgroup's prologue from P rows (Infinity: never)
+    const [n, pr = k.matmul.gemvNormPrologueRows] = values.norm.split(',').map(Number);
+    if (!(n >= 0 && pr >= 1)) throw new Error(`--norm ${values.norm}: expected N or N,P with N ≥ 0 and P ≥ 1 (or Infinity)`);
+    k.decodeFusion = { ...k.decodeFusion, norm: n };
+    k.matmul.gemvNormPrologueRows = pr;
   }
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
   k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
@@ -84,6 +90,9 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
   const Cs = String(values.completion ?? (quick ? '16' : '256')).split(',').map(Number);
   const P = Number(values.prompt ?? (quick ? 16 : 128));
   const inFlight = values['in-flight'] ? Number(values['in-flight']) : undefined;
+  // --choices a,b: which settings the breakdown times each choice of (default all: STEP_CHOICE_SETS)
+  const sets = values.choices === undefined ? STEP_CHOICE_SETS : values.choices === '' ? [] : values.choices.split(',');
+  for (const c of sets) if (!(STEP_CHOICE_SETS as readonly string[]).includes(c)) throw new Error(`--choices ${values.choices}: expected a comma list of ${STEP_CHOICE_SETS.join(', ')}`);
   const rows = [];
   for (const C of Cs) {
     for (const G of Gs) {
@@ -109,15 +118,17 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
         for (const [k, v] of Object.entries(loopGpu)) {
           if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1}; gaps ${v.gapSumMs.toFixed(1)} ms in all, 90th percentile ${v.gapP90Ms.toFixed(3)}, largest ${v.gapMaxMs.toFixed(3)})`);
         }
-        stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora) };
+        const only = sets as StepChoiceSet[];
+        stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null, only), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora, only) };
         const list = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([l, t]) => `${l} ${t.toFixed(3)}`).join(', ');
         for (const [k, v] of Object.entries(stepGpu)) {
           if (!v) continue;
           console.log(`  G=${G} ${k}: ${v.dispatches} dispatches in one pass ${v.stepMs.toFixed(3)} ms on the GPU; without each kernel, less: ${list(v.marginalByKernel)}`);
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
-          console.log(`  G=${G} ${k}: the step's pass by decode fusion: ${Object.entries(v.byFusion).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
-          console.log(`  G=${G} ${k}: the step's pass by 4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K}): ${Object.entries(v.byStep4).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          console.log(`  G=${G} ${k}: the step's pass by row-lane GEMV (from rows of x): ${Object.entries(v.byRowLane).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
+          if (only.includes('fusion')) console.log(`  G=${G} ${k}: the step's pass by decode fusion: ${Object.entries(v.byFusion).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
+          if (only.includes('step4')) console.log(`  G=${G} ${k}: the step's pass by 4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K}): ${Object.entries(v.byStep4).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
+          if (only.includes('rowlane')) console.log(`  G=${G} ${k}: the step's pass by row-lane GEMV (from rows of x): ${Object.entries(v.byRowLane).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
+          if (only.includes('norm')) console.log(`  G=${G} ${k}: the step's pass by fused norm (rows of x fused, Σx²): ${Object.entries(v.byNorm).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
         }
       }
       destroyLora(ctx, lora);
