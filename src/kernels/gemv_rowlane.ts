@@ -24,6 +24,10 @@
 // and each sum is scaled by rsqrt(mean + eps) before the epilogue.
 // `loraFold`: part kp adds u[m, slice·R + r]·B[n, r]·scale for ranks r = kp, kp + KP, … into its
 // sums before the walk (with `norm`, u must come without the rsqrt, as gemv_body.ts's loraFold).
+// `swiglu` (a gate|up weight [2I, K], NR = 2): a lane's two rows are the pair j, j + I (gate and up of
+// one unit: the workgroup owns units nb … nb + RL − 1), both sums reach the same storing thread, and it
+// stores h[m, j] = silu(g)·u (as swiglu.wgsl) into y [M, ldy ≥ I] — the SwiGLU kernel and the gate|up
+// output's round trip through memory are gone. Needs the LoRA term summed by the parts (loraFold).
 
 /** Row lanes (lanes sharing each x load) the row-lane GEMV takes: WG / RL k-parts a workgroup. */
 export const ROWLANE_LANES_OPTIONS = [8, 16, 32, 64] as const;
@@ -37,6 +41,8 @@ export interface RowLaneOpts {
   redFloats: number;
   /** threads a workgroup: 256 or 128 (KP = threads / RL k-parts) */
   threads?: number;
+  /** NR = 2 rows a lane as the gate|up pair (j, j + N/2), storing silu(gate)·up (above) */
+  swiglu?: boolean;
 }
 
 const cache = new Map<string, string>();
@@ -53,34 +59,50 @@ export function gemvRowLaneBody(MR: number, NR: number, o: RowLaneOpts): string 
   const V = NR * MR;
   const WG = o.threads ?? 256;
   if (WG !== 128 && WG !== 256) throw new Error(`row-lane GEMV: threads must be 128 or 256, got ${WG}`);
-  const VC = Math.max(1, Math.min(V, Math.floor(o.redFloats / WG)));
-  const key = `${MR}:${NR}:${norm}:${fold}:${VC}:${WG}`;
+  const swiglu = !!o.swiglu;
+  if (swiglu && (NR !== 2 || !fold)) throw new Error(`row-lane GEMV: the SwiGLU store needs 2 rows a lane (the gate|up pair) and the LoRA term summed by the parts; got NR = ${NR}, loraFold ${fold}`);
+  let VC = Math.max(1, Math.min(V, Math.floor(o.redFloats / WG)));
+  if (swiglu) VC -= VC % 2; // whole (gate, up) pairs a chunk
+  if (VC < 1) throw new Error(`row-lane GEMV: ${o.redFloats} floats of workgroup memory hold no (gate, up) pair of ${WG}-thread partials`);
+  const key = `${MR}:${NR}:${norm}:${fold}:${VC}:${WG}:${swiglu}`;
   let s = cache.get(key);
-  if (s === undefined) cache.set(key, (s = make(MR, NR, norm, fold, VC, WG)));
+  if (s === undefined) cache.set(key, (s = make(MR, NR, norm, fold, VC, WG, swiglu)));
   return s;
 }
 
-function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, WG: number): string {
+function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, WG: number, swiglu: boolean): string {
   const V = NR * MR;
   const rows = Array.from({ length: NR }, (_, i) => i);
   const ms = Array.from({ length: MR }, (_, m) => m);
   const L: string[] = [
-    `// row-lane GEMV, unrolled for MR = ${MR}, NR = ${NR}${norm ? ', RMSNorm fused' : ''}${fold ? ', LoRA summed by the parts' : ''} (src/kernels/gemv_rowlane.ts)`,
+    `// row-lane GEMV, unrolled for MR = ${MR}, NR = ${NR}${norm ? ', RMSNorm fused' : ''}${fold ? ', LoRA summed by the parts' : ''}${swiglu ? ', storing silu(gate)·up' : ''} (src/kernels/gemv_rowlane.ts)`,
     'override RL: u32 = 32u;',
     `override KP: u32 = ${WG}u / RL;`,
     `var<workgroup> red: array<f32, ${VC * WG}>;`,
     ...(norm ? [`var<workgroup> ssq: array<f32, ${MR * 16}>;`, 'var<workgroup> rsq: array<f32, 16>;'] : []),
+    ...(swiglu ? [
+      '',
+      '/** h[mOff + mLocal, j] = silu(g)·u from unit j\'s gate and up sums (+ bias): as swiglu.wgsl */',
+      'fn store_swiglu(mLocal: u32, j: u32, half: u32, g0: f32, u0: f32) {',
+      '  var g = g0;',
+      '  var u = u0;',
+      '  if (HAS_BIAS) { g += bias[j]; u += bias[j + half]; }',
+      '  let e = exp(-abs(g));',
+      '  let sg = select(e / (1.0 + e), 1.0 / (1.0 + e), g >= 0.0);',
+      '  y[(p.mOff + mLocal) * p.ldy + p.nOff + j] = g * sg * u;',
+      '}',
+    ] : []),
     '',
     `@compute @workgroup_size(${WG})`,
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  let rl = lid % RL;',
     '  let kp = lid / RL;',
-    `  let nb = (wid.x + wid.y * nwg.x) * RL * ${NR}u;`,
+    ...(swiglu
+      ? ['  let nb = (wid.x + wid.y * nwg.x) * RL; // the first (gate, up) unit of the workgroup', '  let half = p.N / 2u;', '  let n0 = min(nb + rl, half - 1u); // units past N/2 read the last one (never stored)', '  let n1 = n0 + half;']
+      : [`  let nb = (wid.x + wid.y * nwg.x) * RL * ${NR}u;`, '  let last = p.N - 1u;', ...rows.map((i) => `  let n${i} = min(nb + ${i}u * RL + rl, last); // rows past N read the last row (never stored)`)]),
     '  let steps = p.K / 32u;',
     '  let k4 = p.K / 4u;',
     '  let m0 = p.mOff;',
-    '  let last = p.N - 1u;',
-    ...rows.map((i) => `  let n${i} = min(nb + ${i}u * RL + rl, last); // rows past N read the last row (never stored)`),
     `  var ${rows.flatMap((i) => ms.map((m) => `a${i}_${m} = 0.0`)).join('; var ')};`,
   ];
   if (fold) {
@@ -127,6 +149,25 @@ function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, 
   L.push('  }');
   // the KP parts of each value added through red, VC values a thread at a time; output o of a chunk:
   // value vv = o / RL (i = v / MR, m = v % MR), lane r = o % RL, its parts at red[vv·WG + k·RL + r]
+  if (swiglu) {
+    // values in (gate, up) pairs per row of x m: value 2m + i, so a chunk of VC (even) holds whole pairs
+    const pairs = ms.flatMap((m) => [`a0_${m}`, `a1_${m}`]);
+    for (let c0 = 0; c0 < V; c0 += VC) {
+      const c1 = Math.min(V, c0 + VC);
+      if (c0 > 0) L.push('  workgroupBarrier();');
+      L.push(`  ${pairs.slice(c0, c1).map((a, k) => `red[${k}u * ${WG}u + lid] = ${a};`).join(' ')}`);
+      L.push('  workgroupBarrier();');
+      L.push(`  for (var o = lid; o < ${(c1 - c0) / 2}u * RL; o += ${WG}u) {`);
+      L.push(`    let vv = o / RL; let r = o % RL; let m = ${c0 / 2}u + vv;`);
+      L.push('    var tg = 0.0; var tu = 0.0;');
+      L.push(`    for (var k = 0u; k < KP; k++) { tg += red[2u * vv * ${WG}u + k * RL + r]; tu += red[(2u * vv + 1u) * ${WG}u + k * RL + r]; }`);
+      L.push('    let j = nb + r;');
+      L.push(`    if (j < half) { store_swiglu(m, j, half, tg${norm ? ' * rsq[m]' : ''}, tu${norm ? ' * rsq[m]' : ''}); }`);
+      L.push('  }');
+    }
+    L.push('}');
+    return L.join('\n');
+  }
   const vals = rows.flatMap((i) => ms.map((m) => `a${i}_${m}`));
   for (let c0 = 0; c0 < V; c0 += VC) {
     const c1 = Math.min(V, c0 + VC);

@@ -110,6 +110,11 @@ export interface MatmulOptions {
   gemvRowLane?: boolean;
   /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's (128) */
   gemvThreads?: number;
+  /**
+   * row-lane GEMV only (MatmulKernel.swigluOutFor): w is a gate|up weight [2I, K] and y receives
+   * h = silu(gate)·up [M, I] (ldy default I) — the SwiGLU in the GEMV's store (gemv_rowlane.ts `swiglu`)
+   */
+  ySwiglu?: boolean;
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
   /** with xNorm, lane-group GEMVs: Σx² summed by the workgroup before the walk (gemv_body.ts BodyOpts.prologue); default from the kernel's gemvNormPrologueRows rows of x */
@@ -338,9 +343,14 @@ export class MatmulKernel {
   /**
    * From this many rows of x a lane-group GEMV with the RMSNorm fused takes Σx² from a workgroup
    * prologue (gemv_body.ts BodyOpts.prologue) instead of summing it in every lane group's walk
-   * (Infinity: never).
+   * (Infinity: never). 8: H100, 2026-12-06 thirteenth session, run 1 (a decode step's pass, GPU-timed,
+   * one call): G = 8 3.180 → 3.072 ms, with LoRA 3.727 → 3.675 (the q|k|v GEMV; gate|up is the
+   * row-lane GEMV's, whose Σx² always comes first); G = 1 slower with it (1.964 → 2.043); at 16 rows
+   * fused (not the default) 4.846 → 5.099.
    */
-  gemvNormPrologueRows = Infinity;
+  gemvNormPrologueRows = 8;
+  /** Where the row-lane GEMV runs a gate|up weight, it stores silu(gate)·up itself (swigluOutFor; false: benchmarks compare). */
+  rowLaneSwiglu = true;
   /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
    * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
@@ -381,7 +391,7 @@ export class MatmulKernel {
 
   /** x f32[M, K] → y f32[M, ldy] columns [0, N): y (+)= x·Wᵀ + bias + lora */
   encode(rec: Recorder, x: Binding, w: Weight, y: Binding, M: number, opts: MatmulOptions = {}): void {
-    const ldy = opts.ldy ?? w.N;
+    const ldy = opts.ldy ?? (opts.ySwiglu ? w.N / 2 : w.N);
     const variant = opts.variant ?? this.variantFor(M);
     const lora = opts.lora ?? null;
     if (opts.xSwiglu && variant !== 'gemv') throw new Error('matmul: xSwiglu (SwiGLU fused into the x reads) is a GEMV option; hint: run swiglu first for more rows');
@@ -391,6 +401,7 @@ export class MatmulKernel {
     const save = opts.save ?? null;
     if (save && !(variant === 'gemv' && this.saveFusable)) throw new Error(`matmul: saving the stored rows (save) is for the decode GEMVs on a device with ${GEMV_SAVE_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}, ${variant}); hint: scatter the rows after the matmul where saveFusable is false`);
     if (save && norm) throw new Error('matmul: save and xNorm together are not supported (12 storage buffers)');
+    if (opts.ySwiglu && (opts.accumulate || save || w.parts.length !== 1 || w.N % 2 || (lora && !this.loraFold))) throw new Error(`matmul: the SwiGLU store (ySwiglu) needs one weight part with an even row count, no accumulate or save, and the LoRA term summed by the lanes; got ${w.parts.length} parts, N = ${w.N}${opts.accumulate ? ', accumulate' : ''}${save ? ', save' : ''}${lora && !this.loraFold ? ', loraFold off' : ''}; hint: store gate|up and run swiglu`);
     // the LoRA term summed by the GEMV's lanes (loraFold): with a fused norm only for a u made without its rsqrt
     const fold = this.loraFold && variant === 'gemv' && this.gemvUnrolled && (!norm || !lora || !!lora.uUnscaled);
     if (lora?.uUnscaled && !(norm && fold)) throw new Error(`matmul: a LoRA u without the norm's rsqrt (uUnscaled) needs xNorm and the LoRA term summed in the GEMV lanes (loraFold ${this.loraFold}, ${variant}${norm ? '' : ', no xNorm'}); hint: compute u with the norm (XNorm.unscaled off) where normLoraUnscaled is false`);
@@ -408,14 +419,15 @@ export class MatmulKernel {
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
         const rowLane = variant === 'gemv' ? this.rowLaneFor(w, mr, opts, !!norm) : null;
+        if (opts.ySwiglu && !rowLane) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the row-lane GEMV's (q4, K % 32 = 0, ${this.gemvRowLaneRows}–${this.gemvRowLaneMaxRows} rows of x by default); got ${w.format}, K = ${w.K}, ${mr} rows, ${variant}; hint: ask MatmulKernel.swigluOutFor first`);
         if (rowLane) {
-          const nr = opts.gemvRows ?? rowLane.rows;
+          const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
           const lanes = opts.gemvLanes ?? rowLane.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(ROWLANE_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`row-lane GEMV: gemvLanes must be one of ${ROWLANE_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const threads = opts.gemvThreads ?? rowLane.threads;
-          const body = gemvRowLaneBody(mr, nr, { norm: !!norm, loraFold: fold, redFloats: this.rowLaneRedFloats(mr, !!norm), threads });
-          const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
+          const body = gemvRowLaneBody(mr, nr, { norm: !!norm, loraFold: fold, redFloats: this.rowLaneRedFloats(mr, !!norm), threads, swiglu: !!opts.ySwiglu });
+          const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, lanes * nr)));
         } else if (variant === 'gemv') {
           const wide = this.gemvWide(w, opts.gemvWide);
@@ -594,6 +606,15 @@ export class MatmulKernel {
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
     const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
     return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
+  }
+
+  /**
+   * Whether a decode GEMV of gate|up weight w at M rows of x can store h = silu(gate)·up itself
+   * (MatmulOptions.ySwiglu): rowLaneSwiglu on, the row-lane GEMV chosen by default for M rows, one
+   * weight part, and the LoRA term summed by the lanes (loraFold).
+   */
+  swigluOutFor(w: Weight, M: number, norm: boolean): boolean {
+    return this.rowLaneSwiglu && this.loraFold && this.variantFor(M) === 'gemv' && M <= GEMV_MAX_ROWS && w.parts.length === 1 && w.N % 2 === 0 && this.rowLaneFor(w, M, {}, norm) !== null;
   }
 
   /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */

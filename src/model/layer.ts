@@ -1,7 +1,8 @@
 // One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
 // re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE + KV write
 // (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
-// o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual.
+// o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual. Decode fuses
+// some of these (the norms into the GEMVs, SwiGLU into down's x reads or gate|up's stores).
 import type { Binding, Recorder } from '../gpu/encoder';
 import type { RowSaveTarget, SplitK, Weight, XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
@@ -10,8 +11,8 @@ import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows. */
-export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget }
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu). */
+export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -89,12 +90,15 @@ export function encodeLayerForward(
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
+  // decode rows the row-lane GEMV takes: gate|up stores h = silu(gate)·up itself (no SwiGLU kernel), unless the down GEMV reads the pair
+  const swigluOut = decode && !fuseSwiglu && k.matmul.swigluOutFor(w.gateUp, T, fuseNorm);
+  const guOut = swigluOut ? h : gu;
   if (fuseNorm) {
-    encodeLinear(rec, k, x, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps } });
+    encodeLinear(rec, k, x, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps }, swigluOut });
   } else {
     const xn2 = recompute?.xnMlp ?? acts.xn;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
-    encodeLinear(rec, k, xn2, w.gateUp, gu, T, lora, ll?.gateUp, false, acts.u, skGateUp);
+    encodeLinear(rec, k, xn2, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { ...skGateUp, swigluOut });
   }
   if (recompute) {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
@@ -103,7 +107,7 @@ export function encodeLayerForward(
   if (fuseSwiglu) {
     encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true, save: io.saveOut });
   } else {
-    k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
+    if (!swigluOut) k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
     encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u, { ...sk, save: io.saveOut });
   }
 }
@@ -119,8 +123,9 @@ export function encodeLayerForward(
  */
 export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xin: XInput = {}): void {
   const xo = { xSwiglu: xin.swiglu, xNorm: xin.norm };
+  const ySwiglu = xin.swigluOut || undefined;
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save, ySwiglu });
     return;
   }
   const ldu = lin.starts.length * lora.r;
@@ -129,10 +134,10 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     const uUnscaled = !!xo.xNorm && k.matmul.normLoraUnscaled;
     const un = uUnscaled && xo.xNorm ? { ...xo.xNorm, unscaled: true } : xo.xNorm;
     k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { ...xo, xNorm: un }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save });
+    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu });
     return;
   }
-  if (xin.swiglu || xin.norm || xin.save) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, or saving the stored rows, is for the decode GEMVs; hint: run the kernel first for more rows');
+  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, or saving the stored rows, is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;

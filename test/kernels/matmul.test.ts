@@ -307,6 +307,43 @@ describe('matmul', () => {
     ctx.memory.destroy(b);
   });
 
+  it('row-lane GEMV storing silu(gate)·up (ySwiglu: a lane\'s two rows are the pair j, j + I): with the RMSNorm fused and not, LoRA summed by the parts, bias, 128 and 256 threads, chunked pairs on a 16 KiB device; swigluOutFor and the refusals', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
+    const [I, K, eps] = [44, 128, 1e-6];
+    const N = 2 * I;
+    for (const [M, norm, lanes, threads, mem] of [[8, true, 8, 128, kernel], [5, false, 16, 256, kernel], [16, true, 8, 256, small]] as const) {
+      const { x, w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 110, norm);
+      // without the norm: the same problem's x as is (its LoRA u then is the plain one: normProblem's with fold = false)
+      const gu = norm ? want : matmulWeightRef(x, packWeight('q4', normal(112, N * K, 0.05), N, K), M, { bias: normal(113, N, 0.1), lora: loraFor({ name: '', M, N, K }) });
+      const yb = poisoned(ctx, M * I);
+      const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvRowLane: true, gemvLanes: lanes, gemvThreads: threads, ySwiglu: true, xNorm: norm ? { w: gb, eps } : null, lora: loraOpt }));
+      expectClose(y, swigluRef(gu, M, I), 1e-5, `swiglu store M=${M} norm=${norm} RL=${lanes} threads=${threads}`);
+      [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
+      destroyWeight(ctx, w);
+    }
+    // when the layer may ask for it: the row-lane GEMV's default rows (decode GEMVs: forced here, SwiftShader takes the tiled kernel), one part, LoRA summed by the lanes
+    kernel.variantOverride = 'gemv';
+    const fake = (N: number, parts = 1) => ({ format: 'q4', N, K: 1536, parts: Array.from({ length: parts }), codebook: null, bias: null, bytes: 0 }) as unknown as Weight;
+    expect([1, 4, 8, 16].map((m) => kernel.swigluOutFor(fake(17920), m, true))).toEqual([false, true, true, false]);
+    expect(kernel.swigluOutFor(fake(17920, 2), 8, true)).toBe(false);
+    kernel.rowLaneSwiglu = false;
+    expect(kernel.swigluOutFor(fake(17920), 8, true)).toBe(false);
+    kernel.rowLaneSwiglu = true;
+    kernel.loraFold = false;
+    expect(kernel.swigluOutFor(fake(17920), 8, true)).toBe(false);
+    kernel.loraFold = true;
+    kernel.variantOverride = null;
+    const b = ctx.memory.create('b', 4096);
+    const rec = new Recorder(ctx, 't');
+    const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
+    expect(() => kernel.encode(rec, b, q4, b, 4, { variant: 'gemv', gemvRowLane: true, ySwiglu: true, accumulate: true })).toThrow(/ySwiglu.*accumulate; hint: store gate\|up and run swiglu/);
+    expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', ySwiglu: true })).toThrow(/row-lane GEMV's.*1 rows.*swigluOutFor/);
+    [b].forEach((x) => ctx.memory.destroy(x));
+    destroyWeight(ctx, q4);
+  });
+
   it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 8 row lanes, 128 threads), unless another GEMV body is asked for', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);

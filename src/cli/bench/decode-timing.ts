@@ -112,11 +112,13 @@ export interface StepGpuTime {
   byRowLane: Record<string, number>;
   /** the step's pass with each fused-norm choice (NORM_CHOICES): dispatches and GPU ms (median of 5) */
   byNorm: Record<string, { dispatches: number; ms: number }>;
+  /** the step's pass with the row-lane gate|up GEMV storing silu(gate)·up, or the SwiGLU kernel (MatmulKernel.rowLaneSwiglu): dispatches and GPU ms */
+  bySwiglu: Record<string, { dispatches: number; ms: number }>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -212,7 +214,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }, 'rowlane'));
     // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a }; mm.gemvNormPrologueRows = b; }, 'norm');
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm };
+    // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
+    const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.rowLaneSwiglu, (v) => { mm.rowLaneSwiglu = v; }, 'swiglu');
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu };
   } finally {
     timer.destroy();
     bufs.destroy();
