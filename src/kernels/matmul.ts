@@ -343,13 +343,19 @@ export class MatmulKernel {
   /**
    * From this many rows of x a lane-group GEMV with the RMSNorm fused takes Σx² from a workgroup
    * prologue (gemv_body.ts BodyOpts.prologue) instead of summing it in every lane group's walk
-   * (Infinity: never). 8: H100, 2026-12-06 thirteenth session, run 1 (a decode step's pass, GPU-timed,
-   * one call): G = 8 3.180 → 3.072 ms, with LoRA 3.727 → 3.675 (the q|k|v GEMV; gate|up is the
-   * row-lane GEMV's, whose Σx² always comes first); G = 1 slower with it (1.964 → 2.043); at 16 rows
-   * fused (not the default) 4.846 → 5.099.
+   * (Infinity: never). 4: H100, 2026-12-06 thirteenth session (a decode step's pass, GPU-timed,
+   * without/with in one call): G = 8 3.180 → 3.072 ms, LoRA 3.727 → 3.675 (run 1), 3.083 → 2.968,
+   * 3.672 → 3.594 (run 2); G = 4 2.374 → 2.309, LoRA 2.965 → 2.909 (run 2) — the q|k|v GEMV (gate|up
+   * runs the row-lane GEMV there, whose Σx² always comes first); G = 1 slower with it (1.964 → 2.043);
+   * at 16 rows fused (not the default) 4.846 → 5.099.
    */
-  gemvNormPrologueRows = 8;
-  /** Where the row-lane GEMV runs a gate|up weight, it stores silu(gate)·up itself (swigluOutFor; false: benchmarks compare). */
+  gemvNormPrologueRows = 4;
+  /**
+   * Where the row-lane GEMV runs a gate|up weight, it stores silu(gate)·up itself (swigluOutFor; false:
+   * benchmarks compare). H100, 2026-12-06 thirteenth session, run 2 (a decode step's pass, SwiGLU kernel
+   * → stored by gate|up, one call): G = 4 2.451 → 2.379 ms, LoRA 3.034 → 2.959; G = 8 3.075 → 2.966,
+   * LoRA 3.672 → 3.596.
+   */
   rowLaneSwiglu = true;
   /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
