@@ -18,7 +18,6 @@
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
 #   norm=N,P `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x, Σx² from the prologue from P rows
 #   swiglu=S `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane gate|up GEMV storing silu(gate)·up (on) or the SwiGLU kernel (off)
-#   ou=S     `bench-rollout --no-breakdown` and `bench-step --steps 3` with o's LoRA u from the attention merge (on) or its u GEMV (off)
 #   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
@@ -68,9 +67,6 @@ for p in "${parts[@]}"; do
     swiglu=*) f=${p#swiglu=}
       run "rollout-swiglu-$f" 120 bench-rollout --no-breakdown --swiglu-store "$f" --json "$OUT/rollout-swiglu-$f.json"
       run "step-swiglu-$f" 120 bench-step --steps 3 --swiglu-store "$f" --json "$OUT/step-swiglu-$f.json" ;;
-    ou=*) f=${p#ou=}
-      run "rollout-ou-$f" 120 bench-rollout --no-breakdown --o-u-merge "$f" --json "$OUT/rollout-ou-$f.json"
-      run "step-ou-$f" 120 bench-step --steps 3 --o-u-merge "$f" --json "$OUT/step-ou-$f.json" ;;
     fusion=*) f=${p#fusion=}
       run "rollout-$f" 120 bench-rollout --no-breakdown --fusion "$f" --json "$OUT/rollout-$f.json"
       run "step-$f" 120 bench-step --steps 3 --fusion "$f" --json "$OUT/step-$f.json" ;;
@@ -94,6 +90,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane rowlane=N norm norm=N,P swiglu=S ou=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

@@ -2,11 +2,8 @@
 // For token t and query head h = g·G + i, over the chunks s < ⌈(pos[t] + 1) / CH⌉ that hold its keys:
 //   M = max_s m_s,   w_s = exp(m_s − M),   den = Σ_s w_s · l_s
 //   out[t, h, d] = Σ_s w_s · acc_s[d] / den,   lse[t, h] = M + log(den)
-// LORA_R > 0 (decode with a LoRA on o): the head's share of o's LoRA u = out·Aᵀ as well,
-//   upart[t, h, r] = Σ_d out[t, h, d] · A[r, h·D + d]   (r < LORA_R; the o GEMV adds the H shares: LORA_UPARTS)
-// so the decode step needs no u GEMV for o.
 // Bindings: 0 params (as attention_gqa.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
-//           · 3 out f32[T, H·D] · 4 lse f32[T, H] · 5 A vec4<f32>[R, H·D/4] · 6 upart f32[T, H, R] (LORA_R > 0)
+//           · 3 out f32[T, H·D] · 4 lse f32[T, H]
 // Workgroup: WG threads per (head h, token t) = wid (x, y); the chunks' (m, l) loaded in parallel
 // into workgroup memory, then each thread owns dims lid and lid + WG.
 struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
@@ -16,18 +13,14 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 @group(0) @binding(2) var<storage, read> pos: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read> loraA: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> upart: array<f32>;
 
 override GQ: u32 = 6;
 override HD: u32 = 128;
 override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
-override LORA_R: u32 = 0u; // o's LoRA rank: this head's share of u (0: none)
 
 const SMAX = 256u; // chunks at most (planSplit: ≤ TARGET_WORKGROUPS.gpu / (T·K))
 var<workgroup> cw: array<f32, 256>; // [S] chunk maxima m_s, then weights w_s
 var<workgroup> cl: array<f32, 256>; // [S] chunk sums l_s
-var<workgroup> ho: array<vec4<f32>, 64>; // LORA_R > 0: the head's output row [D ≤ 256]
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -70,15 +63,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (lid < HD) { out[ob + lid] = num.x / den; }
   if (lid + WG < HD) { out[ob + lid + WG] = num.y / den; }
   if (lid == 0u) { lse[t * p.H + h] = M + log(den); }
-  if (LORA_R == 0u) { return; }
-  // the row through workgroup memory, then rank r's dot with A's row r (its D/4 vec4 of this head: one thread a rank)
-  if (lid < HD) { ho[lid / 4u][lid % 4u] = num.x / den; }
-  if (lid + WG < HD) { ho[(lid + WG) / 4u][(lid + WG) % 4u] = num.y / den; }
-  workgroupBarrier();
-  let row4 = p.H * HD / 4u;
-  for (var r = lid; r < LORA_R; r += WG) {
-    var acc = 0.0;
-    for (var d = 0u; d < HD / 4u; d++) { acc += dot(ho[d], loraA[r * row4 + h * (HD / 4u) + d]); }
-    upart[(t * p.H + h) * LORA_R + r] = acc;
-  }
 }

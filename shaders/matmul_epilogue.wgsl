@@ -2,7 +2,7 @@
 // GEMVs through gemv_common.wgsl, and matmul_tiled.wgsl), composed after the weight reader:
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k]  + bias[n]  + loraScale · Σ_r u[m, slice(n)·R + r] · B[nOff+n, r]
 // Bindings: 0 params · 1 x vec4<f32>[M, K/4] · 2–4 weights · 5 bias f32[N_part] · 6 y f32[M, ldy]
-//           · 7 u f32[M, ldu] (LoRA A·x; LORA_UPARTS shares [M, P, ldu] to add) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
+//           · 7 u f32[M, ldu] (LoRA A·x) · 8 B f32[N_total, R] (LoRA B, rows of all slices)
 //           · 9 RMSNorm weight f32[K] (GEMVs that norm x themselves; eps in Params)
 // Rows [mOff, mOff + M) of x and y are this dispatch's; n is the row within this part of W.
 // GEMVs read x through xv() (X_SWIGLU: the SwiGLU of a gate|up pair, so decode skips its kernel).
@@ -24,15 +24,6 @@ override X_SWIGLU: bool = false; // GEMVs only: x is a gate|up pair [M, 2K] and 
 override ACCUMULATE: bool = false; // y += result (residual add)
 override LORA: bool = false;
 override LORA_R: u32 = 0u; // the LoRA rank when fixed at pipeline creation (the loop unrolls, its loads go out together); 0: p.R
-override LORA_UPARTS: u32 = 1u; // u comes in this many shares to add, u[m, c] = Σ_h loraU[(m·LORA_UPARTS + h)·ldu + c] (o's u from the attention merge's heads)
-
-/** u[m, c] of the LoRA term (m: row of x of the whole matmul) */
-fn lora_u(m: u32, c: u32) -> f32 {
-  if (LORA_UPARTS <= 1u) { return loraU[m * p.ldu + c]; }
-  var t = 0.0;
-  for (var h = 0u; h < LORA_UPARTS; h++) { t += loraU[(m * LORA_UPARTS + h) * p.ldu + c]; }
-  return t;
-}
 
 /** the LoRA slice (0, 1 or 2: q, k, v of a fused q|k|v weight) of global output row ng */
 fn lora_slice(ng: u32) -> u32 {
@@ -46,12 +37,12 @@ fn store(mLocal: u32, n: u32, v0: f32) {
     let m = p.mOff + mLocal;
     let ng = p.nOff + n;
     var l = 0.0;
-    let c0 = lora_slice(ng) * p.R;
+    let u0 = m * p.ldu + lora_slice(ng) * p.R;
     let b0 = ng * p.R;
     if (LORA_R > 0u) {
-      for (var j = 0u; j < LORA_R; j++) { l += lora_u(m, c0 + j) * loraB[b0 + j]; }
+      for (var j = 0u; j < LORA_R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
     } else {
-      for (var j = 0u; j < p.R; j++) { l += lora_u(m, c0 + j) * loraB[b0 + j]; }
+      for (var j = 0u; j < p.R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
     }
     v += p.loraScale * l;
   }

@@ -33,9 +33,6 @@ export function attentionThreads(D: number): number {
   return D < 64 ? 32 : 128;
 }
 
-/** o's LoRA A f32[R, H·D] and where each head's share of u = out·Aᵀ goes, f32[T, H, R] (AttentionGqaKernel.encode's loraU) */
-export interface OLoraU { A: Binding; R: number; out: Binding }
-
 export interface GqaSplit {
   /** chunks per (token, kv head); 1: no partials, no merge */
   S: number;
@@ -67,41 +64,31 @@ export function planSplit(s: AttentionShape, scratch: number, S?: number, target
 export class AttentionGqaKernel {
   /** workgroups to aim for when splitting (benchmarks: the hardware choice on SwiftShader); null: by adapter */
   targetOverride: number | null = null;
-  /** chunks for every split of ≤ SPLIT_MAX_T tokens (tests: a split on a short cache, where the default is one chunk); null: planSplit's */
-  chunksOverride: number | null = null;
-  /** decode layers with a LoRA on o let the merge compute o's u (encode's loraU; false: the u GEMV runs — benchmarks compare) */
-  loraUInMerge = true;
-  /** `dummy` fills an unused binding; `dummyOut` the merge's unused LoRA u output (a buffer may not be bound read-only and writable in one dispatch) */
-  private constructor(private ctx: GpuContext, private dummy: GPUBuffer, private dummyOut: GPUBuffer) {}
+  private constructor(private ctx: GpuContext, private dummy: GPUBuffer) {}
 
   static async create(ctx: GpuContext): Promise<AttentionGqaKernel> {
-    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16), ctx.memory.create('attention_gqa.unused_out', 16));
+    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16));
   }
 
   /** planSplit for this device (see TARGET_WORKGROUPS) */
   plan(s: AttentionShape, scratch: number, S?: number): GqaSplit | null {
-    return planSplit(s, scratch, S ?? (s.T <= SPLIT_MAX_T ? this.chunksOverride ?? undefined : undefined), this.targetOverride ?? (this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu));
+    return planSplit(s, scratch, S, this.targetOverride ?? (this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu));
   }
 
   /**
    * qkv f32[T, (H+2K)·D] (rope applied), kc/vc f32[B, L, K, D], slot/pos i32[T]
    * → out f32[T, H·D], lse f32[T, H]; part: scratch of ≥ splitScratch(s, split.S) f32 (S > 1 only).
-   * `loraU` (S > 1 only: the merge computes it): each head's share of o's LoRA u = out·Aᵀ, A f32[R, H·D]
-   * → out f32[T, H, R] (the o GEMV adds the H shares: LoraEpilogue.uParts).
    */
-  encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding; loraU?: OLoraU }): void {
+  encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding }): void {
     const direct = split.S === 1;
     if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
-    if (b.loraU && direct) throw new Error('attention_gqa: the LoRA u shares are computed by the chunks\' merge; with one chunk there is none (hint: compute u by the GEMV)');
-    if (b.loraU && !(b.loraU.R >= 1 && s.D % 4 === 0 && s.D <= 256)) throw new Error(`attention_gqa: the LoRA u shares need a rank ≥ 1 and a head dim ≤ 256 that is a multiple of 4; got R = ${b.loraU.R}, D = ${s.D}`);
     const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D) };
     const partial = this.ctx.pipelines.getSync('attention_gqa', partialCode, constants);
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)]]);
     const gy = Math.min(s.T, 65535);
     rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
     if (direct) return;
-    const lu = b.loraU;
-    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D), LORA_R: lu?.R ?? 0 });
-    rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse, lu?.A ?? this.dummy, lu?.out ?? this.dummyOut], [s.H, s.T]);
+    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D) });
+    rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);
   }
 }

@@ -292,7 +292,7 @@ function loraLoads(MR: number, NR: number): string[] {
   L.push('  if (LORA && g.lane < loraR && rows > 0u) {');
   for (let i = 0; i < NR; i++) {
     L.push(`    { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + g.lane; lb${i} = loraB[ng * loraR + g.lane] * p.loraScale;`);
-    L.push(`      ${Array.from({ length: MR }, (_, m) => `lu${i}_${m} = lora_u(m0 + ${m}u, us);`).join(' ')} }`);
+    L.push(`      ${Array.from({ length: MR }, (_, m) => `lu${i}_${m} = loraU[(m0 + ${m}u) * p.ldu + us];`).join(' ')} }`);
   }
   L.push('  }');
   return L;
@@ -307,7 +307,7 @@ function loraSums(MR: number, NR: number): string[] {
   L.push('    for (var r = g.lane + LANES; r < loraR; r += LANES) {');
   for (let i = 0; i < NR; i++) {
     L.push(`      { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + r; let b = loraB[ng * loraR + r] * p.loraScale;`);
-    L.push(`        ${ls(i).map((a, m) => `${a} += lora_u(m0 + ${m}u, us) * b;`).join(' ')} }`);
+    L.push(`        ${ls(i).map((a, m) => `${a} += loraU[(m0 + ${m}u) * p.ldu + us] * b;`).join(' ')} }`);
   }
   L.push('    }', '  }');
   return L;

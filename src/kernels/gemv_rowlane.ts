@@ -109,7 +109,7 @@ function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, 
     L.push('  if (LORA) {', '    let loraR = select(p.R, LORA_R, LORA_R > 0u);', '    for (var r = kp; r < loraR; r += KP) {');
     for (const i of rows) {
       L.push(`      { let ng = p.nOff + n${i}; let b = loraB[ng * loraR + r] * p.loraScale; let us = lora_slice(ng) * loraR + r;`);
-      L.push(`        ${ms.map((m) => `a${i}_${m} += lora_u(m0 + ${m}u, us) * b;`).join(' ')} }`);
+      L.push(`        ${ms.map((m) => `a${i}_${m} += loraU[(m0 + ${m}u) * p.ldu + us] * b;`).join(' ')} }`);
     }
     L.push('    }', '  }');
   }

@@ -84,8 +84,6 @@ export interface LoraEpilogue {
    * at the end, the LoRA term with them.
    */
   uUnscaled?: boolean;
-  /** u comes as this many shares to add, f32[M, uParts, ldu] (o's u from the attention merge, one share a head: AttentionGqaKernel's loraU); default 1 */
-  uParts?: number;
 }
 
 /** The RMSNorm a GEMV applies to its x rows: weight f32[K] and epsilon; `unscaled`: x∘g only, without rsqrt(mean x² + eps) (a LoRA u: LoraEpilogue.uUnscaled). */
@@ -415,7 +413,7 @@ export class MatmulKernel {
     if (lora?.uUnscaled && !(norm && fold)) throw new Error(`matmul: a LoRA u without the norm's rsqrt (uUnscaled) needs xNorm and the LoRA term summed in the GEMV lanes (loraFold ${this.loraFold}, ${variant}${norm ? '' : ', no xNorm'}); hint: compute u with the norm (XNorm.unscaled off) where normLoraUnscaled is false`);
     // LORA_R: the rank as a constant, so the epilogue's R-long loop unrolls (H100, G = 8: the loop with
     // a runtime trip count cost the gate|up GEMV 12 µs a dispatch, its loads one after another)
-    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, LORA_R: lora && lora.R <= LORA_R_UNROLL_MAX ? lora.R : 0, LORA_UPARTS: lora?.uParts ?? 1, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
+    const flags = { HAS_BIAS: w.bias ? 1 : 0, ACCUMULATE: opts.accumulate ? 1 : 0, LORA: lora ? 1 : 0, LORA_R: lora && lora.R <= LORA_R_UNROLL_MAX ? lora.R : 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
     for (const part of w.parts) {
       const bias: Binding = w.bias ? { buffer: w.bias, offset: part.rowOffset * 4, size: part.rows * 4 } : this.dummy;
       const weights = [part.data, part.scales, w.codebook];

@@ -66,8 +66,7 @@ export class Engine {
       lse: m.create('act.lse', T * c.numHeads * 4),
       gu: m.create('act.gu', T * 2 * c.intermediateSize * 4),
       h: m.create('act.h', T * c.intermediateSize * 4),
-      // u of the current linear: [T, 3R] (q|k|v's slices), or o's from the attention merge, one share a head [T, H, R]
-      u: m.create('act.u', T * Math.max(3, c.numHeads) * Math.max(1, opts.maxRank) * 4),
+      u: m.create('act.u', T * 3 * Math.max(1, opts.maxRank) * 4),
     };
   }
 

@@ -11,13 +11,8 @@ import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/**
- * What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch;
- * `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up
- * (MatmulOptions.ySwiglu); `uParts`: the LoRA u is already in `u` as this many shares (o's, from the
- * attention merge: LoraEpilogue.uParts), so no u GEMV runs.
- */
-export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean; uParts?: number }
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu). */
+export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -92,14 +87,9 @@ export function encodeLayerForward(
   k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
   const split = k.attentionGqa.plan(shape, gu.size / 4);
-  // decode with a LoRA on o: the chunks' merge also computes each head's share of o's u (no u GEMV for o)
-  const oLin = lora && ll?.o && isActive(ll.o) ? ll.o : undefined;
-  const H = c.numHeads;
-  const uShares = !!(decode && split && split.S > 1 && lora && oLin && oLin.starts.length === 1 && k.attentionGqa.loraUInMerge && acts.u.size >= T * H * lora.r * 4);
-  const loraU = uShares && lora && oLin ? { A: oLin.A, R: lora.r, out: acts.u } : undefined;
-  if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, loraU });
+  if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
-  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, { ...sk, uParts: loraU ? H : undefined });
+  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
   // decode rows the row-lane GEMV takes: gate|up stores h = silu(gate)·up itself (no SwiGLU kernel), unless the down GEMV reads the pair
   const swigluOut = decode && !fuseSwiglu && k.matmul.swigluOutFor(w.gateUp, T, fuseNorm);
   const guOut = swigluOut ? h : gu;
@@ -140,10 +130,6 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
   }
   const ldu = lin.starts.length * lora.r;
   if (k.matmul.variantFor(T) === 'gemv') {
-    if (xin.uParts) { // u is there already, in shares (o's, from the attention merge)
-      k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uParts: xin.uParts }, save: xin.save, ySwiglu });
-      return;
-    }
     // with the norm fused, u leaves out its rsqrt where the GEMV sums the LoRA term in its lanes (they scale it with their sums)
     const uUnscaled = !!xo.xNorm && k.matmul.normLoraUnscaled;
     const un = uUnscaled && xo.xNorm ? { ...xo.xNorm, unscaled: true } : xo.xNorm;
@@ -151,7 +137,7 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu });
     return;
   }
-  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut || xin.uParts) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, or saving the stored rows, is for the decode GEMVs; hint: run the kernel first for more rows');
+  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, or saving the stored rows, is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;

@@ -1,7 +1,6 @@
 // Naive CPU split-KV GQA attention (reference of shaders/attention_gqa{,_combine}.wgsl), in
 // f64: per-chunk softmax partials (m, l, acc) for each (token, kv head, chunk, query head of the
-// group), then their merge. Equal to attentionRef (reference/attention.ts) for any split. Also the
-// merge's per-head shares of o's LoRA u (loraUSharesRef).
+// group), then their merge. Equal to attentionRef (reference/attention.ts) for any split.
 import type { GqaSplit } from '../kernels/attention_gqa';
 
 export interface GqaPartial { m: number; l: number; acc: Float64Array }
@@ -64,23 +63,4 @@ export function attentionGqaCombineRef(parts: GqaPartial[][][], T: number, H: nu
     }
   }
   return { out, lse };
-}
-
-/**
- * Each head's share of o's LoRA u = out·Aᵀ, as the merge computes it (attention_gqa_combine.wgsl LORA_R):
- * out f32[T, H·D], A f32[R, H·D] → shares f32[T, H, R], shares[t, h, r] = Σ_d out[t, h·D + d] · A[r, h·D + d]
- * (their sum over h is u[t, r]).
- */
-export function loraUSharesRef(out: Float32Array, A: Float32Array, T: number, H: number, D: number, R: number): Float32Array {
-  const shares = new Float32Array(T * H * R);
-  for (let t = 0; t < T; t++) {
-    for (let h = 0; h < H; h++) {
-      for (let r = 0; r < R; r++) {
-        let s = 0;
-        for (let d = 0; d < D; d++) s += out[t * H * D + h * D + d] * A[r * H * D + h * D + d];
-        shares[(t * H + h) * R + r] = s;
-      }
-    }
-  }
-  return shares;
 }

@@ -56,7 +56,7 @@ function config(over: Partial<TrainConfig>): TrainConfig {
 
 describe('rollout reuse', () => {
   for (const [fused, rowLane] of [[true, false], [false, false], [true, true]] as const) {
-    it(`the rows a rollout saves are the training forward's layer inputs (${fused ? 'stored by the down GEMVs' : 'a scatter dispatch a layer'}${rowLane ? ', every q4 GEMV the row-lane one, the keys in chunks: o\'s LoRA u from their merge' : ''})`, async () => {
+    it(`the rows a rollout saves are the training forward's layer inputs (${fused ? 'stored by the down GEMVs' : 'a scatter dispatch a layer'}${rowLane ? ', every q4 GEMV the row-lane one' : ''})`, async () => {
       const { ctx, weights, engine, backprop, destroy } = await setup();
       const lora = loraFor(ctx, weights);
       // a nonzero B, so the adapter changes the activations
@@ -74,12 +74,10 @@ describe('rollout reuse', () => {
       mm.variantOverride = 'gemv';
       // the row-lane GEMV for every q4 weight at every row count (its default is gate|up-sized weights at 4–8 rows): the fused norm, the LoRA term from a u without the rsqrt, the residual, the saved rows
       if (rowLane) [mm.gemvRowLaneRows, mm.gemvRowLaneMinN] = [1, 0];
-      // and there the keys split into chunks as on a GPU (SwiftShader's default and an 11-position cache's are one chunk), so the merge computes o's LoRA u
-      if (rowLane) engine.k.attentionGqa.chunksOverride = 3;
       engine.saveFused = fused;
       expect(mm.saveFusable).toBe(true); // SwiftShader binds 12 storage buffers a shader
       const gen = await generate(engine, { prompts, G, maxNewTokens: TC, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 9 }, save: { dst: backprop.savedInputs, rows } })
-        .finally(() => { mm.variantOverride = null; engine.saveFused = true; [mm.gemvRowLaneRows, mm.gemvRowLaneMinN] = was; engine.k.attentionGqa.chunksOverride = null; });
+        .finally(() => { mm.variantOverride = null; engine.saveFused = true; [mm.gemvRowLaneRows, mm.gemvRowLaneMinN] = was; });
       const seqs = gen.completions.map((c, b) => ({ prompt: prompts[Math.floor(b / G)], completion: c }));
       const batch = uploadBatch(ctx, seqs, 0, TC);
       expect(batch.units).toEqual(rows.units);

@@ -344,37 +344,6 @@ describe('matmul', () => {
     destroyWeight(ctx, q4);
   });
 
-  it('GEMV with the LoRA u in shares to add (uParts: o\'s u from the attention merge, a share a head): lane-group (summed by the lanes and in the epilogue) and row-lane', async () => {
-    const ctx = await testGpu();
-    const kernel = await MatmulKernel.create(ctx);
-    const [M, N, K, P] = [3, 40, 64, 4];
-    const x = normal(120, M * K);
-    const host = packWeight('q4', normal(121, N * K, 0.05), N, K);
-    const w = uploadWeight(ctx, host, 'w');
-    const lora = loraFor({ name: '', M, N, K });
-    const want = matmulWeightRef(x, host, M, { lora });
-    // P shares of each row of u: random ones and the rest, [M, P, ldu]
-    const shares = new Float32Array(M * P * lora.ldu);
-    const rnd = normal(122, shares.length);
-    for (let m = 0; m < M; m++) for (let c = 0; c < lora.ldu; c++) {
-      let rest = lora.u[m * lora.ldu + c];
-      for (let h = 0; h < P - 1; h++) { shares[(m * P + h) * lora.ldu + c] = rnd[(m * P + h) * lora.ldu + c]; rest -= rnd[(m * P + h) * lora.ldu + c]; }
-      shares[(m * P + P - 1) * lora.ldu + c] = rest;
-    }
-    const [xb, ub, bb] = [ctx.memory.upload('x', x), ctx.memory.upload('u', shares), ctx.memory.upload('B', lora.B)];
-    const loraOpt = { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2, uParts: P };
-    for (const [fold, rowLane] of [[true, false], [false, false], [true, true]] as const) {
-      kernel.loraFold = fold;
-      const yb = poisoned(ctx, M * N);
-      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvRowLane: rowLane, lora: loraOpt }));
-      expectClose(y, want, 1e-5, `u in ${P} shares, loraFold=${fold} rowLane=${rowLane}`);
-      ctx.memory.destroy(yb);
-    }
-    kernel.loraFold = true;
-    [xb, ub, bb].forEach((b) => ctx.memory.destroy(b));
-    destroyWeight(ctx, w);
-  });
-
   it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 8 row lanes, 128 threads), unless another GEMV body is asked for', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);

@@ -114,13 +114,11 @@ export interface StepGpuTime {
   byNorm: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass with the row-lane gate|up GEMV storing silu(gate)·up, or the SwiGLU kernel (MatmulKernel.rowLaneSwiglu): dispatches and GPU ms */
   bySwiglu: Record<string, { dispatches: number; ms: number }>;
-  /** with LoRA: o's u from the attention merge's heads, or its u GEMV (AttentionGqaKernel.loraUInMerge): dispatches and GPU ms */
-  byOU: Record<string, { dispatches: number; ms: number }>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'ou';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'ou'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -218,10 +216,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a }; mm.gemvNormPrologueRows = b; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
     const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.rowLaneSwiglu, (v) => { mm.rowLaneSwiglu = v; }, 'swiglu');
-    // o's LoRA u from the attention merge or from its u GEMV (with LoRA only)
-    const att = engine.k.attentionGqa;
-    const byOU = lora ? await byChoice([['o\'s u from the merge', true], ['o\'s u GEMV', false]], () => att.loraUInMerge, (v) => { att.loraUInMerge = v; }, 'ou') : {};
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byOU };
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu };
   } finally {
     timer.destroy();
     bufs.destroy();

@@ -28,11 +28,11 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, norm: str, choices: str, 'swiglu-store': str, 'o-u-merge': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
-  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'save-fused' | 'swiglu-store' | 'o-u-merge'): boolean | undefined => {
+  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'save-fused' | 'swiglu-store'): boolean | undefined => {
     const v = values[name];
     if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
     return v === undefined ? undefined : v === 'on';
@@ -59,7 +59,6 @@ async function setup(argv: string[]) {
     k.matmul.gemvNormPrologueRows = pr;
   }
   k.matmul.rowLaneSwiglu = onOff('swiglu-store') ?? k.matmul.rowLaneSwiglu; // the row-lane gate|up GEMV stores silu(gate)·up (on, the default) or the SwiGLU kernel runs (off)
-  k.attentionGqa.loraUInMerge = onOff('o-u-merge') ?? k.attentionGqa.loraUInMerge; // decode: o's LoRA u from the attention merge (on, the default) or its u GEMV (off)
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
   k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
   if (values['split-k'] !== undefined) { // --split-k on|off|N: training's small-grid tiled matmuls split over K (N: into about N workgroups; default MatmulKernel.splitWorkgroups)
@@ -131,7 +130,6 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           if (only.includes('step4')) console.log(`  G=${G} ${k}: the step's pass by 4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K}): ${Object.entries(v.byStep4).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
           if (only.includes('rowlane')) console.log(`  G=${G} ${k}: the step's pass by row-lane GEMV (from rows of x): ${Object.entries(v.byRowLane).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
           if (only.includes('swiglu')) console.log(`  G=${G} ${k}: the step's pass by SwiGLU: ${Object.entries(v.bySwiglu).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
-          if (only.includes('ou') && Object.keys(v.byOU).length) console.log(`  G=${G} ${k}: the step's pass by o's LoRA u: ${Object.entries(v.byOU).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
           if (only.includes('norm')) console.log(`  G=${G} ${k}: the step's pass by fused norm (rows of x fused, Σx²): ${Object.entries(v.byNorm).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
         }
       }
