@@ -59,6 +59,16 @@ fn store_y(mLocal: u32, n: u32, v0: f32) {
   save_row(mLocal, n, v);
 }
 
+/** h[mOff + mLocal, j] = silu(g)·u (as swiglu.wgsl) from unit j's gate and up sums (+ bias rows j and j + half): a GEMV of a gate|up weight [2·half, K] that stores the SwiGLU itself (MatmulOptions.ySwiglu; no LoRA epilogue: its lanes sum the LoRA term) */
+fn store_swiglu(mLocal: u32, j: u32, half: u32, g0: f32, u0: f32) {
+  var g = g0;
+  var u = u0;
+  if (HAS_BIAS) { g += bias[j]; u += bias[j + half]; }
+  let e = exp(-abs(g));
+  let sg = select(e / (1.0 + e), 1.0 / (1.0 + e), g >= 0.0);
+  y[(p.mOff + mLocal) * p.ldy + p.nOff + j] = g * sg * u;
+}
+
 fn xsigmoid(g: vec4<f32>) -> vec4<f32> {
   let e = exp(-abs(g)); // as swiglu.wgsl: exp of a non-positive argument only
   return select(e / (1.0 + e), 1.0 / (1.0 + e), g >= vec4(0.0));

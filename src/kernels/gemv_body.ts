@@ -36,6 +36,12 @@ export interface BodyOpts {
    * group fewer (+50% of the GEMV's own at NR = 2), one round of x loads and a tree through `red` more
    */
   prologue?: boolean;
+  /**
+   * NR = 2, a gate|up weight [2I, K]: a lane group's rows are the pair j, j + I (gate and up of unit
+   * j = n0 / 2) and its storing lanes write h = silu(gate)·up (matmul_epilogue.wgsl store_swiglu) — no
+   * SwiGLU kernel after it. Needs the LoRA term summed by the lanes (loraFold) where there is one.
+   */
+  swiglu?: boolean;
 }
 
 const cache = new Map<string, string>();
@@ -105,7 +111,7 @@ function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 
   for (let u = 0; u < U; u++) {
     if (u === 0) L.push('    let j0 = j;');
     else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
-    const load = (i: number) => `${width === 4 ? 'w4' : 'w8'}(n0 + min(${i}u, last), j${u}, p.K)`;
+    const load = (i: number) => `${width === 4 ? 'w4' : 'w8'}(wr${i}, j${u}, p.K)`;
     if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = ${load(i)};`);
     else {
       for (let i = 0; i < NR; i++) L.push(`    let r${i}_${u} = ${load(i)};`);
@@ -131,7 +137,7 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const norm = !!o.norm;
   return memo(`32:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
     const L: string[] = [];
-    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(n0 + min(${i}u, last), j, p.K); let s${i} = w32_scale(n0 + min(${i}u, last), j, p.K);`);
+    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
     for (let c = 0; c < 4; c++) {
       if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
       else {
@@ -149,7 +155,7 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
 }
 
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}`;
 }
 
 /** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
@@ -227,12 +233,19 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `ss${m}`), 'ssum', sg));
     fin.push('  let scale = inverseSqrt(ssum / f32(p.K) + p.eps);');
   }
+  const sc = scaled ? ' * scale' : '';
+  if (o.swiglu && NR !== 2) throw new Error(`GEMV body: the SwiGLU store needs NR = 2 (a gate|up pair a lane group), got ${NR}`);
   for (let i = 0; i < NR; i++) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `a${i}_${m}`), `v${i}`, sg));
-    fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.mb + g.lane, n0 + ${i}u, v${i}${scaled ? ' * scale' : ''}); }`);
+    if (!o.swiglu) fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.mb + g.lane, n0 + ${i}u, v${i}${sc}); }`);
   }
+  if (o.swiglu) fin.push(`  if (g.lane < MR && rows > 0u) { store_swiglu(g.mb + g.lane, wr0, p.N / 2u, v0${sc}, v1${sc}); }`);
+  // the rows this lane group reads: its NR rows (past N: the last, never stored), or the gate|up pair j, j + N/2
+  const wr = o.swiglu
+    ? ['  let wr0 = min(n0 / 2u, p.N / 2u - 1u); // unit j: gate row j, up row j + N/2', '  let wr1 = wr0 + p.N / 2u;']
+    : Array.from({ length: NR }, (_, i) => `  let wr${i} = n0 + min(${i}u, last);`);
   return [
-    `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused${pro ? ' (Σx² by the workgroup first)' : ''}` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''} (src/kernels/gemv_body.ts)`,
+    `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused${pro ? ' (Σx² by the workgroup first)' : ''}` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''}${o.swiglu ? ', storing silu(gate)·up' : ''} (src/kernels/gemv_body.ts)`,
     ...(pro ? ['var<workgroup> nss: array<f32, 256>; // [MR][16] partial Σx² (the prologue)', 'var<workgroup> nrsq: array<f32, 16>; // [MR] rsqrt(mean x² + eps)'] : []),
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
@@ -241,6 +254,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     '  let rows = g.rows;',
     '  let last = max(rows, 1u) - 1u;',
     '  let m0 = p.mOff + g.mb; // the first row of x of this lane group (MGRID: of this workgroup row)',
+    ...wr,
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
     ...(pro ? normPrologue(MR) : []),
@@ -291,7 +305,7 @@ function loraLoads(MR: number, NR: number): string[] {
   for (let i = 0; i < NR; i++) L.push(`  var lb${i} = 0.0;${Array.from({ length: MR }, (_, m) => ` var lu${i}_${m} = 0.0;`).join('')}`);
   L.push('  if (LORA && g.lane < loraR && rows > 0u) {');
   for (let i = 0; i < NR; i++) {
-    L.push(`    { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + g.lane; lb${i} = loraB[ng * loraR + g.lane] * p.loraScale;`);
+    L.push(`    { let ng = p.nOff + wr${i}; let us = lora_slice(ng) * loraR + g.lane; lb${i} = loraB[ng * loraR + g.lane] * p.loraScale;`);
     L.push(`      ${Array.from({ length: MR }, (_, m) => `lu${i}_${m} = loraU[(m0 + ${m}u) * p.ldu + us];`).join(' ')} }`);
   }
   L.push('  }');
@@ -306,7 +320,7 @@ function loraSums(MR: number, NR: number): string[] {
   L.push('  if (LORA && rows > 0u) {');
   L.push('    for (var r = g.lane + LANES; r < loraR; r += LANES) {');
   for (let i = 0; i < NR; i++) {
-    L.push(`      { let ng = p.nOff + n0 + min(${i}u, last); let us = lora_slice(ng) * loraR + r; let b = loraB[ng * loraR + r] * p.loraScale;`);
+    L.push(`      { let ng = p.nOff + wr${i}; let us = lora_slice(ng) * loraR + r; let b = loraB[ng * loraR + r] * p.loraScale;`);
     L.push(`        ${ls(i).map((a, m) => `${a} += loraU[(m0 + ${m}u) * p.ldu + us] * b;`).join(' ')} }`);
   }
   L.push('    }', '  }');

@@ -26,7 +26,7 @@
 // sums before the walk (with `norm`, u must come without the rsqrt, as gemv_body.ts's loraFold).
 // `swiglu` (a gate|up weight [2I, K], NR = 2): a lane's two rows are the pair j, j + I (gate and up of
 // one unit: the workgroup owns units nb … nb + RL − 1), both sums reach the same storing thread, and it
-// stores h[m, j] = silu(g)·u (as swiglu.wgsl) into y [M, ldy ≥ I] — the SwiGLU kernel and the gate|up
+// stores h[m, j] = silu(g)·u (store_swiglu of matmul_epilogue.wgsl) into y [M, ldy ≥ I] — the SwiGLU kernel and the gate|up
 // output's round trip through memory are gone. Needs the LoRA term summed by the parts (loraFold).
 
 /** Row lanes (lanes sharing each x load) the row-lane GEMV takes: WG / RL k-parts a workgroup. */
@@ -80,18 +80,6 @@ function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, 
     `override KP: u32 = ${WG}u / RL;`,
     `var<workgroup> red: array<f32, ${VC * WG}>;`,
     ...(norm ? [`var<workgroup> ssq: array<f32, ${MR * 16}>;`, 'var<workgroup> rsq: array<f32, 16>;'] : []),
-    ...(swiglu ? [
-      '',
-      '/** h[mOff + mLocal, j] = silu(g)·u from unit j\'s gate and up sums (+ bias): as swiglu.wgsl */',
-      'fn store_swiglu(mLocal: u32, j: u32, half: u32, g0: f32, u0: f32) {',
-      '  var g = g0;',
-      '  var u = u0;',
-      '  if (HAS_BIAS) { g += bias[j]; u += bias[j + half]; }',
-      '  let e = exp(-abs(g));',
-      '  let sg = select(e / (1.0 + e), 1.0 / (1.0 + e), g >= 0.0);',
-      '  y[(p.mOff + mLocal) * p.ldy + p.nOff + j] = g * sg * u;',
-      '}',
-    ] : []),
     '',
     `@compute @workgroup_size(${WG})`,
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',

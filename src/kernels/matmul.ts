@@ -351,12 +351,12 @@ export class MatmulKernel {
    */
   gemvNormPrologueRows = 4;
   /**
-   * Where the row-lane GEMV runs a gate|up weight, it stores silu(gate)·up itself (swigluOutFor; false:
-   * benchmarks compare). H100, 2026-12-06 thirteenth session, run 2 (a decode step's pass, SwiGLU kernel
+   * A decode GEMV of a gate|up weight stores silu(gate)·up itself (swigluOutFor; false: benchmarks
+   * compare). Row-lane GEMV, H100, 2026-12-06 thirteenth session, run 2 (a decode step's pass, SwiGLU kernel
    * → stored by gate|up, one call): G = 4 2.451 → 2.379 ms, LoRA 3.034 → 2.959; G = 8 3.075 → 2.966,
    * LoRA 3.672 → 3.596.
    */
-  rowLaneSwiglu = true;
+  swigluStore = true;
   /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
    * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
@@ -425,7 +425,7 @@ export class MatmulKernel {
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
         const rowLane = variant === 'gemv' ? this.rowLaneFor(w, mr, opts, !!norm) : null;
-        if (opts.ySwiglu && !rowLane) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the row-lane GEMV's (q4, K % 32 = 0, ${this.gemvRowLaneRows}–${this.gemvRowLaneMaxRows} rows of x by default); got ${w.format}, K = ${w.K}, ${mr} rows, ${variant}; hint: ask MatmulKernel.swigluOutFor first`);
+        if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);
         if (rowLane) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
           const lanes = opts.gemvLanes ?? rowLane.lanes;
@@ -439,15 +439,16 @@ export class MatmulKernel {
           const wide = this.gemvWide(w, opts.gemvWide);
           const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4);
-          const nr = opts.gemvRows ?? shape.rows;
+          const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? shape.rows; // the SwiGLU store: a gate|up pair a lane group
           const lanes = opts.gemvLanes ?? shape.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
           if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue };
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu };
           const body = step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode;
-          const pl = wide ? this.gemvPipeline(`matmul_gemv_wide_q4${save ? '_save' : ''}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save) : this.gemvPipeline(`matmul_gemv_${w.format}${save ? '_save' : ''}`, SNIPPETS[w.format], body, constants, !!save);
+          const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
+          const pl = wide ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save) : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], body, constants, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -616,11 +617,12 @@ export class MatmulKernel {
 
   /**
    * Whether a decode GEMV of gate|up weight w at M rows of x can store h = silu(gate)·up itself
-   * (MatmulOptions.ySwiglu): rowLaneSwiglu on, the row-lane GEMV chosen by default for M rows, one
-   * weight part, and the LoRA term summed by the lanes (loraFold).
+   * (MatmulOptions.ySwiglu: a row-lane lane's or a lane group's two rows are the pair j, j + N/2):
+   * swigluStore on, the unrolled GEMV bodies, one weight part, and the LoRA term summed by the lanes
+   * (loraFold). `_norm` is kept for callers (every body stores it, normed or not).
    */
-  swigluOutFor(w: Weight, M: number, norm: boolean): boolean {
-    return this.rowLaneSwiglu && this.loraFold && this.variantFor(M) === 'gemv' && M <= GEMV_MAX_ROWS && w.parts.length === 1 && w.N % 2 === 0 && this.rowLaneFor(w, M, {}, norm) !== null;
+  swigluOutFor(w: Weight, M: number, _norm: boolean): boolean {
+    return this.swigluStore && this.loraFold && this.gemvUnrolled && this.variantFor(M) === 'gemv' && M <= GEMV_MAX_ROWS && w.parts.length === 1 && w.N % 2 === 0;
   }
 
   /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */

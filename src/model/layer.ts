@@ -90,7 +90,7 @@ export function encodeLayerForward(
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
-  // decode rows the row-lane GEMV takes: gate|up stores h = silu(gate)·up itself (no SwiGLU kernel), unless the down GEMV reads the pair
+  // decode: gate|up stores h = silu(gate)·up itself (no SwiGLU kernel), unless the down GEMV reads the pair (fuseSwiglu)
   const swigluOut = decode && !fuseSwiglu && k.matmul.swigluOutFor(w.gateUp, T, fuseNorm);
   const guOut = swigluOut ? h : gu;
   if (fuseNorm) {

@@ -307,30 +307,33 @@ describe('matmul', () => {
     ctx.memory.destroy(b);
   });
 
-  it('row-lane GEMV storing silu(gate)·up (ySwiglu: a lane\'s two rows are the pair j, j + I): with the RMSNorm fused and not, LoRA summed by the parts, bias, 128 and 256 threads, chunked pairs on a 16 KiB device; swigluOutFor and the refusals', async () => {
+  it('GEMVs storing silu(gate)·up (ySwiglu: a row-lane lane\'s or a lane group\'s two rows are the pair j, j + I): with the RMSNorm fused and not, LoRA summed by the lanes, bias; row-lane with 128 and 256 threads and chunked pairs on a 16 KiB device; lane-group 8-, 4- and 32-weight bodies; swigluOutFor and the refusals', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
     const [I, K, eps] = [44, 128, 1e-6];
     const N = 2 * I;
-    for (const [M, norm, lanes, threads, mem] of [[8, true, 8, 128, kernel], [5, false, 16, 256, kernel], [16, true, 8, 256, small]] as const) {
+    // [rows of x, fused norm, row-lane (else lane-group) lanes, threads, kernel, lane-group body: 4-weight step, wide]
+    for (const [M, norm, lanes, threads, mem, step4, wide] of [[8, true, 8, 128, kernel, false, false], [5, false, 16, 256, kernel, false, false], [16, true, 8, 256, small, false, false], [1, true, 0, 0, kernel, false, false], [16, true, 0, 0, kernel, true, false], [3, false, 0, 0, kernel, false, true]] as const) {
       const { x, w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 110, norm);
       // without the norm: the same problem's x as is (its LoRA u then is the plain one: normProblem's with fold = false)
       const gu = norm ? want : matmulWeightRef(x, packWeight('q4', normal(112, N * K, 0.05), N, K), M, { bias: normal(113, N, 0.1), lora: loraFor({ name: '', M, N, K }) });
       const yb = poisoned(ctx, M * I);
-      const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvRowLane: true, gemvLanes: lanes, gemvThreads: threads, ySwiglu: true, xNorm: norm ? { w: gb, eps } : null, lora: loraOpt }));
-      expectClose(y, swigluRef(gu, M, I), 1e-5, `swiglu store M=${M} norm=${norm} RL=${lanes} threads=${threads}`);
+      const body = lanes ? { gemvRowLane: true, gemvLanes: lanes, gemvThreads: threads } : { gemvRowLane: false, gemvStep4: step4, gemvWide: wide };
+      const y = await runAndRead(ctx, yb, (rec) => mem.encode(rec, xb, w, yb, M, { variant: 'gemv', ...body, ySwiglu: true, xNorm: norm ? { w: gb, eps } : null, lora: loraOpt }));
+      expectClose(y, swigluRef(gu, M, I), 1e-5, `swiglu store M=${M} norm=${norm} ${lanes ? `row-lane RL=${lanes} threads=${threads}` : `lane-group step4=${step4} wide=${wide}`}`);
       [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }
     // when the layer may ask for it: the row-lane GEMV's default rows (decode GEMVs: forced here, SwiftShader takes the tiled kernel), one part, LoRA summed by the lanes
     kernel.variantOverride = 'gemv';
     const fake = (N: number, parts = 1) => ({ format: 'q4', N, K: 1536, parts: Array.from({ length: parts }), codebook: null, bias: null, bytes: 0 }) as unknown as Weight;
-    expect([1, 4, 8, 16].map((m) => kernel.swigluOutFor(fake(17920), m, true))).toEqual([false, true, true, false]);
+    expect([1, 4, 8, 16].map((m) => kernel.swigluOutFor(fake(17920), m, true))).toEqual([true, true, true, true]);
+    expect(kernel.swigluOutFor(fake(17920), 17, true)).toBe(false); // the tiled kernel's rows
     expect(kernel.swigluOutFor(fake(17920, 2), 8, true)).toBe(false);
-    kernel.rowLaneSwiglu = false;
+    kernel.swigluStore = false;
     expect(kernel.swigluOutFor(fake(17920), 8, true)).toBe(false);
-    kernel.rowLaneSwiglu = true;
+    kernel.swigluStore = true;
     kernel.loraFold = false;
     expect(kernel.swigluOutFor(fake(17920), 8, true)).toBe(false);
     kernel.loraFold = true;
@@ -339,7 +342,9 @@ describe('matmul', () => {
     const rec = new Recorder(ctx, 't');
     const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
     expect(() => kernel.encode(rec, b, q4, b, 4, { variant: 'gemv', gemvRowLane: true, ySwiglu: true, accumulate: true })).toThrow(/ySwiglu.*accumulate; hint: store gate\|up and run swiglu/);
-    expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', ySwiglu: true })).toThrow(/row-lane GEMV's.*1 rows.*swigluOutFor/);
+    kernel.gemvUnrolled = false;
+    expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', ySwiglu: true })).toThrow(/unrolled bodies; got gemv, loop form; hint: ask MatmulKernel.swigluOutFor/);
+    kernel.gemvUnrolled = true;
     [b].forEach((x) => ctx.memory.destroy(x));
     destroyWeight(ctx, q4);
   });

@@ -79,14 +79,14 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
   return relError(got, norm ? p.wantNorm : p.want);
 }
 
-/** h = silu(gate)·up of x·Wᵀ + bias + LoRA (W a gate|up pair [N = 2I, K], x normed by the GEMV) stored by the row-lane GEMV (ySwiglu), its relative error */
-async function runSwiglu(ctx: GpuContext, kernel: MatmulKernel, p: Problem, gemvThreads: number): Promise<number> {
+/** h = silu(gate)·up of x·Wᵀ + bias + LoRA (W a gate|up pair [N = 2I, K], x normed by the GEMV) stored by the GEMV itself (ySwiglu; `body`: which GEMV), its relative error */
+async function runSwiglu(ctx: GpuContext, kernel: MatmulKernel, p: Problem, body: MatmulOptions): Promise<number> {
   const m = ctx.memory;
   const I = p.w.N / 2;
   const [gb, xb, ub, bb] = [m.upload('check.g', p.normW), m.upload('check.x', p.x), m.upload('check.u', p.uUnscaled), m.upload('check.B', p.lora.B)];
   const yb = m.create('check.h', p.M * I * 4);
   const rec = new Recorder(ctx, 'check');
-  kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'gemv', gemvRowLane: true, gemvThreads, ySwiglu: true, xNorm: { w: gb, eps: EPS }, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: true } });
+  kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'gemv', ...body, ySwiglu: true, xNorm: { w: gb, eps: EPS }, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: true } });
   rec.submit();
   const got = await readF32(ctx.device, yb);
   [gb, xb, ub, bb, yb].forEach((b) => m.destroy(b));
@@ -230,7 +230,9 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
           }
           for (const gemvThreads of [128, 256]) check(`gemv RMSNorm fused row-lane ${gemvThreads} threads ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvThreads }, true));
           // the row-lane GEMV storing silu(gate)·up of its (j, j + N/2) row pairs (the decode gate|up at 4–8 rows): N/2 units
-          if (loraFold && K % 32 === 0) for (const gemvThreads of [128, 256]) check(`gemv row-lane SwiGLU store ${gemvThreads} threads, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, gemvThreads));
+          if (loraFold && K % 32 === 0) for (const gemvThreads of [128, 256]) check(`gemv row-lane SwiGLU store ${gemvThreads} threads, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, { gemvRowLane: true, gemvThreads }));
+          // and the lane-group GEMV's (a gate|up pair a lane group), 8- and 4-weight steps
+          if (loraFold) for (const gemvStep4 of [false, true]) check(`gemv lane-group SwiGLU store ${gemvStep4 ? '4' : '8'}-weight, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, { gemvRowLane: false, gemvStep4 }));
         }
       }
       kernel.loraFold = true;

@@ -112,7 +112,7 @@ export interface StepGpuTime {
   byRowLane: Record<string, number>;
   /** the step's pass with each fused-norm choice (NORM_CHOICES): dispatches and GPU ms (median of 5) */
   byNorm: Record<string, { dispatches: number; ms: number }>;
-  /** the step's pass with the row-lane gate|up GEMV storing silu(gate)·up, or the SwiGLU kernel (MatmulKernel.rowLaneSwiglu): dispatches and GPU ms */
+  /** the step's pass with the gate|up GEMV storing silu(gate)·up, or the SwiGLU kernel (MatmulKernel.swigluStore): dispatches and GPU ms */
   bySwiglu: Record<string, { dispatches: number; ms: number }>;
 }
 
@@ -215,7 +215,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a }; mm.gemvNormPrologueRows = b; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
-    const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.rowLaneSwiglu, (v) => { mm.rowLaneSwiglu = v; }, 'swiglu');
+    const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.swigluStore, (v) => { mm.swigluStore = v; }, 'swiglu');
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu };
   } finally {
     timer.destroy();

@@ -58,7 +58,7 @@ async function setup(argv: string[]) {
     k.decodeFusion = { ...k.decodeFusion, norm: n };
     k.matmul.gemvNormPrologueRows = pr;
   }
-  k.matmul.rowLaneSwiglu = onOff('swiglu-store') ?? k.matmul.rowLaneSwiglu; // the row-lane gate|up GEMV stores silu(gate)·up (on, the default) or the SwiGLU kernel runs (off)
+  k.matmul.swigluStore = onOff('swiglu-store') ?? k.matmul.swigluStore; // the decode gate|up GEMV stores silu(gate)·up (on, the default) or the SwiGLU kernel runs (off)
   k.matmul.loraFold = onOff('lora-fold') ?? k.matmul.loraFold; // the LoRA term summed in the GEMV lanes (on, the default) or in the store epilogue
   k.matmul.denseRowGrid = onOff('dense-row-grid') ?? k.matmul.denseRowGrid; // the LoRA u GEMVs: a workgroup row per row of x (on) or all rows in each workgroup (off); default on
   if (values['split-k'] !== undefined) { // --split-k on|off|N: training's small-grid tiled matmuls split over K (N: into about N workgroups; default MatmulKernel.splitWorkgroups)
