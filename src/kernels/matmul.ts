@@ -352,9 +352,10 @@ export class MatmulKernel {
   gemvNormPrologueRows = 4;
   /**
    * A decode GEMV of a gate|up weight stores silu(gate)·up itself (swigluOutFor; false: benchmarks
-   * compare). Row-lane GEMV, H100, 2026-12-06 thirteenth session, run 2 (a decode step's pass, SwiGLU kernel
-   * → stored by gate|up, one call): G = 4 2.451 → 2.379 ms, LoRA 3.034 → 2.959; G = 8 3.075 → 2.966,
-   * LoRA 3.672 → 3.596.
+   * compare). H100, 2026-12-06 thirteenth session (a decode step's pass, one call each): the row-lane
+   * GEMV (run 2), SwiGLU kernel → stored by gate|up: G = 4 2.451 → 2.379 ms, LoRA 3.034 → 2.959; G = 8
+   * 3.075 → 2.966, LoRA 3.672 → 3.596; the lane-group GEMV (run 5): G = 16 4.841 → 4.732, LoRA 6.017 →
+   * 5.857; G = 1, against the SwiGLU in the down GEMV's x reads, 1.955 → 1.924, LoRA 2.502 → 2.415.
    */
   swigluStore = true;
   /**

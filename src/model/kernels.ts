@@ -41,11 +41,12 @@ export interface DecodeFusion { norm: number; swiglu: number }
 
 /**
  * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),
- * at 16 rows 2–5% slower (with the 4-weight step there; seventh session); SwiGLU fused is 17–24%
- * slower at 8–16 rows (its lane groups each take the sigmoids of all 8,960 gate values) but at 1 row
- * as fast (1.961–1.969 ms against 1.977–1.986) with 28 dispatches less — and a single stream is
- * bound by the CPU's encoding as much as by the GPU (rollouts 479–481 tok/s against 448–479: within
- * the noise, so 1 row takes it for the CPU's sake).
+ * at 16 rows 2–5% slower (with the 4-weight step there; seventh session); SwiGLU fused into the down
+ * GEMV's x reads is 17–24% slower at 8–16 rows (its lane groups each take the sigmoids of all 8,960
+ * gate values) but at 1 row as fast (1.961–1.969 ms against 1.977–1.986) with 28 dispatches less.
+ * Since the thirteenth session the gate|up GEMV stores silu(gate)·up itself wherever it can
+ * (MatmulKernel.swigluOutFor), which beats both (G = 1 step pass 1.955 → 1.924 ms, LoRA 2.502 →
+ * 2.415; run 5): `swiglu` applies only where it cannot.
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  */
 export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 1 };

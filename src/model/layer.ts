@@ -70,13 +70,16 @@ export function encodeLayerForward(
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
   // decode, where k.decodeFusion says so (and the device can bind a fused GEMV's 9 buffers): the
-  // RMSNorms go into the GEMVs that read them, the SwiGLU into the down GEMVs (up to three dispatches
-  // less per layer); the backward's recompute reads xn and h afterwards, so it keeps the kernels
+  // RMSNorms go into the GEMVs that read them, the SwiGLU into gate|up's stores or the down GEMVs' x
+  // reads (up to three dispatches less per layer); the backward's recompute reads xn and h afterwards,
+  // so it keeps the kernels
   const decode = k.matmul.variantFor(T) === 'gemv' && !recompute;
   const sk = io.scratch ? { split: { scratch: io.scratch } } : decode ? {} : { split: { scratch: gu } };
   const skGateUp = io.scratch ? sk : {};
   const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
-  const fuseSwiglu = decode && T <= k.decodeFusion.swiglu;
+  // decode: gate|up stores h = silu(gate)·up itself where it can (no SwiGLU kernel); else, up to decodeFusion.swiglu rows, the down GEMV reads the pair
+  const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T, fuseNorm);
+  const fuseSwiglu = decode && !swigluOut && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
   } else {
@@ -90,8 +93,6 @@ export function encodeLayerForward(
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
-  // decode: gate|up stores h = silu(gate)·up itself (no SwiGLU kernel), unless the down GEMV reads the pair (fuseSwiglu)
-  const swigluOut = decode && !fuseSwiglu && k.matmul.swigluOutFor(w.gateUp, T, fuseNorm);
   const guOut = swigluOut ? h : gu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps }, swigluOut });
