@@ -17,6 +17,7 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
 override GQ: u32 = 6;
 override HD: u32 = 128;
 override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
+override CU: u32 = 8;   // chunks a trip of the output loop (a constant trip count: unrolled)
 
 const SMAX = 256u; // chunks at most (planSplit: ≤ TARGET_WORKGROUPS.gpu / (T·K))
 var<workgroup> cw: array<f32, 256>; // [S] chunk maxima m_s, then weights w_s
@@ -47,17 +48,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var num = vec2<f32>(0.0);
   let d = min(lid, HD - 1u);             // lanes past HD read a valid dim and store nothing
   let d2 = min(lid + WG, HD - 1u);
-  var s = 0u;
-  for (; s + 4u <= n; s += 4u) { // four chunks a trip: their loads go out together
-    let r = (first + s * GQ) * W;
-    let q = GQ * W; // from one chunk's row to the next's
-    num.x += cw[s] * part[r + d] + cw[s + 1u] * part[r + q + d] + cw[s + 2u] * part[r + 2u * q + d] + cw[s + 3u] * part[r + 3u * q + d];
-    if (WG < HD) { num.y += cw[s] * part[r + d2] + cw[s + 1u] * part[r + q + d2] + cw[s + 2u] * part[r + 2u * q + d2] + cw[s + 3u] * part[r + 3u * q + d2]; }
-  }
-  for (; s < n; s++) {
-    let r = (first + s * GQ) * W;
-    num.x += cw[s] * part[r + d];
-    if (WG < HD) { num.y += cw[s] * part[r + d2]; }
+  // CU chunks a trip, their loads issued together (a trip past n reads chunk n − 1 again, weighted 0):
+  // ⌈n / CU⌉ memory latencies in a row instead of one a chunk
+  for (var s = 0u; s < n; s += CU) {
+    for (var i = 0u; i < CU; i++) {
+      let c = min(s + i, n - 1u);
+      let wgt = select(0.0, cw[c], s + i < n);
+      let r = (first + c * GQ) * W;
+      num.x += wgt * part[r + d];
+      if (WG < HD) { num.y += wgt * part[r + d2]; }
+    }
   }
   let ob = (t * p.H + h) * HD;
   if (lid < HD) { out[ob + lid] = num.x / den; }

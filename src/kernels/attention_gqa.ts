@@ -64,6 +64,8 @@ export function planSplit(s: AttentionShape, scratch: number, S?: number, target
 export class AttentionGqaKernel {
   /** workgroups to aim for when splitting (benchmarks: the hardware choice on SwiftShader); null: by adapter */
   targetOverride: number | null = null;
+  /** chunks a trip of the merge's output loop (attention_gqa_combine.wgsl CU), their loads issued together */
+  combineUnroll = 8;
   private constructor(private ctx: GpuContext, private dummy: GPUBuffer) {}
 
   static async create(ctx: GpuContext): Promise<AttentionGqaKernel> {
@@ -88,7 +90,7 @@ export class AttentionGqaKernel {
     const gy = Math.min(s.T, 65535);
     rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
     if (direct) return;
-    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D) });
+    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D), CU: this.combineUnroll });
     rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);
   }
 }

@@ -56,6 +56,11 @@ describe('attention_gqa', () => {
       const lse = await runAndRead(ctx, b.lse, () => {});
       expectClose(out, ref.out, 1e-5, `${c.name} out`);
       expectClose(lse, ref.lse, 1e-5, `${c.name} lse`);
+      if (split.S > 2 && c.H === 12) {
+        // the merge's output loop at other chunk counts a trip (a count that leaves a partial last trip)
+        k.combineUnroll = 5;
+        expectClose(await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, b)), ref.out, 1e-5, `${c.name} out, 5 chunks a trip`);
+      }
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
     });
   }

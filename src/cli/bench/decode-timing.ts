@@ -114,11 +114,13 @@ export interface StepGpuTime {
   byNorm: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass with the gate|up GEMV storing silu(gate)·up, or the SwiGLU kernel (MatmulKernel.swigluStore): dispatches and GPU ms */
   bySwiglu: Record<string, { dispatches: number; ms: number }>;
+  /** the step's pass by chunks a trip of the attention merge's output loop (AttentionGqaKernel.combineUnroll): GPU ms */
+  byMerge: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -216,7 +218,10 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a }; mm.gemvNormPrologueRows = b; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
     const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.swigluStore, (v) => { mm.swigluStore = v; }, 'swiglu');
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu };
+    // the attention merge's chunks a trip
+    const att = engine.k.attentionGqa;
+    const byMerge = msOf(await byChoice([['1', 1], ['4', 4], ['8', 8], ['16', 16]], () => att.combineUnroll, (v) => { att.combineUnroll = v; }, 'merge'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge };
   } finally {
     timer.destroy();
     bufs.destroy();
