@@ -111,8 +111,9 @@ export interface MatmulOptions {
   /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's (128) */
   gemvThreads?: number;
   /**
-   * row-lane GEMV only (MatmulKernel.swigluOutFor): w is a gate|up weight [2I, K] and y receives
-   * h = silu(gate)·up [M, I] (ldy default I) — the SwiGLU in the GEMV's store (gemv_rowlane.ts `swiglu`)
+   * decode GEMVs with the unrolled bodies (MatmulKernel.swigluOutFor): w is a gate|up weight [2I, K] and
+   * y receives h = silu(gate)·up [M, I] (ldy default I) — the SwiGLU in the GEMV's store (gemv_rowlane.ts
+   * and gemv_body.ts `swiglu`: a lane's or lane group's two rows are the pair j, j + I)
    */
   ySwiglu?: boolean;
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */

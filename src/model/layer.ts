@@ -138,7 +138,7 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu });
     return;
   }
-  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, or saving the stored rows, is for the decode GEMVs; hint: run the kernel first for more rows');
+  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, saving the stored rows or storing silu(gate)·up is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;
