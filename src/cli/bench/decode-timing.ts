@@ -116,11 +116,13 @@ export interface StepGpuTime {
   bySwiglu: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass by chunks a trip of the attention merge's output loop (AttentionGqaKernel.combineUnroll): GPU ms */
   byMerge: Record<string, number>;
+  /** the step's pass by lane steps a loop trip of the 8-weight GEMV bodies (MatmulKernel.gemvSteps): GPU ms */
+  bySteps: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -221,7 +223,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the attention merge's chunks a trip
     const att = engine.k.attentionGqa;
     const byMerge = msOf(await byChoice([['1', 1], ['4', 4], ['8', 8], ['16', 16]], () => att.combineUnroll, (v) => { att.combineUnroll = v; }, 'merge'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge };
+    // the 8-weight GEMV bodies' lane steps a loop trip (their weight loads issued together)
+    const bySteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvSteps, (v) => { mm.gemvSteps = v; }, 'steps'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps };
   } finally {
     timer.destroy();
     bufs.destroy();
