@@ -315,7 +315,11 @@ export class MatmulKernel {
   variantOverride: 'gemv' | 'tiled' | null = null;
   /** GEMV bodies with unrolled accumulators (gemv_body.ts; default) or the loop forms of matmul_gemv{,_wide}.wgsl (benchmarks compare them) */
   gemvUnrolled = true;
-  /** lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a lane has in flight */
+  /**
+   * lane steps per loop trip of the 8-weight unrolled GEMV body (gemvBody's U): how many weight loads a
+   * lane has in flight. 1: H100, 2026-12-06 thirteenth session run 8 (the decode step's pass, one call),
+   * 1 / 2 / 4: G = 1 1.915 / 1.920 / 2.060 ms, G = 8 2.994 / 3.158 / 3.589, G = 16 4.753 / 4.873 / 5.754.
+   */
   gemvSteps = 1;
   /**
    * From this many rows of x the q4 and bf16 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
