@@ -181,10 +181,10 @@ const GEMV_MIN_WORKGROUPS = 128;
  * body (gemvBody4), which takes at least GEMV_STEP4_MIN_LANES lanes. M is kept for callers (every M
  * takes the same layout now).
  */
-export function gemvLayout(_M: number, N: number, K: number, step = 8, step4 = false): { rows: number; lanes: number } {
+export function gemvLayout(_M: number, N: number, K: number, step = 8, step4 = false, walk = GEMV_WALK): { rows: number; lanes: number } {
   const rows = N >= 2 * GEMV_MIN_WORKGROUPS ? 2 : 1;
   const spread = (GEMV_MIN_WORKGROUPS * 256 * rows) / N;
-  const own = Math.max(gemvLanesFor(K, step), step4 ? GEMV_STEP4_MIN_LANES : 0);
+  const own = Math.max(gemvLanesFor(K, step, walk), step4 ? GEMV_STEP4_MIN_LANES : 0);
   const lanes = Math.min(lanesAtLeast(Math.max(own, spread)), lanesAtLeast(Math.ceil(K / (step4 ? 4 : step))));
   return { rows, lanes };
 }
@@ -321,6 +321,8 @@ export class MatmulKernel {
    * 1 / 2 / 4: G = 1 1.915 / 1.920 / 2.060 ms, G = 8 2.994 / 3.158 / 3.589, G = 16 4.753 / 4.873 / 5.754.
    */
   gemvSteps = 1;
+  /** most lane steps one lane of a lane-group GEMV walks along a row (gemvLayout's walk; GEMV_WALK): fewer give a row more lanes */
+  gemvWalk = GEMV_WALK;
   /**
    * From this many rows of x the q4 and bf16 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
    * 9, by measurement (H100, 2026-12-05 sixth session): at 16 rows the cold GEMVs ran 8–30% faster
@@ -444,7 +446,7 @@ export class MatmulKernel {
         } else if (variant === 'gemv') {
           const wide = this.gemvWide(w, opts.gemvWide);
           const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
-          const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4);
+          const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4, this.gemvWalk);
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? shape.rows; // the SwiGLU store: a gate|up pair a lane group
           const lanes = opts.gemvLanes ?? shape.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
@@ -544,7 +546,7 @@ export class MatmulKernel {
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */
   gemvShape(M: number, w: Weight): { rows: number; lanes: number } {
     const wide = this.gemvWide(w);
-    return gemvLayout(M, w.N, w.K, wide ? 32 : 8, this.gemvStep4For(w, M, wide));
+    return gemvLayout(M, w.N, w.K, wide ? 32 : 8, this.gemvStep4For(w, M, wide), this.gemvWalk);
   }
 
   /** Whether w takes the wide GEMV: only when asked (`want`; q4 with K % 32 = 0), see the measurements below. */

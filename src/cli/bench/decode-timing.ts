@@ -118,11 +118,13 @@ export interface StepGpuTime {
   byMerge: Record<string, number>;
   /** the step's pass by lane steps a loop trip of the 8-weight GEMV bodies (MatmulKernel.gemvSteps): GPU ms */
   bySteps: Record<string, number>;
+  /** the step's pass by the lane-group GEMVs' longest walk (MatmulKernel.gemvWalk: fewer steps, more lanes a row): GPU ms */
+  byWalk: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -225,7 +227,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMerge = msOf(await byChoice([['1', 1], ['4', 4], ['8', 8], ['16', 16]], () => att.combineUnroll, (v) => { att.combineUnroll = v; }, 'merge'));
     // the 8-weight GEMV bodies' lane steps a loop trip (their weight loads issued together)
     const bySteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvSteps, (v) => { mm.gemvSteps = v; }, 'steps'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps };
+    // the lane-group GEMVs' longest walk along a row (so their lanes a row)
+    const byWalk = msOf(await byChoice([['4', 4], ['8', 8], ['16', 16], ['32', 32]], () => mm.gemvWalk, (v) => { mm.gemvWalk = v; }, 'walk'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk };
   } finally {
     timer.destroy();
     bufs.destroy();
