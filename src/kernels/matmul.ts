@@ -321,7 +321,12 @@ export class MatmulKernel {
    * 1 / 2 / 4: G = 1 1.915 / 1.920 / 2.060 ms, G = 8 2.994 / 3.158 / 3.589, G = 16 4.753 / 4.873 / 5.754.
    */
   gemvSteps = 1;
-  /** most lane steps one lane of a lane-group GEMV walks along a row (gemvLayout's walk; GEMV_WALK): fewer give a row more lanes */
+  /**
+   * most lane steps one lane of a lane-group GEMV walks along a row (gemvLayout's walk; GEMV_WALK): fewer
+   * give a row more lanes. 16: H100, 2026-12-06 thirteenth session run 9 (the decode step's pass, one
+   * call), walks of 4 / 8 / 16 / 32: G = 1 1.963 / 1.959 / 1.919 / 2.044 ms, G = 8 3.163 / 3.155 / 2.970 /
+   * 3.204, G = 16 4.791 / 4.789 / 4.742 / 5.495.
+   */
   gemvWalk = GEMV_WALK;
   /**
    * From this many rows of x the q4 and bf16 GEMVs take 4 weights per lane step (gemvBody4; Infinity: never).
