@@ -1,8 +1,10 @@
 // `bench-rollout`'s decode-step timings: the step's parts (layers, LM head, sampling) on the GPU
 // clock, the decode loop with every step's pass timestamped (is the GPU busy?), one step's dispatches
 // each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion)
-// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES)
-// and of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue).
+// and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
+// of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
+// store, the attention merge's chunks a trip and the lane-group GEMVs' lane steps and walk (which of
+// these run: STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
