@@ -36,8 +36,12 @@ export interface EngineKernels {
   decodeFusion: DecodeFusion;
 }
 
-/** The most rows a decode step may have for each fusion to apply (0: never, Infinity: always). */
-export interface DecodeFusion { norm: number; swiglu: number }
+/**
+ * The most rows a decode step may have for each fusion to apply (0: never, Infinity: always): `norm`
+ * the RMSNorms into the GEMVs that read them (q|k|v, and gate|up unless `normMlp` says otherwise),
+ * `swiglu` the SwiGLU into the down GEMV's x reads (where gate|up cannot store it).
+ */
+export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number }
 
 /**
  * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),

@@ -77,8 +77,9 @@ export function encodeLayerForward(
   const sk = io.scratch ? { split: { scratch: io.scratch } } : decode ? {} : { split: { scratch: gu } };
   const skGateUp = io.scratch ? sk : {};
   const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
+  const fuseNormMlp = decode && T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm) && k.matmul.normFusable;
   // decode: gate|up stores h = silu(gate)·up itself where it can (no SwiGLU kernel); else, up to decodeFusion.swiglu rows, the down GEMV reads the pair
-  const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T, fuseNorm);
+  const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T, fuseNormMlp);
   const fuseSwiglu = decode && !swigluOut && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
@@ -94,7 +95,7 @@ export function encodeLayerForward(
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
   const guOut = swigluOut ? h : gu;
-  if (fuseNorm) {
+  if (fuseNormMlp) {
     encodeLinear(rec, k, x, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps }, swigluOut });
   } else {
     const xn2 = recompute?.xnMlp ?? acts.xn;

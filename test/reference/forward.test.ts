@@ -139,16 +139,18 @@ for (const name of listReferenceFixtures()) {
               expect(r.completions[0]).toEqual(want);
             });
             // SwiftShader takes the tiled kernel for every M; force the decode GEMVs a hardware GPU runs
-            // (dense GEMV for the LoRA u, the LoRA term in the GEMV epilogue, the residual accumulate)
-            // (and with the RMSNorms and the SwiGLU fused into the GEMVs)
-            for (const fused of [false, true]) {
-              it(`${key} through the decode GEMV kernels${fused ? ', norms and SwiGLU fused into them,' : ''} is identical`, async () => {
+            // (dense GEMV for the LoRA u, the LoRA term in the GEMV epilogue, the residual accumulate):
+            // the norms unfused (gate|up storing silu(gate)·up), the q|k|v norm fused only, and both norms
+            // fused with the SwiGLU in the down GEMV's x reads (gate|up's store off)
+            for (const fused of ['none', 'q|k|v norm', 'norms and SwiGLU'] as const) {
+              it(`${key} through the decode GEMV kernels${fused === 'none' ? '' : `, ${fused} fused into them,`} is identical`, async () => {
                 const want = Array.from(f.tensors.get(key)!.data);
                 const P = f.cases.prompt_len as number;
                 const prompt = Array.from(f.tensors.get('input_ids')!.data.subarray(0, P));
                 const before = engine.k.decodeFusion;
                 engine.k.matmul.variantOverride = 'gemv';
-                engine.k.decodeFusion = fused ? { norm: Infinity, swiglu: Infinity } : { norm: 0, swiglu: 0 };
+                engine.k.matmul.swigluStore = fused !== 'norms and SwiGLU';
+                engine.k.decodeFusion = fused === 'norms and SwiGLU' ? { norm: Infinity, swiglu: Infinity } : fused === 'q|k|v norm' ? { norm: Infinity, normMlp: 0, swiglu: 0 } : { norm: 0, swiglu: 0 };
                 try {
                   const r = await generate(engine, {
                     prompts: [prompt], G: 1, maxNewTokens: want.length, eosIds: [], lora: withLora ? lora : null,
@@ -157,6 +159,7 @@ for (const name of listReferenceFixtures()) {
                   expect(r.completions[0]).toEqual(want);
                 } finally {
                   engine.k.matmul.variantOverride = null;
+                  engine.k.matmul.swigluStore = true;
                   engine.k.decodeFusion = before;
                 }
               });

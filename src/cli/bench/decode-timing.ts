@@ -221,7 +221,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the row-lane GEMV (q4 weights): from and to how many rows of x, from how many rows of W
     const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }, 'rowlane'));
     // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
-    const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a }; mm.gemvNormPrologueRows = b; }, 'norm');
+    const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, engine.k.decodeFusion.normMlp ?? engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b, c]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a, normMlp: b }; mm.gemvNormPrologueRows = c; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
     const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.swigluStore, (v) => { mm.swigluStore = v; }, 'swiglu');
     // the attention merge's chunks a trip
@@ -241,8 +241,11 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
 export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
 
-/** fused-norm choices the breakdown times: [name, most rows of x fused (DecodeFusion.norm), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
-export const NORM_CHOICES: Array<[string, number, number]> = [['≤ 8, Σx² in the walk', 8, Infinity], ['≤ 8, prologue', 8, 1], ['≤ 16, Σx² in the walk', 16, Infinity], ['≤ 16, prologue', 16, 1], ['≤ 16, prologue from 9', 16, 9]];
+/** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
+export const NORM_CHOICES: Array<[string, number, number, number]> = [
+  ['≤ 8, Σx² in the walk', 8, 8, Infinity], ['≤ 8, prologue', 8, 8, 1], ['≤ 16, Σx² in the walk', 16, 16, Infinity], ['≤ 16, prologue', 16, 16, 1],
+  ['q|k|v ≤ 16, gate|up ≤ 8, Σx² in the walk', 16, 8, Infinity], ['q|k|v ≤ 16, gate|up ≤ 8, prologue from 4', 16, 8, 4],
+];
 
 /** 4-weight GEMV step choices the breakdown times: [name, from rows (any K), from rows (K ≤ GEMV_SHORT_K)] */
 export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];
