@@ -18,6 +18,8 @@
 // every workgroup: 2R loads a storing lane, one memory latency after the row sums (H100, G = 16: the
 // gate|up GEMV's LoRA term cost 0.62 ms a step that way, 0.16–0.20 summed by the lanes).
 
+import { sumSquaresByWorkgroup } from './gemv_norm';
+
 /** What a GEMV body is made for, besides its MR × NR accumulators. */
 export interface BodyOpts {
   /** x is the raw residual stream; the GEMV applies the RMSNorm (matmul_epilogue.wgsl's normw) */
@@ -257,7 +259,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     ...wr,
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
-    ...(pro ? normPrologue(MR) : []),
+    ...(pro ? sumSquaresByWorkgroup(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends
     '  w_init(lid);',
     '  workgroupBarrier();',
     ...(loraFold ? loraSums(MR, NR) : []),
@@ -269,30 +271,6 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     ...fin,
     '}',
   ].join('\n');
-}
-
-/**
- * BodyOpts.prologue: Σx² of each of the MR rows of x summed by the workgroup's 256 threads (thread lid
- * takes vec4 lid, lid + 256, … of every row), then through `red` (the row reduction's 2048 floats,
- * free until the walk ends) in rounds of 8 rows: 256 partials → 16 a row (threads < 16 · rows of the
- * round) → nss; after the round's barrier, threads < MR add their row's 16 into nrsq (made visible by
- * the codebook barrier that follows).
- */
-function normPrologue(MR: number): string[] {
-  const ms = Array.from({ length: MR }, (_, m) => m);
-  const L = [
-    `  var ${ms.map((m) => `ps${m} = 0.0`).join('; var ')};`,
-    `  for (var v = lid; v < p.K / 4u; v += 256u) { ${ms.map((m) => `{ let t = x[(m0 + ${m}u) * (p.K / 4u) + v]; ps${m} += dot(t, t); }`).join(' ')} }`,
-  ];
-  for (let c0 = 0; c0 < MR; c0 += 8) {
-    const c1 = Math.min(MR, c0 + 8);
-    L.push(`  ${ms.slice(c0, c1).map((m) => `red[${(m - c0) * 256}u + lid] = ps${m};`).join(' ')}`);
-    L.push('  workgroupBarrier();');
-    L.push(`  if (lid < ${(c1 - c0) * 16}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += red[(lid / 16u) * 256u + (lid % 16u) * 16u + k]; } nss[${c0 * 16}u + lid] = t; }`);
-    L.push('  workgroupBarrier();');
-  }
-  L.push(`  if (lid < ${MR}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += nss[lid * 16u + k]; } nrsq[lid] = inverseSqrt(t / f32(p.K) + p.eps); }`);
-  return L;
 }
 
 /**

@@ -29,6 +29,8 @@
 // stores h[m, j] = silu(g)·u (store_swiglu of matmul_epilogue.wgsl) into y [M, ldy ≥ I] — the SwiGLU kernel and the gate|up
 // output's round trip through memory are gone. Needs the LoRA term summed by the parts (loraFold).
 
+import { sumSquaresByWorkgroup } from './gemv_norm';
+
 /** Row lanes (lanes sharing each x load) the row-lane GEMV takes: WG / RL k-parts a workgroup. */
 export const ROWLANE_LANES_OPTIONS = [8, 16, 32, 64] as const;
 
@@ -101,24 +103,9 @@ function make(MR: number, NR: number, norm: boolean, fold: boolean, VC: number, 
     }
     L.push('    }', '  }');
   }
-  if (norm) {
-    L.push(`  var ${ms.map((m) => `ss${m} = 0.0`).join('; var ')};`);
-    L.push(`  for (var v = lid; v < k4; v += ${WG}u) { ${ms.map((m) => `{ let t = x[(m0 + ${m}u) * k4 + v]; ss${m} += dot(t, t); }`).join(' ')} }`);
-  }
   L.push('  w_init(lid);');
-  if (norm) {
-    // Σx² of each row of x over the workgroup: WG partials → 16 (threads < 16 · rows of the round) → 1, at most min(VC, WG / 16) rows of x a round through red
-    const SC = Math.min(VC, WG / 16); // rows of x a round: 16 threads each for the first level
-    for (let c0 = 0; c0 < MR; c0 += SC) {
-      const c1 = Math.min(MR, c0 + SC);
-      if (c0 > 0) L.push('  workgroupBarrier();');
-      L.push(`  ${ms.slice(c0, c1).map((m) => `red[${m - c0}u * ${WG}u + lid] = ss${m};`).join(' ')}`);
-      L.push('  workgroupBarrier();');
-      L.push(`  if (lid < ${(c1 - c0) * 16}u) { var t = 0.0; for (var k = 0u; k < ${WG / 16}u; k++) { t += red[(lid / 16u) * ${WG}u + (lid % 16u) * ${WG / 16}u + k]; } ssq[${c0 * 16}u + lid] = t; }`);
-    }
-    L.push('  workgroupBarrier();');
-    L.push(`  if (lid < ${MR}u) { var t = 0.0; for (var k = 0u; k < 16u; k++) { t += ssq[lid * 16u + k]; } rsq[lid] = inverseSqrt(t / f32(p.K) + p.eps); }`);
-  }
+  // Σx² of each row of x over the workgroup, min(VC, WG / 16) rows of x a round through red
+  if (norm) L.push(...sumSquaresByWorkgroup(MR, WG, Math.min(VC, WG / 16), { red: 'red', part: 'ssq', out: 'rsq' }, 'ss', 'k4'));
   L.push('  workgroupBarrier();');
   L.push('  for (var s = kp; s < steps; s += KP) {');
   for (const i of rows) L.push(`    let q${i} = w32(n${i}, s, p.K); let c${i} = w32_scale(n${i}, s, p.K);`);
