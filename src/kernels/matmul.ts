@@ -632,9 +632,9 @@ export class MatmulKernel {
    * Whether a decode GEMV of gate|up weight w at M rows of x can store h = silu(gate)·up itself
    * (MatmulOptions.ySwiglu: a row-lane lane's or a lane group's two rows are the pair j, j + N/2):
    * swigluStore on, the unrolled GEMV bodies, one weight part, and the LoRA term summed by the lanes
-   * (loraFold). `_norm` is kept for callers (every body stores it, normed or not).
+   * (loraFold) — normed or not.
    */
-  swigluOutFor(w: Weight, M: number, _norm: boolean): boolean {
+  swigluOutFor(w: Weight, M: number): boolean {
     return this.swigluStore && this.loraFold && this.gemvUnrolled && this.variantFor(M) === 'gemv' && M <= GEMV_MAX_ROWS && w.parts.length === 1 && w.N % 2 === 0;
   }
 

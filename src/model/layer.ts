@@ -79,7 +79,7 @@ export function encodeLayerForward(
   const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
   const fuseNormMlp = decode && T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm) && k.matmul.normFusable;
   // decode: gate|up stores h = silu(gate)·up itself where it can (no SwiGLU kernel); else, up to decodeFusion.swiglu rows, the down GEMV reads the pair
-  const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T, fuseNormMlp);
+  const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T);
   const fuseSwiglu = decode && !swigluOut && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });

@@ -328,14 +328,14 @@ describe('matmul', () => {
     // when the layer may ask for it: the row-lane GEMV's default rows (decode GEMVs: forced here, SwiftShader takes the tiled kernel), one part, LoRA summed by the lanes
     kernel.variantOverride = 'gemv';
     const fake = (N: number, parts = 1) => ({ format: 'q4', N, K: 1536, parts: Array.from({ length: parts }), codebook: null, bias: null, bytes: 0 }) as unknown as Weight;
-    expect([1, 4, 8, 16].map((m) => kernel.swigluOutFor(fake(17920), m, true))).toEqual([true, true, true, true]);
-    expect(kernel.swigluOutFor(fake(17920), 17, true)).toBe(false); // the tiled kernel's rows
-    expect(kernel.swigluOutFor(fake(17920, 2), 8, true)).toBe(false);
+    expect([1, 4, 8, 16].map((m) => kernel.swigluOutFor(fake(17920), m))).toEqual([true, true, true, true]);
+    expect(kernel.swigluOutFor(fake(17920), 17)).toBe(false); // the tiled kernel's rows
+    expect(kernel.swigluOutFor(fake(17920, 2), 8)).toBe(false);
     kernel.swigluStore = false;
-    expect(kernel.swigluOutFor(fake(17920), 8, true)).toBe(false);
+    expect(kernel.swigluOutFor(fake(17920), 8)).toBe(false);
     kernel.swigluStore = true;
     kernel.loraFold = false;
-    expect(kernel.swigluOutFor(fake(17920), 8, true)).toBe(false);
+    expect(kernel.swigluOutFor(fake(17920), 8)).toBe(false);
     kernel.loraFold = true;
     kernel.variantOverride = null;
     const b = ctx.memory.create('b', 4096);
