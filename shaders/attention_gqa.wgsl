@@ -6,8 +6,17 @@
 // S > 1 chunks (decode: few tokens, many chunks in parallel): part[((t·K + g)·S + s)·G + i] =
 //   [acc[0 .. D), m, l], merged by attention_gqa_combine.wgsl; chunks past the token write nothing.
 // DIRECT (S = 1: prefill, training): out[t, h, :] = acc / l and lse[t, h] = m + log l here.
-// Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied) · 2 kc, 3 vc f32[B, L, K, D]
+// ROPE (decode: one token per sequence, its earlier keys in the cache; D a multiple of 8): qkv is
+// not rotated yet and the token's own k and v are not in the cache — this kernel does what
+// rope_kv.wgsl did in a dispatch of its own: q is rotated as it is loaded, and the workgroup whose
+// chunk holds the token's own key rotates k and writes it and v to (slot[t], pos[t]) before walking
+// its keys (storageBarrier: its own threads then read them from the cache). A position outside
+// [0, min(maxPos, L)) makes q NaN and writes no cache cell, as rope_kv.wgsl does.
+// The cache bindings kc, vc and their stores come from a snippet the wrapper puts first:
+// attention_gqa_cache.wgsl (read-only, stores that do nothing) or, for ROPE, attention_gqa_cache_rope.wgsl.
+// Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied unless ROPE) · 2 kc, 3 vc f32[B, L, K, D]
 //           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)] · 7 out f32[T, H·D] · 8 lse f32[T, H]
+//           · 9 table vec4<f32>[maxPos, D/4] ((cos, sin) pairs: rope.ts RopeTable; a dummy unless ROPE)
 // Workgroup: WG threads per (kv head g, token t, chunk s) = (wid.x, wid.y + ⌊wid.z/S⌋·65535, wid.z mod S);
 // keys in blocks of BK:
 // (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
@@ -17,22 +26,22 @@
 // extra keys weighing 0, so their loops unroll and a block's v loads go out together (a loop to n
 // issued them one after another: ~1 µs each from memory). GQ (= G ≤ 8) and HD (= D ≤ 256, a multiple of 4) are override
 // constants, so the head and dim loops have fixed trip counts and the accumulators stay in registers.
-struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
+struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32, maxPos: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> kc: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> vc: array<f32>;
 @group(0) @binding(4) var<storage, read> slot: array<i32>;
 @group(0) @binding(5) var<storage, read> pos: array<i32>;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(9) var<storage, read> table: array<vec4<f32>>;
 
 override GQ: u32 = 6;   // query heads per KV head, 1…8
 override HD: u32 = 128; // head dim, a multiple of 4, ≤ 256
 override DIRECT: bool = false; // one chunk: normalize and write out and lse here
 override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
+override ROPE: bool = false; // rotate q and k here and write the token's k and v (see above)
 const BK = 32u;
 override D4: u32 = HD / 4u;
 override QS: u32 = D4 + 1u; // q row stride in vec4s: rows of different heads start in different banks
@@ -52,12 +61,46 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (k0 >= len) { return; } // uniform per workgroup
   let k1 = min(k0 + p.CH, len);
   let row4 = (p.H + 2u * p.K) * D4;
-  for (var i = lid; i < GQ * D4; i += WG) {
-    qs[(i / D4) * QS + i % D4] = qkv[t * row4 + g * GQ * D4 + i] * p.scale;
-  }
-  workgroupBarrier();
   let base = u32(slot[t]) * p.L * p.K * HD + g * HD; // + key · K·D
   let stride = p.K * HD;
+  if (ROPE) {
+    // vec4 d of the first half of a head pairs with vec4 d + H4 of the second: (x1, x2) →
+    // (x1·c − x2·s, x2·c + x1·s) with (c, s) of dims 4d … 4d + 3 at position pos[t]
+    let H4 = D4 / 2u;
+    let ps = pos[t];
+    let valid = ps >= 0 && u32(ps) < min(p.maxPos, p.L);
+    let tb = u32(max(ps, 0)) * D4; // the position's row of the table: D/2 pairs in D/4 vec4s
+    for (var i = lid; i < GQ * H4; i += WG) {
+      let h = i / H4;
+      let d = i % H4;
+      let a = t * row4 + (g * GQ + h) * D4 + d;
+      let r = rot(qkv[a], qkv[a + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
+      var nanBits = 0x7fc00000u; // a runtime value: a constant NaN is rejected at shader creation
+      let bad = vec4(bitcast<f32>(nanBits));
+      qs[h * QS + d] = select(bad, r[0] * p.scale, valid);
+      qs[h * QS + d + H4] = select(bad, r[1] * p.scale, valid);
+    }
+    if (valid && k1 == len) { // this chunk holds the token's own key: into the cache first
+      let dst = base + u32(ps) * stride;
+      let ka = t * row4 + (p.H + g) * D4;
+      for (var d = lid; d < H4; d += WG) {
+        let r = rot(qkv[ka + d], qkv[ka + d + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
+        store_k(dst / 4u + d, r[0]);
+        store_k(dst / 4u + d + H4, r[1]);
+      }
+      let va = t * row4 + (p.H + p.K + g) * D4;
+      for (var d = lid; d < D4; d += WG) {
+        let v = qkv[va + d];
+        for (var c = 0u; c < 4u; c++) { store_v(dst + 4u * d + c, v[c]); }
+      }
+    }
+    storageBarrier(); // the cache writes above, before any thread reads the keys
+  } else {
+    for (var i = lid; i < GQ * D4; i += WG) {
+      qs[(i / D4) * QS + i % D4] = qkv[t * row4 + g * GQ * D4 + i] * p.scale;
+    }
+  }
+  workgroupBarrier();
   var m = -3.0e38; // running max and sum of head lid (threads lid < GQ)
   var l = 0.0;
   var acc: array<f32, 16>; // [GQ][2]: dims lid and lid + WG
@@ -130,4 +173,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     part[(o + lid) * (HD + 2u) + HD] = m;
     part[(o + lid) * (HD + 2u) + HD + 1u] = l;
   }
+}
+
+// RoPE of 4 dims: x1 from the first half of a head, x2 the matching dims of the second; cs0, cs1 the
+// table's (cos, sin) of the 4 dims → (x1·c − x2·s, x2·c + x1·s), as rope_kv.wgsl
+fn rot(x1: vec4<f32>, x2: vec4<f32>, cs0: vec4<f32>, cs1: vec4<f32>) -> array<vec4<f32>, 2> {
+  let c = vec4(cs0.x, cs0.z, cs1.x, cs1.z);
+  let s = vec4(cs0.y, cs0.w, cs1.y, cs1.w);
+  return array<vec4<f32>, 2>(x1 * c - x2 * s, x2 * c + x1 * s);
 }

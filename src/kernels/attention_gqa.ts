@@ -5,11 +5,21 @@
 // Few tokens (decode): the keys of each token are cut into S chunks scored in parallel, then a
 // second dispatch merges the chunks' softmax partials — attention.wgsl gave G = 1 decode 12
 // workgroups, each walking every key. Many tokens (prefill, training): one chunk, written directly.
+// Decode can hand it the RoPE table instead of running rope_kv first (`rope`: q and the token's own k
+// rotated here, k and v written to the cache by the workgroup whose chunk holds that key).
 import partialCode from '../../shaders/attention_gqa.wgsl?raw';
+import cacheCode from '../../shaders/attention_gqa_cache.wgsl?raw';
+import cacheRopeCode from '../../shaders/attention_gqa_cache_rope.wgsl?raw';
 import combineCode from '../../shaders/attention_gqa_combine.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
+import { composeSource } from '../gpu/pipelines';
 import type { AttentionShape } from './attention';
+import type { RopeTable } from './rope';
+
+/** The partial kernel with its cache read-only, and with it writable (ROPE: the token's own k and v are stored there). */
+const readCode = composeSource(cacheCode, partialCode);
+const ropeCode = composeSource(cacheRopeCode, partialCode);
 
 /** Most query tokens whose keys are split into chunks (decode rows, short prompts). */
 export const SPLIT_MAX_T = 32;
@@ -66,10 +76,11 @@ export class AttentionGqaKernel {
   targetOverride: number | null = null;
   /** chunks a trip of the merge's output loop (attention_gqa_combine.wgsl CU), their loads issued together */
   combineUnroll = 8;
-  private constructor(private ctx: GpuContext, private dummy: GPUBuffer) {}
+  /** dummy: the unused part binding (writable); noTable: the unused table binding (read-only: not the same buffer) */
+  private constructor(private ctx: GpuContext, private dummy: GPUBuffer, private noTable: GPUBuffer) {}
 
   static async create(ctx: GpuContext): Promise<AttentionGqaKernel> {
-    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16));
+    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16), ctx.memory.create('attention_gqa.notable', 16));
   }
 
   /** planSplit for this device (see TARGET_WORKGROUPS) */
@@ -77,18 +88,28 @@ export class AttentionGqaKernel {
     return planSplit(s, scratch, S, this.targetOverride ?? (this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu));
   }
 
+  /** Whether encode can take `rope` for this head dim (its rotation moves whole vec4s: D a multiple of 8). */
+  static ropeFusable(D: number): boolean {
+    return D % 8 === 0;
+  }
+
   /**
    * qkv f32[T, (H+2K)·D] (rope applied), kc/vc f32[B, L, K, D], slot/pos i32[T]
    * → out f32[T, H·D], lse f32[T, H]; part: scratch of ≥ splitScratch(s, split.S) f32 (S > 1 only).
+   * `rope` (decode only: every token a different slot, whose keys before pos[t] are cached): qkv is
+   * not rotated yet; q and k are rotated here and each token's k and v written to (slot[t], pos[t])
+   * — what rope_kv did before this kernel (qkv itself is left unrotated).
    */
-  encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding }): void {
+  encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding; rope?: RopeTable }): void {
     const direct = split.S === 1;
     if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
-    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D) };
-    const partial = this.ctx.pipelines.getSync('attention_gqa', partialCode, constants);
-    const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)]]);
+    if (b.rope && (b.rope.D !== s.D || !AttentionGqaKernel.ropeFusable(s.D))) throw new Error(`attention_gqa: RoPE in the attention needs the table's head dim (${b.rope.D}) to be the layer's (${s.D}) and a multiple of 8; hint: run rope_kv first`);
+    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D), ROPE: b.rope ? 1 : 0 };
+    const partial = b.rope ? this.ctx.pipelines.getSync('attention_gqa_rope', ropeCode, constants) : this.ctx.pipelines.getSync('attention_gqa', readCode, constants);
+    const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)], ['u32', b.rope?.maxPos ?? 0]]);
     const gy = Math.min(s.T, 65535);
-    rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
+    const table = b.rope?.buffer ?? this.noTable;
+    rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse, table], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
     if (direct) return;
     const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D), CU: this.combineUnroll });
     rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);

@@ -16,6 +16,12 @@ export interface TokenInputs {
   ids: Binding;
   slot: Binding;
   pos: Binding;
+  /**
+   * a decode step: every token is a different sequence's (distinct slots) and each sequence's keys
+   * before pos[t] are in the cache — the attention may then rotate and cache the token's own k and
+   * v itself (DecodeFusion.rope). Unset for a prefill (its tokens attend to each other's keys).
+   */
+  decode?: boolean;
 }
 
 /**
@@ -95,7 +101,7 @@ export class Engine {
     this.k.embed.encode(rec, io.ids, this.weights.embed, x, T);
     this.weights.layers.forEach((w, l) => {
       if (l === 0 || !fused) keep(l);
-      const kv = { slot: io.slot, pos: io.pos, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L, saveOut: fused && save ? { pos: io.pos, map: save.map, dst: save.dst[l + 1] } : undefined };
+      const kv = { slot: io.slot, pos: io.pos, decode: io.decode, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L, saveOut: fused && save ? { pos: io.pos, map: save.map, dst: save.dst[l + 1] } : undefined };
       encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, kv);
     });
     if (!fused) keep(c.numLayers);

@@ -127,7 +127,7 @@ export async function generate(engine: Engine, req: GenerateRequest): Promise<Ge
     }
     await ctx.device.queue.onSubmittedWorkDone();
     const t1 = performance.now();
-    const io = { ids: st.tokens as Binding, slot: slots as Binding, pos: st.pos as Binding };
+    const io = { ids: st.tokens as Binding, slot: slots as Binding, pos: st.pos as Binding, decode: true };
     let steps = 0;
     const pending: Promise<boolean>[] = [];
     let forward: Capture | null = null; // a decode step's forward + LM head: the same commands every step, replayed

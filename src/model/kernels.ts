@@ -39,9 +39,10 @@ export interface EngineKernels {
 /**
  * The most rows a decode step may have for each fusion to apply (0: never, Infinity: always): `norm`
  * the RMSNorms into the GEMVs that read them (q|k|v, and gate|up unless `normMlp` says otherwise),
- * `swiglu` the SwiGLU into the down GEMV's x reads (where gate|up cannot store it).
+ * `swiglu` the SwiGLU into the down GEMV's x reads (where gate|up cannot store it); `rope`: a decode
+ * step's attention rotates q and k and writes the token's k and v to the cache itself (no rope_kv).
  */
-export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number }
+export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number; rope: boolean }
 
 /**
  * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),
@@ -53,7 +54,7 @@ export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number }
  * 2.415; run 5): `swiglu` applies only where it cannot.
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  */
-export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 1 };
+export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 1, rope: true };
 
 const cache = new WeakMap<GpuContext, Promise<EngineKernels>>();
 

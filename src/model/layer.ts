@@ -1,9 +1,10 @@
 // One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
 // re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE + KV write
-// (one kernel) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
+// (one kernel; a decode step's attention does it itself) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
 // o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual. Decode fuses
 // some of these (the norms into the GEMVs, SwiGLU into down's x reads or gate|up's stores).
 import type { Binding, Recorder } from '../gpu/encoder';
+import { AttentionGqaKernel } from '../kernels/attention_gqa';
 import type { RowSaveTarget, SplitK, Weight, XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
@@ -35,6 +36,8 @@ export interface LayerActs {
 export interface LayerIo {
   slot: Binding;
   pos: Binding;
+  /** a decode step (TokenInputs.decode): distinct slots, earlier keys cached */
+  decode?: boolean;
   /** the training layout's cache fan-out (rope_kv), absent for inference */
   fan?: Binding;
   /** this layer's K and V, f32[B, L, K, D] */
@@ -88,10 +91,12 @@ export function encodeLayerForward(
     encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, sk);
   }
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
-  k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
   const split = k.attentionGqa.plan(shape, gu.size / 4);
-  if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse });
+  // a decode step: the attention rotates q and k and writes the token's k and v itself (no rope_kv dispatch)
+  const ropeInAttention = !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && AttentionGqaKernel.ropeFusable(c.headDim);
+  if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
+  if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
   const guOut = swigluOut ? h : gu;

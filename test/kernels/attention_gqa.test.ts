@@ -2,12 +2,17 @@
 // GPU kernels equal both — split into chunks (decode rows at different lengths, chunks spanning
 // several key blocks, chunks ending inside a block) and direct (one chunk: prefill, the training
 // layout, T > 32), G = 8 heads per KV head, D = 256, the Qwen2.5-1.5B head shape — plus when the
-// kernel applies and how it cuts the keys.
+// kernel applies and how it cuts the keys; and with RoPE in it (a decode step: the kernel rotates
+// q and k and caches the token's k and v) against rope_kv's reference followed by the attention's.
 import { describe, expect, it } from 'vitest';
 import { AttentionGqaKernel, attentionThreads, planSplit, splitScratch, TARGET_WORKGROUPS, type GqaSplit } from '../../src/kernels/attention_gqa';
 import { attentionRef } from '../../src/reference/attention';
 import { attentionGqaCombineRef, attentionGqaPartialsRef } from '../../src/reference/attention_gqa';
+import { ropeKvRef } from '../../src/reference/rope_kv';
+import { uploadRopeTable } from '../../src/kernels/rope';
+import { readF32 } from '../../src/gpu/buffers';
 import { expectClose } from '../helpers/compare';
+import { Recorder } from '../../src/gpu/encoder';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
@@ -64,6 +69,78 @@ describe('attention_gqa', () => {
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
     });
   }
+
+  // decode steps (distinct slots): the token's own key in the first, a middle or the last chunk
+  const ROPE_CASES: Array<Case & { theta: number }> = [
+    { name: 'split: Qwen H=12 K=2 D=128, 3 slots, own key in chunks 0, 1 and 3', H: 12, K: 2, D: 128, B: 3, L: 64, slot: [2, 0, 1], pos: [60, 0, 20], S: 4, theta: 1e6 },
+    { name: 'split: default chunks, G = 2, D = 16', H: 4, K: 2, D: 16, B: 3, L: 140, slot: [0, 1, 2], pos: [0, 69, 129], theta: 1e4 },
+    { name: 'direct: one chunk, G = 8, D = 256', H: 8, K: 1, D: 256, B: 2, L: 40, slot: [1, 0], pos: [39, 5], S: 1, theta: 1e6 },
+  ];
+  for (const c of ROPE_CASES) {
+    it(`RoPE in the kernel, ${c.name}`, async () => {
+      const ctx = await testGpu();
+      const T = c.slot.length;
+      const shape = { T, H: c.H, K: c.K, D: c.D, L: c.L };
+      const qkv = normal(T + 3 * c.D, T * (c.H + 2 * c.K) * c.D);
+      const kc0 = normal(11, c.B * c.L * c.K * c.D);
+      const vc0 = normal(12, c.B * c.L * c.K * c.D);
+      const slot = Int32Array.from(c.slot);
+      const pos = Int32Array.from(c.pos);
+      const split = planSplit(shape, 1 << 24, c.S) as GqaSplit;
+      expect(split.S > 1).toBe(c.name.startsWith('split'));
+      const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+      const rotated = ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: c.theta });
+      const ref = attentionRef(rotated, rk, rv, slot, pos, T, c.H, c.K, c.D, c.L);
+
+      const k = await AttentionGqaKernel.create(ctx);
+      const table = uploadRopeTable(ctx, c.theta, c.D, c.L);
+      const b = {
+        qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc0), vc: ctx.memory.upload('vc', vc0),
+        slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos),
+        part: poisoned(ctx, Math.max(1, splitScratch(shape, split.S)), 'part'), out: poisoned(ctx, T * c.H * c.D), lse: poisoned(ctx, T * c.H),
+      };
+      const out = await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, { ...b, rope: table }));
+      expectClose(out, ref.out, 1e-5, `${c.name} out`);
+      expectClose(await readF32(ctx.device, b.lse, T * c.H), ref.lse, 1e-5, `${c.name} lse`);
+      expectClose(await readF32(ctx.device, b.kc, rk.length), rk, 1e-6, `${c.name} k cache`);
+      expectClose(await readF32(ctx.device, b.vc, rv.length), rv, 0, `${c.name} v cache`);
+      expect(Array.from(await readF32(ctx.device, b.qkv, qkv.length))).toEqual(Array.from(qkv)); // qkv stays unrotated
+      Object.values(b).forEach((x) => ctx.memory.destroy(x));
+      ctx.memory.destroy(table.buffer);
+    });
+  }
+
+  it('RoPE in the kernel: a position past the table makes that token NaN and writes no cache cell; refusals', async () => {
+    const ctx = await testGpu();
+    const [H, K, D, B, L] = [4, 2, 16, 2, 40];
+    const shape = { T: 2, H, K, D, L };
+    const qkv = normal(21, 2 * (H + 2 * K) * D);
+    const kc0 = normal(22, B * L * K * D);
+    const vc0 = normal(23, B * L * K * D);
+    const slot = Int32Array.from([0, 1]);
+    const pos = Int32Array.from([9, 30]); // the table holds 20 positions
+    const split = planSplit(shape, 1 << 24, 3) as GqaSplit;
+    const k = await AttentionGqaKernel.create(ctx);
+    const table = uploadRopeTable(ctx, 1e6, D, 20);
+    const b = {
+      qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc0), vc: ctx.memory.upload('vc', vc0),
+      slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos),
+      part: poisoned(ctx, splitScratch(shape, split.S), 'part'), out: poisoned(ctx, 2 * H * D), lse: poisoned(ctx, 2 * H),
+    };
+    const out = await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, { ...b, rope: table }));
+    const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+    const ref = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, 2, H, K, D, L);
+    expectClose(out.subarray(0, H * D), ref.out.subarray(0, H * D), 1e-5, 'token 0 out');
+    expect(Array.from(out.subarray(H * D)).every(Number.isNaN)).toBe(true);
+    const kc = await readF32(ctx.device, b.kc, kc0.length);
+    const row = (1 * L + 30) * K * D; // slot 1, position 30: untouched
+    expect(Array.from(kc.subarray(row, row + K * D))).toEqual(Array.from(kc0.subarray(row, row + K * D)));
+    expectClose(kc.subarray(0, L * K * D), rk.subarray(0, L * K * D), 1e-6, 'slot 0 cache');
+    expect(() => k.encode(new Recorder(ctx, 't'), { ...shape, D: 12 }, split, { ...b, rope: uploadRopeTable(ctx, 1e6, 12, 20) })).toThrow(/multiple of 8/);
+    expect(AttentionGqaKernel.ropeFusable(128) && !AttentionGqaKernel.ropeFusable(12)).toBe(true);
+    Object.values(b).forEach((x) => ctx.memory.destroy(x));
+    ctx.memory.destroy(table.buffer);
+  });
 
   it('plans: more chunks for fewer rows, within the scratch; one chunk past 32 tokens; null where it does not apply', () => {
     const qwen = { H: 12, K: 2, D: 128, L: 384 };

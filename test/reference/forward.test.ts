@@ -150,7 +150,7 @@ for (const name of listReferenceFixtures()) {
                 const before = engine.k.decodeFusion;
                 engine.k.matmul.variantOverride = 'gemv';
                 engine.k.matmul.swigluStore = fused !== 'norms and SwiGLU';
-                engine.k.decodeFusion = fused === 'norms and SwiGLU' ? { norm: Infinity, swiglu: Infinity } : fused === 'q|k|v norm' ? { norm: Infinity, normMlp: 0, swiglu: 0 } : { norm: 0, swiglu: 0 };
+                engine.k.decodeFusion = fused === 'norms and SwiGLU' ? { norm: Infinity, swiglu: Infinity, rope: true } : fused === 'q|k|v norm' ? { norm: Infinity, normMlp: 0, swiglu: 0, rope: true } : { norm: 0, swiglu: 0, rope: false };
                 try {
                   const r = await generate(engine, {
                     prompts: [prompt], G: 1, maxNewTokens: want.length, eosIds: [], lora: withLora ? lora : null,

@@ -4,7 +4,7 @@
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
 // rows per thread and split over K, bf16 weights (the LM head), the SwiGLU fused into the x reads,
 // the down GEMV saving its rows, and the dense f32 GEMV of the LoRA u (both grids); and the
-// attention backward in the training layout at Qwen's heads. The unit tests run the same WGSL on
+// attention backward in the training layout at Qwen's heads, and a decode step's attention with RoPE in it. The unit tests run the same WGSL on
 // SwiftShader (4-lane subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups:
 // a row inside one subgroup). Exit 1 on a relative error above 1e-4.
 import { parseArgs } from 'node:util';
@@ -22,7 +22,9 @@ import { swigluRef } from '../../reference/swiglu';
 import { AttentionBackwardKernel } from '../../kernels/attention_backward';
 import { attentionRef } from '../../reference/attention';
 import { attentionBackwardRef } from '../../reference/attention_backward';
-import { kvWriteRef } from '../../reference/rope_kv';
+import { kvWriteRef, ropeKvRef } from '../../reference/rope_kv';
+import { AttentionGqaKernel, splitScratch } from '../../kernels/attention_gqa';
+import { uploadRopeTable } from '../../kernels/rope';
 import { maxQueries, trainLayout } from '../../model/train-layout';
 
 const TOLERANCE = 1e-4;
@@ -178,6 +180,42 @@ async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err
   }
 }
 
+/**
+ * A decode step's attention with RoPE in it (attention_gqa ROPE: q and k rotated there, the token's
+ * own k and v cached by the workgroup whose chunk holds that key) at Qwen2.5-1.5B's heads, 1, 8 and
+ * 16 rows at mixed positions, the engine's chunking and a forced one, against rope_kv's reference
+ * followed by the attention's: the output and both caches.
+ */
+async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, err: number) => void): Promise<void> {
+  const [H, K, D, L] = [12, 2, 128, 384];
+  const k = await AttentionGqaKernel.create(ctx);
+  const table = uploadRopeTable(ctx, 1e6, D, L);
+  const m = ctx.memory;
+  for (const T of [1, 8, 16]) {
+    const shape = { T, H, K, D, L };
+    const slot = Int32Array.from({ length: T }, (_, i) => (i * 5) % T);
+    const pos = Int32Array.from({ length: T }, (_, i) => (i * 97 + 383) % L);
+    const qkv = normal(T + 21, T * (H + 2 * K) * D);
+    const kc0 = normal(T + 22, T * L * K * D);
+    const vc0 = normal(T + 23, T * L * K * D);
+    const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+    const want = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, T, H, K, D, L);
+    for (const S of [undefined, 5]) {
+      const split = k.plan(shape, 1 << 26, S)!;
+      const b = { qkv: m.upload('check.qkv', qkv), kc: m.upload('check.kc', kc0), vc: m.upload('check.vc', vc0), slot: m.upload('check.slot', slot), pos: m.upload('check.pos', pos), part: m.create('check.part', Math.max(16, splitScratch(shape, split.S) * 4)), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
+      const rec = new Recorder(ctx, 'check');
+      k.encode(rec, shape, split, { ...b, rope: table });
+      rec.submit();
+      const name = `decode attention with RoPE, ${T} rows, ${split.S} chunks of ${split.CH} keys`;
+      check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
+      check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));
+      check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), rv));
+      Object.values(b).forEach((x) => m.destroy(x));
+    }
+  }
+  m.destroy(table.buffer);
+}
+
 export async function runBenchCheck(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' } } });
   const disable = parseDisable(values.disable);
@@ -282,6 +320,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   }
   kernel.denseRowGrid = true; // the default
   await checkAttentionBackward(ctx, check);
+  await checkDecodeAttentionRope(ctx, check);
   for (const e of ctx.errors) failures.push(`GPU error: ${e.message}`);
   console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);
   for (const f of failures) console.log(`FAILED ${f}`);

@@ -3,7 +3,8 @@
 // each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion)
 // and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
 // of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
-// store, the attention merge's chunks a trip and the lane-group GEMVs' lane steps and walk (which of
+// store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, and RoPE in
+// the attention or its own kernel (which of
 // these run: STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
@@ -22,7 +23,7 @@ import { decodeLayerProfile } from './decode-profile';
 function decodeStepBuffers(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
   const m = ctx.memory;
   const cache = createKvCache(ctx, weights.config, R, L);
-  const io = { ids: m.upload('b.ids', new Int32Array(R)), slot: m.upload('b.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('b.pos', new Int32Array(R).fill(L - 1)) };
+  const io = { ids: m.upload('b.ids', new Int32Array(R)), slot: m.upload('b.slot', Int32Array.from({ length: R }, (_, i) => i)), pos: m.upload('b.pos', new Int32Array(R).fill(L - 1)), decode: true };
   const logits = m.create('b.logits', R * engine.V * 4);
   const destroy = () => {
     destroyKvCache(ctx, cache);
@@ -118,6 +119,8 @@ export interface StepGpuTime {
   bySwiglu: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass by chunks a trip of the attention merge's output loop (AttentionGqaKernel.combineUnroll): GPU ms */
   byMerge: Record<string, number>;
+  /** the step's pass with RoPE + the KV write by rope_kv or in the attention (DecodeFusion.rope): dispatches and GPU ms */
+  byRope: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass by lane steps a loop trip of the 8-weight GEMV bodies (MatmulKernel.gemvSteps): GPU ms */
   bySteps: Record<string, number>;
   /** the step's pass by the lane-group GEMVs' longest walk (MatmulKernel.gemvWalk: fewer steps, more lanes a row): GPU ms */
@@ -125,8 +128,8 @@ export interface StepGpuTime {
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -231,7 +234,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const bySteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvSteps, (v) => { mm.gemvSteps = v; }, 'steps'));
     // the lane-group GEMVs' longest walk along a row (so their lanes a row)
     const byWalk = msOf(await byChoice([['4', 4], ['8', 8], ['16', 16], ['32', 32]], () => mm.gemvWalk, (v) => { mm.gemvWalk = v; }, 'walk'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk };
+    // RoPE and the KV write by their own kernel, or in the attention (DecodeFusion.rope)
+    const byRope = await byChoice([['rope_kv kernel', false], ['in the attention', true]], () => engine.k.decodeFusion.rope, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, rope: v }; }, 'rope');
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -251,13 +256,13 @@ export const NORM_CHOICES: Array<[string, number, number, number]> = [
 export const STEP4_CHOICES: Array<[string, number, number]> = [['never', Infinity, Infinity], ['9+', 9, 9], ['9+, short K 5+', 9, 5], ['5+', 5, 5], ['short K 2+', Infinity, 2]];
 
 /** The decode fusion settings bench-rollout compares (and --fusion names). */
-export const FUSIONS: Array<[string, DecodeFusion]> = [['none', { norm: 0, swiglu: 0 }], ['norm', { norm: Infinity, swiglu: 0 }], ['swiglu', { norm: 0, swiglu: Infinity }], ['both', { norm: Infinity, swiglu: Infinity }]];
+export const FUSIONS: Array<[string, DecodeFusion]> = [['none', { norm: 0, swiglu: 0, rope: false }], ['norm', { norm: Infinity, swiglu: 0, rope: false }], ['swiglu', { norm: 0, swiglu: Infinity, rope: false }], ['both', { norm: Infinity, swiglu: Infinity, rope: false }], ['rope', { norm: 0, swiglu: 0, rope: true }], ['all', { norm: Infinity, swiglu: Infinity, rope: true }]];
 
 export function countDispatches(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number): number {
   const cache = createKvCache(ctx, weights.config, R, L);
   const rec = new Recorder(ctx, 'count');
   const b = ctx.memory.create('c', R * 4);
-  engine.encodeForward(rec, R, { ids: b, slot: b, pos: b }, cache, null);
+  engine.encodeForward(rec, R, { ids: b, slot: b, pos: b, decode: true }, cache, null);
   const n = rec.dispatches;
   destroyKvCache(ctx, cache);
   ctx.memory.destroy(b);

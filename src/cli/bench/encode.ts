@@ -46,7 +46,7 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
       for (let i = 0; i < iters + 10; i++) {
         const t0 = performance.now();
         const rec = new Recorder(ctx, 'encode');
-        engine.encodeForward(rec, G, { ids: b, slot: b, pos: b }, cache, withLora ? lora : null);
+        engine.encodeForward(rec, G, { ids: b, slot: b, pos: b, decode: true }, cache, withLora ? lora : null);
         engine.encodeLogits(rec, logits, G);
         if (i >= 10) ms.push(performance.now() - t0);
         dispatches = rec.dispatches;
@@ -56,7 +56,7 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
       // the same step replayed from a capture (what generate() does after the first decode step)
       const cap = new Recorder(ctx, 'capture');
       cap.beginCapture();
-      engine.encodeForward(cap, G, { ids: b, slot: b, pos: b }, cache, withLora ? lora : null);
+      engine.encodeForward(cap, G, { ids: b, slot: b, pos: b, decode: true }, cache, withLora ? lora : null);
       engine.encodeLogits(cap, logits, G);
       const capture = cap.endCapture();
       cap.discard();

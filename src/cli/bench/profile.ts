@@ -125,7 +125,7 @@ export async function profileSession(ctx: GpuContext, w: ModelWeights, cfg: impo
   await byKernel(ctx, 'backward', (r) => s.backprop.encodeBackward(r, batch, s.lora, s.optimizer.grads, 1));
   const cache = createKvCache(ctx, w.config, G, cfg.maxPromptLength + cfg.maxCompletionLength);
   const m = ctx.memory;
-  const io = { ids: m.upload('p.ids', new Int32Array(G)), slot: m.upload('p.slot', Int32Array.from({ length: G }, (_, i) => i)), pos: m.upload('p.pos', new Int32Array(G).fill(200)) };
+  const io = { ids: m.upload('p.ids', new Int32Array(G)), slot: m.upload('p.slot', Int32Array.from({ length: G }, (_, i) => i)), pos: m.upload('p.pos', new Int32Array(G).fill(200)), decode: true };
   await t('decode step layers, no LoRA', (r) => s.engine.encodeForward(r, G, io, cache, null), 10);
   await t('decode step layers, LoRA', (r) => s.engine.encodeForward(r, G, io, cache, s.lora), 10);
   destroyKvCache(ctx, cache);
