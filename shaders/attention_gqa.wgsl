@@ -6,17 +6,16 @@
 // S > 1 chunks (decode: few tokens, many chunks in parallel): part[((t·K + g)·S + s)·G + i] =
 //   [acc[0 .. D), m, l], merged by attention_gqa_combine.wgsl; chunks past the token write nothing.
 // DIRECT (S = 1: prefill, training): out[t, h, :] = acc / l and lse[t, h] = m + log l here.
-// ROPE (decode: one token per sequence, its earlier keys in the cache; D a multiple of 8): qkv is
-// not rotated yet and the token's own k and v are not in the cache — this kernel does what
-// rope_kv.wgsl did in a dispatch of its own: q is rotated as it is loaded, and the workgroup whose
-// chunk holds the token's own key rotates k and writes it and v to (slot[t], pos[t]) before walking
-// its keys (storageBarrier: its own threads then read them from the cache). A position outside
-// [0, min(maxPos, L)) makes q NaN and writes no cache cell, as rope_kv.wgsl does.
-// The cache bindings kc, vc and their stores come from a snippet the wrapper puts first:
-// attention_gqa_cache.wgsl (read-only, stores that do nothing) or, for ROPE, attention_gqa_cache_rope.wgsl.
+// ROPE (decode: one token per sequence, its earlier keys in the cache; S > 1; D a multiple of 8):
+// qkv is not rotated yet and the token's own k and v are not in the cache — q is rotated as it is
+// loaded, and the workgroup whose chunk holds the token's own key rotates k into workgroup memory
+// and reads it and v from there for that key (the merge, attention_gqa_combine.wgsl, writes them to
+// the cache: this kernel's cache bindings stay read-only). A position outside [0, min(maxPos, L))
+// makes q NaN, as rope_kv.wgsl does.
 // Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied unless ROPE) · 2 kc, 3 vc f32[B, L, K, D]
 //           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)] · 7 out f32[T, H·D] · 8 lse f32[T, H]
 //           · 9 table vec4<f32>[maxPos, D/4] ((cos, sin) pairs: rope.ts RopeTable; a dummy unless ROPE)
+// rot() comes from rope_rot.wgsl, which the wrapper puts first.
 // Workgroup: WG threads per (kv head g, token t, chunk s) = (wid.x, wid.y + ⌊wid.z/S⌋·65535, wid.z mod S);
 // keys in blocks of BK:
 // (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
@@ -30,6 +29,8 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32, max
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> kc: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> vc: array<f32>;
 @group(0) @binding(4) var<storage, read> slot: array<i32>;
 @group(0) @binding(5) var<storage, read> pos: array<i32>;
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
@@ -49,6 +50,8 @@ override QS: u32 = D4 + 1u; // q row stride in vec4s: rows of different heads st
 var<workgroup> qs: array<vec4<f32>, 520>; // [GQ ≤ 8][QS ≤ 65]
 var<workgroup> sc: array<f32, 256>;       // [GQ][BK] scores, then their exp
 var<workgroup> corr: array<f32, 8>;       // [GQ] rescale of the accumulators for this block; DIRECT: then l
+var<workgroup> kown: array<vec4<f32>, 64>; // ROPE: the token's own key, rotated [D4]
+var<workgroup> vown: array<f32, 256>;      // ROPE: its value [D]
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -80,21 +83,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       qs[h * QS + d] = select(bad, r[0] * p.scale, valid);
       qs[h * QS + d + H4] = select(bad, r[1] * p.scale, valid);
     }
-    if (valid && k1 == len) { // this chunk holds the token's own key: into the cache first
-      let dst = base + u32(ps) * stride;
+    if (valid && k1 == len) { // this chunk holds the token's own key: rotated k and v into kown, vown
       let ka = t * row4 + (p.H + g) * D4;
       for (var d = lid; d < H4; d += WG) {
         let r = rot(qkv[ka + d], qkv[ka + d + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
-        store_k(dst / 4u + d, r[0]);
-        store_k(dst / 4u + d + H4, r[1]);
+        kown[d] = r[0];
+        kown[d + H4] = r[1];
       }
       let va = t * row4 + (p.H + p.K + g) * D4;
       for (var d = lid; d < D4; d += WG) {
         let v = qkv[va + d];
-        for (var c = 0u; c < 4u; c++) { store_v(dst + 4u * d + c, v[c]); }
+        for (var c = 0u; c < 4u; c++) { vown[4u * d + c] = v[c]; }
       }
     }
-    storageBarrier(); // the cache writes above, before any thread reads the keys
   } else {
     for (var i = lid; i < GQ * D4; i += WG) {
       qs[(i / D4) * QS + i % D4] = qkv[t * row4 + g * GQ * D4 + i] * p.scale;
@@ -112,8 +113,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       var sv = -3.0e38;
       if (j < n) {
         sv = 0.0;
-        let kb = (base + (b0 + j) * stride) / 4u;
-        for (var d = 0u; d < D4; d++) { sv += dot(qs[h * QS + d], kc[kb + d]); }
+        if (ROPE && b0 + j + 1u == len) { // the token's own key (not in the cache yet)
+          for (var d = 0u; d < D4; d++) { sv += dot(qs[h * QS + d], kown[d]); }
+        } else {
+          let kb = (base + (b0 + j) * stride) / 4u;
+          for (var d = 0u; d < D4; d++) { sv += dot(qs[h * QS + d], kc[kb + d]); }
+        }
       }
       sc[h * BK + j] = sv;
     }
@@ -140,7 +145,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (d < HD) {
         for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] *= corr[h]; }
         for (var j = 0u; j < BK; j++) { // past n: the last key's v (in bounds), times weight 0
-          let v = vc[base + min(b0 + j, k1 - 1u) * stride + d];
+          let key = min(b0 + j, k1 - 1u);
+          var v = vc[base + key * stride + d];
+          if (ROPE && key + 1u == len) { v = vown[d]; } // the token's own value (not cached yet)
           for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] += sc[h * BK + j] * v; }
         }
       }
@@ -173,12 +180,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     part[(o + lid) * (HD + 2u) + HD] = m;
     part[(o + lid) * (HD + 2u) + HD + 1u] = l;
   }
-}
-
-// RoPE of 4 dims: x1 from the first half of a head, x2 the matching dims of the second; cs0, cs1 the
-// table's (cos, sin) of the 4 dims → (x1·c − x2·s, x2·c + x1·s), as rope_kv.wgsl
-fn rot(x1: vec4<f32>, x2: vec4<f32>, cs0: vec4<f32>, cs1: vec4<f32>) -> array<vec4<f32>, 2> {
-  let c = vec4(cs0.x, cs0.z, cs1.x, cs1.z);
-  let s = vec4(cs0.y, cs0.w, cs1.y, cs1.w);
-  return array<vec4<f32>, 2>(x1 * c - x2 * s, x2 * c + x1 * s);
 }

@@ -4,9 +4,12 @@
 //   out[t, h, d] = Σ_s w_s · acc_s[d] / den,   lse[t, h] = M + log(den)
 // Bindings: 0 params (as attention_gqa.wgsl) · 1 part f32[T·K·S·G·(D+2)] · 2 pos i32[T]
 //           · 3 out f32[T, H·D] · 4 lse f32[T, H]
+// store_own_kv comes from a snippet the wrapper puts first: attention_gqa_combine_kv.wgsl (a decode
+// step whose partials rotated k themselves, ROPE: the first head of each KV group writes the token's
+// rotated k and its v to the cache) or attention_gqa_combine_nokv.wgsl (nothing).
 // Workgroup: WG threads per (head h, token t) = wid (x, y); the chunks' (m, l) loaded in parallel
 // into workgroup memory, then each thread owns dims lid and lid + WG.
-struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32 }
+struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32, maxPos: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
@@ -30,6 +33,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let g = h / GQ;
   let W = HD + 2u;
   let first = (t * p.K + g) * p.S * GQ + h % GQ; // chunk s is row first + s·GQ
+  store_own_kv(t, h, lid);
   let n = min((u32(pos[t]) + p.CH) / p.CH, SMAX);
   // every chunk's (m, l) loaded at once, one thread each (a serial walk paid a load latency per chunk)
   for (var s = lid; s < n; s += WG) {

@@ -5,21 +5,24 @@
 // Few tokens (decode): the keys of each token are cut into S chunks scored in parallel, then a
 // second dispatch merges the chunks' softmax partials — attention.wgsl gave G = 1 decode 12
 // workgroups, each walking every key. Many tokens (prefill, training): one chunk, written directly.
-// Decode can hand it the RoPE table instead of running rope_kv first (`rope`: q and the token's own k
-// rotated here, k and v written to the cache by the workgroup whose chunk holds that key).
+// A decode step split into chunks can hand it the RoPE table instead of running rope_kv first
+// (`rope`: q and the token's own k rotated by the partials, which read that key and its v from
+// workgroup memory; the merge writes them to the cache — the partials' cache stays read-only).
 import partialCode from '../../shaders/attention_gqa.wgsl?raw';
-import cacheCode from '../../shaders/attention_gqa_cache.wgsl?raw';
-import cacheRopeCode from '../../shaders/attention_gqa_cache_rope.wgsl?raw';
 import combineCode from '../../shaders/attention_gqa_combine.wgsl?raw';
+import combineKvCode from '../../shaders/attention_gqa_combine_kv.wgsl?raw';
+import combineNoKvCode from '../../shaders/attention_gqa_combine_nokv.wgsl?raw';
+import rotCode from '../../shaders/rope_rot.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { params, type Binding, type Recorder } from '../gpu/encoder';
 import { composeSource } from '../gpu/pipelines';
 import type { AttentionShape } from './attention';
 import type { RopeTable } from './rope';
 
-/** The partial kernel with its cache read-only, and with it writable (ROPE: the token's own k and v are stored there). */
-const readCode = composeSource(cacheCode, partialCode);
-const ropeCode = composeSource(cacheRopeCode, partialCode);
+const partialSource = composeSource(rotCode, partialCode);
+/** The merge, and the merge that writes each token's rotated k and its v to the cache (after partials with RoPE in them). */
+const combineSource = composeSource(combineNoKvCode, combineCode);
+const combineKvSource = composeSource(rotCode, combineKvCode, combineCode);
 
 /** Most query tokens whose keys are split into chunks (decode rows, short prompts). */
 export const SPLIT_MAX_T = 32;
@@ -88,30 +91,34 @@ export class AttentionGqaKernel {
     return planSplit(s, scratch, S, this.targetOverride ?? (this.ctx.adapter.isFallback ? TARGET_WORKGROUPS.software : TARGET_WORKGROUPS.gpu));
   }
 
-  /** Whether encode can take `rope` for this head dim (its rotation moves whole vec4s: D a multiple of 8). */
-  static ropeFusable(D: number): boolean {
-    return D % 8 === 0;
+  /** Whether encode can take `rope` for this head dim and split (its rotation moves whole vec4s: D a multiple of 8; the merge writes the cache: S > 1). */
+  static ropeFusable(D: number, split: GqaSplit): boolean {
+    return D % 8 === 0 && split.S > 1;
   }
 
   /**
    * qkv f32[T, (H+2K)·D] (rope applied), kc/vc f32[B, L, K, D], slot/pos i32[T]
    * → out f32[T, H·D], lse f32[T, H]; part: scratch of ≥ splitScratch(s, split.S) f32 (S > 1 only).
-   * `rope` (decode only: every token a different slot, whose keys before pos[t] are cached): qkv is
-   * not rotated yet; q and k are rotated here and each token's k and v written to (slot[t], pos[t])
-   * — what rope_kv did before this kernel (qkv itself is left unrotated).
+   * `rope` (decode only: every token a different slot, whose keys before pos[t] are cached; S > 1):
+   * qkv is not rotated yet; q and k are rotated here and each token's k and v written to (slot[t],
+   * pos[t]) by the merge — what rope_kv did before this kernel (qkv itself is left unrotated).
    */
   encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding; rope?: RopeTable }): void {
     const direct = split.S === 1;
     if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
-    if (b.rope && (b.rope.D !== s.D || !AttentionGqaKernel.ropeFusable(s.D))) throw new Error(`attention_gqa: RoPE in the attention needs the table's head dim (${b.rope.D}) to be the layer's (${s.D}) and a multiple of 8; hint: run rope_kv first`);
+    if (b.rope && (b.rope.D !== s.D || !AttentionGqaKernel.ropeFusable(s.D, split))) throw new Error(`attention_gqa: RoPE in the attention needs the table's head dim (${b.rope.D}) to be the layer's (${s.D}) and a multiple of 8, and the keys split into chunks (${split.S}); hint: run rope_kv first`);
     const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D), ROPE: b.rope ? 1 : 0 };
-    const partial = b.rope ? this.ctx.pipelines.getSync('attention_gqa_rope', ropeCode, constants) : this.ctx.pipelines.getSync('attention_gqa', readCode, constants);
+    const partial = this.ctx.pipelines.getSync('attention_gqa', partialSource, constants);
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)], ['u32', b.rope?.maxPos ?? 0]]);
     const gy = Math.min(s.T, 65535);
     const table = b.rope?.buffer ?? this.noTable;
     rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse, table], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
     if (direct) return;
-    const combine = this.ctx.pipelines.getSync('attention_gqa_combine', combineCode, { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D), CU: this.combineUnroll });
-    rec.dispatch(combine, u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);
+    const cc = { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D), CU: this.combineUnroll };
+    if (b.rope) {
+      rec.dispatch(this.ctx.pipelines.getSync('attention_gqa_combine_kv', combineKvSource, cc), u, [b.part!, b.pos, b.out, b.lse, b.qkv, b.kc, b.vc, b.slot, b.rope.buffer], [s.H, s.T]);
+    } else {
+      rec.dispatch(this.ctx.pipelines.getSync('attention_gqa_combine', combineSource, cc), u, [b.part!, b.pos, b.out, b.lse], [s.H, s.T]);
+    }
   }
 }

@@ -93,8 +93,8 @@ export function encodeLayerForward(
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
   const split = k.attentionGqa.plan(shape, gu.size / 4);
-  // a decode step: the attention rotates q and k and writes the token's k and v itself (no rope_kv dispatch)
-  const ropeInAttention = !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && AttentionGqaKernel.ropeFusable(c.headDim);
+  // a decode step split into key chunks: the attention rotates q and k and its merge writes the token's k and v (no rope_kv dispatch)
+  const ropeInAttention = !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && AttentionGqaKernel.ropeFusable(c.headDim, split);
   if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });

@@ -141,7 +141,9 @@ for (const name of listReferenceFixtures()) {
             // SwiftShader takes the tiled kernel for every M; force the decode GEMVs a hardware GPU runs
             // (dense GEMV for the LoRA u, the LoRA term in the GEMV epilogue, the residual accumulate):
             // the norms unfused (gate|up storing silu(gate)·up), the q|k|v norm fused only, and both norms
-            // fused with the SwiGLU in the down GEMV's x reads (gate|up's store off)
+            // fused with the SwiGLU in the down GEMV's x reads (gate|up's store off); the decode
+            // attention split into key chunks as on a GPU, so the fused cases take RoPE and the KV
+            // write into the attention (DecodeFusion.rope) and 'none' runs rope_kv before it
             for (const fused of ['none', 'q|k|v norm', 'norms and SwiGLU'] as const) {
               it(`${key} through the decode GEMV kernels${fused === 'none' ? '' : `, ${fused} fused into them,`} is identical`, async () => {
                 const want = Array.from(f.tensors.get(key)!.data);
@@ -149,6 +151,7 @@ for (const name of listReferenceFixtures()) {
                 const prompt = Array.from(f.tensors.get('input_ids')!.data.subarray(0, P));
                 const before = engine.k.decodeFusion;
                 engine.k.matmul.variantOverride = 'gemv';
+                engine.k.attentionGqa.targetOverride = 256;
                 engine.k.matmul.swigluStore = fused !== 'norms and SwiGLU';
                 engine.k.decodeFusion = fused === 'norms and SwiGLU' ? { norm: Infinity, swiglu: Infinity, rope: true } : fused === 'q|k|v norm' ? { norm: Infinity, normMlp: 0, swiglu: 0, rope: true } : { norm: 0, swiglu: 0, rope: false };
                 try {
@@ -159,6 +162,7 @@ for (const name of listReferenceFixtures()) {
                   expect(r.completions[0]).toEqual(want);
                 } finally {
                   engine.k.matmul.variantOverride = null;
+                  engine.k.attentionGqa.targetOverride = null;
                   engine.k.matmul.swigluStore = true;
                   engine.k.decodeFusion = before;
                 }
