@@ -16,7 +16,7 @@
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
-#   norm=N,P `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x, Σx² from the prologue from P rows
+#   norm=N,P[,M] `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x (gate|up: M, default N), Σx² from the prologue from P rows
 #   swiglu=S `bench-rollout --no-breakdown` and `bench-step --steps 3` with the gate|up GEMV storing silu(gate)·up (on) or the SwiGLU kernel (off)
 #   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)

@@ -52,9 +52,12 @@ export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number; 
  * Since the thirteenth session the gate|up GEMV stores silu(gate)·up itself wherever it can
  * (MatmulKernel.swigluOutFor), which beats both (G = 1 step pass 1.955 → 1.924 ms, LoRA 2.502 →
  * 2.415; run 5): `swiglu` applies only where it cannot.
+ * At 16 rows the q|k|v GEMV takes its norm and gate|up keeps the norm kernel (`normMlp`; fourteenth
+ * session, G = 16 step pass 5.037 → 4.888 ms, LoRA 6.104 → 6.052): gate|up's 2,240 workgroups would
+ * each reread all 16 rows of x, q|k|v's 256 do it cheaply.
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  */
-export const DECODE_FUSION: DecodeFusion = { norm: 8, swiglu: 1, rope: true };
+export const DECODE_FUSION: DecodeFusion = { norm: 16, normMlp: 8, swiglu: 1, rope: true };
 
 const cache = new WeakMap<GpuContext, Promise<EngineKernels>>();
 

@@ -52,10 +52,10 @@ async function setup(argv: string[]) {
     if (!(n >= 1 && mx >= 1)) throw new Error(`--gemv-rowlane-rows ${values['gemv-rowlane-rows']}: expected N or N,M with numbers ≥ 1 or Infinity`);
     [k.matmul.gemvRowLaneRows, k.matmul.gemvRowLaneMaxRows] = [n, mx];
   }
-  if (values.norm !== undefined) { // --norm N[,P]: the RMSNorm fused into the decode GEMVs up to N rows of x, Σx² by the workgroup's prologue from P rows (Infinity: never)
-    const [n, pr = k.matmul.gemvNormPrologueRows] = values.norm.split(',').map(Number);
-    if (!(n >= 0 && pr >= 1)) throw new Error(`--norm ${values.norm}: expected N or N,P with N ≥ 0 and P ≥ 1 (or Infinity)`);
-    k.decodeFusion = { ...k.decodeFusion, norm: n };
+  if (values.norm !== undefined) { // --norm N[,P[,M]]: the RMSNorm fused into the decode GEMVs up to N rows of x (gate|up's up to M, default N), Σx² by the workgroup's prologue from P rows (Infinity: never)
+    const [n, pr = k.matmul.gemvNormPrologueRows, mlp = n] = values.norm.split(',').map(Number);
+    if (!(n >= 0 && pr >= 1 && mlp >= 0)) throw new Error(`--norm ${values.norm}: expected N, N,P or N,P,M with N, M ≥ 0 and P ≥ 1 (or Infinity)`);
+    k.decodeFusion = { ...k.decodeFusion, norm: n, normMlp: mlp };
     k.matmul.gemvNormPrologueRows = pr;
   }
   k.matmul.swigluStore = onOff('swiglu-store') ?? k.matmul.swigluStore; // the decode gate|up GEMV stores silu(gate)·up (on, the default) or the SwiGLU kernel runs (off)
