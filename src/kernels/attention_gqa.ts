@@ -79,6 +79,8 @@ export class AttentionGqaKernel {
   targetOverride: number | null = null;
   /** chunks a trip of the merge's output loop (attention_gqa_combine.wgsl CU), their loads issued together */
   combineUnroll = 8;
+  /** the partials load a block's v before scoring it (attention_gqa.wgsl VPRE): its latency hidden behind the scores and the softmax */
+  prefetchV = false;
   /** dummy: the unused part binding (writable); noTable: the unused table binding (read-only: not the same buffer) */
   private constructor(private ctx: GpuContext, private dummy: GPUBuffer, private noTable: GPUBuffer) {}
 
@@ -107,7 +109,7 @@ export class AttentionGqaKernel {
     const direct = split.S === 1;
     if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
     if (b.rope && (b.rope.D !== s.D || !AttentionGqaKernel.ropeFusable(s.D, split))) throw new Error(`attention_gqa: RoPE in the attention needs the table's head dim (${b.rope.D}) to be the layer's (${s.D}) and a multiple of 8, and the keys split into chunks (${split.S}); hint: run rope_kv first`);
-    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D), ROPE: b.rope ? 1 : 0 };
+    const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D), ROPE: b.rope ? 1 : 0, VPRE: this.prefetchV ? 1 : 0 };
     const partial = this.ctx.pipelines.getSync('attention_gqa', partialSource, constants);
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)], ['u32', b.rope?.maxPos ?? 0]]);
     const gy = Math.min(s.T, 65535);

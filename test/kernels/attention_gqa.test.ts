@@ -61,6 +61,10 @@ describe('attention_gqa', () => {
       const lse = await runAndRead(ctx, b.lse, () => {});
       expectClose(out, ref.out, 1e-5, `${c.name} out`);
       expectClose(lse, ref.lse, 1e-5, `${c.name} lse`);
+      // each block's v loaded before its scores
+      k.prefetchV = true;
+      expectClose(await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, b)), ref.out, 1e-5, `${c.name} out, v first`);
+      k.prefetchV = false;
       if (split.S > 2 && c.H === 12) {
         // the merge's output loop at other chunk counts a trip (a count that leaves a partial last trip)
         k.combineUnroll = 5;
@@ -105,6 +109,8 @@ describe('attention_gqa', () => {
       expectClose(await readF32(ctx.device, b.kc, rk.length), rk, 1e-6, `${c.name} k cache`);
       expectClose(await readF32(ctx.device, b.vc, rv.length), rv, 0, `${c.name} v cache`);
       expect(Array.from(await readF32(ctx.device, b.qkv, qkv.length))).toEqual(Array.from(qkv)); // qkv stays unrotated
+      k.prefetchV = true;
+      expectClose(await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, { ...b, rope: table })), ref.out, 1e-5, `${c.name} out, v first`);
       Object.values(b).forEach((x) => ctx.memory.destroy(x));
       ctx.memory.destroy(table.buffer);
     });

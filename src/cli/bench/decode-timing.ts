@@ -3,8 +3,8 @@
 // each timed and left out in turn, and the step under each decode fusion setting (FUSIONS, --fusion)
 // and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
 // of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
-// store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, and RoPE in
-// the attention or its own kernel (which of
+// store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, RoPE in
+// the attention or its own kernel, the attention's key chunks and its v loads (which of
 // these run: STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
@@ -121,6 +121,10 @@ export interface StepGpuTime {
   byMerge: Record<string, number>;
   /** the step's pass with RoPE + the KV write by rope_kv or in the attention (DecodeFusion.rope): dispatches and GPU ms */
   byRope: Record<string, { dispatches: number; ms: number }>;
+  /** the step's pass by the decode attention's target workgroups (its key chunks): GPU ms */
+  byChunks: Record<string, number>;
+  /** the step's pass with the attention partials' v loaded before or after the scores: GPU ms */
+  byVpre: Record<string, number>;
   /** the step's pass by lane steps a loop trip of the 8-weight GEMV bodies (MatmulKernel.gemvSteps): GPU ms */
   bySteps: Record<string, number>;
   /** the step's pass by the lane-group GEMVs' longest walk (MatmulKernel.gemvWalk: fewer steps, more lanes a row): GPU ms */
@@ -128,8 +132,8 @@ export interface StepGpuTime {
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'vpre';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'vpre'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -236,7 +240,11 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byWalk = msOf(await byChoice([['4', 4], ['8', 8], ['16', 16], ['32', 32]], () => mm.gemvWalk, (v) => { mm.gemvWalk = v; }, 'walk'));
     // RoPE and the KV write by their own kernel, or in the attention (DecodeFusion.rope)
     const byRope = await byChoice([['rope_kv kernel', false], ['in the attention', true]], () => engine.k.decodeFusion.rope, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, rope: v }; }, 'rope');
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope };
+    // the decode attention's key chunks: workgroups of the partial dispatch to aim for (TARGET_WORKGROUPS.gpu; null: the engine's)
+    const byChunks = msOf(await byChoice<number | null>([['256', 256], ['384', 384], ['512', 512], ['768', 768]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
+    // the partials' v loads before or after the block's scores
+    const byVpre = msOf(await byChoice([['v after the softmax', false], ['v first', true]], () => att.prefetchV, (v) => { att.prefetchV = v; }, 'vpre'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byVpre };
   } finally {
     timer.destroy();
     bufs.destroy();
