@@ -42,8 +42,7 @@ override GQ: u32 = 6;   // query heads per KV head, 1…8
 override HD: u32 = 128; // head dim, a multiple of 4, ≤ 256
 override DIRECT: bool = false; // one chunk: normalize and write out and lse here
 override WG: u32 = 128; // threads: 128, or 32 for head dims < 64 (attentionThreads)
-override ROPE: bool = false;
-override VPRE: bool = false; // each block's v loads before its scores (attention_gqa.ts prefetchV) // rotate q and k here and write the token's k and v (see above)
+override ROPE: bool = false; // rotate q and k here and write the token's k and v (see above)
 const BK = 32u;
 override D4: u32 = HD / 4u;
 override QS: u32 = D4 + 1u; // q row stride in vec4s: rows of different heads start in different banks
@@ -108,16 +107,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var acc: array<f32, 16>; // [GQ][2]: dims lid and lid + WG
   for (var b0 = k0; b0 < k1; b0 += BK) {
     let n = min(BK, k1 - b0);
-    // VPRE: the block's v loads issued first, in flight during the scores and the softmax
-    var vr: array<f32, 64>; // [2][BK]: v of dims lid and lid + WG
-    if (VPRE) {
-      for (var i = 0u; i < 2u; i++) {
-        if (i == 0u || WG < HD) {
-          let d = min(lid + i * WG, HD - 1u);
-          for (var j = 0u; j < BK; j++) { vr[i * BK + j] = vc[base + min(b0 + j, k1 - 1u) * stride + d]; }
-        }
-      }
-    }
     for (var i = lid; i < BK * GQ; i += WG) {
       let j = i / GQ;
       let h = i % GQ;
@@ -157,8 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] *= corr[h]; }
         for (var j = 0u; j < BK; j++) { // past n: the last key's v (in bounds), times weight 0
           let key = min(b0 + j, k1 - 1u);
-          var v = 0.0;
-          if (VPRE) { v = vr[i * BK + j]; } else { v = vc[base + key * stride + d]; }
+          var v = vc[base + key * stride + d];
           if (ROPE && key + 1u == len) { v = vown[d]; } // the token's own value (not cached yet)
           for (var h = 0u; h < GQ; h++) { acc[h * 2u + i] += sc[h * BK + j] * v; }
         }

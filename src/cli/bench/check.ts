@@ -200,14 +200,13 @@ async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, e
     const vc0 = normal(T + 23, T * L * K * D);
     const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
     const want = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, T, H, K, D, L);
-    for (const [S, vFirst] of [[undefined, false], [undefined, true], [5, false]] as const) {
-      k.prefetchV = vFirst;
+    for (const S of [undefined, 5]) {
       const split = k.plan(shape, 1 << 26, S)!;
       const b = { qkv: m.upload('check.qkv', qkv), kc: m.upload('check.kc', kc0), vc: m.upload('check.vc', vc0), slot: m.upload('check.slot', slot), pos: m.upload('check.pos', pos), part: m.create('check.part', Math.max(16, splitScratch(shape, split.S) * 4)), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
       const rec = new Recorder(ctx, 'check');
       k.encode(rec, shape, split, { ...b, rope: table });
       rec.submit();
-      const name = `decode attention with RoPE, ${T} rows, ${split.S} chunks of ${split.CH} keys${vFirst ? ', v loaded first' : ''}`;
+      const name = `decode attention with RoPE, ${T} rows, ${split.S} chunks of ${split.CH} keys`;
       check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
       check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));
       check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), rv));

@@ -4,7 +4,7 @@
 // and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
 // of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
 // store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, RoPE in
-// the attention or its own kernel, the attention's key chunks and its v loads (which of
+// the attention or its own kernel, and the attention's key chunks (which of
 // these run: STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
@@ -123,8 +123,6 @@ export interface StepGpuTime {
   byRope: Record<string, { dispatches: number; ms: number }>;
   /** the step's pass by the decode attention's target workgroups (its key chunks): GPU ms */
   byChunks: Record<string, number>;
-  /** the step's pass with the attention partials' v loaded before or after the scores: GPU ms */
-  byVpre: Record<string, number>;
   /** the step's pass by lane steps a loop trip of the 8-weight GEMV bodies (MatmulKernel.gemvSteps): GPU ms */
   bySteps: Record<string, number>;
   /** the step's pass by the lane-group GEMVs' longest walk (MatmulKernel.gemvWalk: fewer steps, more lanes a row): GPU ms */
@@ -132,8 +130,8 @@ export interface StepGpuTime {
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'vpre';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'vpre'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -242,9 +240,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byRope = await byChoice([['rope_kv kernel', false], ['in the attention', true]], () => engine.k.decodeFusion.rope, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, rope: v }; }, 'rope');
     // the decode attention's key chunks: workgroups of the partial dispatch to aim for (TARGET_WORKGROUPS.gpu; null: the engine's)
     const byChunks = msOf(await byChoice<number | null>([['256', 256], ['384', 384], ['512', 512], ['768', 768]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
-    // the partials' v loads before or after the block's scores
-    const byVpre = msOf(await byChoice([['v after the softmax', false], ['v first', true]], () => att.prefetchV, (v) => { att.prefetchV = v; }, 'vpre'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byVpre };
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks };
   } finally {
     timer.destroy();
     bufs.destroy();

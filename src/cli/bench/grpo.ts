@@ -134,7 +134,6 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           if (only.includes('steps')) console.log(`  G=${G} ${k}: the step's pass by lane steps a trip of the 8-weight GEMVs: ${Object.entries(v.bySteps).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
           if (only.includes('walk')) console.log(`  G=${G} ${k}: the step's pass by the lane-group GEMVs' longest walk (steps a lane): ${Object.entries(v.byWalk).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
           if (only.includes('chunks')) console.log(`  G=${G} ${k}: the step's pass by the attention's target workgroups: ${Object.entries(v.byChunks).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('vpre')) console.log(`  G=${G} ${k}: the step's pass by the attention's v loads: ${Object.entries(v.byVpre).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
           if (only.includes('rope')) console.log(`  G=${G} ${k}: the step's pass by RoPE + KV write: ${Object.entries(v.byRope).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
           if (only.includes('norm')) console.log(`  G=${G} ${k}: the step's pass by fused norm (rows of x fused, Σx²): ${Object.entries(v.byNorm).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
         }
