@@ -18,7 +18,7 @@
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
 #   norm=N,P[,M] `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x (gate|up: M, default N), Σx² from the prologue from P rows
 #   swiglu=S `bench-rollout --no-breakdown` and `bench-step --steps 3` with the gate|up GEMV storing silu(gate)·up (on) or the SwiGLU kernel (off)
-#   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both)
+#   fusion=F `bench-rollout --no-breakdown` and `bench-step` with decode fusion F (none norm swiglu both rope all)
 #   step4=N  `bench-rollout --no-breakdown` and `bench-step` with 4-weight GEMV steps from N rows of x (Infinity: never)
 #   fold=S   `bench-rollout --no-breakdown` and `bench-step` with the LoRA term summed by the GEMV lanes (on) or in the epilogue (off)
 #   rowgrid=S `bench-rollout` (with the breakdown) and `bench-step` with the LoRA u GEMVs a workgroup row per row of x (on) or not (off)

@@ -1,6 +1,7 @@
 // Rotary embedding: the cos/sin table, and the backward wrapper (shaders/rope_backward.wgsl: the
 // transpose rotation in place on the dq and dk heads of a fused d-qkv [T, (H + 2K)·D] buffer). The
-// forward rotation runs fused with the KV-cache write (kernels/rope_kv.ts). cos/sin come
+// forward rotation runs fused with the KV-cache write (kernels/rope_kv.ts) or, in a decode step,
+// inside the attention (kernels/attention_gqa.ts, shaders/rope_rot.wgsl). cos/sin come
 // from a float32 table [maxPos, D/2] built here exactly as HF does (WGSL cos/sin lose accuracy for
 // the large angles of late positions), uploaded once per model.
 import bwdCode from '../../shaders/rope_backward.wgsl?raw';

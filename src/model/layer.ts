@@ -1,8 +1,9 @@
 // One Qwen2 decoder layer's forward, shared by inference (Engine) and training (Backprop, which
 // re-runs it in backward to recompute activations): RMSNorm → q|k|v (+bias, +LoRA) → RoPE + KV write
-// (one kernel; a decode step's attention does it itself) → causal GQA attention (by KV-head group; keys split into chunks for few tokens) →
-// o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU → down (+LoRA) + residual. Decode fuses
-// some of these (the norms into the GEMVs, SwiGLU into down's x reads or gate|up's stores).
+// (one kernel; a decode step's attention does it itself) → causal GQA attention (by KV-head group;
+// keys split into chunks for few tokens) → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU
+// → down (+LoRA) + residual. Decode fuses some of these (the norms into the GEMVs, SwiGLU into down's
+// x reads or gate|up's stores, RoPE and the KV write into the attention).
 import type { Binding, Recorder } from '../gpu/encoder';
 import { AttentionGqaKernel } from '../kernels/attention_gqa';
 import type { RowSaveTarget, SplitK, Weight, XNorm } from '../kernels/matmul';

@@ -37,7 +37,7 @@ async function setup(argv: string[]) {
     if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
     return v === undefined ? undefined : v === 'on';
   };
-  if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both: the decode fusions
+  if (values.fusion !== undefined) { // --fusion none|norm|swiglu|both|rope|all: the decode fusions (FUSIONS)
     const f = FUSIONS.find(([name]) => name === values.fusion);
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
     k.decodeFusion = { ...f[1] };
