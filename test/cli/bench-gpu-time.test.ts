@@ -1,10 +1,11 @@
 // The GPU-timed benchmarks run end to end on SwiftShader at tiny shapes (the device runs cost
 // minutes each, so a broken benchmark must fail here): the cold-weight GEMV sweep (every layout,
-// both row reductions, the same-bytes copy and the dispatch floor), and a decode loop whose steps
+// both row reductions, the same-bytes copy and the dispatch floor), the streamed GEMVs, and a decode loop whose steps
 // are GPU-timestamped through generate()'s timeStep hook — same tokens as untimed; and `bench-step
 // --profile`'s whole passes of a session (its batch is one group: a prompt shared by G completions).
 import { describe, expect, it } from 'vitest';
 import { benchGemvCold } from '../../src/cli/bench/gemv-cold';
+import { benchGemvStream } from '../../src/cli/bench/gemv-stream';
 import { GpuTimer } from '../../src/cli/bench/gpu-timer';
 import { MatmulKernel } from '../../src/kernels/matmul';
 import { buildRandomModel } from '../../src/model/random';
@@ -30,6 +31,15 @@ describe('GPU-timed benchmarks', () => {
     for (const x of r!.rows) expect(x.gpuMs).toBeGreaterThanOrEqual(0);
     expect(r!.sameBytesCopyMs['64x256']).toBeGreaterThanOrEqual(0); // SwiftShader's clock may not tick over a copy this small
     expect(r!.tinyCopyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('streamed GEMVs at a tiny shape: every M, bandwidths against the 64 MiB copy and the same bytes copied', async () => {
+    const ctx = await testGpu();
+    const r = await benchGemvStream(ctx, await MatmulKernel.create(ctx), [['tiny', 64, 256]], [1, 8], 3);
+    expect(r).not.toBeNull();
+    expect(r!.rows.map((x) => `${x.name}:${x.M}:${x.count}`)).toEqual(['tiny:1:3', 'tiny:8:3']);
+    for (const x of r!.rows) expect(x.msEach).toBeGreaterThanOrEqual(0);
+    expect(r!.copyGbps).toBeGreaterThan(0);
   });
 
   it('decode loop with each replayed step GPU-timed: same tokens, one busy time per step from step 2', async () => {

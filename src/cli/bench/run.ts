@@ -2,7 +2,8 @@
 // training M = 3072 for 1536→8960 and 8960→1536), the tfjs-backend-webgpu f32 matMul on the same
 // shapes in the same process and device, and a copy kernel's bandwidth as the roofline. On a hardware
 // GPU the decode shapes also run every GEMV layout (rows per lane group 1/2/4 × lanes per row 32…256),
-// and with cold weights timed on the GPU (gemv-cold.ts).
+// and with cold weights timed on the GPU (gemv-cold.ts); `--stream`: only the decode GEMVs streamed
+// over a model's layers in one pass (gemv-stream.ts).
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
@@ -16,6 +17,7 @@ import { timeTfjsMatmul } from './peer-tfjs';
 import { printTable } from './table';
 import { runBenchLoad } from './load';
 import { benchGemvCold } from './gemv-cold';
+import { benchGemvStream, STREAM_SHAPES } from './gemv-stream';
 
 export interface MatmulResult {
   impl: 'tabzero-q4' | 'tfjs-f32';
@@ -46,6 +48,8 @@ export async function runBench(argv: string[]): Promise<number> {
       'cold-only': { type: 'boolean', default: false },
       // --cold-only --rowlane: Qwen2.5-1.5B's gate|up at 4 and 8 rows of x, the default GEMV against the lane-group one and every row-lane layout
       rowlane: { type: 'boolean', default: false },
+      // --stream: only the decode GEMVs streamed (gemv-stream.ts: each for 28 layers in one pass, no dependency between them)
+      stream: { type: 'boolean', default: false },
     },
   });
   const disable = parseDisable(values.disable);
@@ -57,6 +61,11 @@ export async function runBench(argv: string[]): Promise<number> {
   console.log(`adapter features: ${ctx.adapter.featureNames.join(' ')}`);
   if (ctx.adapter.subgroupMatrixConfigs) console.log(`subgroup-matrix configs: ${JSON.stringify(ctx.adapter.subgroupMatrixConfigs)}`);
 
+  if (values.stream) {
+    const s = await benchGemvStream(ctx, await MatmulKernel.create(ctx), quick ? [['tiny', 64, 256]] : STREAM_SHAPES, [1, 8, 16], quick ? 3 : 28);
+    if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, stream: s }, null, 2));
+    return 0;
+  }
   const copy = await benchCopy(ctx, quick ? 16 << 20 : 256 << 20, iters);
   console.log(`  copy: ${copy.gbps.toFixed(1)} GB/s`);
   const results: MatmulResult[] = [];

@@ -1,0 +1,78 @@
+// The decode GEMVs streamed: a decode step runs each GEMV after the one it depends on, so a GEMV's
+// GPU time there is mostly a dispatch's ramp-up and drain, not its bytes. Here the same GEMV runs
+// for every one of a model's layers in one pass, each writing its own output (no dependency, so no
+// barrier between them and the dispatches overlap) — the bandwidth the kernel reaches when it is
+// not waiting on the one before — next to the copy kernel moving the same bytes the same way (each
+// weight's codes copied to a buffer of its own) and the 64 MiB copy (issue #9.3's roofline).
+import type { GpuContext } from '../../gpu/device';
+import type { Recorder } from '../../gpu/encoder';
+import { CopyKernel } from '../../kernels/copy';
+import { destroyWeight, uploadWeight, type MatmulKernel, type Weight } from '../../kernels/matmul';
+import { GpuTimer } from './gpu-timer';
+import { quantizeQ4Fast } from './weights';
+
+export interface StreamGemvRow {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  /** weights in the pass (a model's layers) */
+  count: number;
+  /** bytes each GEMV reads and writes (codes, scales, x, y) */
+  bytes: number;
+  /** GPU ms of the pass / count */
+  msEach: number;
+  gbps: number;
+  /** of the 64 MiB copy's GPU-timed bandwidth (read + write) */
+  pctCopy: number;
+  /** the same pass of copies (each weight's codes to their own buffer): GB/s, read + write */
+  copyStreamGbps: number;
+  /** the GEMVs' bandwidth over that copy stream's */
+  pctCopyStream: number;
+}
+
+/** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
+export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
+
+/** Each shape's GEMV at each M for `count` distinct weights in one GPU-timed pass (median of 5); null without timestamp-query. */
+export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[string, number, number]>, Ms: number[], count: number): Promise<{ copyGbps: number; rows: StreamGemvRow[] } | null> {
+  const timer = GpuTimer.create(ctx);
+  if (!timer) return null;
+  const m = ctx.memory;
+  try {
+    const copyK = await CopyKernel.create(ctx);
+    const n = 64 << 20;
+    const [a, b] = [m.create('stream.copy.src', n), m.create('stream.copy.dst', n)];
+    const [copyMs] = await timer.median([(rec) => copyK.encode(rec, a, b, n / 4)], 9);
+    m.destroy(a);
+    m.destroy(b);
+    const copyGbps = (2 * n) / (copyMs * 1e6);
+    console.log(`  copy 64 MiB: GPU ${copyMs.toFixed(4)} ms = ${copyGbps.toFixed(0)} GB/s`);
+    const rows: StreamGemvRow[] = [];
+    for (const [name, N, K] of shapes) {
+      const q = quantizeQ4Fast(N, K, N * 5 + K);
+      const ws: Weight[] = Array.from({ length: count }, (_, i) => uploadWeight(ctx, { format: 'q4', N, K, q }, `stream.${name}.${i}`));
+      const codes = Math.floor(ws[0].parts[0].data.size / 16) * 4; // f32 words the copy moves (multiples of 4)
+      const dsts = ws.map((_, i) => m.create(`stream.copy.${i}`, codes * 4));
+      const [copiesMs] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => copyK.encode(rec, w.parts[0].data, dsts[i], codes))], 5);
+      dsts.forEach((d) => m.destroy(d));
+      const copyStreamGbps = (2 * codes * 4 * count) / (copiesMs * 1e6);
+      for (const M of Ms) {
+        const x = m.create('stream.x', M * K * 4);
+        const ys = ws.map((_, i) => m.create(`stream.y.${i}`, M * N * 4));
+        const [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, x, w, ys[i], M))], 5);
+        const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
+        const gbps = (bytes * count) / (ms * 1e6);
+        const r: StreamGemvRow = { name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps };
+        rows.push(r);
+        console.log(`  streamed q4 ${name} M=${M} ${N}×${K}, ${count} weights in one pass: ${r.msEach.toFixed(4)} ms each = ${gbps.toFixed(0)} GB/s (${r.pctCopy.toFixed(0)}% of the 64 MiB copy; the same bytes copied the same way ${copyStreamGbps.toFixed(0)} GB/s: ${r.pctCopyStream.toFixed(0)}%)`);
+        m.destroy(x);
+        ys.forEach((y) => m.destroy(y));
+      }
+      ws.forEach((w) => destroyWeight(ctx, w));
+    }
+    return { copyGbps, rows };
+  } finally {
+    timer.destroy();
+  }
+}
