@@ -239,7 +239,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // RoPE and the KV write by their own kernel, or in the attention (DecodeFusion.rope)
     const byRope = await byChoice([['rope_kv kernel', false], ['in the attention', true]], () => engine.k.decodeFusion.rope, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, rope: v }; }, 'rope');
     // the decode attention's key chunks: workgroups of the partial dispatch to aim for (TARGET_WORKGROUPS.gpu; null: the engine's)
-    const byChunks = msOf(await byChoice<number | null>([['256', 256], ['384', 384], ['512', 512], ['768', 768]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
+    const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks };
   } finally {
     timer.destroy();
