@@ -39,6 +39,19 @@ export interface ColdGemvReport {
   rows: ColdGemvResult[];
 }
 
+/** GPU ms (median of 9) of the copy kernel moving 64 MiB, and its bandwidth in GB/s counting reads and writes: the roofline of #9.3. */
+export async function copyRoofline(ctx: GpuContext, timer: GpuTimer, copyK: CopyKernel): Promise<{ ms: number; gbps: number }> {
+  const n = 64 << 20;
+  const [a, b] = [ctx.memory.create('copy64.src', n), ctx.memory.create('copy64.dst', n)];
+  try {
+    const [ms] = await timer.median([(rec) => copyK.encode(rec, a, b, n / 4)], 9);
+    return { ms, gbps: (2 * n) / (ms * 1e6) };
+  } finally {
+    ctx.memory.destroy(a);
+    ctx.memory.destroy(b);
+  }
+}
+
 /** Weight bytes to rotate through, so no dispatch finds its weight in L2 (50 MB on H100/H200). */
 const ROTATE_BYTES = 160 << 20;
 
@@ -55,13 +68,12 @@ export async function benchGemvCold(ctx: GpuContext, kernel: MatmulKernel, shape
   try {
     const copyK = await CopyKernel.create(ctx);
     const n = 64 << 20;
+    const { ms: copyMs, gbps: copyGpuGbps } = await copyRoofline(ctx, timer, copyK);
     const a = ctx.memory.create('cold.copy.src', n);
     const b = ctx.memory.create('cold.copy.dst', n);
-    const [copyMs] = await timer.median([(rec) => copyK.encode(rec, a, b, n / 4)], 9);
     const wall = await timeKernel(ctx, (rec) => copyK.encode(rec, a, b, n / 4));
     ctx.memory.destroy(a);
     ctx.memory.destroy(b);
-    const copyGpuGbps = (2 * n) / (copyMs * 1e6);
     const copyWallGbps = (2 * n) / (wall.ms * 1e6);
     console.log(`  copy 64 MiB: GPU time ${copyMs.toFixed(4)} ms = ${copyGpuGbps.toFixed(0)} GB/s (wall, back to back: ${copyWallGbps.toFixed(0)} GB/s)`);
     const [t0, t1] = [ctx.memory.create('cold.tiny.src', 16), ctx.memory.create('cold.tiny.dst', 16)];

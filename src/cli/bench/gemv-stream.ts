@@ -8,6 +8,7 @@ import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
 import { destroyWeight, uploadWeight, type MatmulKernel, type Weight } from '../../kernels/matmul';
+import { copyRoofline } from './gemv-cold';
 import { GpuTimer } from './gpu-timer';
 import { quantizeQ4Fast } from './weights';
 
@@ -41,12 +42,7 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
   const m = ctx.memory;
   try {
     const copyK = await CopyKernel.create(ctx);
-    const n = 64 << 20;
-    const [a, b] = [m.create('stream.copy.src', n), m.create('stream.copy.dst', n)];
-    const [copyMs] = await timer.median([(rec) => copyK.encode(rec, a, b, n / 4)], 9);
-    m.destroy(a);
-    m.destroy(b);
-    const copyGbps = (2 * n) / (copyMs * 1e6);
+    const { ms: copyMs, gbps: copyGbps } = await copyRoofline(ctx, timer, copyK);
     console.log(`  copy 64 MiB: GPU ${copyMs.toFixed(4)} ms = ${copyGbps.toFixed(0)} GB/s`);
     const rows: StreamGemvRow[] = [];
     for (const [name, N, K] of shapes) {
