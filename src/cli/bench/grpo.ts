@@ -126,16 +126,21 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
           if (!v) continue;
           console.log(`  G=${G} ${k}: ${v.dispatches} dispatches in one pass ${v.stepMs.toFixed(3)} ms on the GPU; without each kernel, less: ${list(v.marginalByKernel)}`);
           console.log(`  G=${G} ${k}: each dispatch in a pass of its own, summed: ${v.totalMs.toFixed(3)} ms (${list(v.byKernel)})`);
-          if (only.includes('fusion')) console.log(`  G=${G} ${k}: the step's pass by decode fusion: ${Object.entries(v.byFusion).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
-          if (only.includes('step4')) console.log(`  G=${G} ${k}: the step's pass by 4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K}): ${Object.entries(v.byStep4).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('rowlane')) console.log(`  G=${G} ${k}: the step's pass by row-lane GEMV (from rows of x): ${Object.entries(v.byRowLane).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('swiglu')) console.log(`  G=${G} ${k}: the step's pass by SwiGLU: ${Object.entries(v.bySwiglu).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
-          if (only.includes('merge')) console.log(`  G=${G} ${k}: the step's pass by chunks a trip of the attention merge: ${Object.entries(v.byMerge).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('steps')) console.log(`  G=${G} ${k}: the step's pass by lane steps a trip of the 8-weight GEMVs: ${Object.entries(v.bySteps).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('walk')) console.log(`  G=${G} ${k}: the step's pass by the lane-group GEMVs' longest walk (steps a lane): ${Object.entries(v.byWalk).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('chunks')) console.log(`  G=${G} ${k}: the step's pass by the attention's target workgroups: ${Object.entries(v.byChunks).map(([f, ms]) => `${f} ${ms.toFixed(3)} ms`).join(', ')}`);
-          if (only.includes('rope')) console.log(`  G=${G} ${k}: the step's pass by RoPE + KV write: ${Object.entries(v.byRope).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
-          if (only.includes('norm')) console.log(`  G=${G} ${k}: the step's pass by fused norm (rows of x fused, Σx²): ${Object.entries(v.byNorm).map(([f, r]) => `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`).join(', ')}`);
+          // each choice set timed: [set, what it varies, its results]
+          const timed: Array<[StepChoiceSet, string, Record<string, number | { ms: number; dispatches: number }>]> = [
+            ['fusion', 'decode fusion', v.byFusion],
+            ['step4', `4-weight GEMV step (from rows; short K ≤ ${GEMV_SHORT_K})`, v.byStep4],
+            ['rowlane', 'row-lane GEMV (from rows of x)', v.byRowLane],
+            ['swiglu', 'SwiGLU', v.bySwiglu],
+            ['merge', 'chunks a trip of the attention merge', v.byMerge],
+            ['steps', 'lane steps a trip of the 8-weight GEMVs', v.bySteps],
+            ['walk', "the lane-group GEMVs' longest walk (steps a lane)", v.byWalk],
+            ['chunks', "the attention's target workgroups", v.byChunks],
+            ['rope', 'RoPE + KV write', v.byRope],
+            ['norm', 'fused norm (rows of x fused, Σx²)', v.byNorm],
+          ];
+          const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
+          for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
         }
       }
       destroyLora(ctx, lora);
