@@ -18,7 +18,7 @@
 // every workgroup: 2R loads a storing lane, one memory latency after the row sums (H100, G = 16: the
 // gate|up GEMV's LoRA term cost 0.62 ms a step that way, 0.16–0.20 summed by the lanes).
 
-import { sumSquaresByWorkgroup } from './gemv_norm';
+import { reduceSumSquares, sumSquaresByWorkgroup } from './gemv_norm';
 
 /** What a GEMV body is made for, besides its MR × NR accumulators. */
 export interface BodyOpts {
@@ -44,6 +44,11 @@ export interface BodyOpts {
    * SwiGLU kernel after it. Needs the LoRA term summed by the lanes (loraFold) where there is one.
    */
   swiglu?: boolean;
+  /**
+   * K / 4 (a literal): the MR rows of x staged in workgroup memory before the walk (gemvStagedBody,
+   * q4 with K % 32 = 0): with `norm` they are staged as x∘g and their Σx² summed on the way
+   */
+  staged?: number;
 }
 
 const cache = new Map<string, string>();
@@ -156,18 +161,62 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   });
 }
 
+/**
+ * The staged GEMV body (q4, K % 32 = 0, BodyOpts.staged = K / 4): the workgroup first copies its MR
+ * rows of x into workgroup memory (`xs`, with `norm` as x∘g and their Σx² summed on the way), then
+ * each lane walks 32-weight steps (one 16-byte code load and one scale a row, as the wide body) and
+ * reads its 8 x vec4 a step from `xs` instead of from memory. Why (decode at M = 1): the lane-group
+ * bodies load x from L1 for every row group and multiply every weight by its scale (and with the
+ * norm by g); here x costs one conflict-free workgroup-memory read per 4 weights shared by the NR rows,
+ * the scale one multiply per 32 weights and g nothing. vec4 v of a row sits at v ^ ((v >> 3) & 7): the
+ * 8 vec4 of step j are permuted by j & 7, so 8 lanes on neighbouring steps read 8 different banks.
+ * The rows must fit workgroup memory (MR · K · 4 bytes besides the row reduction's 8 KiB).
+ */
+export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: number }): string {
+  const S = o.staged;
+  if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
+  return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
+    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4'];
+    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
+    L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
+    for (let c = 0; c < 4; c++) {
+      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
+      for (let m = 0; m < MR; m++) {
+        const at = (v: number) => `xs[${m * S}u + 8u * j + (${v}u ^ jx)]`;
+        L.push(`    { let xa = ${at(2 * c)}; let xb = ${at(2 * c + 1)};`);
+        for (let i = 0; i < NR; i++) L.push(`      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
+        L.push('    }');
+      }
+    }
+    for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
+    return shell('// 32 q4 weights a lane step, x staged in workgroup memory', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
+  });
+}
+
+/** Statements staging rows m0 … m0 + MR − 1 of x (S vec4 each) into `xs` at the swizzled places (gemvStagedBody), as x∘g with `norm` and their Σx² into st<m> where `sums`. */
+function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
+  const ms = Array.from({ length: MR }, (_, m) => m);
+  const L = sums ? [`  var ${ms.map((m) => `st${m} = 0.0`).join('; var ')};`] : [];
+  L.push(`  for (var v = lid; v < ${S}u; v += 256u) {`);
+  L.push('    let sv = v ^ ((v >> 3u) & 7u);');
+  if (norm) L.push('    let gv = normw[v];');
+  for (const m of ms) L.push(`    { let t = x[(m0 + ${m}u) * ${S}u + v]; xs[${m * S}u + sv] = t${norm ? ' * gv' : ''};${sums ? ` st${m} += dot(t, t);` : ''} }`);
+  L.push('  }');
+  return L;
+}
+
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}`;
 }
 
 /** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
 function prologue(o: BodyOpts): boolean {
-  return !!o.norm && !o.unscaled && !!o.prologue;
+  return !!o.norm && !o.unscaled && !!o.prologue && !o.staged;
 }
 
 /** whether the walk sums Σx² (a fused norm with its rsqrt, not from the prologue) */
 function walkSums(o: BodyOpts): boolean {
-  return !o.unscaled && !prologue(o);
+  return !o.unscaled && !prologue(o) && !o.staged;
 }
 
 function memo(key: string, make: () => string): string {
@@ -226,11 +275,13 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   const { steps: U = 1, sg = 0, loraFold = false } = o;
   const scaled = !!o.norm && !o.unscaled; // the rsqrt of the norm, from Σx² summed on the way (or by the prologue)
   const pro = prologue(o);
+  const S = o.staged ?? 0; // K / 4 of x staged in workgroup memory (gemvStagedBody)
+  const stagedSums = S > 0 && scaled; // its Σx² summed as it is staged
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
-  if (scaled && !pro) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
+  if (scaled && !pro && !S) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
   const fin: string[] = [];
-  if (pro) fin.push('  let scale = nrsq[min(g.lane, MR - 1u)];');
+  if (pro || stagedSums) fin.push('  let scale = nrsq[min(g.lane, MR - 1u)];');
   else if (scaled) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `ss${m}`), 'ssum', sg));
     fin.push('  let scale = inverseSqrt(ssum / f32(p.K) + p.eps);');
@@ -248,7 +299,8 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     : Array.from({ length: NR }, (_, i) => `  let wr${i} = n0 + min(${i}u, last);`);
   return [
     `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused${pro ? ' (Σx² by the workgroup first)' : ''}` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''}${o.swiglu ? ', storing silu(gate)·up' : ''} (src/kernels/gemv_body.ts)`,
-    ...(pro ? ['var<workgroup> nss: array<f32, 256>; // [MR][16] partial Σx² (the prologue)', 'var<workgroup> nrsq: array<f32, 16>; // [MR] rsqrt(mean x² + eps)'] : []),
+    ...(pro || stagedSums ? ['var<workgroup> nss: array<f32, 256>; // [MR][16] partial Σx² (the prologue)', 'var<workgroup> nrsq: array<f32, 16>; // [MR] rsqrt(mean x² + eps)'] : []),
+    ...(S ? [`var<workgroup> xs: array<vec4<f32>, ${MR * S}>; // [MR][K/4] x (with the norm x∘g), vec4 v at v ^ ((v >> 3) & 7)`] : []),
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  let g = lane_group(wid, nwg, lid);',
@@ -260,6 +312,8 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
     ...(pro ? sumSquaresByWorkgroup(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends
+    ...(S ? stageX(MR, S, !!o.norm, stagedSums) : []),
+    ...(stagedSums ? reduceSumSquares(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'st') : []),
     '  w_init(lid);',
     '  workgroupBarrier();',
     ...(loraFold ? loraSums(MR, NR) : []),

@@ -14,12 +14,22 @@ export interface SumSquaresArrays { red: string; part: string; out: string }
  * barrier); `acc` names the per-thread sums (acc0 …), `k4` is a WGSL expression for K / 4.
  */
 export function sumSquaresByWorkgroup(MR: number, WG: number, perRound: number, a: SumSquaresArrays, acc: string, k4: string): string[] {
-  if (perRound < 1 || perRound > WG / 16) throw new Error(`Σx² by the workgroup: ${perRound} rows a round with ${WG} threads (1 … ${WG / 16})`);
   const ms = Array.from({ length: MR }, (_, m) => m);
-  const L = [
+  return [
     `  var ${ms.map((m) => `${acc}${m} = 0.0`).join('; var ')};`,
     `  for (var v = lid; v < ${k4}; v += ${WG}u) { ${ms.map((m) => `{ let t = x[(m0 + ${m}u) * ${k4} + v]; ${acc}${m} += dot(t, t); }`).join(' ')} }`,
+    ...reduceSumSquares(MR, WG, perRound, a, acc),
   ];
+}
+
+/**
+ * The reduction half of sumSquaresByWorkgroup: each thread's partial sums (`acc`0 … `acc`MR−1, summed
+ * by the caller's own loads — the staged GEMV sums them as it stages x) to rsqrt(Σx²/K + eps) in `out[m]`.
+ */
+export function reduceSumSquares(MR: number, WG: number, perRound: number, a: SumSquaresArrays, acc: string): string[] {
+  if (perRound < 1 || perRound > WG / 16) throw new Error(`Σx² by the workgroup: ${perRound} rows a round with ${WG} threads (1 … ${WG / 16})`);
+  const ms = Array.from({ length: MR }, (_, m) => m);
+  const L: string[] = [];
   for (let c0 = 0; c0 < MR; c0 += perRound) {
     const c1 = Math.min(MR, c0 + perRound);
     L.push(`  ${ms.slice(c0, c1).map((m) => `${a.red}[${(m - c0) * WG}u + lid] = ${acc}${m};`).join(' ')}`);

@@ -28,7 +28,7 @@ import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
-import { gemvBody, gemvBody4, gemvWideBody, type BodyOpts } from './gemv_body';
+import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
 
 export const GEMV_MAX_ROWS = 16;
@@ -110,6 +110,8 @@ export interface MatmulOptions {
   gemvRowLane?: boolean;
   /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's (128) */
   gemvThreads?: number;
+  /** GEMV only (q4, K % 32 = 0): true stages x in workgroup memory (gemv_body.ts gemvStagedBody; gemvLanes then 4…32), false never; default up to the kernel's gemvStagedRows rows of x */
+  gemvStaged?: boolean;
   /**
    * decode GEMVs with the unrolled bodies (MatmulKernel.swigluOutFor): w is a gate|up weight [2I, K] and
    * y receives h = silu(gate)·up [M, I] (ldy default I) — the SwiGLU in the GEMV's store (gemv_rowlane.ts
@@ -224,6 +226,22 @@ export const GEMV_ROWS_OPTIONS = [1, 2, 4] as const;
 export const GEMV_STEPS_OPTIONS = [1, 2, 4] as const;
 /** Lanes per lane group (a row's K is split over them; 256 / lanes rows per workgroup). */
 export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
+/** Lanes a row of the staged GEMV (gemv_body.ts gemvStagedBody) may have: fewer than a subgroup too, since its walk is cheap and its staging is paid once a workgroup. */
+export const STAGED_LANES_OPTIONS = [4, 8, 16, 32] as const;
+
+/** Bytes of workgroup memory the staged GEMV needs for mr rows of x of length K: the rows, the row reduction's 2048 floats, the codebook, the norm's partial sums. */
+export function stagedGemvBytes(mr: number, K: number, norm: boolean): number {
+  return mr * K * 4 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
+}
+
+/**
+ * The staged GEMV's lanes a row for a weight of N rows at NR rows a lane group: the fewest (the longest
+ * walks, the most rows a workgroup — each workgroup stages x once) that still give `workgroups`
+ * workgroups, else 32.
+ */
+export function stagedLanes(N: number, NR: number, workgroups: number): number {
+  return STAGED_LANES_OPTIONS.find((l) => Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
+}
 
 /** Uploads a host weight, splitting rows (multiples of 64) so every part fits one binding. */
 export function uploadWeight(ctx: GpuContext, w: WeightHost, label: string, bias?: Float32Array, maxBinding = ctx.limits.maxStorageBufferBindingSize): Weight {
@@ -352,6 +370,12 @@ export class MatmulKernel {
   gemvRowLaneMaxRows = 8;
   /** Fewest rows of W the row-lane GEMV is the default for (ROWLANE_MIN_N; benchmarks vary it). */
   gemvRowLaneMinN = ROWLANE_MIN_N;
+  /** Up to this many rows of x the q4 GEMVs that can stage x in workgroup memory do (stagedFor; 0: never). */
+  gemvStagedRows = 0;
+  /** Workgroups the staged GEMV's layout aims for (stagedLanes). */
+  gemvStagedWorkgroups = GEMV_MIN_WORKGROUPS;
+  /** Longest rows (K) the staged GEMV is the default for. */
+  gemvStagedMaxK = Infinity;
   /**
    * From this many rows of x a lane-group GEMV with the RMSNorm fused takes Σx² from a workgroup
    * prologue (gemv_body.ts BodyOpts.prologue) instead of summing it in every lane group's walk
@@ -437,9 +461,19 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
-        const rowLane = variant === 'gemv' ? this.rowLaneFor(w, mr, opts, !!norm) : null;
+        const staged = variant === 'gemv' && this.stagedFor(w, mr, opts, !!norm);
+        const rowLane = variant === 'gemv' && !staged ? this.rowLaneFor(w, mr, opts, !!norm) : null;
         if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);
-        if (rowLane) {
+        if (staged) {
+          const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;
+          const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups);
+          if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
+          if (!(STAGED_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`staged GEMV: gemvLanes must be one of ${STAGED_LANES_OPTIONS.join(', ')}, got ${lanes}`);
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
+          const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
+          const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
+          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
+        } else if (rowLane) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
           const lanes = opts.gemvLanes ?? rowLane.lanes;
           if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
@@ -621,6 +655,20 @@ export class MatmulKernel {
    * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with
    * workgroup memory for a 256-float reduction.
    */
+  /**
+   * Whether a GEMV of `mr` rows of x and weight w stages x in workgroup memory (gemvStagedBody): asked
+   * (opts.gemvStaged), else up to gemvStagedRows rows of x; q4 with K % 32 = 0, the unrolled bodies, not
+   * the SwiGLU-fused x, and stagedGemvBytes within the device's workgroup memory.
+   */
+  stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
+    const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
+    const bytes = stagedGemvBytes(mr, w.K, norm);
+    const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && bytes <= limit;
+    if (opts.gemvStaged && !can) throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${bytes} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
+    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
+    return can && want;
+  }
+
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);

@@ -5,7 +5,7 @@
 // --profile`'s whole passes of a session (its batch is one group: a prompt shared by G completions).
 import { describe, expect, it } from 'vitest';
 import { benchGemvCold } from '../../src/cli/bench/gemv-cold';
-import { benchGemvStream } from '../../src/cli/bench/gemv-stream';
+import { STREAM_VARIANTS, benchGemvStream } from '../../src/cli/bench/gemv-stream';
 import { GpuTimer } from '../../src/cli/bench/gpu-timer';
 import { MatmulKernel } from '../../src/kernels/matmul';
 import { buildRandomModel } from '../../src/model/random';
@@ -33,11 +33,12 @@ describe('GPU-timed benchmarks', () => {
     expect(r!.tinyCopyMs).toBeGreaterThanOrEqual(0);
   });
 
-  it('streamed GEMVs at a tiny shape: every M, bandwidths against the 64 MiB copy and the same bytes copied', async () => {
+  it('streamed GEMVs at a tiny shape: every M and body (the staged GEMV at one row of x; a body the kernel refuses is left out), bandwidths against the 64 MiB copy and the same bytes copied', async () => {
     const ctx = await testGpu();
-    const r = await benchGemvStream(ctx, await MatmulKernel.create(ctx), [['tiny', 64, 256]], [1, 8], 3);
+    const variants = [...STREAM_VARIANTS.slice(0, 2), { name: 'refused', opts: { gemvStaged: true, gemvLanes: 64 } }];
+    const r = await benchGemvStream(ctx, await MatmulKernel.create(ctx), [['tiny', 64, 256]], [1, 8], 3, variants);
     expect(r).not.toBeNull();
-    expect(r!.rows.map((x) => `${x.name}:${x.M}:${x.count}`)).toEqual(['tiny:1:3', 'tiny:8:3']);
+    expect(r!.rows.map((x) => `${x.name}:${x.M}:${x.count}:${x.variant}`)).toEqual(['tiny:1:3:default', 'tiny:1:3:staged', 'tiny:8:3:default']);
     for (const x of r!.rows) expect(x.msEach).toBeGreaterThanOrEqual(0);
     expect(r!.copyGbps).toBeGreaterThan(0);
   });

@@ -2,7 +2,7 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, stagedGemvBytes, stagedLanes, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../src/reference/rmsnorm';
 import { swigluRef } from '../../src/reference/swiglu';
@@ -15,7 +15,7 @@ import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -81,6 +81,14 @@ const CASES: Case[] = [
   { name: 'q4 gemv row-lane RL=16 NR=4 256 threads M=3 N=37 K=320 lora slices r = 72 in the epilogue (loraFold off)', M: 3, N: 37, K: 320, variant: 'gemv', lora: true, loraR: 72, loraFold: false, gemvRowLane: true, gemvLanes: 16, gemvRows: 4, gemvThreads: 256 },
   { name: 'q4 gemv row-lane RL=64 NR=1 256 threads M=1 N=9 K=64 lora slices', M: 1, N: 9, K: 64, variant: 'gemv', lora: true, gemvRowLane: true, gemvLanes: 64, gemvRows: 1, gemvThreads: 256 },
   { name: 'q4 gemv row-lane RL=8 NR=2 M=33 N=50 K=2080 accumulate (dispatches of 16 rows of x)', M: 33, N: 50, K: 2080, variant: 'gemv', accumulate: true, gemvRowLane: true, gemvLanes: 8, gemvRows: 2 },
+  // the staged GEMV (x in workgroup memory, swizzled; 32-weight steps): 4…32 lanes a row (a walk past the row's end, lanes with no step), 1–4 rows a lane group, several rows of x, LoRA summed by the lanes and in the epilogue, reduce_rows
+  { name: 'q4 gemv staged M=1 N=70 K=160 bias (the default layout)', M: 1, N: 70, K: 160, variant: 'gemv', bias: true, gemvStaged: true },
+  { name: 'q4 gemv staged LANES=4 NR=2 M=1 N=37 K=512 bias accumulate + lora slices (4 steps a lane)', M: 1, N: 37, K: 512, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStaged: true, gemvLanes: 4, gemvRows: 2 },
+  { name: 'q4 gemv staged LANES=8 NR=4 M=3 N=70 K=96 lora slices (fewer steps than lanes)', M: 3, N: 70, K: 96, variant: 'gemv', lora: true, gemvStaged: true, gemvLanes: 8, gemvRows: 4 },
+  { name: 'q4 gemv staged LANES=16 NR=1 M=2 N=21 K=1056 accumulate + lora slices r = 72 in the epilogue (loraFold off)', M: 2, N: 21, K: 1056, variant: 'gemv', accumulate: true, lora: true, loraR: 72, loraFold: false, gemvStaged: true, gemvLanes: 16, gemvRows: 1 },
+  { name: 'q4 gemv staged LANES=32 M=1 N=45 K=2048 lora slices r = 40', M: 1, N: 45, K: 2048, variant: 'gemv', lora: true, loraR: 40, gemvStaged: true, gemvLanes: 32 },
+  { name: 'q4 gemv staged reduce_rows LANES=8 NR=2 M=5 N=37 K=256 bias', M: 5, N: 37, K: 256, variant: 'gemv', bias: true, gemvStaged: true, gemvLanes: 8, gemvRows: 2, scatter: false },
+  { name: 'Qwen gate|up decode M=1 1536→17920, staged (the default layout: 4 lanes a row)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
   { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
@@ -98,7 +106,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.N, 'scratch') : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads, gemvStaged: c.gemvStaged,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
       split: scratch ? { scratch, splits: c.splitK } : undefined,
     }),
@@ -347,6 +355,51 @@ describe('matmul', () => {
     kernel.gemvUnrolled = true;
     [b].forEach((x) => ctx.memory.destroy(x));
     destroyWeight(ctx, q4);
+  });
+
+  it('staged GEMV (x in workgroup memory) with the RMSNorm fused (x∘g staged, Σx² summed as it is staged) and LoRA summed by the lanes, storing silu(gate)·up or not; by default up to gemvStagedRows rows of x; refused for bf16, K % 32 ≠ 0, the fused SwiGLU x and too little workgroup memory', async () => {
+    const ctx = await testGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const eps = 1e-6;
+    // [rows of x, N, K, lanes, rows a lane group, gate|up store]
+    for (const [M, N, K, lanes, rows, swiglu] of [[1, 45, 128, 4, 2, false], [3, 37, 320, 16, 1, false], [1, 88, 256, 8, 2, true], [2, 88, 96, 32, 2, true]] as const) {
+      const { x, w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 130, true);
+      const I = N / 2;
+      const yb = poisoned(ctx, M * (swiglu ? I : N));
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes, gemvRows: swiglu ? undefined : rows, ySwiglu: swiglu || undefined, xNorm: { w: gb, eps }, lora: loraOpt }));
+      expectClose(y, swiglu ? swigluRef(want, M, I) : want, 1e-5, `staged norm M=${M} N=${N} K=${K} lanes=${lanes} NR=${rows} swiglu=${swiglu}`);
+      expect(x.length).toBe(M * K);
+      [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
+      destroyWeight(ctx, w);
+    }
+    expect(stagedLanes(17920, 2, 128)).toBe(4); // gate|up: 140 workgroups of 128 rows
+    expect(stagedLanes(2048, 2, 128)).toBe(32); // q|k|v: 128 workgroups of 16 rows
+    expect(stagedLanes(100, 1, 128)).toBe(32); // too few rows for any: 32
+    expect(stagedGemvBytes(1, 1536, true)).toBe(1536 * 4 + 8192 + 64 + 1088);
+    // the default: up to gemvStagedRows rows of x, unless another body is asked for
+    const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
+    kernel.gemvStagedRows = 1;
+    expect([1, 2].map((m) => kernel.stagedFor(q4, m, {}, false))).toEqual([true, false]);
+    expect(kernel.stagedFor(q4, 1, { gemvRowLane: true }, false)).toBe(false);
+    expect(kernel.stagedFor(q4, 1, { gemvStaged: false }, false)).toBe(false);
+    kernel.gemvStagedRows = 0;
+    expect(kernel.stagedFor(q4, 1, {}, false)).toBe(false);
+    const b = ctx.memory.create('b', 4096);
+    const rec = new Recorder(ctx, 't');
+    const bf = uploadWeight(ctx, packWeight('bf16', normal(94, 8 * 64), 8, 64), 'bf');
+    const odd = uploadWeight(ctx, packWeight('q4', normal(95, 8 * 72), 8, 72), 'odd');
+    const long = uploadWeight(ctx, packWeight('q4', normal(97, 8 * 2048), 8, 2048), 'long');
+    expect(() => kernel.encode(rec, b, bf, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/staged GEMV needs q4 weights with K a multiple of 32.*; got bf16/);
+    expect(() => kernel.encode(rec, b, odd, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/K = 72/);
+    expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', gemvStaged: true, xSwiglu: true })).toThrow(/xSwiglu/);
+    expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', gemvStaged: true, gemvLanes: 64 })).toThrow(/gemvLanes must be one of 4, 8, 16, 32, got 64/);
+    const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
+    expect(() => small.encode(rec, b, long, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/16448 bytes of workgroup memory; got q4, K = 2048, 16384 bytes; hint/);
+    small.gemvStagedRows = 16;
+    expect(small.stagedFor(long, 1, {}, false)).toBe(false); // by default: another body there
+    expect(small.stagedFor(q4, 16, {}, false)).toBe(true); // 16 rows of 64 fit
+    [bf, odd, q4, long].forEach((wt) => destroyWeight(ctx, wt));
+    ctx.memory.destroy(b);
   });
 
   it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 8 row lanes, 128 threads), unless another GEMV body is asked for', async () => {

@@ -14,7 +14,7 @@ import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, STAGED_LANES_OPTIONS, destroyWeight, stagedGemvBytes, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
@@ -254,6 +254,13 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
           for (const lanes of ROWLANE_LANES_OPTIONS) check(`gemv row-lane NR=${rows} RL=${lanes} ${gemvThreads} threads M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, gemvThreads }));
         }
       }
+      // the staged body (x in workgroup memory) where its rows fit: every lane count and rows a lane group
+      const stages = stagedGemvBytes(M, K, true) <= (ctx.limits.maxComputeWorkgroupStorageSize ?? 16384);
+      if (stages) {
+        for (const rows of GEMV_ROWS_OPTIONS) {
+          for (const lanes of STAGED_LANES_OPTIONS) check(`gemv staged NR=${rows} LANES=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
+        }
+      }
       // the RMSNorm fused into the x reads (decode q|k|v and gate|up), 8-, 32- and 4-weight steps; the
       // LoRA term summed by the lanes (default) and in the store epilogue (loraFold off)
       for (const loraFold of [true, false]) {
@@ -267,6 +274,8 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
             }
           }
           for (const gemvThreads of [128, 256]) check(`gemv RMSNorm fused row-lane ${gemvThreads} threads ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvThreads }, true));
+          if (stages) for (const lanes of [4, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
+          if (stages && loraFold) check(`gemv staged SwiGLU store, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));
           // the row-lane GEMV storing silu(gate)·up of its (j, j + N/2) row pairs (the decode gate|up at 4–8 rows): N/2 units
           if (loraFold && K % 32 === 0) for (const gemvThreads of [128, 256]) check(`gemv row-lane SwiGLU store ${gemvThreads} threads, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, { gemvRowLane: true, gemvThreads }));
           // and the lane-group GEMV's (a gate|up pair a lane group), 8- and 4-weight steps

@@ -127,11 +127,13 @@ export interface StepGpuTime {
   bySteps: Record<string, number>;
   /** the step's pass by the lane-group GEMVs' longest walk (MatmulKernel.gemvWalk: fewer steps, more lanes a row): GPU ms */
   byWalk: Record<string, number>;
+  /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K): GPU ms */
+  byStaged: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -240,7 +242,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byRope = await byChoice([['rope_kv kernel', false], ['in the attention', true]], () => engine.k.decodeFusion.rope, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, rope: v }; }, 'rope');
     // the decode attention's key chunks: workgroups of the partial dispatch to aim for (TARGET_WORKGROUPS.gpu; null: the engine's)
     const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks };
+    // the staged GEMV (x in workgroup memory): up to how many rows of x, its target workgroups, the longest rows it takes
+    const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK], ([a, b, c]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK] = [a, b, c]; }, 'staged'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -249,6 +253,12 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
 
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
 export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
+
+/** staged-GEMV choices the breakdown times: [name, most rows of x (MatmulKernel.gemvStagedRows; 0: never), target workgroups (gemvStagedWorkgroups), longest rows (gemvStagedMaxK)] */
+export const STAGED_CHOICES: Array<[string, number, number, number]> = [
+  ['never', 0, 128, Infinity], ['1 row, 64 workgroups', 1, 64, Infinity], ['1 row, 128', 1, 128, Infinity], ['1 row, 256', 1, 256, Infinity], ['1 row, 512', 1, 512, Infinity],
+  ['1 row, 128, K ≤ 2048', 1, 128, 2048], ['≤ 4 rows, 128', 4, 128, Infinity],
+];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
 export const NORM_CHOICES: Array<[string, number, number, number]> = [

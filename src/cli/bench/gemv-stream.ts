@@ -7,13 +7,15 @@
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
-import { destroyWeight, uploadWeight, type MatmulKernel, type Weight } from '../../kernels/matmul';
+import { destroyWeight, uploadWeight, type MatmulKernel, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { copyRoofline } from './gemv-cold';
 import { GpuTimer } from './gpu-timer';
 import { quantizeQ4Fast } from './weights';
 
 export interface StreamGemvRow {
   name: string;
+  /** which GEMV body (StreamVariant.name) */
+  variant: string;
   M: number;
   N: number;
   K: number;
@@ -32,11 +34,25 @@ export interface StreamGemvRow {
   pctCopyStream: number;
 }
 
+/** A GEMV body the stream times: its name, the options that pick it, and at which rows of x (all of them if absent). */
+export interface StreamVariant { name: string; opts: MatmulOptions; Ms?: number[] }
+
+/** The bodies the stream times by default: the kernel's own choice, and the staged GEMV (x in workgroup memory) at one row of x with its layout and 8, 16, 32 lanes a row. */
+export const STREAM_VARIANTS: StreamVariant[] = [
+  { name: 'default', opts: { gemvStaged: false } },
+  { name: 'staged', opts: { gemvStaged: true }, Ms: [1] },
+  ...[8, 16, 32].map((l) => ({ name: `staged, ${l} lanes`, opts: { gemvStaged: true, gemvLanes: l }, Ms: [1] })),
+];
+
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 
-/** Each shape's GEMV at each M for `count` distinct weights in one GPU-timed pass (median of 5); null without timestamp-query. */
-export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[string, number, number]>, Ms: number[], count: number): Promise<{ copyGbps: number; rows: StreamGemvRow[] } | null> {
+/**
+ * Each shape's GEMV at each M, by each variant that can run it (one whose options the kernel refuses
+ * for a shape is left out), for `count` distinct weights in one GPU-timed pass (median of 5); null
+ * without timestamp-query.
+ */
+export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, shapes: Array<[string, number, number]>, Ms: number[], count: number, variants: StreamVariant[] = STREAM_VARIANTS): Promise<{ copyGbps: number; rows: StreamGemvRow[] } | null> {
   const timer = GpuTimer.create(ctx);
   if (!timer) return null;
   const m = ctx.memory;
@@ -56,12 +72,20 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
       for (const M of Ms) {
         const x = m.create('stream.x', M * K * 4);
         const ys = ws.map((_, i) => m.create(`stream.y.${i}`, M * N * 4));
-        const [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, x, w, ys[i], M))], 5);
-        const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
-        const gbps = (bytes * count) / (ms * 1e6);
-        const r: StreamGemvRow = { name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps };
-        rows.push(r);
-        console.log(`  streamed q4 ${name} M=${M} ${N}×${K}, ${count} weights in one pass: ${r.msEach.toFixed(4)} ms each = ${gbps.toFixed(0)} GB/s (${r.pctCopy.toFixed(0)}% of the 64 MiB copy; the same bytes copied the same way ${copyStreamGbps.toFixed(0)} GB/s: ${r.pctCopyStream.toFixed(0)}%)`);
+        for (const v of variants.filter((v) => !v.Ms || v.Ms.includes(M))) {
+          let ms: number;
+          try {
+            [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, x, w, ys[i], M, { variant: 'gemv', ...v.opts }))], 5);
+          } catch (e) {
+            console.log(`  streamed q4 ${name} M=${M}, ${v.name}: not run (${(e as Error).message.slice(0, 120)})`);
+            continue;
+          }
+          const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
+          const gbps = (bytes * count) / (ms * 1e6);
+          const r: StreamGemvRow = { name, variant: v.name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps };
+          rows.push(r);
+          console.log(`  streamed q4 ${name} M=${M} ${N}×${K} (${v.name}), ${count} weights in one pass: ${r.msEach.toFixed(4)} ms each = ${gbps.toFixed(0)} GB/s (${r.pctCopy.toFixed(0)}% of the 64 MiB copy; the same bytes copied the same way ${copyStreamGbps.toFixed(0)} GB/s: ${r.pctCopyStream.toFixed(0)}%)`);
+        }
         m.destroy(x);
         ys.forEach((y) => m.destroy(y));
       }
