@@ -376,6 +376,8 @@ export class MatmulKernel {
   gemvStagedWorkgroups = GEMV_MIN_WORKGROUPS;
   /** Longest rows (K) the staged GEMV is the default for. */
   gemvStagedMaxK = Infinity;
+  /** Fewest rows of W (N) the staged GEMV is the default for. */
+  gemvStagedMinN = 0;
   /**
    * From this many rows of x a lane-group GEMV with the RMSNorm fused takes Σx² from a workgroup
    * prologue (gemv_body.ts BodyOpts.prologue) instead of summing it in every lane group's walk
@@ -657,7 +659,8 @@ export class MatmulKernel {
    */
   /**
    * Whether a GEMV of `mr` rows of x and weight w stages x in workgroup memory (gemvStagedBody): asked
-   * (opts.gemvStaged), else up to gemvStagedRows rows of x; q4 with K % 32 = 0, the unrolled bodies, not
+   * (opts.gemvStaged), else up to gemvStagedRows rows of x for weights of K ≤ gemvStagedMaxK and N ≥
+   * gemvStagedMinN where no other body is asked for; q4 with K % 32 = 0, the unrolled bodies, not
    * the SwiGLU-fused x, and stagedGemvBytes within the device's workgroup memory.
    */
   stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
@@ -665,7 +668,7 @@ export class MatmulKernel {
     const bytes = stagedGemvBytes(mr, w.K, norm);
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && bytes <= limit;
     if (opts.gemvStaged && !can) throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${bytes} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
-    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
+    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
   }
 

@@ -50,6 +50,8 @@ export async function runBench(argv: string[]): Promise<number> {
       rowlane: { type: 'boolean', default: false },
       // --stream: only the decode GEMVs streamed (gemv-stream.ts: each for 28 layers in one pass, no dependency between them)
       stream: { type: 'boolean', default: false },
+      // --stream --m 1,8: only these rows of x (default 1, 8, 16)
+      m: { type: 'string' },
     },
   });
   const disable = parseDisable(values.disable);
@@ -62,7 +64,9 @@ export async function runBench(argv: string[]): Promise<number> {
   if (ctx.adapter.subgroupMatrixConfigs) console.log(`subgroup-matrix configs: ${JSON.stringify(ctx.adapter.subgroupMatrixConfigs)}`);
 
   if (values.stream) {
-    const s = await benchGemvStream(ctx, await MatmulKernel.create(ctx), quick ? [['tiny', 64, 256]] : STREAM_SHAPES, [1, 8, 16], quick ? 3 : 28);
+    const Ms = values.m ? values.m.split(',').map(Number) : [1, 8, 16];
+    if (!Ms.every((m) => Number.isInteger(m) && m >= 1 && m <= 16)) throw new Error(`--m ${values.m}: expected a comma list of rows of x from 1 to 16`);
+    const s = await benchGemvStream(ctx, await MatmulKernel.create(ctx), quick ? [['tiny', 64, 256]] : STREAM_SHAPES, Ms, quick ? 3 : 28);
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, stream: s }, null, 2));
     return 0;
   }
