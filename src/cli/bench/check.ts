@@ -217,7 +217,10 @@ async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, e
 }
 
 export async function runBenchCheck(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' } } });
+  // --only staged: just the staged GEMV's cases (a short device run)
+  const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' }, only: { type: 'string' } } });
+  if (values.only !== undefined && values.only !== 'staged') throw new Error(`--only ${values.only}: expected staged`);
+  const onlyStaged = values.only === 'staged';
   const disable = parseDisable(values.disable);
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS), { disable });
   const kernel = await MatmulKernel.create(ctx);
@@ -234,6 +237,11 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
     for (const M of [1, 3, 8, 16]) {
       const p = problem(ctx, M, N, K, N + K + M);
+      await checkStaged(ctx, kernel, p, check);
+      if (onlyStaged) {
+        destroyWeight(ctx, p.w);
+        continue;
+      }
       for (const wide of [false, true]) {
         for (const rows of GEMV_ROWS_OPTIONS) {
           for (const lanes of GEMV_LANES_OPTIONS) {
@@ -254,13 +262,6 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
           for (const lanes of ROWLANE_LANES_OPTIONS) check(`gemv row-lane NR=${rows} RL=${lanes} ${gemvThreads} threads M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvRows: rows, gemvLanes: lanes, gemvThreads }));
         }
       }
-      // the staged body (x in workgroup memory) where its rows fit: every lane count and rows a lane group
-      const stages = stagedGemvBytes(M, K, true) <= (ctx.limits.maxComputeWorkgroupStorageSize ?? 16384);
-      if (stages) {
-        for (const rows of GEMV_ROWS_OPTIONS) {
-          for (const lanes of STAGED_LANES_OPTIONS) check(`gemv staged NR=${rows} LANES=${lanes} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
-        }
-      }
       // the RMSNorm fused into the x reads (decode q|k|v and gate|up), 8-, 32- and 4-weight steps; the
       // LoRA term summed by the lanes (default) and in the store epilogue (loraFold off)
       for (const loraFold of [true, false]) {
@@ -274,8 +275,6 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
             }
           }
           for (const gemvThreads of [128, 256]) check(`gemv RMSNorm fused row-lane ${gemvThreads} threads ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvRowLane: true, gemvThreads }, true));
-          if (stages) for (const lanes of [4, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${how} M=${M} N=${N} K=${K}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
-          if (stages && loraFold) check(`gemv staged SwiGLU store, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));
           // the row-lane GEMV storing silu(gate)·up of its (j, j + N/2) row pairs (the decode gate|up at 4–8 rows): N/2 units
           if (loraFold && K % 32 === 0) for (const gemvThreads of [128, 256]) check(`gemv row-lane SwiGLU store ${gemvThreads} threads, RMSNorm fused M=${M} N=${N} K=${K}`, await runSwiglu(ctx, kernel, p, { gemvRowLane: true, gemvThreads }));
           // and the lane-group GEMV's (a gate|up pair a lane group), 8- and 4-weight steps
@@ -286,6 +285,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
       destroyWeight(ctx, p.w);
     }
   }
+  if (onlyStaged) return report(ctx, count, worst, failures);
   // bf16 weights (the LM head): 8- and 4-weight steps
   for (const M of [1, 8, 16]) {
     const p = problem(ctx, M, 200, 1536, 300 + M, 'bf16');
@@ -330,8 +330,34 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   kernel.denseRowGrid = true; // the default
   await checkAttentionBackward(ctx, check);
   await checkDecodeAttentionRope(ctx, check);
+  return report(ctx, count, worst, failures);
+}
+
+/** Prints the count, the worst error and each failure (GPU errors too); the exit code. */
+function report(ctx: GpuContext, count: number, worst: number, failures: string[]): number {
   for (const e of ctx.errors) failures.push(`GPU error: ${e.message}`);
   console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);
   for (const f of failures) console.log(`FAILED ${f}`);
   return failures.length ? 1 : 0;
+}
+
+/**
+ * The staged GEMV (x in workgroup memory) on problem p where its rows fit the device: every lane
+ * count and rows a lane group; the RMSNorm fused with the LoRA term summed by the lanes and in the
+ * epilogue; the SwiGLU store.
+ */
+async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
+  const { M, w } = p;
+  const at = `M=${M} N=${w.N} K=${w.K}`;
+  if (stagedGemvBytes(M, w.K, true) > (ctx.limits.maxComputeWorkgroupStorageSize ?? 16384)) return;
+  for (const rows of GEMV_ROWS_OPTIONS) {
+    for (const lanes of STAGED_LANES_OPTIONS) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
+  }
+  if (!kernel.normFusable) return;
+  for (const loraFold of [true, false]) {
+    kernel.loraFold = loraFold;
+    for (const lanes of [4, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
+  }
+  kernel.loraFold = true;
+  check(`gemv staged SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));
 }
