@@ -14,6 +14,7 @@
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
+#   staged   the staged GEMV (x in workgroup memory, off by default): `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x), `bench-rollout --g 1 --choices staged`
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
 #   norm=N,P[,M] `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x (gate|up: M, default N), Σx² from the prologue from P rows
@@ -57,6 +58,9 @@ for p in "${parts[@]}"; do
     check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
     cold) run cold 120 bench --cold-only --no-peer --json "$OUT/cold.json" ;;
     rowlane) run rowlane 150 bench --cold-only --rowlane --no-peer --json "$OUT/rowlane.json" ;;
+    staged) run check-staged 60 bench-check --only staged
+      run stream-staged 120 bench --stream --m 1 --json "$OUT/stream-staged.json"
+      run rollout-staged 180 bench-rollout --g 1 --choices staged --json "$OUT/rollout-staged.json" ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
       run "step-rl-$n" 120 bench-step --steps 3 --gemv-rowlane-rows "$n" --json "$OUT/step-rl-$n.json" ;;
@@ -90,6 +94,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done
