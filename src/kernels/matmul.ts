@@ -651,13 +651,6 @@ export class MatmulKernel {
   }
 
   /**
-   * The row-lane GEMV's layout for `mr` rows of x and weight w (rows a lane, row lanes, threads), or null where
-   * the lane-group GEMV runs: asked (opts.gemvRowLane), else from gemvRowLaneRows to gemvRowLaneMaxRows
-   * rows of x where w has gemvRowLaneMinN rows or more; q4 with
-   * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with
-   * workgroup memory for a 256-float reduction.
-   */
-  /**
    * Whether a GEMV of `mr` rows of x and weight w stages x in workgroup memory (gemvStagedBody): asked
    * (opts.gemvStaged), else up to gemvStagedRows rows of x for weights of K ≤ gemvStagedMaxK and N ≥
    * gemvStagedMinN where no other body is asked for; q4 with K % 32 = 0, the unrolled bodies, not
@@ -672,6 +665,13 @@ export class MatmulKernel {
     return can && want;
   }
 
+  /**
+   * The row-lane GEMV's layout for `mr` rows of x and weight w (rows a lane, row lanes, threads), or null where
+   * the lane-group GEMV runs: asked (opts.gemvRowLane), else from gemvRowLaneRows to gemvRowLaneMaxRows
+   * rows of x where w has gemvRowLaneMinN rows or more; q4 with
+   * K % 32 = 0, the unrolled bodies, not the wide GEMV nor the SwiGLU-fused x, and a device with
+   * workgroup memory for a 256-float reduction.
+   */
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);

@@ -127,7 +127,7 @@ export interface StepGpuTime {
   bySteps: Record<string, number>;
   /** the step's pass by the lane-group GEMVs' longest walk (MatmulKernel.gemvWalk: fewer steps, more lanes a row): GPU ms */
   byWalk: Record<string, number>;
-  /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K): GPU ms */
+  /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K, fewest rows of W): GPU ms */
   byStaged: Record<string, number>;
 }
 
