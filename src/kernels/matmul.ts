@@ -243,6 +243,11 @@ export function stagedLanes(N: number, NR: number, workgroups: number): number {
   return STAGED_LANES_OPTIONS.find((l) => Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
 }
 
+/** Throws unless v is one of a setting's options: "<what> must be one of …, got v". */
+function checkOption(what: string, v: number, options: readonly number[]): void {
+  if (!options.includes(v)) throw new Error(`${what} must be one of ${options.join(', ')}, got ${v}`);
+}
+
 /** Uploads a host weight, splitting rows (multiples of 64) so every part fits one binding. */
 export function uploadWeight(ctx: GpuContext, w: WeightHost, label: string, bias?: Float32Array, maxBinding = ctx.limits.maxStorageBufferBindingSize): Weight {
   const rowsPerPart = Math.max(64, Math.floor(maxBinding / rowBytes(w.format, w.K) / 64) * 64);
@@ -469,8 +474,8 @@ export class MatmulKernel {
         if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;
           const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups);
-          if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
-          if (!(STAGED_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`staged GEMV: gemvLanes must be one of ${STAGED_LANES_OPTIONS.join(', ')}, got ${lanes}`);
+          checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
+          checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
           const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
@@ -478,8 +483,8 @@ export class MatmulKernel {
         } else if (rowLane) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
           const lanes = opts.gemvLanes ?? rowLane.lanes;
-          if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
-          if (!(ROWLANE_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`row-lane GEMV: gemvLanes must be one of ${ROWLANE_LANES_OPTIONS.join(', ')}, got ${lanes}`);
+          checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
+          checkOption('row-lane GEMV: gemvLanes', lanes, ROWLANE_LANES_OPTIONS);
           const threads = opts.gemvThreads ?? rowLane.threads;
           const body = gemvRowLaneBody(mr, nr, { norm: !!norm, loraFold: fold, redFloats: this.rowLaneRedFloats(mr, !!norm), threads, swiglu: !!opts.ySwiglu });
           const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
@@ -490,8 +495,8 @@ export class MatmulKernel {
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4, this.gemvWalk);
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? shape.rows; // the SwiGLU store: a gate|up pair a lane group
           const lanes = opts.gemvLanes ?? shape.lanes;
-          if (!(GEMV_ROWS_OPTIONS as readonly number[]).includes(nr)) throw new Error(`gemvRows must be one of ${GEMV_ROWS_OPTIONS.join(', ')}, got ${nr}`);
-          if (!(GEMV_LANES_OPTIONS as readonly number[]).includes(lanes)) throw new Error(`gemvLanes must be one of ${GEMV_LANES_OPTIONS.join(', ')}, got ${lanes}`);
+          checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
+          checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
           const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu };
@@ -563,7 +568,7 @@ export class MatmulKernel {
 
   private stepsFor(want?: number): number {
     const u = want ?? this.gemvSteps;
-    if (!(GEMV_STEPS_OPTIONS as readonly number[]).includes(u)) throw new Error(`gemvSteps must be one of ${GEMV_STEPS_OPTIONS.join(', ')}, got ${u}`);
+    checkOption('gemvSteps', u, GEMV_STEPS_OPTIONS);
     return u;
   }
 
