@@ -662,12 +662,19 @@ export class MatmulKernel {
    * the SwiGLU-fused x, and stagedGemvBytes within the device's workgroup memory.
    */
   stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
-    const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-    const bytes = stagedGemvBytes(mr, w.K, norm);
-    const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && bytes <= limit;
-    if (opts.gemvStaged && !can) throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${bytes} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
+    const can = this.canStage(w, mr, norm, !!opts.xSwiglu);
+    if (opts.gemvStaged && !can) {
+      const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
+      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
+    }
     const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
+  }
+
+  /** Whether the staged GEMV can run `mr` rows of x against w here (stagedFor's conditions, asked or not). */
+  canStage(w: Weight, mr: number, norm: boolean, xSwiglu = false): boolean {
+    const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
+    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedGemvBytes(mr, w.K, norm) <= limit;
   }
 
   /**

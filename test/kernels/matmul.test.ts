@@ -396,6 +396,7 @@ describe('matmul', () => {
     expect(() => small.encode(rec, b, long, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/16448 bytes of workgroup memory; got q4, K = 2048, 16384 bytes; hint/);
     small.gemvStagedRows = 16;
     expect(small.stagedFor(long, 1, {}, false)).toBe(false); // by default: another body there
+    expect([small.canStage(long, 1, false), small.canStage(q4, 16, false), small.canStage(q4, 1, false, true), kernel.canStage(bf, 1, false)]).toEqual([false, true, false, false]);
     expect(small.stagedFor(q4, 16, {}, false)).toBe(true); // 16 rows of 64 fit
     [bf, odd, q4, long].forEach((wt) => destroyWeight(ctx, wt));
     ctx.memory.destroy(b);

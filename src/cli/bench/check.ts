@@ -14,7 +14,7 @@ import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, STAGED_LANES_OPTIONS, destroyWeight, stagedGemvBytes, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, STAGED_LANES_OPTIONS, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
@@ -349,7 +349,7 @@ function report(ctx: GpuContext, count: number, worst: number, failures: string[
 async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
   const { M, w } = p;
   const at = `M=${M} N=${w.N} K=${w.K}`;
-  if (stagedGemvBytes(M, w.K, true) > (ctx.limits.maxComputeWorkgroupStorageSize ?? 16384)) return;
+  if (!kernel.canStage(w, M, true)) return;
   for (const rows of GEMV_ROWS_OPTIONS) {
     for (const lanes of STAGED_LANES_OPTIONS) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
   }
