@@ -375,14 +375,20 @@ export class MatmulKernel {
   gemvRowLaneMaxRows = 8;
   /** Fewest rows of W the row-lane GEMV is the default for (ROWLANE_MIN_N; benchmarks vary it). */
   gemvRowLaneMinN = ROWLANE_MIN_N;
-  /** Up to this many rows of x the q4 GEMVs that can stage x in workgroup memory do (stagedFor; 0: never). */
-  gemvStagedRows = 0;
-  /** Workgroups the staged GEMV's layout aims for (stagedLanes). */
-  gemvStagedWorkgroups = GEMV_MIN_WORKGROUPS;
+  /**
+   * Up to this many rows of x the q4 GEMVs that can stage x in workgroup memory do (stagedFor; 0:
+   * never). 1: H100, 2026-12-06 sixteenth session (a G = 1 decode step's pass, GPU-timed, each choice in
+   * one call): never 1.854 ms, LoRA 2.363; one row for gate|up only (N ≥ 8192) at 512 target workgroups
+   * (16 lanes a row) 1.749, LoRA 2.268; every weight 1.888–2.062 (o and down are slower staged:
+   * streamed 6.0 / 15.1 µs against 5.4 / 11.2); gate|up streamed 17.0 → 15.5 µs.
+   */
+  gemvStagedRows = 1;
+  /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
+  gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
   gemvStagedMaxK = Infinity;
-  /** Fewest rows of W (N) the staged GEMV is the default for. */
-  gemvStagedMinN = 0;
+  /** Fewest rows of W (N) the staged GEMV is the default for: 8192, gate|up only (above). */
+  gemvStagedMinN = 8192;
   /**
    * From this many rows of x a lane-group GEMV with the RMSNorm fused takes Σx² from a workgroup
    * prologue (gemv_body.ts BodyOpts.prologue) instead of summing it in every lane group's walk

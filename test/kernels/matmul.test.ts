@@ -88,7 +88,7 @@ const CASES: Case[] = [
   { name: 'q4 gemv staged LANES=16 NR=1 M=2 N=21 K=1056 accumulate + lora slices r = 72 in the epilogue (loraFold off)', M: 2, N: 21, K: 1056, variant: 'gemv', accumulate: true, lora: true, loraR: 72, loraFold: false, gemvStaged: true, gemvLanes: 16, gemvRows: 1 },
   { name: 'q4 gemv staged LANES=32 M=1 N=45 K=2048 lora slices r = 40', M: 1, N: 45, K: 2048, variant: 'gemv', lora: true, loraR: 40, gemvStaged: true, gemvLanes: 32 },
   { name: 'q4 gemv staged reduce_rows LANES=8 NR=2 M=5 N=37 K=256 bias', M: 5, N: 37, K: 256, variant: 'gemv', bias: true, gemvStaged: true, gemvLanes: 8, gemvRows: 2, scatter: false },
-  { name: 'Qwen gate|up decode M=1 1536→17920, staged (the default layout: 4 lanes a row)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true },
+  { name: 'Qwen gate|up decode M=1 1536→17920, staged (the default layout: 16 lanes a row, 560 workgroups)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
   { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
@@ -377,7 +377,9 @@ describe('matmul', () => {
     expect(stagedGemvBytes(1, 1536, true)).toBe(1536 * 4 + 8192 + 64 + 1088);
     // the default: up to gemvStagedRows rows of x, unless another body is asked for
     const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
-    kernel.gemvStagedRows = 1;
+    expect([kernel.gemvStagedRows, kernel.gemvStagedWorkgroups, kernel.gemvStagedMinN]).toEqual([1, 512, 8192]);
+    expect(kernel.stagedFor(q4, 1, {}, false)).toBe(false); // 8 rows of W: fewer than gemvStagedMinN
+    kernel.gemvStagedMinN = 0;
     expect([1, 2].map((m) => kernel.stagedFor(q4, m, {}, false))).toEqual([true, false]);
     expect(kernel.stagedFor(q4, 1, { gemvRowLane: true }, false)).toBe(false);
     expect(kernel.stagedFor(q4, 1, { gemvStaged: false }, false)).toBe(false);
@@ -395,6 +397,7 @@ describe('matmul', () => {
     const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
     expect(() => small.encode(rec, b, long, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/16448 bytes of workgroup memory; got q4, K = 2048, 16384 bytes; hint/);
     small.gemvStagedRows = 16;
+    small.gemvStagedMinN = 0;
     expect(small.stagedFor(long, 1, {}, false)).toBe(false); // by default: another body there
     expect([small.canStage(long, 1, false), small.canStage(q4, 16, false), small.canStage(q4, 1, false, true), kernel.canStage(bf, 1, false)]).toEqual([false, true, false, false]);
     expect(small.stagedFor(q4, 16, {}, false)).toBe(true); // 16 rows of 64 fit

@@ -257,7 +257,7 @@ export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never
 /** staged-GEMV choices the breakdown times: [name, most rows of x (MatmulKernel.gemvStagedRows; 0: never), target workgroups (gemvStagedWorkgroups), longest rows (gemvStagedMaxK), fewest rows of W (gemvStagedMinN)] */
 export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
   ['never', 0, 128, Infinity, 0], ['1 row, 128 workgroups', 1, 128, Infinity, 0], ['1 row, 512', 1, 512, Infinity, 0], ['1 row, 128, K ≤ 2048', 1, 128, 2048, 0],
-  ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192], ['1 row, 256, N ≥ 8192', 1, 256, Infinity, 8192], ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192], ['1 row, 1024, N ≥ 8192', 1, 1024, Infinity, 8192],
+  ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192], ['1 row, 256, N ≥ 8192', 1, 256, Infinity, 8192], ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192], ['1 row, 1024, N ≥ 8192', 1, 1024, Infinity, 8192], ['1 row, 512, N ≥ 2048', 1, 512, Infinity, 2048],
   ['≤ 4 rows, 128', 4, 128, Infinity, 0],
 ];
 
