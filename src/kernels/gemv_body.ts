@@ -49,11 +49,6 @@ export interface BodyOpts {
    * q4 with K % 32 = 0): with `norm` they are staged as x∘g and their Σx² summed on the way
    */
   staged?: number;
-  /**
-   * with `staged`: x staged as int8, one scale a row and 32-weight step (gemvStagedBody's int8 form:
-   * approximate, for sampling only; needs subgroups of ≥ 4 lanes for the block maxima)
-   */
-  int8?: boolean;
 }
 
 const cache = new Map<string, string>();
@@ -180,7 +175,6 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
 export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: number }): string {
   const S = o.staged;
   if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
-  if (o.int8) return memo(`st8:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => shell('// 32 q4 weights a lane step, x staged as int8 (dot4I8Packed)', MR, NR, 'p.K / 32u', int8Step(MR, NR, S), { ...o, steps: 1 }));
   return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
     const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4'];
     for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
@@ -199,58 +193,6 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
   });
 }
 
-/**
- * The int8 form's lane step j: the NR rows' 32 codes become 8 words of 4 int8 codebook values each
- * (lut8: a code byte → its two values), and each row of x adds s · d_x · Σ dot4I8Packed over its 8
- * int8 words of x (d_x: the block's scale, xsc). Step j's two x vec4<u32> sit at 2j + (h ^ ((j >> 2) & 1)):
- * 8 lanes on neighbouring steps read 8 different 16-byte bank groups.
- */
-function int8Step(MR: number, NR: number, S: number): string[] {
-  const S16 = S / 4; // vec4<u32> of int8 x a row
-  const B = S / 8; // 32-weight blocks a row
-  const L = ['    let jv = 2u * j + ((j >> 2u) & 1u); // step j\'s first x vec4; its second at jv ^ 1'];
-  for (let i = 0; i < NR; i++) {
-    L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
-    for (let c = 0; c < 4; c++) L.push(`    let p${i}_${2 * c} = lut8[q${i}[${c}] & 255u] | (lut8[(q${i}[${c}] >> 8u) & 255u] << 16u); let p${i}_${2 * c + 1} = lut8[(q${i}[${c}] >> 16u) & 255u] | (lut8[q${i}[${c}] >> 24u] << 16u);`);
-  }
-  for (let m = 0; m < MR; m++) {
-    L.push(`    { let xa = xq[${m * S16}u + jv]; let xb = xq[${m * S16}u + (jv ^ 1u)]; let xd = xsc[${m * B}u + j];`);
-    const dots = (i: number) => ['xa.x', 'xa.y', 'xa.z', 'xa.w', 'xb.x', 'xb.y', 'xb.z', 'xb.w'].map((xv, w) => `dot4I8Packed(${xv}, p${i}_${w})`).join(' + ');
-    for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += s${i} * xd * f32(${dots(i)});`);
-    L.push('    }');
-  }
-  return L;
-}
-
-/**
- * Statements staging rows m0 … m0 + MR − 1 of x as int8 (gemvStagedBody's int8 form): a thread a unit
- * of 8 values (x∘g with `norm`, Σx² of the raw x into st<m> where `sums`); the block of 32 (4 units, 4
- * neighbouring lanes) takes d = max|x| / 127 (max over the 4 by subgroup shuffles), its values
- * round(x / d) packed 4 a u32 into `xq` at the swizzled places (int8Step) and d / 127 into `xsc` (the
- * 1/127 of the int8 codebook, lut8 = round(127 · codebook), folded in). The trip count is uniform
- * (the shuffles need every lane); threads past the units store nothing.
- */
-function stageXq(MR: number, S: number, norm: boolean, sums: boolean): string[] {
-  const U = S / 2; // units of 8 a row
-  const L = ['  { let lo = i32(round(codebook[lid & 15u] * 127.0)); let hi = i32(round(codebook[(lid >> 4u) & 15u] * 127.0)); lut8[lid] = (u32(lo) & 255u) | ((u32(hi) & 255u) << 8u); }'];
-  if (sums) L.push(`  var ${Array.from({ length: MR }, (_, m) => `st${m} = 0.0`).join('; var ')};`);
-  L.push(`  for (var t = 0u; t < ${Math.ceil(U / 256)}u; t++) {`);
-  L.push(`    let u = min(lid + 256u * t, ${U - 1}u); let ok = lid + 256u * t < ${U}u;`);
-  L.push('    let v = 2u * u; let h = u >> 1u; let at = (h ^ ((h >> 3u) & 1u)); let c = 2u * (u & 1u);');
-  if (norm) L.push('    let g0 = normw[v]; let g1 = normw[v + 1u];');
-  for (let m = 0; m < MR; m++) {
-    L.push(`    { let x0 = x[(m0 + ${m}u) * ${S}u + v]; let x1 = x[(m0 + ${m}u) * ${S}u + v + 1u];${sums ? ` st${m} += select(0.0, dot(x0, x0) + dot(x1, x1), ok);` : ''}`);
-    L.push(`      let y0 = x0${norm ? ' * g0' : ''}; let y1 = x1${norm ? ' * g1' : ''}; let a4 = max(abs(y0), abs(y1));`);
-    L.push('      var a = max(max(a4.x, a4.y), max(a4.z, a4.w)); a = max(a, subgroupShuffleXor(a, 1u)); a = max(a, subgroupShuffleXor(a, 2u));');
-    L.push('      let r = select(0.0, 127.0 / a, a > 0.0);');
-    L.push(`      if (ok) { xq[${m * (S / 4)}u + at][c] = pack4xI8(vec4<i32>(round(y0 * r))); xq[${m * (S / 4)}u + at][c + 1u] = pack4xI8(vec4<i32>(round(y1 * r)));`);
-    L.push(`        if ((u & 3u) == 0u) { xsc[${m * (S / 8)}u + (u >> 2u)] = a / 16129.0; } }`);
-    L.push('    }');
-  }
-  L.push('  }');
-  return L;
-}
-
 /** Statements staging rows m0 … m0 + MR − 1 of x (S vec4 each) into `xs` at the swizzled places (gemvStagedBody), as x∘g with `norm` and their Σx² into st<m> where `sums`. */
 function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
   const ms = Array.from({ length: MR }, (_, m) => m);
@@ -264,7 +206,7 @@ function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
 }
 
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}:${!!o.int8}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}`;
 }
 
 /** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
@@ -358,14 +300,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   return [
     `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused${pro ? ' (Σx² by the workgroup first)' : ''}` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''}${o.swiglu ? ', storing silu(gate)·up' : ''} (src/kernels/gemv_body.ts)`,
     ...(pro || stagedSums ? ['var<workgroup> nss: array<f32, 256>; // [MR][16] partial Σx² (the prologue)', 'var<workgroup> nrsq: array<f32, 16>; // [MR] rsqrt(mean x² + eps)'] : []),
-    ...(S && !o.int8 ? [`var<workgroup> xs: array<vec4<f32>, ${MR * S}>; // [MR][K/4] x (with the norm x∘g), vec4 v at v ^ ((v >> 3) & 7)`] : []),
-    ...(S && o.int8
-      ? [
-          `var<workgroup> xq: array<vec4<u32>, ${(MR * S) / 4}>; // [MR][K/16] x as int8, 16 a vec4, vec4 h at h ^ ((h >> 3) & 1)`,
-          `var<workgroup> xsc: array<f32, ${(MR * S) / 8}>; // [MR][K/32] each block's scale / 127`,
-          'var<workgroup> lut8: array<u32, 256>; // code byte → its two int8 codebook values (low code first)',
-        ]
-      : []),
+    ...(S ? [`var<workgroup> xs: array<vec4<f32>, ${MR * S}>; // [MR][K/4] x (with the norm x∘g), vec4 v at v ^ ((v >> 3) & 7)`] : []),
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  let g = lane_group(wid, nwg, lid);',
@@ -377,7 +312,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
     ...(pro ? sumSquaresByWorkgroup(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends
-    ...(S ? (o.int8 ? stageXq : stageX)(MR, S, !!o.norm, stagedSums) : []),
+    ...(S ? stageX(MR, S, !!o.norm, stagedSums) : []),
     ...(stagedSums ? reduceSumSquares(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'st') : []),
     '  w_init(lid);',
     '  workgroupBarrier();',

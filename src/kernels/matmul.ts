@@ -113,12 +113,6 @@ export interface MatmulOptions {
   /** GEMV only (q4, K % 32 = 0): true stages x in workgroup memory (gemv_body.ts gemvStagedBody; gemvLanes then 4…32), false never; default up to the kernel's gemvStagedRows rows of x */
   gemvStaged?: boolean;
   /**
-   * GEMV only: the staged GEMV with x staged as int8 (gemv_body.ts BodyOpts.int8; a scale per row and
-   * 32 weights, the codebook as round(127 · value)) and dot4I8Packed — approximate (relative error ≈ 1e-2
-   * of a row's sum), for sampling; needs subgroups of a fixed width ≥ 4
-   */
-  gemvInt8?: boolean;
-  /**
    * decode GEMVs with the unrolled bodies (MatmulKernel.swigluOutFor): w is a gate|up weight [2I, K] and
    * y receives h = silu(gate)·up [M, I] (ldy default I) — the SwiGLU in the GEMV's store (gemv_rowlane.ts
    * and gemv_body.ts `swiglu`: a lane's or lane group's two rows are the pair j, j + I)
@@ -235,9 +229,9 @@ export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
 /** Lanes a row of the staged GEMV (gemv_body.ts gemvStagedBody) may have: fewer than a subgroup too, since its walk is cheap and its staging is paid once a workgroup. */
 export const STAGED_LANES_OPTIONS = [4, 8, 16, 32] as const;
 
-/** Bytes of workgroup memory the staged GEMV needs for mr rows of x of length K: the rows (int8: a byte a value, a float a block of 32, the 256-word code table), the row reduction's 2048 floats, the codebook, the norm's partial sums. */
-export function stagedGemvBytes(mr: number, K: number, norm: boolean, int8 = false): number {
-  return (int8 ? mr * K + (mr * K) / 8 + 1024 : mr * K * 4) + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
+/** Bytes of workgroup memory the staged GEMV needs for mr rows of x of length K: the rows, the row reduction's 2048 floats, the codebook, the norm's partial sums. */
+export function stagedGemvBytes(mr: number, K: number, norm: boolean): number {
+  return mr * K * 4 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
 }
 
 /**
@@ -386,7 +380,8 @@ export class MatmulKernel {
    * never). 1: H100, 2026-12-06 sixteenth session (a G = 1 decode step's pass, GPU-timed, each choice in
    * one call): never 1.854 ms, LoRA 2.363; one row for gate|up only (N ≥ 8192) at 512 target workgroups
    * (16 lanes a row) 1.749, LoRA 2.268; every weight 1.888–2.062 (o and down are slower staged:
-   * streamed 6.0 / 15.1 µs against 5.4 / 11.2); gate|up streamed 17.0 → 15.5 µs.
+   * streamed 6.0 / 15.1 µs against 5.4 / 11.2); gate|up streamed 17.0 → 15.5 µs. Run 2, the default
+   * committed: 1.850 → 1.740 ms (LoRA 2.356 → 2.265); q|k|v staged too (N ≥ 2048) 1.740 (LoRA 2.243): a tie.
    */
   gemvStagedRows = 1;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -488,9 +483,9 @@ export class MatmulKernel {
           const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups);
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
-          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, int8: !!opts.gemvInt8 };
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
-          const pl = this.gemvPipeline(`matmul_gemv_staged${opts.gemvInt8 ? '_i8' : ''}_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
+          const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else if (rowLane) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
@@ -674,21 +669,19 @@ export class MatmulKernel {
    * the SwiGLU-fused x, and stagedGemvBytes within the device's workgroup memory.
    */
   stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
-    const int8 = !!opts.gemvInt8;
-    const can = this.canStage(w, mr, norm, !!opts.xSwiglu, int8);
-    if ((opts.gemvStaged || int8) && !can) {
+    const can = this.canStage(w, mr, norm, !!opts.xSwiglu);
+    if (opts.gemvStaged && !can) {
       const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-      throw new Error(`the staged GEMV${int8 ? ' (int8 x)' : ''} needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x${int8 ? ', subgroups of a fixed width ≥ 4' : ''} and ${stagedGemvBytes(mr, w.K, norm, int8)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}${int8 ? `, subgroup width ${this.scatterWidth || 'not fixed'}` : ''}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false${int8 ? ', gemvInt8: false' : ''})`);
+      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
-    if (int8) return true;
     const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
   }
 
   /** Whether the staged GEMV can run `mr` rows of x against w here (stagedFor's conditions, asked or not). */
-  canStage(w: Weight, mr: number, norm: boolean, xSwiglu = false, int8 = false): boolean {
+  canStage(w: Weight, mr: number, norm: boolean, xSwiglu = false): boolean {
     const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && (!int8 || this.scatterWidth >= 4) && stagedGemvBytes(mr, w.K, norm, int8) <= limit;
+    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedGemvBytes(mr, w.K, norm) <= limit;
   }
 
   /**

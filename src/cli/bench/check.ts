@@ -16,7 +16,7 @@ import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, STAGED_LANES_OPTIONS, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
-import { matmulInt8Ref, matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
+import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
 import { swigluRef } from '../../reference/swiglu';
 import { AttentionBackwardKernel } from '../../kernels/attention_backward';
@@ -65,7 +65,7 @@ function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number,
 }
 
 /** y = yIn + x·Wᵀ + bias + LoRA on the GPU, its relative error; `norm`: x is normed by the GEMV itself (xNorm) */
-async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false, want = norm ? p.wantNorm : p.want): Promise<number> {
+async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false): Promise<number> {
   const m = ctx.memory;
   const gb = norm ? m.upload('check.g', p.normW) : null;
   const xb = m.upload('check.x', p.x);
@@ -78,7 +78,7 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
   rec.submit();
   const got = await readF32(ctx.device, yb);
   [xb, yb, ub, bb, gb].forEach((b) => b && m.destroy(b));
-  return relError(got, want);
+  return relError(got, norm ? p.wantNorm : p.want);
 }
 
 /** h = silu(gate)·up of x·Wᵀ + bias + LoRA (W a gate|up pair [N = 2I, K], x normed by the GEMV) stored by the GEMV itself (ySwiglu; `body`: which GEMV), its relative error */
@@ -360,20 +360,4 @@ async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, ch
   }
   kernel.loraFold = true;
   check(`gemv staged SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));
-  await checkInt8(ctx, kernel, p, check);
-}
-
-/** The staged GEMV's int8 form (approximate) against the CPU reference of its own arithmetic (matmulInt8Ref), plain and with the norm fused; its error against the exact product is printed, not checked. */
-async function checkInt8(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
-  const { M, w, host } = p;
-  if (host.format !== 'q4' || !kernel.canStage(w, M, true, false, true)) return;
-  const at = `M=${M} N=${w.N} K=${w.K}`;
-  const want = matmulInt8Ref(p.x, host.q, M, { bias: p.bias, yIn: p.yIn, lora: p.lora });
-  for (const lanes of STAGED_LANES_OPTIONS) check(`gemv int8 x LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvInt8: true, gemvLanes: lanes }, false, want));
-  const xg = p.x.map((v, i) => v * p.normW[i % w.K]);
-  const rs = rmsInvRef(p.x, M, w.K, EPS);
-  const base = matmulWeightRef(new Float32Array(M * w.K), host, M, { bias: p.bias, yIn: p.yIn, lora: p.lora });
-  const wantNorm = matmulInt8Ref(xg, host.q, M).map((v, i) => v * rs[Math.floor(i / w.N)] + base[i]);
-  if (kernel.normFusable) check(`gemv int8 x, RMSNorm fused ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvInt8: true }, true, wantNorm));
-  console.log(`  int8 x ${at}: relative error against the exact product ${(await run(ctx, kernel, p, { variant: 'gemv', gemvInt8: true })).toExponential(2)}`);
 }

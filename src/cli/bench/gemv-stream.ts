@@ -39,16 +39,13 @@ export interface StreamVariant { name: string; opts: MatmulOptions; Ms?: number[
 
 /**
  * The bodies the stream times by default: the kernel's choice without the staged GEMV (lane-group, or
- * row-lane at 4–8 rows of x), the staged GEMV (x in workgroup memory) at one row of x with its layout
- * and 8, 16, 32 lanes a row, and its int8 form (approximate: MatmulOptions.gemvInt8) at every M with its
- * layout and 8, 32 lanes.
+ * row-lane at 4–8 rows of x), and the staged GEMV (x in workgroup memory) at one row of x with its
+ * layout and 8, 16, 32 lanes a row.
  */
 export const STREAM_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },
   { name: 'staged', opts: { gemvStaged: true }, Ms: [1] },
   ...[8, 16, 32].map((l) => ({ name: `staged, ${l} lanes`, opts: { gemvStaged: true, gemvLanes: l }, Ms: [1] })),
-  { name: 'int8', opts: { gemvInt8: true } },
-  ...[8, 32].map((l) => ({ name: `int8, ${l} lanes`, opts: { gemvInt8: true, gemvLanes: l } })),
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
