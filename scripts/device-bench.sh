@@ -14,7 +14,7 @@
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
-#   staged   the staged GEMV (x in workgroup memory, off by default): `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x), `bench-rollout --g 1 --choices staged`
+#   staged   the staged GEMV (x in workgroup memory; default for gate|up at one row of x): `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x), `bench-rollout --g 1 --choices staged`
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
 #   norm=N,P[,M] `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x (gate|up: M, default N), Σx² from the prologue from P rows

@@ -193,6 +193,11 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
   });
 }
 
+/** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */
+export function stagedGemvBytes(mr: number, K: number, norm: boolean): number {
+  return mr * K * 4 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
+}
+
 /** Statements staging rows m0 … m0 + MR − 1 of x (S vec4 each) into `xs` at the swizzled places (gemvStagedBody), as x∘g with `norm` and their Σx² into st<m> where `sums`. */
 function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
   const ms = Array.from({ length: MR }, (_, m) => m);

@@ -28,8 +28,10 @@ import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
-import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, type BodyOpts } from './gemv_body';
+import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
+
+export { stagedGemvBytes };
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -228,11 +230,6 @@ export const GEMV_STEPS_OPTIONS = [1, 2, 4] as const;
 export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
 /** Lanes a row of the staged GEMV (gemv_body.ts gemvStagedBody) may have: fewer than a subgroup too, since its walk is cheap and its staging is paid once a workgroup. */
 export const STAGED_LANES_OPTIONS = [4, 8, 16, 32] as const;
-
-/** Bytes of workgroup memory the staged GEMV needs for mr rows of x of length K: the rows, the row reduction's 2048 floats, the codebook, the norm's partial sums. */
-export function stagedGemvBytes(mr: number, K: number, norm: boolean): number {
-  return mr * K * 4 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
-}
 
 /**
  * The staged GEMV's lanes a row for a weight of N rows at NR rows a lane group: the fewest (the longest
