@@ -372,6 +372,7 @@ describe('matmul', () => {
       destroyWeight(ctx, w);
     }
     expect(stagedLanes(17920, 2, 128)).toBe(4); // gate|up: 140 workgroups of 128 rows
+    expect(stagedLanes(17920, 2, 512)).toBe(16); // gate|up at the default's 512: 560 workgroups of 32 rows
     expect(stagedLanes(2048, 2, 128)).toBe(32); // q|k|v: 128 workgroups of 16 rows
     expect(stagedLanes(100, 1, 128)).toBe(32); // too few rows for any: 32
     expect(stagedGemvBytes(1, 1536, true)).toBe(1536 * 4 + 8192 + 64 + 1088);
