@@ -423,8 +423,6 @@ export class MatmulKernel {
    * 2.19 / 2.21 s against 2.32 / 2.25.
    */
   denseRowGrid = true;
-  /** Lane steps a loop trip of the dense f32 GEMVs (encodeDenseGemv: the LoRA u; gemvBody's U), their loads issued together; null: gemvSteps. */
-  denseGemvSteps: number | null = null;
   /**
    * Split-K target for the tiled kernels when a caller gives a scratch (SplitK): a grid with fewer than
    * half this many workgroups is split into about this many (0: never). The training shapes' small
@@ -551,8 +549,7 @@ export class MatmulKernel {
     if (K % 8) throw new Error(`encodeDenseGemv: K = ${K} must be a multiple of 8`);
     const ldy = opts.ldy ?? N;
     const bindings = [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null];
-    const steps = this.stepsFor(opts.gemvSteps ?? this.denseGemvSteps ?? undefined);
-    const body = (mr: number, rows: number) => (this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps, sg: this.scatterWidth }) : gemvCode);
+    const body = (mr: number, rows: number) => (this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode);
     const flags = { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
     if (this.denseRowGrid && this.gemvUnrolled && M > 1 && M <= 65535) {
       // a workgroup row per row of x: each workgroup streams one row of x, where all rows of x in the
