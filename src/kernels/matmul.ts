@@ -31,8 +31,6 @@ import { encodeSumParts } from './matmul_f32';
 import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
 
-export { stagedGemvBytes };
-
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
 export const GEMV_NORM_STORAGE_BUFFERS = 9;
@@ -668,8 +666,7 @@ export class MatmulKernel {
   stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
     const can = this.canStage(w, mr, norm, !!opts.xSwiglu);
     if (opts.gemvStaged && !can) {
-      const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${limit} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
+      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
     const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
@@ -677,8 +674,7 @@ export class MatmulKernel {
 
   /** Whether the staged GEMV can run `mr` rows of x against w here (stagedFor's conditions, asked or not). */
   canStage(w: Weight, mr: number, norm: boolean, xSwiglu = false): boolean {
-    const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedGemvBytes(mr, w.K, norm) <= limit;
+    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedGemvBytes(mr, w.K, norm) <= this.workgroupBytes;
   }
 
   /**
@@ -707,8 +703,12 @@ export class MatmulKernel {
 
   /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */
   private rowLaneRedFloats(mr: number, norm: boolean): number {
-    const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-    return Math.min(16 * 256 * 2, Math.floor(limit / 4) - rowLaneFixedFloats(mr, norm));
+    return Math.min(16 * 256 * 2, Math.floor(this.workgroupBytes / 4) - rowLaneFixedFloats(mr, norm));
+  }
+
+  /** bytes of workgroup memory a shader may take on this device (WebGPU's default 16 KiB where the limit is not reported) */
+  private get workgroupBytes(): number {
+    return this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
   }
 
   /** Whether a GEMV of `mr` rows of x takes the 4-weight body: asked (`want`), else from gemvStep4Rows rows; q4 and bf16 (the LM head) with the unrolled 8-weight path only. */

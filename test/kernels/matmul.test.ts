@@ -2,7 +2,8 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, stagedGemvBytes, stagedLanes, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, stagedLanes, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { stagedGemvBytes } from '../../src/kernels/gemv_body';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../src/reference/rmsnorm';
 import { swigluRef } from '../../src/reference/swiglu';
