@@ -48,6 +48,19 @@ export const STREAM_VARIANTS: StreamVariant[] = [
   ...[8, 16, 32].map((l) => ({ name: `staged, ${l} lanes`, opts: { gemvStaged: true, gemvLanes: l }, Ms: [1] })),
 ];
 
+/**
+ * The many-row sweep (bench --stream --stream-set rows): at 8 and 16 rows of x, the lane-group GEMV
+ * with and without the 4-weight step, every row-lane layout (rows a lane × row lanes × threads) and
+ * the tiled matmul — which body keeps the f32 multiply-adds busiest when no dispatch waits on another.
+ */
+export const STREAM_ROWS_VARIANTS: StreamVariant[] = [
+  { name: 'lane-group', opts: { gemvStaged: false } },
+  { name: 'lane-group, 8-weight step', opts: { gemvStaged: false, gemvStep4: false } },
+  { name: 'lane-group, 4-weight step', opts: { gemvStaged: false, gemvStep4: true } },
+  ...[1, 2, 4].flatMap((r) => [8, 16, 32].flatMap((l) => [128, 256].map((t) => ({ name: `row-lane ${r}×${l}, ${t} threads`, opts: { gemvStaged: false, gemvRowLane: true, gemvRows: r, gemvLanes: l, gemvThreads: t } })))),
+  { name: 'tiled', opts: { variant: 'tiled' } },
+];
+
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 

@@ -1,0 +1,108 @@
+// Probe kernels for the f32 multiply-add ceiling through WGSL on this stack (`bench --fma-peak`): no
+// weights, no memory traffic beyond one store a thread, so their GPU time is arithmetic and
+// instruction issue only. What a decode GEMV at 8–16 rows of x could reach at best:
+//   fma        8 independent vec4 fma chains a thread (the adapter's raw f32 rate through WGSL)
+//   dot xs     MR accumulators a thread, each += dot(x, w) with x a uniform vec4 from workgroup
+//              memory and w constant (the row-lane GEMV's x reads and multiply-adds, no dequant)
+//   lut MR×NR  the row-lane GEMV's inner loop without memory: NR code words a thread (an LCG in
+//              registers instead of loads), each decoded through a 16-entry workgroup-memory codebook
+//              into 8 weights, times MR rows of x read uniformly from workgroup memory (or, "x uniform
+//              from memory", from a storage buffer through L1, as the row-lane GEMV reads it)
+// Each reports useful multiply-adds per second (T/s); the GEMVs' own rates are in gemv-stream.ts.
+import type { GpuContext } from '../../gpu/device';
+import type { Recorder } from '../../gpu/encoder';
+import { GpuTimer } from './gpu-timer';
+
+const WG = 256;
+
+const FMA = `
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+override ITERS: u32 = 1024u;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let s = f32(gid.x) * 1e-9;
+  ${Array.from({ length: 8 }, (_, i) => `var a${i} = vec4f(s + ${i}.0);`).join(' ')}
+  let b = vec4f(0.999, 1.0001, 0.9999, 1.00001);
+  let c = vec4f(1e-7, 2e-7, 3e-7, 4e-7);
+  for (var i = 0u; i < ITERS; i++) {
+    ${Array.from({ length: 8 }, (_, i) => `a${i} = fma(a${i}, b, c);`).join(' ')}
+  }
+  out[gid.x] = dot(${Array.from({ length: 8 }, (_, i) => `a${i}`).join(' + ')}, vec4f(1.0));
+}`;
+
+function dotXs(MR: number): string {
+  const ms = Array.from({ length: MR }, (_, m) => m);
+  return `
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+override ITERS: u32 = 1024u;
+var<workgroup> xs: array<vec4f, ${MR * 16}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  for (var i = lid; i < ${MR * 16}u; i += ${WG}u) { xs[i] = vec4f(f32(i) * 1e-3); }
+  workgroupBarrier();
+  let w = vec4f(f32(gid.x) * 1e-9, 0.5, 0.25, 0.125);
+  ${ms.map((m) => `var a${m} = 0.0;`).join(' ')}
+  for (var i = 0u; i < ITERS; i++) {
+    let v = i & 15u;
+    ${ms.map((m) => `a${m} += dot(xs[${m * 16}u + v], w);`).join(' ')}
+  }
+  out[gid.x] = ${ms.map((m) => `a${m}`).join(' + ')};
+}`;
+}
+
+function lut(MR: number, NR: number, global = false): string {
+  const ms = Array.from({ length: MR }, (_, m) => m);
+  const rs = Array.from({ length: NR }, (_, i) => i);
+  const nib = (q: string, k: number) => (k === 7 ? `lut[${q} >> 28u]` : `lut[(${q} >> ${4 * k}u) & 15u]`);
+  return `
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+override ITERS: u32 = 1024u;
+${global ? `@group(0) @binding(2) var<storage, read> xs: array<vec4f, ${MR * 16}>;` : `var<workgroup> xs: array<vec4f, ${MR * 16}>;`}
+var<workgroup> lut: array<f32, 16>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  ${global ? '' : `for (var i = lid; i < ${MR * 16}u; i += ${WG}u) { xs[i] = vec4f(f32(i) * 1e-3); }`}
+  if (lid < 16u) { lut[lid] = f32(lid) * 0.125 - 1.0; }
+  workgroupBarrier();
+  ${rs.map((i) => `var q${i} = (gid.x + ${i}u) * 2654435761u;`).join(' ')}
+  ${rs.flatMap((i) => ms.map((m) => `var a${i}_${m} = 0.0;`)).join(' ')}
+  for (var i = 0u; i < ITERS; i++) {
+    ${rs.map((i) => `let wa${i} = vec4f(${[0, 1, 2, 3].map((k) => nib(`q${i}`, k)).join(', ')}); let wb${i} = vec4f(${[4, 5, 6, 7].map((k) => nib(`q${i}`, k)).join(', ')}); q${i} = q${i} * 1664525u + 1013904223u;`).join('\n    ')}
+    let v = (i & 7u) * 2u;
+    ${ms.map((m) => `{ let xa = xs[${m * 16}u + v]; let xb = xs[${m * 16}u + v + 1u]; ${rs.map((i) => `a${i}_${m} += dot(xa, wa${i}) + dot(xb, wb${i});`).join(' ')} }`).join('\n    ')}
+  }
+  out[gid.x] = ${rs.flatMap((i) => ms.map((m) => `a${i}_${m}`)).join(' + ')};
+}`;
+}
+
+export interface FmaPeakRow { name: string; ms: number; tfmaPerS: number }
+
+/** Each probe at `workgroups` × 256 threads and `iters` loop trips, GPU-timed (median of 5); null without timestamp-query. */
+export async function benchFmaPeak(ctx: GpuContext, workgroups: number, iters: number): Promise<FmaPeakRow[] | null> {
+  const timer = GpuTimer.create(ctx);
+  if (!timer) return null;
+  const threads = workgroups * WG;
+  const out = ctx.memory.create('fma.out', threads * 4);
+  const xg = ctx.memory.create('fma.x', 16 * 16 * 16);
+  const probes: Array<[string, string, number, boolean?]> = [
+    ['fma (8 vec4 chains)', FMA, 32],
+    ...[8, 16].map((mr): [string, string, number] => [`dot xs, ${mr} rows of x`, dotXs(mr), 4 * mr]),
+    ...[8, 16].flatMap((mr) => [1, 2, 4].map((nr): [string, string, number] => [`lut ${mr}×${nr} (rows of x × rows of W)`, lut(mr, nr), 8 * mr * nr])),
+    ...[1, 2].map((nr): [string, string, number, boolean] => [`lut 16×${nr}, x uniform from memory (L1)`, lut(16, nr, true), 8 * 16 * nr, true]),
+  ];
+  const rows: FmaPeakRow[] = [];
+  try {
+    for (const [name, code, perTrip, global] of probes) {
+      const pl = ctx.pipelines.getSync(`fma_peak.${name}`, code, { ITERS: iters });
+      const [ms] = await timer.median([(rec: Recorder) => rec.dispatch(pl, null, global ? [out, xg] : [out], [workgroups])], 5);
+      const tfmaPerS = (threads * iters * perTrip) / (ms * 1e9);
+      rows.push({ name, ms, tfmaPerS });
+      console.log(`  ${name}: ${ms.toFixed(4)} ms = ${tfmaPerS.toFixed(2)} T multiply-adds/s`);
+    }
+    return rows;
+  } finally {
+    ctx.memory.destroy(out);
+    ctx.memory.destroy(xg);
+    timer.destroy();
+  }
+}
