@@ -30,6 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
+import { SKINNY_KQ_OPTIONS, SKINNY_NI_OPTIONS, skinnyBody, skinnyBytes, skinnyRows } from './matmul_skinny';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -126,6 +127,14 @@ export interface MatmulOptions {
   tiledRows?: 4 | 8;
   /** tiled only, no LoRA epilogue: split-K through this scratch (SplitK) */
   split?: SplitK;
+  /**
+   * GEMV only (q4, K % 32 = 0, no fused norm, SwiGLU or save): the skinny matmul (matmul_skinny.ts:
+   * weights decoded once into workgroup memory, a tile of y a thread; gemvRows then counts rows of W
+   * a thread, 2 or 4) — an experiment for 8–16 rows of x, never the default
+   */
+  gemvSkinny?: boolean;
+  /** skinny matmul only: vec4 along k a stage, 8 or 4 (half the workgroup memory); default 8 where the device's workgroup memory holds it */
+  gemvSkinnyStage?: number;
   /** GEMV only, where saveFusable: each stored row of y also goes to a training-layout buffer (RowSaveTarget) */
   save?: RowSaveTarget | null;
 }
@@ -470,6 +479,18 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
+        if (variant === 'gemv' && opts.gemvSkinny) {
+          const ni = opts.gemvRows ?? 4;
+          const kq = opts.gemvSkinnyStage ?? (skinnyBytes(ni, 8) <= this.workgroupBytes ? 8 : 4);
+          checkOption('skinny matmul: gemvRows', ni, SKINNY_NI_OPTIONS);
+          checkOption('skinny matmul: gemvSkinnyStage', kq, SKINNY_KQ_OPTIONS);
+          if (w.format !== 'q4' || w.K % 32 || norm || opts.xSwiglu || opts.ySwiglu || save || skinnyBytes(ni, kq) > this.workgroupBytes) {
+            throw new Error(`the skinny matmul needs q4 weights with K a multiple of 32, no fused norm, SwiGLU or save, and ${skinnyBytes(ni, kq)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.ySwiglu ? ', ySwiglu' : ''}${save ? ', save' : ''}, ${this.workgroupBytes} bytes; hint: the GEMV (gemvSkinny off)`);
+          }
+          const pl = this.ctx.pipelines.getSync('matmul_skinny_q4', composeSource(q4WideCode, epilogueCode, NO_SAVE, skinnyBody(mr, ni, kq)), flags);
+          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, skinnyRows(ni))));
+          continue;
+        }
         const staged = variant === 'gemv' && this.stagedFor(w, mr, opts, !!norm);
         const rowLane = variant === 'gemv' && !staged ? this.rowLaneFor(w, mr, opts, !!norm) : null;
         if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);

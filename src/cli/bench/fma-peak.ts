@@ -8,6 +8,8 @@
 //              registers instead of loads), each decoded through a 16-entry workgroup-memory codebook
 //              into 8 weights, times MR rows of x read uniformly from workgroup memory (or, "x uniform
 //              from memory", from a storage buffer through L1, as the row-lane GEMV reads it)
+//   fma chains the lut probe with vec4 accumulators and fma() (4 multiply-adds an instruction, no
+//              dot's separate add) — how the skinny matmul sums
 // Each reports useful multiply-adds per second (T/s); the GEMVs' own rates are in gemv-stream.ts.
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
@@ -50,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
 }`;
 }
 
-function lut(MR: number, NR: number, global = false): string {
+function lut(MR: number, NR: number, global = false, fmaChains = false): string {
   const ms = Array.from({ length: MR }, (_, m) => m);
   const rs = Array.from({ length: NR }, (_, i) => i);
   const nib = (q: string, k: number) => (k === 7 ? `lut[${q} >> 28u]` : `lut[(${q} >> ${4 * k}u) & 15u]`);
@@ -65,13 +67,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
   if (lid < 16u) { lut[lid] = f32(lid) * 0.125 - 1.0; }
   workgroupBarrier();
   ${rs.map((i) => `var q${i} = (gid.x + ${i}u) * 2654435761u;`).join(' ')}
-  ${rs.flatMap((i) => ms.map((m) => `var a${i}_${m} = 0.0;`)).join(' ')}
+  ${rs.flatMap((i) => ms.map((m) => (fmaChains ? `var a${i}_${m} = vec4f(0.0); var b${i}_${m} = vec4f(0.0);` : `var a${i}_${m} = 0.0;`))).join(' ')}
   for (var i = 0u; i < ITERS; i++) {
     ${rs.map((i) => `let wa${i} = vec4f(${[0, 1, 2, 3].map((k) => nib(`q${i}`, k)).join(', ')}); let wb${i} = vec4f(${[4, 5, 6, 7].map((k) => nib(`q${i}`, k)).join(', ')}); q${i} = q${i} * 1664525u + 1013904223u;`).join('\n    ')}
     let v = (i & 7u) * 2u;
-    ${ms.map((m) => `{ let xa = xs[${m * 16}u + v]; let xb = xs[${m * 16}u + v + 1u]; ${rs.map((i) => `a${i}_${m} += dot(xa, wa${i}) + dot(xb, wb${i});`).join(' ')} }`).join('\n    ')}
+    ${ms.map((m) => `{ let xa = xs[${m * 16}u + v]; let xb = xs[${m * 16}u + v + 1u]; ${rs.map((i) => (fmaChains ? `a${i}_${m} = fma(xa, wa${i}, a${i}_${m}); b${i}_${m} = fma(xb, wb${i}, b${i}_${m});` : `a${i}_${m} += dot(xa, wa${i}) + dot(xb, wb${i});`)).join(' ')} }`).join('\n    ')}
   }
-  out[gid.x] = ${rs.flatMap((i) => ms.map((m) => `a${i}_${m}`)).join(' + ')};
+  out[gid.x] = ${rs.flatMap((i) => ms.map((m) => (fmaChains ? `dot(a${i}_${m} + b${i}_${m}, vec4f(1.0))` : `a${i}_${m}`))).join(' + ')};
 }`;
 }
 
@@ -89,6 +91,7 @@ export async function benchFmaPeak(ctx: GpuContext, workgroups: number, iters: n
     ...[8, 16].map((mr): [string, string, number] => [`dot xs, ${mr} rows of x`, dotXs(mr), 4 * mr]),
     ...[8, 16].flatMap((mr) => [1, 2, 4].map((nr): [string, string, number] => [`lut ${mr}×${nr} (rows of x × rows of W)`, lut(mr, nr), 8 * mr * nr])),
     ...[1, 2].map((nr): [string, string, number, boolean] => [`lut 16×${nr}, x uniform from memory (L1)`, lut(16, nr, true), 8 * 16 * nr, true]),
+    ...[8, 16].map((mr): [string, string, number] => [`lut ${mr}×2, vec4 fma chains instead of dot()`, lut(mr, 2, false, true), 8 * mr * 2]),
   ];
   const rows: FmaPeakRow[] = [];
   try {

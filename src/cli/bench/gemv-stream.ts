@@ -3,13 +3,15 @@
 // for every one of a model's layers in one pass, each writing its own output (no dependency, so no
 // barrier between them and the dispatches overlap) — the bandwidth the kernel reaches when it is
 // not waiting on the one before — next to the copy kernel moving the same bytes the same way (each
-// weight's codes copied to a buffer of its own) and the 64 MiB copy (issue #9.3's roofline).
+// weight's codes copied to a buffer of its own) and the 64 MiB copy (issue #9.3's roofline). Every
+// body's result is checked against the first body's (a line says where they differ).
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
 import { destroyWeight, uploadWeight, type MatmulKernel, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { copyRoofline } from './gemv-cold';
 import { GpuTimer } from './gpu-timer';
+import { readF32 } from '../../gpu/buffers';
 import { quantizeQ4Fast } from './weights';
 
 export interface StreamGemvRow {
@@ -32,6 +34,8 @@ export interface StreamGemvRow {
   copyStreamGbps: number;
   /** the GEMVs' bandwidth over that copy stream's */
   pctCopyStream: number;
+  /** largest |y − y of the first body| over the largest |y| (weight 0): 0 for the first body */
+  maxDiff: number;
 }
 
 /** A GEMV body the stream times: its name, the options that pick it, and at which rows of x (all of them if absent). */
@@ -61,6 +65,13 @@ export const STREAM_ROWS_VARIANTS: StreamVariant[] = [
   { name: 'tiled', opts: { variant: 'tiled' } },
 ];
 
+/** The skinny matmul (matmul_skinny.ts) against the many-row defaults (bench --stream --stream-set skinny): every NI × stage at 8 and 16 rows of x. */
+export const STREAM_SKINNY_VARIANTS: StreamVariant[] = [
+  { name: 'lane-group', opts: { gemvStaged: false } },
+  { name: 'row-lane 2×8, 128 threads', opts: { gemvStaged: false, gemvRowLane: true, gemvRows: 2, gemvLanes: 8, gemvThreads: 128 } },
+  ...[4, 2].flatMap((ni) => [8, 4].map((kq) => ({ name: `skinny NI=${ni}, ${4 * kq} k a stage`, opts: { gemvSkinny: true, gemvRows: ni, gemvSkinnyStage: kq } }))),
+];
+
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 
@@ -87,8 +98,9 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
       dsts.forEach((d) => m.destroy(d));
       const copyStreamGbps = (2 * codes * 4 * count) / (copiesMs * 1e6);
       for (const M of Ms) {
-        const x = m.create('stream.x', M * K * 4);
+        const x = m.upload('stream.x', Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37)));
         const ys = ws.map((_, i) => m.create(`stream.y.${i}`, M * N * 4));
+        let first: Float32Array | null = null; // the first body's y of weight 0: every other body's must match it
         for (const v of variants.filter((v) => !v.Ms || v.Ms.includes(M))) {
           let ms: number;
           try {
@@ -97,9 +109,16 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
             console.log(`  streamed q4 ${name} M=${M}, ${v.name}: not run (${(e as Error).message.slice(0, 120)})`);
             continue;
           }
+          const y0 = await readF32(ctx.device, ys[0], M * N);
+          let worst = 0;
+          let scale = 0;
+          if (first) for (let i = 0; i < y0.length; i++) { worst = Math.max(worst, Math.abs(y0[i] - first[i])); scale = Math.max(scale, Math.abs(first[i])); }
+          else first = y0;
+          const differs = !(worst <= 1e-4 * Math.max(scale, 1e-6));
           const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
           const gbps = (bytes * count) / (ms * 1e6);
-          const r: StreamGemvRow = { name, variant: v.name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps };
+          const r: StreamGemvRow = { name, variant: v.name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps, maxDiff: worst / Math.max(scale, 1e-30) };
+          if (differs) console.log(`  streamed q4 ${name} M=${M} (${v.name}): RESULT DIFFERS from ${variants[0].name}'s by ${worst.toExponential(2)} (largest |y| ${scale.toExponential(2)})`);
           rows.push(r);
           console.log(`  streamed q4 ${name} M=${M} ${N}×${K} (${v.name}), ${count} weights in one pass: ${r.msEach.toFixed(4)} ms each = ${gbps.toFixed(0)} GB/s (${r.pctCopy.toFixed(0)}% of the 64 MiB copy; the same bytes copied the same way ${copyStreamGbps.toFixed(0)} GB/s: ${r.pctCopyStream.toFixed(0)}%)`);
         }
