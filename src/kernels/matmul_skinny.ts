@@ -1,5 +1,5 @@
-// The skinny matmul (q4 weights, K % 32 = 0, 2…16 rows of x: decode at G = 8–16; an experiment,
-// off by default: MatmulOptions.gemvSkinny): WGSL made per (MR, NI), composed after
+// The skinny matmul (q4 weights, K % 32 = 0, 1…16 rows of x, meant for decode at G = 8–16; an
+// experiment, off by default: MatmulOptions.gemvSkinny): WGSL made per (MR, NI, KQ), composed after
 // weights_q4_wide.wgsl (16-byte code loads), matmul_epilogue.wgsl (store()) and a save_row() no-op.
 // Shapes: x f32[M, K] (rows mOff…mOff + MR of this dispatch), codes [N, K/32] vec4<u32>, y f32[M, ldy].
 //
@@ -16,8 +16,9 @@
 // decodes row n0 + t's 32 weights (one vec4<u32> of codes, times the 64-block's scale) into
 // ws[slice][kq][t] (kq: KQ vec4 along k, a whole step at KQ = 8, half a step at 4), threads stage x's
 // MR × KQ vec4 into xs[slice][kq][m]; a barrier; each thread adds its tile's products; a barrier.
-// The next step's codes and x are loaded after the first stage's barrier (one step ahead). At the end the KS slices' sums are added through workgroup
-// memory (reusing ws) and stored by store() (bias, residual, LoRA epilogue).
+// The next step's codes and x are loaded after the first stage's barrier (one step ahead). At the
+// end the KS slices' sums are added through workgroup memory (reusing ws) and stored by store()
+// (bias, residual, LoRA epilogue). The CPU reference is src/reference/matmul.ts (matmulWeightRef).
 // Workgroup memory: KS·KQ·(TN + 16) vec4 = 40 KiB at NI = 4 and KQ = 8, 24 at NI = 2; half at KQ = 4.
 
 const KS = 4;
