@@ -388,6 +388,8 @@ export class MatmulKernel {
    * committed: 1.850 → 1.740 ms (LoRA 2.356 → 2.265); q|k|v staged too (N ≥ 2048) 1.740 (LoRA 2.243): a tie.
    */
   gemvStagedRows = 1;
+  /** From this many rows of x the decode GEMVs that can take it run the skinny matmul (skinnyFor; an experiment: Infinity, never) */
+  gemvSkinnyRows = Infinity;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -479,14 +481,12 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
-        if (variant === 'gemv' && opts.gemvSkinny) {
+        if (variant === 'gemv' && this.skinnyFor(w, mr, opts, !!norm, !!save)) {
           const ni = opts.gemvRows ?? 4;
           const kq = opts.gemvSkinnyStage ?? (skinnyBytes(ni, 8) <= this.workgroupBytes ? 8 : 4);
           checkOption('skinny matmul: gemvRows', ni, SKINNY_NI_OPTIONS);
           checkOption('skinny matmul: gemvSkinnyStage', kq, SKINNY_KQ_OPTIONS);
-          if (w.format !== 'q4' || w.K % 32 || norm || opts.xSwiglu || opts.ySwiglu || save || skinnyBytes(ni, kq) > this.workgroupBytes) {
-            throw new Error(`the skinny matmul needs q4 weights with K a multiple of 32, no fused norm, SwiGLU or save, and ${skinnyBytes(ni, kq)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.ySwiglu ? ', ySwiglu' : ''}${save ? ', save' : ''}, ${this.workgroupBytes} bytes; hint: the GEMV (gemvSkinny off)`);
-          }
+          if (skinnyBytes(ni, kq) > this.workgroupBytes) throw new Error(`the skinny matmul with ${ni} rows of W a thread and ${4 * kq} k a stage needs ${skinnyBytes(ni, kq)} bytes of workgroup memory; the device has ${this.workgroupBytes}; hint: gemvSkinnyStage 4`);
           const pl = this.ctx.pipelines.getSync('matmul_skinny_q4', composeSource(q4WideCode, epilogueCode, NO_SAVE, skinnyBody(mr, ni, kq)), flags);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, skinnyRows(ni))));
           continue;
@@ -690,6 +690,18 @@ export class MatmulKernel {
       throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
     const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
+    return can && want;
+  }
+
+  /**
+   * Whether a GEMV of `mr` rows of x and weight w runs the skinny matmul (matmul_skinny.ts): asked
+   * (opts.gemvSkinny), else from gemvSkinnyRows rows of x where no other body is asked for; q4 with
+   * K % 32 = 0, no fused norm, SwiGLU or save, and workgroup memory for its half-step stages.
+   */
+  skinnyFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean, save: boolean): boolean {
+    const can = w.format === 'q4' && w.K % 32 === 0 && !norm && !opts.xSwiglu && !opts.ySwiglu && !save && skinnyBytes(2, 4) <= this.workgroupBytes;
+    if (opts.gemvSkinny && !can) throw new Error(`the skinny matmul needs q4 weights with K a multiple of 32, no fused norm, SwiGLU or save, and ${skinnyBytes(2, 4)} bytes of workgroup memory at least; got ${w.format}, K = ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.ySwiglu ? ', ySwiglu' : ''}${save ? ', save' : ''}, ${this.workgroupBytes} bytes; hint: the GEMV (gemvSkinny off)`);
+    const want = opts.gemvSkinny ?? (mr >= this.gemvSkinnyRows && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
   }
 

@@ -71,7 +71,13 @@ describe('matmul_skinny', () => {
     expect(() => skinnyBody(17, 4)).toThrow('1…16 rows of x');
     expect(() => skinnyBody(4, 4, 2)).toThrow('vec4 along k a stage must be one of 4, 8');
     expect(skinnyBytes(4, 8)).toBe(4 * 8 * 80 * 16 + 64);
-    await expect(runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, odd, yb, 4, { variant: 'gemv', gemvSkinny: true, gemvSkinnyStage: 8, gemvRows: 4 }))).rejects.toThrow('41024 bytes of workgroup memory');
+    const ok = uploadWeight(ctx, packWeight('q4', normal(4, 37 * 64, 0.05), 37, 64), 'ok');
+    await expect(runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, ok, yb, 4, { variant: 'gemv', gemvSkinny: true, gemvSkinnyStage: 8, gemvRows: 4 }))).rejects.toThrow('needs 41024 bytes of workgroup memory');
+    // by default never; from gemvSkinnyRows rows of x where it can run (not for bf16: the GEMV then)
+    expect(kernel.skinnyFor(ok, 16, {}, false, false)).toBe(false);
+    kernel.gemvSkinnyRows = 8;
+    expect([kernel.skinnyFor(ok, 8, {}, false, false), kernel.skinnyFor(ok, 7, {}, false, false), kernel.skinnyFor(bf, 16, {}, false, false), kernel.skinnyFor(ok, 16, {}, true, false), kernel.skinnyFor(ok, 16, { gemvRowLane: true }, false, false)]).toEqual([true, false, false, false, false]);
+    destroyWeight(ctx, ok);
     [xb, yb].forEach((b) => ctx.memory.destroy(b));
     destroyWeight(ctx, bf);
     destroyWeight(ctx, odd);

@@ -129,11 +129,13 @@ export interface StepGpuTime {
   byWalk: Record<string, number>;
   /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K, fewest rows of W): GPU ms */
   byStaged: Record<string, number>;
+  /** the step's pass by the rows of x from which the skinny matmul runs (MatmulKernel.gemvSkinnyRows): GPU ms */
+  bySkinny: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'skinny';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'skinny'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -244,7 +246,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
     // the staged GEMV (x in workgroup memory): up to how many rows of x, its target workgroups, the longest rows it takes
     const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged };
+    // the skinny matmul (weights decoded once into workgroup memory) for the GEMVs that can take it, from this many rows of x
+    const bySkinny = msOf(await byChoice([['never', Infinity], ['8+ rows', 8], ['16 rows', 16]], () => mm.gemvSkinnyRows, (v) => { mm.gemvSkinnyRows = v; }, 'skinny'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, bySkinny };
   } finally {
     timer.destroy();
     bufs.destroy();
