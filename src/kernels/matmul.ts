@@ -214,6 +214,11 @@ export function rowLaneLayout(_M: number, N: number, _K: number): RowLaneLayout 
   return N / 16 >= 4 * GEMV_MIN_WORKGROUPS ? { rows: 2, lanes: 8, threads: 128 } : { rows: 1, lanes: 8, threads: 128 };
 }
 
+/** The row-lane layout of the smaller weights (MatmulKernel.gemvRowLaneSmallMaxRows): 2 rows a lane, 8 row lanes, 256 threads. */
+export const ROWLANE_SMALL_LAYOUT: RowLaneLayout = { rows: 2, lanes: 8, threads: 256 };
+/** Longest rows the smaller weights take the row-lane body at (down's K = 8960 ran slower on it: 20.7 → 27.0 µs at 8 rows). */
+export const ROWLANE_SMALL_MAX_K = 2048;
+
 /** A row-lane GEMV layout: rows a lane, row lanes, threads a workgroup (threads / lanes k-parts). */
 export interface RowLaneLayout { rows: number; lanes: number; threads: number }
 
@@ -379,6 +384,13 @@ export class MatmulKernel {
   gemvRowLaneMaxRows = 8;
   /** Fewest rows of W the row-lane GEMV is the default for (ROWLANE_MIN_N; benchmarks vary it). */
   gemvRowLaneMinN = ROWLANE_MIN_N;
+  /**
+   * Up to this many rows of x (from gemvRowLaneRows) the smaller q4 GEMVs — fewer rows of W than
+   * gemvRowLaneMinN, K ≤ ROWLANE_SMALL_MAX_K: q|k|v and o — take the row-lane body at ROWLANE_SMALL_LAYOUT
+   * (0: never; an experiment). H200, streamed (seventeenth session): q|k|v at 8 rows 10.3 → 8.0 µs, o at
+   * 16 rows 12.2 → 10.4, but q|k|v at 16 rows 19.0 → 24.8.
+   */
+  gemvRowLaneSmallMaxRows = 0;
   /**
    * Up to this many rows of x the q4 GEMVs that can stage x in workgroup memory do (stagedFor; 0:
    * never). 1: H100, 2026-12-06 sixteenth session (a G = 1 decode step's pass, GPU-timed, each choice in
@@ -720,7 +732,9 @@ export class MatmulKernel {
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
-    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
+    const free = opts.gemvStep4 === undefined && opts.gemvWide === undefined;
+    if (can && opts.gemvRowLane === undefined && free && mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneSmallMaxRows && w.N < this.gemvRowLaneMinN && w.K <= ROWLANE_SMALL_MAX_K) return ROWLANE_SMALL_LAYOUT;
+    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && free);
     return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
   }
 

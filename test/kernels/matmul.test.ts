@@ -2,7 +2,7 @@
 // CPU reference on the same dequantized weights: odd shapes, Qwen2.5-1.5B projection shapes, the
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
-import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, stagedLanes, uploadWeight, type Weight } from '../../src/kernels/matmul';
+import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, ROWLANE_SMALL_LAYOUT, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, stagedLanes, uploadWeight, type Weight } from '../../src/kernels/matmul';
 import { stagedGemvBytes } from '../../src/kernels/gemv_body';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../src/reference/rmsnorm';
@@ -77,6 +77,7 @@ const CASES: Case[] = [
   { name: 'Qwen k_proj prefill M=20 1536→256 bias', M: 20, N: 256, K: 1536, variant: 'tiled', bias: true },
   // the row-lane GEMV (lanes own rows, x one address a subgroup): its default layouts, every row-lane count, 1–4 rows a lane, the reduction in several chunks (16 rows of x × 2 rows a lane), LoRA in the parts and in the epilogue
   { name: 'q4 gemv row-lane M=8 N=70 K=160 bias accumulate + lora slices', M: 8, N: 70, K: 160, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true },
+  { name: 'q4 gemv row-lane RL=8 NR=2 256 threads (the smaller weights\' layout) M=8 N=70 K=320 bias accumulate + lora slices', M: 8, N: 70, K: 320, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true, gemvLanes: 8, gemvRows: 2, gemvThreads: 256 },
   { name: 'q4 gemv row-lane RL=32 NR=2 256 threads M=16 N=100 K=96 bias accumulate + lora slices (reduction in chunks)', M: 16, N: 100, K: 96, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRowLane: true, gemvLanes: 32, gemvRows: 2, gemvThreads: 256 },
   { name: 'q4 gemv row-lane RL=64 NR=4 128 threads M=5 N=300 K=224 bias + lora slices', M: 5, N: 300, K: 224, variant: 'gemv', bias: true, lora: true, gemvRowLane: true, gemvLanes: 64, gemvRows: 4, gemvThreads: 128 },
   { name: 'q4 gemv row-lane RL=16 NR=4 256 threads M=3 N=37 K=320 lora slices r = 72 in the epilogue (loraFold off)', M: 3, N: 37, K: 320, variant: 'gemv', lora: true, loraR: 72, loraFold: false, gemvRowLane: true, gemvLanes: 16, gemvRows: 4, gemvThreads: 256 },
@@ -422,6 +423,11 @@ describe('matmul', () => {
     expect(kernel.rowLaneFor(gateUp, 8, { gemvRowLane: false }, false)).toBeNull();
     expect(kernel.rowLaneFor(fake('q4', 100, 64), 1, { gemvRowLane: true }, false)).toEqual(rowLaneLayout(1, 100, 64));
     expect(rowLaneLayout(1, 100, 64)).toEqual({ rows: 1, lanes: 8, threads: 128 });
+    // the smaller weights (q|k|v, o: K ≤ 2048) at 2 × 8, 256 threads up to gemvRowLaneSmallMaxRows rows of x (never by default); not down's K = 8960
+    kernel.gemvRowLaneSmallMaxRows = 8;
+    expect([3, 4, 8, 9].map((m) => kernel.rowLaneFor(fake('q4', 2048, 1536), m, {}, true))).toEqual([null, ROWLANE_SMALL_LAYOUT, ROWLANE_SMALL_LAYOUT, null]);
+    expect([kernel.rowLaneFor(fake('q4', 1536, 8960), 8, {}, false), kernel.rowLaneFor(fake('q4', 1536, 1536), 8, { gemvRowLane: false }, false), kernel.rowLaneFor(gateUp, 8, {}, false)]).toEqual([null, null, two]);
+    kernel.gemvRowLaneSmallMaxRows = 0;
   });
 
   it('the 4-weight GEMV step is for q4 and bf16 with the unrolled 8-weight body: refused otherwise; by default from gemvStep4Rows rows (gemvStep4RowsShortK for short rows)', async () => {

@@ -228,7 +228,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the 4-weight GEMV step from how many rows (all rows, and rows of ≤ GEMV_SHORT_K weights)
     const byStep4 = msOf(await byChoice(STEP4_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStep4Rows, mm.gemvStep4RowsShortK], ([a, b]) => { [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [a, b]; }, 'step4'));
     // the row-lane GEMV (q4 weights): from and to how many rows of x, from how many rows of W
-    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }, 'rowlane'));
+    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN, mm.gemvRowLaneSmallMaxRows], ([a, b, c, d]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN, mm.gemvRowLaneSmallMaxRows] = [a, b, c, d]; }, 'rowlane'));
     // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, engine.k.decodeFusion.normMlp ?? engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b, c]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a, normMlp: b }; mm.gemvNormPrologueRows = c; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
@@ -255,8 +255,11 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
   }
 }
 
-/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
-export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
+/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN), to how many rows the smaller weights take it at 2 × 8, 256 threads (gemvRowLaneSmallMaxRows)] */
+export const ROWLANE_CHOICES: Array<[string, number, number, number, number]> = [
+  ['never', Infinity, Infinity, ROWLANE_MIN_N, 0], ['4–8', 4, 8, ROWLANE_MIN_N, 0], ['4–16', 4, 16, ROWLANE_MIN_N, 0], ['4–8, N ≥ 2048', 4, 8, 2048, 0], ['4–8, every N', 4, 8, 0, 0],
+  ['4–8, q|k|v and o 2×8@256 at 4–8', 4, 8, ROWLANE_MIN_N, 8], ['4–8, q|k|v and o 2×8@256 at 4–16', 4, 8, ROWLANE_MIN_N, 16],
+];
 
 /** staged-GEMV choices the breakdown times: [name, most rows of x (MatmulKernel.gemvStagedRows; 0: never), target workgroups (gemvStagedWorkgroups), longest rows (gemvStagedMaxK), fewest rows of W (gemvStagedMinN)] */
 export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
