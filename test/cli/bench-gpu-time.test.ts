@@ -5,7 +5,8 @@
 // --profile`'s whole passes of a session (its batch is one group: a prompt shared by G completions).
 import { describe, expect, it } from 'vitest';
 import { benchGemvCold } from '../../src/cli/bench/gemv-cold';
-import { STREAM_VARIANTS, benchGemvStream } from '../../src/cli/bench/gemv-stream';
+import { STREAM_SKINNY_VARIANTS, STREAM_VARIANTS, benchGemvStream } from '../../src/cli/bench/gemv-stream';
+import { benchFmaPeak } from '../../src/cli/bench/fma-peak';
 import { GpuTimer } from '../../src/cli/bench/gpu-timer';
 import { MatmulKernel } from '../../src/kernels/matmul';
 import { buildRandomModel } from '../../src/model/random';
@@ -41,6 +42,18 @@ describe('GPU-timed benchmarks', () => {
     expect(r!.rows.map((x) => `${x.name}:${x.M}:${x.count}:${x.variant}`)).toEqual(['tiny:1:3:lane-group', 'tiny:1:3:staged', 'tiny:8:3:lane-group']);
     for (const x of r!.rows) expect(x.msEach).toBeGreaterThanOrEqual(0);
     expect(r!.copyGbps).toBeGreaterThan(0);
+    expect(r!.rows.map((x) => x.maxDiff)).toEqual([0, expect.any(Number), 0]);
+    expect(r!.rows[1].maxDiff).toBeLessThan(1e-5); // the staged body's y against the lane-group's
+  });
+
+  it('the skinny set streamed at 16 rows: every body agrees with the first (lane-group); the multiply-add probes run', async () => {
+    const ctx = await testGpu();
+    const r = await benchGemvStream(ctx, await MatmulKernel.create(ctx), [['tiny', 64, 256]], [16], 2, STREAM_SKINNY_VARIANTS.filter((v) => v.opts.gemvSkinnyStage !== 8));
+    expect(r!.rows.map((x) => x.variant)).toEqual(['lane-group', 'row-lane 2×8, 128 threads', 'skinny NI=4, 16 k a stage', 'skinny NI=2, 16 k a stage']);
+    for (const x of r!.rows) expect(x.maxDiff).toBeLessThan(1e-5);
+    const probes = await benchFmaPeak(ctx, 1, 2);
+    expect(probes!.map((p) => p.name)).toContain('lut 16×2, vec4 fma chains instead of dot()');
+    for (const p of probes!) expect(p.tfmaPerS).toBeGreaterThanOrEqual(0);
   });
 
   it('decode loop with each replayed step GPU-timed: same tokens, one busy time per step from step 2', async () => {
