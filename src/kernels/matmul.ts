@@ -494,7 +494,7 @@ export class MatmulKernel {
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
         if (variant === 'gemv' && this.skinnyFor(w, mr, opts, !!norm, !!save)) {
-          const ni = opts.gemvRows ?? 4;
+          const ni = opts.gemvRows ?? (skinnyBytes(4, 4) <= this.workgroupBytes ? 4 : 2); // 2 on a 16 KiB device
           const kq = opts.gemvSkinnyStage ?? (skinnyBytes(ni, 8) <= this.workgroupBytes ? 8 : 4);
           checkOption('skinny matmul: gemvRows', ni, SKINNY_NI_OPTIONS);
           checkOption('skinny matmul: gemvSkinnyStage', kq, SKINNY_KQ_OPTIONS);
