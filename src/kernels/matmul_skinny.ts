@@ -52,6 +52,16 @@ export function skinnyBody(MR: number, NI: number, KQ = 8): string {
   return s;
 }
 
+/** Statements loading 32-k step `s` (a WGSL name) into q, sc (the codes and scale thread t decodes) and xn0, xn1 (its two x vec4), where the step exists. */
+function loadStep(s: string, indent: string): string[] {
+  return [
+    `if (${s} < steps) {`,
+    `  if (dec) { q = w32(nd, ${s}, p.K); sc = w32_scale(nd, ${s}, p.K); }`,
+    ...[0, 1].map((b) => `  if (xok${b}) { xn${b} = x[(m0 + xm${b}) * k4 + 8u * ${s} + xq${b}]; }`),
+    '}',
+  ].map((l) => indent + l);
+}
+
 function make(MR: number, NI: number, KQ: number): string {
   const TN = 16 * NI;
   const MJ = Math.ceil(MR / 4);
@@ -84,10 +94,7 @@ function make(MR: number, NI: number, KQ: number): string {
     '  // step ks, loaded ahead',
     '  var q = vec4<u32>(0u); var sc = 0.0;',
     '  var xn0 = vec4<f32>(0.0); var xn1 = vec4<f32>(0.0);',
-    '  if (ks < steps) {',
-    '    if (dec) { q = w32(nd, ks, p.K); sc = w32_scale(nd, ks, p.K); }',
-    ...[0, 1].map((b) => `    if (xok${b}) { xn${b} = x[(m0 + xm${b}) * k4 + 8u * ks + xq${b}]; }`),
-    '  }',
+    ...loadStep('ks', '  '),
     '  for (var s0 = 0u; s0 < steps; s0 += KS) {',
     '    let s = s0 + ks;',
     '    let sn = s + KS;',
@@ -105,10 +112,7 @@ function make(MR: number, NI: number, KQ: number): string {
     L.push('    workgroupBarrier();');
     if (h === 0) {
       L.push('    q = vec4<u32>(0u); sc = 0.0; xn0 = vec4<f32>(0.0); xn1 = vec4<f32>(0.0);');
-      L.push('    if (sn < steps) {');
-      L.push('      if (dec) { q = w32(nd, sn, p.K); sc = w32_scale(nd, sn, p.K); }');
-      for (const b of [0, 1]) L.push(`      if (xok${b}) { xn${b} = x[(m0 + xm${b}) * k4 + 8u * sn + xq${b}]; }`);
-      L.push('    }');
+      L.push(...loadStep('sn', '    '));
     }
     L.push(`    for (var kq = 0u; kq < ${KQ}u; kq++) {`);
     L.push(`      let wb = (ks * ${KQ}u + kq) * TN + tn; let xb = ks * ${16 * KQ}u + kq * 16u + tm;`);
