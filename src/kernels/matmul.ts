@@ -28,9 +28,8 @@ import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
-import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
+import { STAGED_MIN_CHUNK, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedChunk, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { SKINNY_KQ_OPTIONS, SKINNY_NI_OPTIONS, skinnyBody, skinnyBytes, skinnyRows } from './matmul_skinny';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -127,14 +126,6 @@ export interface MatmulOptions {
   tiledRows?: 4 | 8;
   /** tiled only, no LoRA epilogue: split-K through this scratch (SplitK) */
   split?: SplitK;
-  /**
-   * GEMV only (q4, K % 32 = 0, no fused norm, SwiGLU or save): the skinny matmul (matmul_skinny.ts:
-   * weights decoded once into workgroup memory, a tile of y a thread; gemvRows then counts rows of W
-   * a thread, 2 or 4) — an experiment for 8–16 rows of x, never the default
-   */
-  gemvSkinny?: boolean;
-  /** skinny matmul only: vec4 along k a stage, 8 or 4 (half the workgroup memory); default 8 where the device's workgroup memory holds it */
-  gemvSkinnyStage?: number;
   /** GEMV only, where saveFusable: each stored row of y also goes to a training-layout buffer (RowSaveTarget) */
   save?: RowSaveTarget | null;
 }
@@ -214,11 +205,6 @@ export function rowLaneLayout(_M: number, N: number, _K: number): RowLaneLayout 
   return N / 16 >= 4 * GEMV_MIN_WORKGROUPS ? { rows: 2, lanes: 8, threads: 128 } : { rows: 1, lanes: 8, threads: 128 };
 }
 
-/** The row-lane layout of the smaller weights (MatmulKernel.gemvRowLaneSmallMaxRows): 2 rows a lane, 8 row lanes, 256 threads. */
-export const ROWLANE_SMALL_LAYOUT: RowLaneLayout = { rows: 2, lanes: 8, threads: 256 };
-/** Longest rows the smaller weights take the row-lane body at (down's K = 8960 ran slower on it: 20.7 → 27.0 µs at 8 rows). */
-export const ROWLANE_SMALL_MAX_K = 2048;
-
 /** A row-lane GEMV layout: rows a lane, row lanes, threads a workgroup (threads / lanes k-parts). */
 export interface RowLaneLayout { rows: number; lanes: number; threads: number }
 
@@ -246,10 +232,10 @@ export const STAGED_LANES_OPTIONS = [4, 8, 16, 32] as const;
 /**
  * The staged GEMV's lanes a row for a weight of N rows at NR rows a lane group: the fewest (the longest
  * walks, the most rows a workgroup — each workgroup stages x once) that still give `workgroups`
- * workgroups, else 32.
+ * workgroups, else 32; never fewer than the mr rows of x (lane m stores row m's sums).
  */
-export function stagedLanes(N: number, NR: number, workgroups: number): number {
-  return STAGED_LANES_OPTIONS.find((l) => Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
+export function stagedLanes(N: number, NR: number, workgroups: number, mr = 1): number {
+  return STAGED_LANES_OPTIONS.find((l) => l >= mr && Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
 }
 
 /** Throws unless v is one of a setting's options: "<what> must be one of …, got v". */
@@ -385,13 +371,6 @@ export class MatmulKernel {
   /** Fewest rows of W the row-lane GEMV is the default for (ROWLANE_MIN_N; benchmarks vary it). */
   gemvRowLaneMinN = ROWLANE_MIN_N;
   /**
-   * Up to this many rows of x (from gemvRowLaneRows) the smaller q4 GEMVs — fewer rows of W than
-   * gemvRowLaneMinN, K ≤ ROWLANE_SMALL_MAX_K: q|k|v and o — take the row-lane body at ROWLANE_SMALL_LAYOUT
-   * (0: never; an experiment). H200, streamed (seventeenth session): q|k|v at 8 rows 10.3 → 8.0 µs, o at
-   * 16 rows 12.2 → 10.4, but q|k|v at 16 rows 19.0 → 24.8.
-   */
-  gemvRowLaneSmallMaxRows = 0;
-  /**
    * Up to this many rows of x the q4 GEMVs that can stage x in workgroup memory do (stagedFor; 0:
    * never). 1: H100, 2026-12-06 sixteenth session (a G = 1 decode step's pass, GPU-timed, each choice in
    * one call): never 1.854 ms, LoRA 2.363; one row for gate|up only (N ≥ 8192) at 512 target workgroups
@@ -400,8 +379,6 @@ export class MatmulKernel {
    * committed: 1.850 → 1.740 ms (LoRA 2.356 → 2.265); q|k|v staged too (N ≥ 2048) 1.740 (LoRA 2.243): a tie.
    */
   gemvStagedRows = 1;
-  /** From this many rows of x the decode GEMVs that can take it run the skinny matmul (skinnyFor; an experiment: Infinity, never) */
-  gemvSkinnyRows = Infinity;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -493,25 +470,17 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
-        if (variant === 'gemv' && this.skinnyFor(w, mr, opts, !!norm, !!save)) {
-          const ni = opts.gemvRows ?? (skinnyBytes(4, 4) <= this.workgroupBytes ? 4 : 2); // 2 on a 16 KiB device
-          const kq = opts.gemvSkinnyStage ?? (skinnyBytes(ni, 8) <= this.workgroupBytes ? 8 : 4);
-          checkOption('skinny matmul: gemvRows', ni, SKINNY_NI_OPTIONS);
-          checkOption('skinny matmul: gemvSkinnyStage', kq, SKINNY_KQ_OPTIONS);
-          if (skinnyBytes(ni, kq) > this.workgroupBytes) throw new Error(`the skinny matmul with ${ni} rows of W a thread and ${4 * kq} k a stage needs ${skinnyBytes(ni, kq)} bytes of workgroup memory; the device has ${this.workgroupBytes}; hint: gemvSkinnyStage 4`);
-          const pl = this.ctx.pipelines.getSync('matmul_skinny_q4', composeSource(q4WideCode, epilogueCode, NO_SAVE, skinnyBody(mr, ni, kq)), flags);
-          rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, skinnyRows(ni))));
-          continue;
-        }
         const staged = variant === 'gemv' && this.stagedFor(w, mr, opts, !!norm);
         const rowLane = variant === 'gemv' && !staged ? this.rowLaneFor(w, mr, opts, !!norm) : null;
         if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);
         if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;
-          const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups);
+          const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups, mr);
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
-          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
+          if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${STAGED_LANES_OPTIONS.find((l) => l >= mr)}`);
+          const chunk = stagedChunk(mr, w.K, !!norm, this.workgroupBytes); // K / 4 where the rows fit whole
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, chunk };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
@@ -694,32 +663,21 @@ export class MatmulKernel {
    * Whether a GEMV of `mr` rows of x and weight w stages x in workgroup memory (gemvStagedBody): asked
    * (opts.gemvStaged), else up to gemvStagedRows rows of x for weights of K ≤ gemvStagedMaxK and N ≥
    * gemvStagedMinN where no other body is asked for; q4 with K % 32 = 0, the unrolled bodies, not
-   * the SwiGLU-fused x, and stagedGemvBytes within the device's workgroup memory.
+   * the SwiGLU-fused x, and the rows of x within the device's workgroup memory whole or in chunks of
+   * at least STAGED_MIN_CHUNK vec4 (stagedChunk).
    */
   stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
     const can = this.canStage(w, mr, norm, !!opts.xSwiglu);
     if (opts.gemvStaged && !can) {
-      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
+      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm, Math.min(w.K / 4, STAGED_MIN_CHUNK))} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
     const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
   }
 
-  /**
-   * Whether a GEMV of `mr` rows of x and weight w runs the skinny matmul (matmul_skinny.ts): asked
-   * (opts.gemvSkinny), else from gemvSkinnyRows rows of x where no other body is asked for; q4 with
-   * K % 32 = 0, no fused norm, SwiGLU or save, and workgroup memory for its half-step stages.
-   */
-  skinnyFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean, save: boolean): boolean {
-    const can = w.format === 'q4' && w.K % 32 === 0 && !norm && !opts.xSwiglu && !opts.ySwiglu && !save && skinnyBytes(2, 4) <= this.workgroupBytes;
-    if (opts.gemvSkinny && !can) throw new Error(`the skinny matmul needs q4 weights with K a multiple of 32, no fused norm, SwiGLU or save, and ${skinnyBytes(2, 4)} bytes of workgroup memory at least; got ${w.format}, K = ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.ySwiglu ? ', ySwiglu' : ''}${save ? ', save' : ''}, ${this.workgroupBytes} bytes; hint: the GEMV (gemvSkinny off)`);
-    const want = opts.gemvSkinny ?? (mr >= this.gemvSkinnyRows && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
-    return can && want;
-  }
-
   /** Whether the staged GEMV can run `mr` rows of x against w here (stagedFor's conditions, asked or not). */
   canStage(w: Weight, mr: number, norm: boolean, xSwiglu = false): boolean {
-    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedGemvBytes(mr, w.K, norm) <= this.workgroupBytes;
+    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedChunk(mr, w.K, norm, this.workgroupBytes) > 0;
   }
 
   /**
@@ -732,9 +690,7 @@ export class MatmulKernel {
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
-    const free = opts.gemvStep4 === undefined && opts.gemvWide === undefined;
-    if (can && opts.gemvRowLane === undefined && free && mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneSmallMaxRows && w.N < this.gemvRowLaneMinN && w.K <= ROWLANE_SMALL_MAX_K) return ROWLANE_SMALL_LAYOUT;
-    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && free);
+    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
     return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
   }
 

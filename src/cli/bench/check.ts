@@ -342,8 +342,8 @@ function report(ctx: GpuContext, count: number, worst: number, failures: string[
 }
 
 /**
- * The staged GEMV (x in workgroup memory) on problem p where its rows fit the device: every lane
- * count and rows a lane group; the RMSNorm fused with the LoRA term summed by the lanes and in the
+ * The staged GEMV (x in workgroup memory) on problem p where its rows fit the device (whole or in
+ * chunks): every lane count from the rows of x and rows a lane group; the RMSNorm fused with the LoRA term summed by the lanes and in the
  * epilogue; the SwiGLU store.
  */
 async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
@@ -351,12 +351,12 @@ async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, ch
   const at = `M=${M} N=${w.N} K=${w.K}`;
   if (!kernel.canStage(w, M, true)) return;
   for (const rows of GEMV_ROWS_OPTIONS) {
-    for (const lanes of STAGED_LANES_OPTIONS) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
+    for (const lanes of STAGED_LANES_OPTIONS.filter((l) => l >= M)) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
   }
   if (!kernel.normFusable) return;
   for (const loraFold of [true, false]) {
     kernel.loraFold = loraFold;
-    for (const lanes of [4, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
+    for (const lanes of [STAGED_LANES_OPTIONS.find((l) => l >= M) ?? 32, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
   }
   kernel.loraFold = true;
   check(`gemv staged SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));

@@ -129,13 +129,11 @@ export interface StepGpuTime {
   byWalk: Record<string, number>;
   /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K, fewest rows of W): GPU ms */
   byStaged: Record<string, number>;
-  /** the step's pass by the rows of x from which the skinny matmul runs (MatmulKernel.gemvSkinnyRows): GPU ms */
-  bySkinny: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'skinny';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'skinny'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -228,7 +226,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the 4-weight GEMV step from how many rows (all rows, and rows of ≤ GEMV_SHORT_K weights)
     const byStep4 = msOf(await byChoice(STEP4_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStep4Rows, mm.gemvStep4RowsShortK], ([a, b]) => { [mm.gemvStep4Rows, mm.gemvStep4RowsShortK] = [a, b]; }, 'step4'));
     // the row-lane GEMV (q4 weights): from and to how many rows of x, from how many rows of W
-    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN, mm.gemvRowLaneSmallMaxRows], ([a, b, c, d]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN, mm.gemvRowLaneSmallMaxRows] = [a, b, c, d]; }, 'rowlane'));
+    const byRowLane = msOf(await byChoice(ROWLANE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN], ([a, b, c]) => { [mm.gemvRowLaneRows, mm.gemvRowLaneMaxRows, mm.gemvRowLaneMinN] = [a, b, c]; }, 'rowlane'));
     // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, engine.k.decodeFusion.normMlp ?? engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b, c]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a, normMlp: b }; mm.gemvNormPrologueRows = c; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
@@ -246,26 +244,23 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
     // the staged GEMV (x in workgroup memory): up to how many rows of x, its target workgroups, the longest rows it takes
     const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
-    // the skinny matmul (weights decoded once into workgroup memory) for the GEMVs that can take it, from this many rows of x
-    const bySkinny = msOf(await byChoice([['never', Infinity], ['8+ rows', 8], ['16 rows', 16]], () => mm.gemvSkinnyRows, (v) => { mm.gemvSkinnyRows = v; }, 'skinny'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, bySkinny };
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged };
   } finally {
     timer.destroy();
     bufs.destroy();
   }
 }
 
-/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN), to how many rows the smaller weights take it at 2 × 8, 256 threads (gemvRowLaneSmallMaxRows)] */
-export const ROWLANE_CHOICES: Array<[string, number, number, number, number]> = [
-  ['never', Infinity, Infinity, ROWLANE_MIN_N, 0], ['4–8', 4, 8, ROWLANE_MIN_N, 0], ['4–16', 4, 16, ROWLANE_MIN_N, 0], ['4–8, N ≥ 2048', 4, 8, 2048, 0], ['4–8, every N', 4, 8, 0, 0],
-  ['4–8, q|k|v and o 2×8@256 at 4–8', 4, 8, ROWLANE_MIN_N, 8], ['4–8, q|k|v and o 2×8@256 at 4–16', 4, 8, ROWLANE_MIN_N, 16],
-];
+/** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
+export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
 
 /** staged-GEMV choices the breakdown times: [name, most rows of x (MatmulKernel.gemvStagedRows; 0: never), target workgroups (gemvStagedWorkgroups), longest rows (gemvStagedMaxK), fewest rows of W (gemvStagedMinN)] */
 export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
   ['never', 0, 128, Infinity, 0], ['1 row, 128 workgroups', 1, 128, Infinity, 0], ['1 row, 512', 1, 512, Infinity, 0], ['1 row, 128, K ≤ 2048', 1, 128, 2048, 0],
   ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192], ['1 row, 256, N ≥ 8192', 1, 256, Infinity, 8192], ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192], ['1 row, 1024, N ≥ 8192', 1, 1024, Infinity, 8192], ['1 row, 512, N ≥ 2048', 1, 512, Infinity, 2048],
   ['≤ 4 rows, 128', 4, 128, Infinity, 0],
+  // many rows: x staged in chunks where the rows do not fit whole
+  ['≤ 16 rows, 128, N ≥ 8192', 16, 128, Infinity, 8192], ['≤ 16 rows, 256, N ≥ 8192', 16, 256, Infinity, 8192], ['≤ 16 rows, 128, K ≤ 2048', 16, 128, 2048, 0], ['≤ 16 rows, 128', 16, 128, Infinity, 0],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */

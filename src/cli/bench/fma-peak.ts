@@ -9,7 +9,7 @@
 //              into 8 weights, times MR rows of x read uniformly from workgroup memory (or, "x uniform
 //              from memory", from a storage buffer through L1, as the row-lane GEMV reads it)
 //   fma chains the lut probe with vec4 accumulators and fma() (4 multiply-adds an instruction, no
-//              dot's separate add) — how the skinny matmul sums
+//              dot's separate add)
 // Each reports useful multiply-adds per second (T/s); the GEMVs' own rates are in gemv-stream.ts.
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';

@@ -65,11 +65,16 @@ export const STREAM_ROWS_VARIANTS: StreamVariant[] = [
   { name: 'tiled', opts: { variant: 'tiled' } },
 ];
 
-/** The skinny matmul (matmul_skinny.ts) against the many-row defaults (bench --stream --stream-set skinny): every NI × stage at 8 and 16 rows of x. */
-export const STREAM_SKINNY_VARIANTS: StreamVariant[] = [
+/**
+ * The staged GEMV at many rows of x (bench --stream --stream-set staged): x staged in workgroup memory
+ * in chunks where the rows do not fit whole (gemv_body.ts stagedChunk), at every rows a lane group and
+ * lanes a row from the rows of x (lane m stores row m), against the lane-group and row-lane defaults.
+ */
+export const STREAM_STAGED_ROWS_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },
   { name: 'row-lane 2×8, 128 threads', opts: { gemvStaged: false, gemvRowLane: true, gemvRows: 2, gemvLanes: 8, gemvThreads: 128 } },
-  ...[4, 2].flatMap((ni) => [8, 4].map((kq) => ({ name: `skinny NI=${ni}, ${4 * kq} k a stage`, opts: { gemvSkinny: true, gemvRows: ni, gemvSkinnyStage: kq } }))),
+  ...[1, 2, 4].flatMap((nr) => [16, 32].map((l) => ({ name: `staged NR=${nr}, ${l} lanes`, opts: { gemvStaged: true, gemvRows: nr, gemvLanes: l } }))),
+  ...[1, 2, 4].map((nr) => ({ name: `staged NR=${nr}, 8 lanes`, opts: { gemvStaged: true, gemvRows: nr, gemvLanes: 8 }, Ms: [8] })),
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */

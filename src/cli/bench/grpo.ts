@@ -139,7 +139,6 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['rope', 'RoPE + KV write', v.byRope],
             ['norm', 'fused norm (rows of x fused, Σx²)', v.byNorm],
             ['staged', 'staged GEMV (rows of x, target workgroups, longest K, fewest rows of W)', v.byStaged],
-            ['skinny', 'skinny matmul (from rows of x)', v.bySkinny],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
