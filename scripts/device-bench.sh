@@ -15,7 +15,6 @@
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
 #   staged   the staged GEMV (x in workgroup memory; default for gate|up at one row of x): `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x), `bench-rollout --g 1 --choices staged`
-#   stagedrows  the staged GEMV at 8 and 16 rows of x (x staged in chunks where its rows do not fit whole; eighteenth session): `bench-check --only staged`, `bench --stream --stream-set staged --m 8,16` (results cross-checked against the lane-group GEMV's), `bench-rollout --g 8,16 --choices staged`
 #   fma      `bench --fma-peak`: the f32 multiply-add rate through WGSL with no memory traffic (raw fma chains, the GEMV inner loops)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
@@ -59,7 +58,6 @@ for p in "${parts[@]}"; do
     scaling) run scaling 420 bench-rollout --no-breakdown --g 1,4,8,16,32 --completion 128,512,1024 --json "$OUT/scaling.json" ;;
     check) run check 120 bench-check; run check-nosubgroups 120 bench-check --disable subgroups ;;
     cold) run cold 120 bench --cold-only --no-peer --json "$OUT/cold.json" ;;
-    stagedrows) run check-staged 90 bench-check --only staged; run stream-staged 150 bench --stream --stream-set staged --m 8,16 --json "$OUT/stream-staged.json"; run rollout-staged 240 bench-rollout --g 8,16 --choices staged --json "$OUT/rollout-staged.json" ;;
     fma) run fma 60 bench --fma-peak --json "$OUT/fma.json" ;;
     rowlane) run rowlane 150 bench --cold-only --rowlane --no-peer --json "$OUT/rowlane.json" ;;
     staged) run check-staged 60 bench-check --only staged

@@ -49,12 +49,6 @@ export interface BodyOpts {
    * q4 with K % 32 = 0): with `norm` they are staged as x∘g and their Σx² summed on the way
    */
   staged?: number;
-  /**
-   * with `staged`: vec4 of each row of x staged at a time (a multiple of 8 below `staged`): the walk
-   * goes over K in chunks of that many — stage, barrier, walk the chunk's steps, barrier — for rows of
-   * x that do not fit workgroup memory whole (stagedChunk); the step's weights then carry their scale
-   */
-  chunk?: number;
 }
 
 const cache = new Map<string, string>();
@@ -183,76 +177,44 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
  */
 export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: number }): string {
   const S = o.staged;
-  const C = o.chunk ?? S;
   if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
-  if (!(C > 0 && C % 8 === 0 && C <= S)) throw new Error(`staged GEMV body: a chunk must be a positive multiple of 8 vec4 up to K / 4 = ${S}, got ${C}`);
-  const chunked = C < S;
   return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    // chunked: the step's index in the chunk staged now (j0: the chunk's first step), and its weights times their scale (no per-step sums to scale: MR·NR registers fewer)
-    const L: string[] = [chunked ? "    let jl = j - j0; let jx = jl & 7u; // step j in the chunk, the swizzle of its 8 x vec4" : "    let jx = j & 7u; // the swizzle of step j's 8 x vec4"];
-    const jl = chunked ? 'jl' : 'j';
+    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4'];
     for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
-    if (!chunked) L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
+    L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
     for (let c = 0; c < 4; c++) {
-      for (let i = 0; i < NR; i++) {
-        if (!chunked) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
-        else L.push(`    let r${i}_${c} = w_word(q${i}[${c}]); let wa${i}_${c} = r${i}_${c}.a * s${i}; let wb${i}_${c} = r${i}_${c}.b * s${i};`);
-      }
+      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
       for (let m = 0; m < MR; m++) {
-        const at = (v: number) => `xs[${m * C}u + 8u * ${jl} + (${v}u ^ jx)]`;
+        const at = (v: number) => `xs[${m * S}u + 8u * j + (${v}u ^ jx)]`;
         L.push(`    { let xa = ${at(2 * c)}; let xb = ${at(2 * c + 1)};`);
-        for (let i = 0; i < NR; i++) L.push(chunked ? `      a${i}_${m} += dot(xa, wa${i}_${c}) + dot(xb, wb${i}_${c});` : `      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
+        for (let i = 0; i < NR; i++) L.push(`      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
         L.push('    }');
       }
     }
-    if (!chunked) for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
-    return shell(`// 32 q4 weights a lane step, x staged in workgroup memory${chunked ? ` ${C} vec4 a row at a time` : ''}`, MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
+    for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
+    return shell('// 32 q4 weights a lane step, x staged in workgroup memory', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
   });
 }
 
-/** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K (or `chunk` vec4 of them at a time): the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */
-export function stagedGemvBytes(mr: number, K: number, norm: boolean, chunk = K / 4): number {
-  return mr * chunk * 16 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
+/** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */
+export function stagedGemvBytes(mr: number, K: number, norm: boolean): number {
+  return mr * K * 4 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
 }
 
-/** Fewest vec4 of a row of x a chunked staged GEMV stages at a time (8 steps of 32 weights): fewer would be mostly barriers. */
-export const STAGED_MIN_CHUNK = 64;
-
-/**
- * vec4 of each row of x the staged GEMV stages at a time for mr rows of length K within `bytes` of
- * workgroup memory: K / 4 where the rows fit whole, else the fewest chunks of equal size (a multiple
- * of 8 vec4) that fit; 0 where a chunk of STAGED_MIN_CHUNK does not fit.
- */
-export function stagedChunk(mr: number, K: number, norm: boolean, bytes: number): number {
-  const S = K / 4;
-  if (stagedGemvBytes(mr, K, norm) <= bytes) return S;
-  const most = Math.floor((bytes - stagedGemvBytes(mr, K, norm, 0)) / (mr * 16 * 8)) * 8;
-  if (most < STAGED_MIN_CHUNK) return 0;
-  const chunks = Math.ceil(S / most);
-  return Math.ceil(S / chunks / 8) * 8;
-}
-
-/**
- * Statements staging rows m0 … m0 + MR − 1 of x into `xs` at the swizzled places (gemvStagedBody), as
- * x∘g with `norm` and their Σx² into st<m> where `sums` (declared here unless `chunk`): the whole rows
- * (S vec4 each), or with `chunk` the C vec4 from vec4 c0 (a WGSL name) of each, at xs[m·C + …].
- */
-function stageX(MR: number, S: number, norm: boolean, sums: boolean, chunk?: { C: number; c0: string }): string[] {
+/** Statements staging rows m0 … m0 + MR − 1 of x (S vec4 each) into `xs` at the swizzled places (gemvStagedBody), as x∘g with `norm` and their Σx² into st<m> where `sums`. */
+function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
   const ms = Array.from({ length: MR }, (_, m) => m);
-  const C = chunk?.C ?? S;
-  const at = chunk ? `${chunk.c0} + v` : 'v';
-  const ind = chunk ? '  ' : '';
-  const L = sums && !chunk ? [`  var ${ms.map((m) => `st${m} = 0.0`).join('; var ')};`] : [];
-  L.push(`${ind}  for (var v = lid; v < ${chunk ? `min(${C}u, ${S}u - ${chunk.c0})` : `${S}u`}; v += 256u) {`);
-  L.push(`${ind}    let sv = v ^ ((v >> 3u) & 7u);`);
-  if (norm) L.push(`${ind}    let gv = normw[${at}];`);
-  for (const m of ms) L.push(`${ind}    { let t = x[(m0 + ${m}u) * ${S}u + ${at}]; xs[${m * C}u + sv] = t${norm ? ' * gv' : ''};${sums ? ` st${m} += dot(t, t);` : ''} }`);
-  L.push(`${ind}  }`);
+  const L = sums ? [`  var ${ms.map((m) => `st${m} = 0.0`).join('; var ')};`] : [];
+  L.push(`  for (var v = lid; v < ${S}u; v += 256u) {`);
+  L.push('    let sv = v ^ ((v >> 3u) & 7u);');
+  if (norm) L.push('    let gv = normw[v];');
+  for (const m of ms) L.push(`    { let t = x[(m0 + ${m}u) * ${S}u + v]; xs[${m * S}u + sv] = t${norm ? ' * gv' : ''};${sums ? ` st${m} += dot(t, t);` : ''} }`);
+  L.push('  }');
   return L;
 }
 
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}:${o.chunk ?? o.staged ?? 0}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}`;
 }
 
 /** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
@@ -322,7 +284,6 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   const scaled = !!o.norm && !o.unscaled; // the rsqrt of the norm, from Σx² summed on the way (or by the prologue)
   const pro = prologue(o);
   const S = o.staged ?? 0; // K / 4 of x staged in workgroup memory (gemvStagedBody)
-  const C = o.chunk ?? S; // vec4 of each row staged at a time (C < S: chunked)
   const stagedSums = S > 0 && scaled; // its Σx² summed as it is staged
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
@@ -347,7 +308,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   return [
     `${what}, unrolled for MR = ${MR}, NR = ${NR}${o.norm ? `, RMSNorm${o.unscaled ? ' weight only' : ''} fused${pro ? ' (Σx² by the workgroup first)' : ''}` : ''}${sg ? `, subgroups of ${sg}` : ''}${loraFold ? ', LoRA summed by the lanes' : ''}${o.swiglu ? ', storing silu(gate)·up' : ''} (src/kernels/gemv_body.ts)`,
     ...(pro || stagedSums ? ['var<workgroup> nss: array<f32, 256>; // [MR][16] partial Σx² (the prologue)', 'var<workgroup> nrsq: array<f32, 16>; // [MR] rsqrt(mean x² + eps)'] : []),
-    ...(S ? [`var<workgroup> xs: array<vec4<f32>, ${MR * C}>; // [MR][${C < S ? `${C} of K/4 at a time` : 'K/4'}] x (with the norm x∘g), vec4 v at v ^ ((v >> 3) & 7)`] : []),
+    ...(S ? [`var<workgroup> xs: array<vec4<f32>, ${MR * S}>; // [MR][K/4] x (with the norm x∘g), vec4 v at v ^ ((v >> 3) & 7)`] : []),
     '@compute @workgroup_size(256)',
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
     '  let g = lane_group(wid, nwg, lid);',
@@ -359,47 +320,19 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
     ...(pro ? sumSquaresByWorkgroup(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends
-    ...(C < S ? chunkedWalk(MR, S, C, !!o.norm, stagedSums, groups, step, loraFold ? loraSums(MR, NR) : []) : [
-      ...(S ? stageX(MR, S, !!o.norm, stagedSums) : []),
-      ...(stagedSums ? reduceSumSquares(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'st') : []),
-      '  w_init(lid);',
-      '  workgroupBarrier();',
-      ...(loraFold ? loraSums(MR, NR) : []),
-      `  let groups = ${groups};`,
-      '  let k4 = p.K / 4u;',
-      `  for (var j = g.lane; j < groups && rows > 0u; j += ${U === 1 ? 'LANES' : `${U}u * LANES`}) {`,
-      ...step,
-      '  }',
-    ]),
+    ...(S ? stageX(MR, S, !!o.norm, stagedSums) : []),
+    ...(stagedSums ? reduceSumSquares(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'st') : []),
+    '  w_init(lid);',
+    '  workgroupBarrier();',
+    ...(loraFold ? loraSums(MR, NR) : []),
+    `  let groups = ${groups};`,
+    '  let k4 = p.K / 4u;',
+    `  for (var j = g.lane; j < groups && rows > 0u; j += ${U === 1 ? 'LANES' : `${U}u * LANES`}) {`,
+    ...step,
+    '  }',
     ...fin,
     '}',
   ].join('\n');
-}
-
-/**
- * The chunked staged walk (BodyOpts.chunk = C < S = K / 4): for each chunk of C vec4 of the rows of x
- * — a barrier (the codebook written, the last chunk read), the chunk staged (stageX, Σx² summed on
- * the way), a barrier, the chunk's steps walked by the lanes — then, with the norm, the rows' Σx²
- * reduced to their rsqrt (nrsq) and a barrier before the row sums read it.
- */
-function chunkedWalk(MR: number, S: number, C: number, norm: boolean, sums: boolean, groups: string, step: string[], lora: string[]): string[] {
-  return [
-    ...(sums ? [`  var ${Array.from({ length: MR }, (_, m) => `st${m} = 0.0`).join('; var ')};`] : []),
-    '  w_init(lid);',
-    ...lora,
-    `  let groups = ${groups};`,
-    '  let k4 = p.K / 4u;',
-    `  for (var c0 = 0u; c0 < ${S}u; c0 += ${C}u) {`,
-    '    workgroupBarrier();',
-    ...stageX(MR, S, norm, sums, { C, c0: 'c0' }),
-    '    workgroupBarrier();',
-    `    let j0 = c0 / 8u; let j1 = min(j0 + ${C / 8}u, groups);`,
-    '    for (var j = j0 + g.lane; j < j1 && rows > 0u; j += LANES) {',
-    ...step.map((l) => `  ${l}`),
-    '    }',
-    '  }',
-    ...(sums ? [...reduceSumSquares(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'st'), '  workgroupBarrier();'] : []),
-  ];
 }
 
 /**

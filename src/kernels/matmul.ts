@@ -28,7 +28,7 @@ import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
-import { STAGED_MIN_CHUNK, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedChunk, stagedGemvBytes, type BodyOpts } from './gemv_body';
+import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
 
 export const GEMV_MAX_ROWS = 16;
@@ -479,8 +479,7 @@ export class MatmulKernel {
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
           if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${STAGED_LANES_OPTIONS.find((l) => l >= mr)}`);
-          const chunk = stagedChunk(mr, w.K, !!norm, this.workgroupBytes); // K / 4 where the rows fit whole
-          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, chunk };
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
@@ -663,13 +662,12 @@ export class MatmulKernel {
    * Whether a GEMV of `mr` rows of x and weight w stages x in workgroup memory (gemvStagedBody): asked
    * (opts.gemvStaged), else up to gemvStagedRows rows of x for weights of K ≤ gemvStagedMaxK and N ≥
    * gemvStagedMinN where no other body is asked for; q4 with K % 32 = 0, the unrolled bodies, not
-   * the SwiGLU-fused x, and the rows of x within the device's workgroup memory whole or in chunks of
-   * at least STAGED_MIN_CHUNK vec4 (stagedChunk).
+   * the SwiGLU-fused x, and stagedGemvBytes within the device's workgroup memory.
    */
   stagedFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): boolean {
     const can = this.canStage(w, mr, norm, !!opts.xSwiglu);
     if (opts.gemvStaged && !can) {
-      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm, Math.min(w.K / 4, STAGED_MIN_CHUNK))} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
+      throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
     const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
@@ -677,7 +675,7 @@ export class MatmulKernel {
 
   /** Whether the staged GEMV can run `mr` rows of x against w here (stagedFor's conditions, asked or not). */
   canStage(w: Weight, mr: number, norm: boolean, xSwiglu = false): boolean {
-    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedChunk(mr, w.K, norm, this.workgroupBytes) > 0;
+    return w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !xSwiglu && stagedGemvBytes(mr, w.K, norm) <= this.workgroupBytes;
   }
 
   /**

@@ -3,7 +3,7 @@
 // fused epilogue (bias, residual accumulate, LoRA with q|k|v slices) and weights split into parts.
 import { describe, expect, it } from 'vitest';
 import { GEMV_SHORT_K, MatmulKernel, ROWLANE_MIN_N, destroyWeight, gemvLanesFor, gemvLayout, rowLaneLayout, stagedLanes, uploadWeight, type Weight } from '../../src/kernels/matmul';
-import { STAGED_MIN_CHUNK, stagedChunk, stagedGemvBytes } from '../../src/kernels/gemv_body';
+import { stagedGemvBytes } from '../../src/kernels/gemv_body';
 import { matmulRef, matmulWeightRef, type LoraRef } from '../../src/reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../src/reference/rmsnorm';
 import { swigluRef } from '../../src/reference/swiglu';
@@ -16,7 +16,7 @@ import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean; workgroupBytes?: number }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -90,11 +90,6 @@ const CASES: Case[] = [
   { name: 'q4 gemv staged LANES=32 M=1 N=45 K=2048 lora slices r = 40', M: 1, N: 45, K: 2048, variant: 'gemv', lora: true, loraR: 40, gemvStaged: true, gemvLanes: 32 },
   { name: 'q4 gemv staged reduce_rows LANES=8 NR=2 M=5 N=37 K=256 bias', M: 5, N: 37, K: 256, variant: 'gemv', bias: true, gemvStaged: true, gemvLanes: 8, gemvRows: 2, scatter: false },
   { name: 'Qwen gate|up decode M=1 1536→17920, staged (the default layout: 16 lanes a row, 560 workgroups)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true },
-  // x staged in chunks (rows of x that do not fit a 16 KiB device's workgroup memory whole; stagedChunk): a partial last chunk, LoRA summed by the lanes or in the epilogue, reduce_rows
-  { name: 'q4 gemv staged in 3 chunks (96, 96, 80 vec4) LANES=4 NR=2 M=4 N=37 K=1088 bias accumulate + lora slices', M: 4, N: 37, K: 1088, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStaged: true, gemvLanes: 4, gemvRows: 2, workgroupBytes: 16384 },
-  { name: 'q4 gemv staged in 2 chunks LANES=32 NR=1 M=4 N=70 K=640 lora slices r = 40 in the epilogue (loraFold off)', M: 4, N: 70, K: 640, variant: 'gemv', lora: true, loraR: 40, loraFold: false, gemvStaged: true, gemvLanes: 32, gemvRows: 1, workgroupBytes: 16384 },
-  { name: 'q4 gemv staged in chunks reduce_rows LANES=8 NR=4 M=3 N=45 K=1056 bias', M: 3, N: 45, K: 1056, variant: 'gemv', bias: true, gemvStaged: true, gemvLanes: 8, gemvRows: 4, scatter: false, workgroupBytes: 16384 },
-  { name: 'q4 gemv staged in 6 chunks (5 of 88 vec4, 72) LANES=16 NR=2 M=16 N=40 K=2048 on a 32 KiB device', M: 16, N: 40, K: 2048, variant: 'gemv', gemvStaged: true, gemvLanes: 16, gemvRows: 2, workgroupBytes: 32768 },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
   { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
@@ -102,7 +97,7 @@ const CASES: Case[] = [
 ];
 
 async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Float32Array | null, lora: LoraRef | null): Promise<Float32Array> {
-  const kernel = await MatmulKernel.create(c.workgroupBytes ? { ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: c.workgroupBytes } } : ctx);
+  const kernel = await MatmulKernel.create(ctx);
   kernel.gemvScatter = c.scatter ?? true;
   kernel.loraFold = c.loraFold ?? true;
   const xb = ctx.memory.upload('x', x);
@@ -363,18 +358,16 @@ describe('matmul', () => {
     destroyWeight(ctx, q4);
   });
 
-  it('staged GEMV (x in workgroup memory) with the RMSNorm fused (x∘g staged, Σx² summed as it is staged) and LoRA summed by the lanes, storing silu(gate)·up or not; by default up to gemvStagedRows rows of x; x staged in chunks where its rows do not fit whole; refused for bf16, K % 32 ≠ 0, the fused SwiGLU x and too little workgroup memory for a chunk', async () => {
+  it('staged GEMV (x in workgroup memory) with the RMSNorm fused (x∘g staged, Σx² summed as it is staged) and LoRA summed by the lanes, storing silu(gate)·up or not; by default up to gemvStagedRows rows of x, at least a lane a row of x; refused for bf16, K % 32 ≠ 0, the fused SwiGLU x, fewer lanes than rows of x and too little workgroup memory', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const eps = 1e-6;
     // [rows of x, N, K, lanes, rows a lane group, gate|up store]
-    const chunky = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
-    // [rows of x, N, K, lanes, rows a lane group, gate|up store, on a 16 KiB device (x staged in chunks: 272 vec4 a row as 2 of 136 at 3 rows, 4 of 72 (the last 56) at 5)]
-    for (const [M, N, K, lanes, rows, swiglu, small] of [[1, 45, 128, 4, 2, false, false], [3, 37, 320, 16, 1, false, false], [1, 88, 256, 8, 2, true, false], [2, 88, 96, 32, 2, true, false], [3, 37, 1088, 4, 2, false, true], [5, 88, 1088, 8, 2, true, true]] as const) {
+    for (const [M, N, K, lanes, rows, swiglu] of [[1, 45, 128, 4, 2, false], [3, 37, 320, 16, 1, false], [1, 88, 256, 8, 2, true], [2, 88, 96, 32, 2, true]] as const) {
       const { w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 130, true);
       const I = N / 2;
       const yb = poisoned(ctx, M * (swiglu ? I : N));
-      const y = await runAndRead(ctx, yb, (rec) => (small ? chunky : kernel).encode(rec, xb, w, yb, M, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes, gemvRows: swiglu ? undefined : rows, ySwiglu: swiglu || undefined, xNorm: { w: gb, eps }, lora: loraOpt }));
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes, gemvRows: swiglu ? undefined : rows, ySwiglu: swiglu || undefined, xNorm: { w: gb, eps }, lora: loraOpt }));
       expectClose(y, swiglu ? swigluRef(want, M, I) : want, 1e-5, `staged norm M=${M} N=${N} K=${K} lanes=${lanes} NR=${rows} swiglu=${swiglu}`);
       [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
@@ -385,11 +378,6 @@ describe('matmul', () => {
     expect(stagedLanes(100, 1, 128)).toBe(32); // too few rows for any: 32
     expect([stagedLanes(17920, 2, 128, 5), stagedLanes(17920, 2, 128, 16)]).toEqual([8, 16]); // at least a lane a row of x
     expect(stagedGemvBytes(1, 1536, true)).toBe(1536 * 4 + 8192 + 64 + 1088);
-    // chunks: the fewest of equal size (a multiple of 8 vec4) that fit; 0 where one of STAGED_MIN_CHUNK does not
-    expect([stagedChunk(3, 1088, true, 16384), stagedChunk(5, 1088, true, 16384), stagedChunk(4, 1088, false, 16384), stagedChunk(1, 1088, false, 16384)]).toEqual([136, 72, 96, 272]);
-    expect(stagedChunk(16, 1536, true, 49152)).toBe(128); // gate|up at 16 rows on a 48 KiB device: 3 chunks of 512 k
-    expect([stagedChunk(16, 1088, false, 16384), STAGED_MIN_CHUNK]).toEqual([0, 64]);
-    expect(stagedGemvBytes(16, 1536, true, 128)).toBe(16 * 128 * 16 + 8192 + 64 + 1088);
     // the default: up to gemvStagedRows rows of x, unless another body is asked for
     const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
     expect([kernel.gemvStagedRows, kernel.gemvStagedWorkgroups, kernel.gemvStagedMinN]).toEqual([1, 512, 8192]);
@@ -411,16 +399,14 @@ describe('matmul', () => {
     expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', gemvStaged: true, gemvLanes: 64 })).toThrow(/gemvLanes must be one of 4, 8, 16, 32, got 64/);
     expect(() => kernel.encode(rec, b, q4, b, 5, { variant: 'gemv', gemvStaged: true, gemvLanes: 4 })).toThrow(/4 lanes a row for 5 rows of x.*hint: gemvLanes 8/);
     const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
-    const big = ctx.memory.create('big', 16 * 2048 * 4);
-    small.encode(rec, big, long, big, 1, { variant: 'gemv', gemvStaged: true }); // one row of 2048 does not fit whole: 2 chunks
-    expect(() => small.encode(rec, big, long, big, 16, { variant: 'gemv', gemvStaged: true })).toThrow(/24640 bytes of workgroup memory; got q4, K = 2048, 16384 bytes; hint/);
+    expect(() => small.encode(rec, b, long, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/16448 bytes of workgroup memory; got q4, K = 2048, 16384 bytes; hint/);
     small.gemvStagedRows = 16;
     small.gemvStagedMinN = 0;
-    expect([small.stagedFor(long, 1, {}, false), small.stagedFor(long, 16, {}, false)]).toEqual([true, false]); // in 2 chunks; at 16 rows a chunk of 64 vec4 does not fit: another body there
-    expect([small.canStage(long, 1, false), small.canStage(long, 16, false), small.canStage(q4, 16, false), small.canStage(q4, 1, false, true), kernel.canStage(bf, 1, false)]).toEqual([true, false, true, false, false]);
+    expect(small.stagedFor(long, 1, {}, false)).toBe(false); // by default: another body there
+    expect([small.canStage(long, 1, false), small.canStage(q4, 16, false), small.canStage(q4, 1, false, true), kernel.canStage(bf, 1, false)]).toEqual([false, true, false, false]);
     expect(small.stagedFor(q4, 16, {}, false)).toBe(true); // 16 rows of 64 fit
     [bf, odd, q4, long].forEach((wt) => destroyWeight(ctx, wt));
-    [b, big].forEach((x) => ctx.memory.destroy(x));
+    ctx.memory.destroy(b);
   });
 
   it('the row-lane GEMV is the default for q4 weights of ≥ ROWLANE_MIN_N rows at gemvRowLaneRows…gemvRowLaneMaxRows rows of x (2 rows a lane, 8 row lanes, 128 threads), unless another GEMV body is asked for', async () => {

@@ -259,8 +259,6 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
   ['never', 0, 128, Infinity, 0], ['1 row, 128 workgroups', 1, 128, Infinity, 0], ['1 row, 512', 1, 512, Infinity, 0], ['1 row, 128, K ≤ 2048', 1, 128, 2048, 0],
   ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192], ['1 row, 256, N ≥ 8192', 1, 256, Infinity, 8192], ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192], ['1 row, 1024, N ≥ 8192', 1, 1024, Infinity, 8192], ['1 row, 512, N ≥ 2048', 1, 512, Infinity, 2048],
   ['≤ 4 rows, 128', 4, 128, Infinity, 0],
-  // many rows: x staged in chunks where the rows do not fit whole
-  ['≤ 16 rows, 128, N ≥ 8192', 16, 128, Infinity, 8192], ['≤ 16 rows, 256, N ≥ 8192', 16, 256, Infinity, 8192], ['≤ 16 rows, 128, K ≤ 2048', 16, 128, 2048, 0], ['≤ 16 rows, 128', 16, 128, Infinity, 0],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */

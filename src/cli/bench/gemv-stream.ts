@@ -65,18 +65,6 @@ export const STREAM_ROWS_VARIANTS: StreamVariant[] = [
   { name: 'tiled', opts: { variant: 'tiled' } },
 ];
 
-/**
- * The staged GEMV at many rows of x (bench --stream --stream-set staged): x staged in workgroup memory
- * in chunks where the rows do not fit whole (gemv_body.ts stagedChunk), at every rows a lane group and
- * lanes a row from the rows of x (lane m stores row m), against the lane-group and row-lane defaults.
- */
-export const STREAM_STAGED_ROWS_VARIANTS: StreamVariant[] = [
-  { name: 'lane-group', opts: { gemvStaged: false } },
-  { name: 'row-lane 2×8, 128 threads', opts: { gemvStaged: false, gemvRowLane: true, gemvRows: 2, gemvLanes: 8, gemvThreads: 128 } },
-  ...[1, 2, 4].flatMap((nr) => [16, 32].map((l) => ({ name: `staged NR=${nr}, ${l} lanes`, opts: { gemvStaged: true, gemvRows: nr, gemvLanes: l } }))),
-  ...[1, 2, 4].map((nr) => ({ name: `staged NR=${nr}, 8 lanes`, opts: { gemvStaged: true, gemvRows: nr, gemvLanes: 8 }, Ms: [8] })),
-];
-
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 
