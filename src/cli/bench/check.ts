@@ -343,8 +343,8 @@ function report(ctx: GpuContext, count: number, worst: number, failures: string[
 
 /**
  * The staged GEMV (x in workgroup memory) on problem p where its rows fit the device: every lane
- * count from the rows of x (lane m stores row m) and rows a lane group; the RMSNorm fused with the LoRA term summed by the lanes and in the
- * epilogue; the SwiGLU store.
+ * count from the rows of x up (lane m stores row m) and rows a lane group; the RMSNorm fused with the
+ * LoRA term summed by the lanes and in the epilogue; the SwiGLU store.
  */
 async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
   const { M, w } = p;
