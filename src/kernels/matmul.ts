@@ -229,13 +229,18 @@ export const GEMV_LANES_OPTIONS = [32, 64, 128, 256] as const;
 /** Lanes a row of the staged GEMV (gemv_body.ts gemvStagedBody) may have: fewer than a subgroup too, since its walk is cheap and its staging is paid once a workgroup. */
 export const STAGED_LANES_OPTIONS = [4, 8, 16, 32] as const;
 
+/** The staged GEMV's lane counts a row for mr rows of x: lane m stores row m's sums, so never fewer than mr. */
+export function stagedLaneOptions(mr: number): number[] {
+  return STAGED_LANES_OPTIONS.filter((l) => l >= mr);
+}
+
 /**
- * The staged GEMV's lanes a row for a weight of N rows at NR rows a lane group: the fewest (the longest
- * walks, the most rows a workgroup — each workgroup stages x once) that still give `workgroups`
- * workgroups, else 32; never fewer than the mr rows of x (lane m stores row m's sums).
+ * The staged GEMV's lanes a row for a weight of N rows at NR rows a lane group and mr rows of x: of
+ * stagedLaneOptions, the fewest (the longest walks, the most rows a workgroup — each workgroup stages
+ * x once) that still give `workgroups` workgroups, else 32.
  */
 export function stagedLanes(N: number, NR: number, workgroups: number, mr = 1): number {
-  return STAGED_LANES_OPTIONS.find((l) => l >= mr && Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
+  return stagedLaneOptions(mr).find((l) => Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
 }
 
 /** Throws unless v is one of a setting's options: "<what> must be one of …, got v". */
@@ -478,7 +483,7 @@ export class MatmulKernel {
           const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups, mr);
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
-          if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${STAGED_LANES_OPTIONS.find((l) => l >= mr)}`);
+          if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${stagedLaneOptions(mr)[0]}`);
           const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);

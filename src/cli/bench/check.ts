@@ -14,7 +14,7 @@ import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, STAGED_LANES_OPTIONS, destroyWeight, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
@@ -351,12 +351,12 @@ async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, ch
   const at = `M=${M} N=${w.N} K=${w.K}`;
   if (!kernel.canStage(w, M, true)) return;
   for (const rows of GEMV_ROWS_OPTIONS) {
-    for (const lanes of STAGED_LANES_OPTIONS.filter((l) => l >= M)) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
+    for (const lanes of stagedLaneOptions(M)) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
   }
   if (!kernel.normFusable) return;
   for (const loraFold of [true, false]) {
     kernel.loraFold = loraFold;
-    for (const lanes of [STAGED_LANES_OPTIONS.find((l) => l >= M) ?? 32, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
+    for (const lanes of [stagedLaneOptions(M)[0] ?? 32, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
   }
   kernel.loraFold = true;
   check(`gemv staged SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));
