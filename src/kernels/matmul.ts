@@ -392,7 +392,7 @@ export class MatmulKernel {
   gemvStagedMaxK = Infinity;
   /** Fewest rows of W (N) the staged GEMV is the default for: 8192, gate|up only (above). */
   gemvStagedMinN = 8192;
-  /** Whether the 32-weight GEMV bodies (wide, staged) load each lane's next step of codes a step ahead (BodyOpts.pipe). */
+  /** Whether the 32-weight GEMV bodies (wide, staged) load each lane's next step of codes a step ahead (BodyOpts.pipe): off until timed on a GPU (written 2026-12-07; bench-rollout --choices staged). */
   gemvPipe = false;
   /** Up to this many rows of x q4 GEMVs with K % 32 = 0 that are not staged or row-lane take the wide body (gemvWide; 0: only when asked). */
   gemvWideRows = 0;
