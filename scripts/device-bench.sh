@@ -14,8 +14,7 @@
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
-#   staged   the staged GEMV (x in workgroup memory; default for gate|up at one row of x) and the pipelined 32-weight walk: `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x), `bench-rollout --g 1 --choices staged`
-#   pipe     the staged part in the order that decides first: the step pass by staged / pipelined / wide choice, then bench-check and the stream
+#   staged   the staged GEMV (x in workgroup memory; default for gate|up at one row of x) and the pipelined 32-weight walk, what decides first: `bench-rollout --g 1 --choices staged` (the step pass by choice), `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x)
 #   fma      `bench --fma-peak`: the f32 multiply-add rate through WGSL with no memory traffic (raw fma chains, the GEMV inner loops)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
@@ -61,12 +60,9 @@ for p in "${parts[@]}"; do
     cold) run cold 120 bench --cold-only --no-peer --json "$OUT/cold.json" ;;
     fma) run fma 60 bench --fma-peak --json "$OUT/fma.json" ;;
     rowlane) run rowlane 150 bench --cold-only --rowlane --no-peer --json "$OUT/rowlane.json" ;;
-    staged) run check-staged 90 bench-check --only staged
-      run stream-staged 180 bench --stream --m 1 --json "$OUT/stream-staged.json"
-      run rollout-staged 240 bench-rollout --g 1 --choices staged --json "$OUT/rollout-staged.json" ;;
-    pipe) run rollout-pipe 200 bench-rollout --g 1 --choices staged --json "$OUT/rollout-pipe.json"
-      run check-pipe 90 bench-check --only staged
-      run stream-pipe 150 bench --stream --m 1 --json "$OUT/stream-pipe.json" ;;
+    staged) run rollout-staged 200 bench-rollout --g 1 --choices staged --json "$OUT/rollout-staged.json"
+      run check-staged 90 bench-check --only staged
+      run stream-staged 150 bench --stream --m 1 --json "$OUT/stream-staged.json" ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
       run "step-rl-$n" 120 bench-step --steps 3 --gemv-rowlane-rows "$n" --json "$OUT/step-rl-$n.json" ;;

@@ -615,7 +615,7 @@ export class MatmulKernel {
   /** Whether w takes the wide GEMV at `mr` rows of x: when asked (`want`; q4 with K % 32 = 0), else up to gemvWideRows rows, see the measurements below. */
   gemvWide(w: Weight, want?: boolean, mr = Infinity): boolean {
     const can = w.format === 'q4' && w.K % 32 === 0;
-    // default: never. An H200 (2026-12-05, loop-form bodies) ran it faster at M = 1 (0.024 vs 0.030 ms,
+    // default: never (gemvWideRows 0). An H200 (2026-12-05, loop-form bodies) ran it faster at M = 1 (0.024 vs 0.030 ms,
     // 8960×1536), but two H100 runs the same day ran the 8-weight GEMV 2× faster at M = 1 (0.013 vs
     // 0.026 ms, unrolled; 0.014 vs 0.025 loop form), and it is 2.6–4× slower at M = 8 and 16 everywhere
     if (want === undefined) return can && mr <= this.gemvWideRows;

@@ -526,8 +526,7 @@ describe('matmul', () => {
     kernel.gemvWideRows = 1; // by default up to gemvWideRows rows of x, where it can run
     expect([kernel.gemvWide(q4, undefined, 1), kernel.gemvWide(q4, undefined, 2), kernel.gemvWide(q4, false, 1), kernel.gemvWide(bf, undefined, 1), kernel.gemvWide(odd, undefined, 1)]).toEqual([true, false, false, false, false]);
     expect(kernel.gemvShape(1, q4)).toEqual(gemvLayout(1, 4, 64, 32, false, kernel.gemvWalk));
-    destroyWeight(ctx, bf);
-    destroyWeight(ctx, odd);
+    [bf, odd, q4].forEach((wt) => destroyWeight(ctx, wt));
   });
 
   it('GEMV layout: 2 rows per lane group (1 for N < 256), lanes walking ≤ 16 steps, raised until ≥ 128 workgroups; the same at every M', () => {
