@@ -49,13 +49,6 @@ export interface BodyOpts {
    * q4 with K % 32 = 0): with `norm` they are staged as x∘g and their Σx² summed on the way
    */
   staged?: number;
-  /**
-   * 32-weight bodies (wide, staged): the walk software-pipelined — each lane's first step of codes and
-   * scale loaded before anything the workgroup waits on (the codebook barrier, x staged), and every
-   * later step's loaded before the current step's decode and multiply-adds, so a load's latency overlaps
-   * the work instead of stalling it (at one row of x a lane walks few steps, each a memory round trip)
-   */
-  pipe?: boolean;
 }
 
 const cache = new Map<string, string>();
@@ -150,7 +143,8 @@ function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 
 export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const norm = !!o.norm;
   return memo(`32:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    const L: string[] = stepLoads32(NR, !!o.pipe);
+    const L: string[] = [];
+    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
     for (let c = 0; c < 4; c++) {
       if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
       else {
@@ -185,7 +179,8 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
   const S = o.staged;
   if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
   return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4', ...stepLoads32(NR, !!o.pipe)];
+    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4'];
+    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
     L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
     for (let c = 0; c < 4; c++) {
       for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
@@ -199,30 +194,6 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
     for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
     return shell('// 32 q4 weights a lane step, x staged in workgroup memory', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
   });
-}
-
-/**
- * The 32-weight step's code words and scales of its NR rows (q<i>, s<i>); with `pipe` (BodyOpts.pipe)
- * taken from the ones loaded a step ahead (qn<i>, sn<i>: firstLoads32, then here), the next step's
- * loaded right after — past the row's end step j again (in bounds and cached: no branch).
- */
-function stepLoads32(NR: number, pipe: boolean): string[] {
-  const rs = Array.from({ length: NR }, (_, i) => i);
-  if (!pipe) return rs.map((i) => `    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
-  return [
-    ...rs.map((i) => `    let q${i} = qn${i}; let s${i} = sn${i};`),
-    '    let jn = select(j, j + LANES, j + LANES < groups);',
-    ...rs.map((i) => `    qn${i} = w32(wr${i}, jn, p.K); sn${i} = w32_scale(wr${i}, jn, p.K);`),
-  ];
-}
-
-/** BodyOpts.pipe: each lane's first step of codes and scales (step j = lane), loaded before anything the workgroup waits on. */
-function firstLoads32(NR: number): string[] {
-  const rs = Array.from({ length: NR }, (_, i) => i);
-  return [
-    `  var ${rs.map((i) => `qn${i} = vec4<u32>(); var sn${i} = 0.0`).join('; var ')}; // the step a lane walks next (BodyOpts.pipe)`,
-    `  if (rows > 0u && g.lane < p.K / 32u) { ${rs.map((i) => `qn${i} = w32(wr${i}, g.lane, p.K); sn${i} = w32_scale(wr${i}, g.lane, p.K);`).join(' ')} }`,
-  ];
 }
 
 /** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */
@@ -243,7 +214,7 @@ function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
 }
 
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}:${!!o.pipe}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}`;
 }
 
 /** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
@@ -325,7 +296,6 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   }
   const sc = scaled ? ' * scale' : '';
   if (o.swiglu && NR !== 2) throw new Error(`GEMV body: the SwiGLU store needs NR = 2 (a gate|up pair a lane group), got ${NR}`);
-  if (o.pipe && groups !== 'p.K / 32u') throw new Error(`GEMV body: the pipelined walk (pipe) is for the 32-weight bodies (wide, staged), got ${what}`);
   for (let i = 0; i < NR; i++) {
     fin.push(...rowSum(Array.from({ length: MR }, (_, m) => `a${i}_${m}`), `v${i}`, sg));
     if (!o.swiglu) fin.push(`  if (g.lane < MR && ${i}u < rows) { ${loraFold ? 'store_y' : 'store'}(g.mb + g.lane, n0 + ${i}u, v${i}${sc}); }`);
@@ -347,7 +317,6 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     '  let last = max(rows, 1u) - 1u;',
     '  let m0 = p.mOff + g.mb; // the first row of x of this lane group (MGRID: of this workgroup row)',
     ...wr,
-    ...(o.pipe ? firstLoads32(NR) : []),
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(loraFold ? loraLoads(MR, NR) : []),
     ...(pro ? sumSquaresByWorkgroup(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends

@@ -112,8 +112,6 @@ export interface MatmulOptions {
   gemvThreads?: number;
   /** GEMV only (q4, K % 32 = 0): true stages x in workgroup memory (gemv_body.ts gemvStagedBody; gemvLanes then 4…32), false never; default up to the kernel's gemvStagedRows rows of x */
   gemvStaged?: boolean;
-  /** GEMV only, the 32-weight bodies (wide, staged): the walk software-pipelined (gemv_body.ts BodyOpts.pipe); default the kernel's gemvPipe */
-  gemvPipe?: boolean;
   /**
    * decode GEMVs with the unrolled bodies (MatmulKernel.swigluOutFor): w is a gate|up weight [2I, K] and
    * y receives h = silu(gate)·up [M, I] (ldy default I) — the SwiGLU in the GEMV's store (gemv_rowlane.ts
@@ -383,19 +381,18 @@ export class MatmulKernel {
    * one call): never 1.854 ms, LoRA 2.363; one row for gate|up only (N ≥ 8192) at 512 target workgroups
    * (16 lanes a row) 1.749, LoRA 2.268; every weight 1.888–2.062 (o and down are slower staged:
    * streamed 6.0 / 15.1 µs against 5.4 / 11.2); gate|up streamed 17.0 → 15.5 µs. Run 2, the default
-   * committed: 1.850 → 1.740 ms (LoRA 2.356 → 2.265); q|k|v staged too (N ≥ 2048) 1.740 (LoRA 2.243): a tie.
+   * committed: 1.850 → 1.740 ms (LoRA 2.356 → 2.265); q|k|v staged too (N ≥ 2048) 1.740 (LoRA 2.243).
+   * H200, 2026-12-07 twentieth session, two calls: N ≥ 8192 1.684 / 1.677 ms (LoRA 2.181 / 2.164), N ≥ 2048
+   * 1.679 / 1.680 (LoRA 2.156 / 2.144) — a tie without LoRA and 0.02 ms faster with it on both kinds, so
+   * q|k|v (2048 rows) is staged too; o and down (1536 rows) stay on the lane-group body.
    */
   gemvStagedRows = 1;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
   gemvStagedMaxK = Infinity;
-  /** Fewest rows of W (N) the staged GEMV is the default for: 8192, gate|up only (above). */
-  gemvStagedMinN = 8192;
-  /** Whether the 32-weight GEMV bodies (wide, staged) load each lane's next step of codes a step ahead (BodyOpts.pipe): off until timed on a GPU (written 2026-12-07; bench-rollout --choices staged). */
-  gemvPipe = false;
-  /** Up to this many rows of x q4 GEMVs with K % 32 = 0 that are not staged or row-lane take the wide body (gemvWide; 0: only when asked). */
-  gemvWideRows = 0;
+  /** Fewest rows of W (N) the staged GEMV is the default for: 2048, gate|up and q|k|v (above). */
+  gemvStagedMinN = 2048;
   /**
    * From this many rows of x a lane-group GEMV with the RMSNorm fused takes Σx² from a workgroup
    * prologue (gemv_body.ts BodyOpts.prologue) instead of summing it in every lane group's walk
@@ -490,12 +487,11 @@ export class MatmulKernel {
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
           if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${stagedLaneOptions(mr)[0]}`);
-          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, pipe: opts.gemvPipe ?? this.gemvPipe };
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else if (rowLane) {
-          if (opts.gemvPipe) throw new Error('matmul: the pipelined GEMV walk (gemvPipe) is for the 32-weight lane-group bodies, wide or staged, not the row-lane GEMV; hint: gemvRowLane: false');
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
           const lanes = opts.gemvLanes ?? rowLane.lanes;
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
@@ -505,7 +501,7 @@ export class MatmulKernel {
           const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, lanes * nr)));
         } else if (variant === 'gemv') {
-          const wide = this.gemvWide(w, opts.gemvWide ?? (opts.gemvStep4 ? false : undefined), mr);
+          const wide = this.gemvWide(w, opts.gemvWide);
           const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4, this.gemvWalk);
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? shape.rows; // the SwiGLU store: a gate|up pair a lane group
@@ -514,12 +510,10 @@ export class MatmulKernel {
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
-          if (opts.gemvPipe && !(wide && this.gemvUnrolled)) throw new Error(`matmul: the pipelined GEMV walk (gemvPipe) is for the 32-weight bodies, wide or staged; this GEMV runs the ${wide ? 'wide loop form' : step4 ? '4-weight' : '8-weight'} body; hint: gemvWide or gemvStaged`);
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, pipe: wide && (opts.gemvPipe ?? this.gemvPipe) };
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu };
+          const body = step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode;
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
-          const pl = wide
-            ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)
-            : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode, constants, !!save);
+          const pl = wide ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save) : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], body, constants, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -608,17 +602,17 @@ export class MatmulKernel {
 
   /** GEMV layout for M rows of x and weight w: output rows per lane group and lanes per row (gemvLayout). */
   gemvShape(M: number, w: Weight): { rows: number; lanes: number } {
-    const wide = this.gemvWide(w, undefined, M);
+    const wide = this.gemvWide(w);
     return gemvLayout(M, w.N, w.K, wide ? 32 : 8, this.gemvStep4For(w, M, wide), this.gemvWalk);
   }
 
-  /** Whether w takes the wide GEMV at `mr` rows of x: when asked (`want`; q4 with K % 32 = 0), else up to gemvWideRows rows, see the measurements below. */
-  gemvWide(w: Weight, want?: boolean, mr = Infinity): boolean {
+  /** Whether w takes the wide GEMV: only when asked (`want`; q4 with K % 32 = 0), see the measurements below. */
+  gemvWide(w: Weight, want?: boolean): boolean {
     const can = w.format === 'q4' && w.K % 32 === 0;
-    // default: never (gemvWideRows 0). An H200 (2026-12-05, loop-form bodies) ran it faster at M = 1 (0.024 vs 0.030 ms,
+    // default: never. An H200 (2026-12-05, loop-form bodies) ran it faster at M = 1 (0.024 vs 0.030 ms,
     // 8960×1536), but two H100 runs the same day ran the 8-weight GEMV 2× faster at M = 1 (0.013 vs
     // 0.026 ms, unrolled; 0.014 vs 0.025 loop form), and it is 2.6–4× slower at M = 8 and 16 everywhere
-    if (want === undefined) return can && mr <= this.gemvWideRows;
+    if (want === undefined) return false;
     if (want && !can) throw new Error(`the wide GEMV needs q4 weights with K a multiple of 32; got ${w.format}, K = ${w.K}`);
     return want;
   }

@@ -16,7 +16,7 @@ import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean; gemvPipe?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -90,13 +90,6 @@ const CASES: Case[] = [
   { name: 'q4 gemv staged LANES=32 M=1 N=45 K=2048 lora slices r = 40', M: 1, N: 45, K: 2048, variant: 'gemv', lora: true, loraR: 40, gemvStaged: true, gemvLanes: 32 },
   { name: 'q4 gemv staged reduce_rows LANES=8 NR=2 M=5 N=37 K=256 bias', M: 5, N: 37, K: 256, variant: 'gemv', bias: true, gemvStaged: true, gemvLanes: 8, gemvRows: 2, scatter: false },
   { name: 'Qwen gate|up decode M=1 1536→17920, staged (the default layout: 16 lanes a row, 560 workgroups)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true },
-  // the pipelined walk (gemvPipe: each lane's next step of codes loaded a step ahead, the first before the barrier): staged and wide, several steps a lane, fewer steps than lanes (lanes with none), a partial last lane group, LoRA both ways
-  { name: 'q4 gemv staged pipelined LANES=4 NR=2 M=1 N=37 K=512 bias accumulate + lora slices (4 steps a lane)', M: 1, N: 37, K: 512, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStaged: true, gemvLanes: 4, gemvRows: 2, gemvPipe: true },
-  { name: 'q4 gemv staged pipelined LANES=8 NR=4 M=3 N=70 K=96 lora slices (fewer steps than lanes)', M: 3, N: 70, K: 96, variant: 'gemv', lora: true, gemvStaged: true, gemvLanes: 8, gemvRows: 4, gemvPipe: true },
-  { name: 'q4 gemv staged pipelined LANES=16 NR=1 M=2 N=21 K=1056 accumulate + lora slices r = 72 in the epilogue (loraFold off)', M: 2, N: 21, K: 1056, variant: 'gemv', accumulate: true, lora: true, loraR: 72, loraFold: false, gemvStaged: true, gemvLanes: 16, gemvRows: 1, gemvPipe: true },
-  { name: 'q4 gemv wide pipelined LANES=32 NR=4 M=3 N=37 K=1056 bias accumulate + lora slices (2 steps for some lanes, 1 for others)', M: 3, N: 37, K: 1056, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvRows: 4, gemvLanes: 32, gemvWide: true, gemvPipe: true },
-  { name: 'q4 gemv wide pipelined reduce_rows LANES=64 M=5 N=37 K=160 (more lanes than steps)', M: 5, N: 37, K: 160, variant: 'gemv', gemvLanes: 64, gemvWide: true, gemvPipe: true, scatter: false },
-  { name: 'Qwen gate|up decode M=1 1536→17920, staged and pipelined (the default layout)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true, gemvPipe: true },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
   { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
@@ -114,7 +107,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.N, 'scratch') : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads, gemvStaged: c.gemvStaged, gemvPipe: c.gemvPipe,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads, gemvStaged: c.gemvStaged,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
       split: scratch ? { scratch, splits: c.splitK } : undefined,
     }),
@@ -369,13 +362,13 @@ describe('matmul', () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const eps = 1e-6;
-    // [rows of x, N, K, lanes, rows a lane group, gate|up store, pipelined walk]
-    for (const [M, N, K, lanes, rows, swiglu, pipe] of [[1, 45, 128, 4, 2, false, false], [3, 37, 320, 16, 1, false, false], [1, 88, 256, 8, 2, true, false], [2, 88, 96, 32, 2, true, false], [3, 37, 320, 4, 1, false, true], [1, 88, 512, 4, 2, true, true]] as const) {
+    // [rows of x, N, K, lanes, rows a lane group, gate|up store]
+    for (const [M, N, K, lanes, rows, swiglu] of [[1, 45, 128, 4, 2, false], [3, 37, 320, 16, 1, false], [1, 88, 256, 8, 2, true], [2, 88, 96, 32, 2, true]] as const) {
       const { w, want, xb, gb, ub, bb, loraOpt } = normProblem(ctx, M, N, K, eps, 130, true);
       const I = N / 2;
       const yb = poisoned(ctx, M * (swiglu ? I : N));
-      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes, gemvRows: swiglu ? undefined : rows, ySwiglu: swiglu || undefined, xNorm: { w: gb, eps }, lora: loraOpt, gemvPipe: pipe }));
-      expectClose(y, swiglu ? swigluRef(want, M, I) : want, 1e-5, `staged norm M=${M} N=${N} K=${K} lanes=${lanes} NR=${rows} swiglu=${swiglu} pipe=${pipe}`);
+      const y = await runAndRead(ctx, yb, (rec) => kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes, gemvRows: swiglu ? undefined : rows, ySwiglu: swiglu || undefined, xNorm: { w: gb, eps }, lora: loraOpt }));
+      expectClose(y, swiglu ? swigluRef(want, M, I) : want, 1e-5, `staged norm M=${M} N=${N} K=${K} lanes=${lanes} NR=${rows} swiglu=${swiglu}`);
       [xb, gb, ub, bb, yb].forEach((b) => ctx.memory.destroy(b));
       destroyWeight(ctx, w);
     }
@@ -387,7 +380,7 @@ describe('matmul', () => {
     expect(stagedGemvBytes(1, 1536, true)).toBe(1536 * 4 + 8192 + 64 + 1088);
     // the default: up to gemvStagedRows rows of x, unless another body is asked for
     const q4 = uploadWeight(ctx, packWeight('q4', normal(96, 8 * 64), 8, 64), 'q4');
-    expect([kernel.gemvStagedRows, kernel.gemvStagedWorkgroups, kernel.gemvStagedMinN]).toEqual([1, 512, 8192]);
+    expect([kernel.gemvStagedRows, kernel.gemvStagedWorkgroups, kernel.gemvStagedMinN]).toEqual([1, 512, 2048]);
     expect(kernel.stagedFor(q4, 1, {}, false)).toBe(false); // 8 rows of W: fewer than gemvStagedMinN
     kernel.gemvStagedMinN = 0;
     expect([1, 2].map((m) => kernel.stagedFor(q4, m, {}, false))).toEqual([true, false]);
@@ -405,11 +398,6 @@ describe('matmul', () => {
     expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', gemvStaged: true, xSwiglu: true })).toThrow(/xSwiglu/);
     expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', gemvStaged: true, gemvLanes: 64 })).toThrow(/gemvLanes must be one of 4, 8, 16, 32, got 64/);
     expect(() => kernel.encode(rec, b, q4, b, 5, { variant: 'gemv', gemvStaged: true, gemvLanes: 4 })).toThrow(/4 lanes a row for 5 rows of x.*hint: gemvLanes 8/);
-    // the pipelined walk is the 32-weight bodies'
-    expect(kernel.gemvPipe).toBe(false);
-    expect(() => kernel.encode(rec, b, q4, b, 1, { variant: 'gemv', gemvStaged: false, gemvPipe: true })).toThrow(/gemvPipe.*runs the 8-weight body; hint: gemvWide or gemvStaged/);
-    expect(() => kernel.encode(rec, b, bf, b, 1, { variant: 'gemv', gemvPipe: true })).toThrow(/gemvPipe.*8-weight body/);
-    expect(() => kernel.encode(rec, b, q4, b, 8, { variant: 'gemv', gemvRowLane: true, gemvPipe: true })).toThrow(/gemvPipe.*not the row-lane GEMV/);
     const small = await MatmulKernel.create({ ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupStorageSize: 16384 } });
     expect(() => small.encode(rec, b, long, b, 1, { variant: 'gemv', gemvStaged: true })).toThrow(/16448 bytes of workgroup memory; got q4, K = 2048, 16384 bytes; hint/);
     small.gemvStagedRows = 16;
@@ -513,7 +501,7 @@ describe('matmul', () => {
     expect([8, 1536, 2048, 2056, 4096, 8192, 8960, 1 << 20].map((K) => gemvLanesFor(K))).toEqual([32, 32, 32, 32, 32, 64, 128, 256]);
   });
 
-  it('a wide GEMV is refused for weights it cannot read: bf16, or K not a multiple of 32; by default only up to gemvWideRows rows of x (0)', async () => {
+  it('a wide GEMV is refused for weights it cannot read: bf16, or K not a multiple of 32', async () => {
     const ctx = await testGpu();
     const kernel = await MatmulKernel.create(ctx);
     const bf = uploadWeight(ctx, packWeight('bf16', normal(1, 4 * 64), 4, 64), 'w');
@@ -523,9 +511,6 @@ describe('matmul', () => {
     expect([kernel.gemvWide(bf), kernel.gemvWide(odd)]).toEqual([false, false]);
     const q4 = uploadWeight(ctx, packWeight('q4', normal(1, 4 * 64), 4, 64), 'w');
     expect(kernel.gemvWide(q4)).toBe(false); // not by default (H100: 2× slower at M = 1)
-    kernel.gemvWideRows = 1; // by default up to gemvWideRows rows of x, where it can run
-    expect([kernel.gemvWide(q4, undefined, 1), kernel.gemvWide(q4, undefined, 2), kernel.gemvWide(q4, false, 1), kernel.gemvWide(bf, undefined, 1), kernel.gemvWide(odd, undefined, 1)]).toEqual([true, false, false, false, false]);
-    expect(kernel.gemvShape(1, q4)).toEqual(gemvLayout(1, 4, 64, 32, false, kernel.gemvWalk));
     [bf, odd, q4].forEach((wt) => destroyWeight(ctx, wt));
   });
 

@@ -344,27 +344,20 @@ function report(ctx: GpuContext, count: number, worst: number, failures: string[
 /**
  * The staged GEMV (x in workgroup memory) on problem p where its rows fit the device: every lane
  * count from the rows of x up (lane m stores row m) and rows a lane group; the RMSNorm fused with the
- * LoRA term summed by the lanes and in the epilogue; the SwiGLU store — each with and without the
- * pipelined walk (gemvPipe), and at one row of x the pipelined wide body at every lane count.
+ * LoRA term summed by the lanes and in the epilogue; the SwiGLU store.
  */
 async function checkStaged(ctx: GpuContext, kernel: MatmulKernel, p: Problem, check: (name: string, err: number) => void): Promise<void> {
   const { M, w } = p;
   const at = `M=${M} N=${w.N} K=${w.K}`;
   if (!kernel.canStage(w, M, true)) return;
   for (const rows of GEMV_ROWS_OPTIONS) {
-    for (const lanes of stagedLaneOptions(M)) {
-      for (const gemvPipe of [false, true]) check(`gemv staged${gemvPipe ? ' pipelined' : ''} NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes, gemvPipe }));
-    }
+    for (const lanes of stagedLaneOptions(M)) check(`gemv staged NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvRows: rows, gemvLanes: lanes }));
   }
-  // the pipelined wide body (M = 1: where it would run)
-  if (M === 1) for (const lanes of GEMV_LANES_OPTIONS) check(`gemv wide pipelined LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvWide: true, gemvLanes: lanes, gemvPipe: true }));
   if (!kernel.normFusable) return;
   for (const loraFold of [true, false]) {
     kernel.loraFold = loraFold;
-    for (const lanes of [stagedLaneOptions(M)[0] ?? 32, 32]) {
-      for (const gemvPipe of [false, true]) check(`gemv RMSNorm fused staged${gemvPipe ? ' pipelined' : ''} LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes, gemvPipe }, true));
-    }
+    for (const lanes of [stagedLaneOptions(M)[0] ?? 32, 32]) check(`gemv RMSNorm fused staged LANES=${lanes} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvStaged: true, gemvLanes: lanes }, true));
   }
   kernel.loraFold = true;
-  for (const gemvPipe of [false, true]) check(`gemv staged${gemvPipe ? ' pipelined' : ''} SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true, gemvPipe }));
+  check(`gemv staged SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvStaged: true }));
 }

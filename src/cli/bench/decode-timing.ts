@@ -243,7 +243,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the decode attention's key chunks: workgroups of the partial dispatch to aim for (TARGET_WORKGROUPS.gpu; null: the engine's)
     const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
     // the staged GEMV (x in workgroup memory): up to how many rows of x, its target workgroups, the longest rows it takes
-    const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), (): StagedChoice => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN, mm.gemvPipe, mm.gemvWideRows], ([a, b, c, d, e, f]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN, mm.gemvPipe, mm.gemvWideRows] = [a, b, c, d, e, f]; }, 'staged'));
+    const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged };
   } finally {
     timer.destroy();
@@ -254,15 +254,11 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
 export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];
 
-/** A staged-GEMV choice: most rows of x (MatmulKernel.gemvStagedRows; 0: never), target workgroups (gemvStagedWorkgroups), longest rows (gemvStagedMaxK), fewest rows of W (gemvStagedMinN), the pipelined walk (gemvPipe), the wide body for the other q4 GEMVs up to this many rows of x (gemvWideRows). */
-type StagedChoice = [number, number, number, number, boolean, number];
-
-/** staged-GEMV choices the breakdown times: [name, ...StagedChoice] */
-export const STAGED_CHOICES: Array<[string, ...StagedChoice]> = [
-  ['never', 0, 128, Infinity, 0, false, 0], ['1 row, 512', 1, 512, Infinity, 0, false, 0], ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192, false, 0],
-  ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192, false, 0], ['1 row, 512, N ≥ 2048', 1, 512, Infinity, 2048, false, 0],
-  ['1 row, 512, N ≥ 8192, pipelined', 1, 512, Infinity, 8192, true, 0], ['1 row, 512, N ≥ 2048, pipelined', 1, 512, Infinity, 2048, true, 0], ['1 row, 512, pipelined', 1, 512, Infinity, 0, true, 0],
-  ['1 row, 512, N ≥ 8192; the rest wide', 1, 512, Infinity, 8192, false, 1], ['1 row, 512, N ≥ 8192, pipelined; the rest wide, pipelined', 1, 512, Infinity, 8192, true, 1],
+/** staged-GEMV choices the breakdown times: [name, most rows of x (MatmulKernel.gemvStagedRows; 0: never), target workgroups (gemvStagedWorkgroups), longest rows (gemvStagedMaxK), fewest rows of W (gemvStagedMinN)] */
+export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
+  ['never', 0, 128, Infinity, 0], ['1 row, 128 workgroups', 1, 128, Infinity, 0], ['1 row, 512', 1, 512, Infinity, 0], ['1 row, 128, K ≤ 2048', 1, 128, 2048, 0],
+  ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192], ['1 row, 256, N ≥ 8192', 1, 256, Infinity, 8192], ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192], ['1 row, 1024, N ≥ 8192', 1, 1024, Infinity, 8192], ['1 row, 512, N ≥ 2048', 1, 512, Infinity, 2048],
+  ['≤ 4 rows, 128', 4, 128, Infinity, 0],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */

@@ -43,18 +43,13 @@ export interface StreamVariant { name: string; opts: MatmulOptions; Ms?: number[
 
 /**
  * The bodies the stream times by default: the kernel's choice without the staged GEMV (lane-group, or
- * row-lane at 4–8 rows of x), and at one row of x the staged GEMV (x in workgroup memory) with its
- * layout and 8, 16, 32 lanes a row, and the 32-weight bodies (staged, wide) with and without the
- * pipelined walk (gemvPipe).
+ * row-lane at 4–8 rows of x), and the staged GEMV (x in workgroup memory) at one row of x with its
+ * layout and 8, 16, 32 lanes a row.
  */
 export const STREAM_VARIANTS: StreamVariant[] = [
-  { name: 'lane-group', opts: { gemvStaged: false, gemvPipe: false } },
-  { name: 'staged', opts: { gemvStaged: true, gemvPipe: false }, Ms: [1] },
-  ...[8, 16, 32].map((l) => ({ name: `staged, ${l} lanes`, opts: { gemvStaged: true, gemvLanes: l, gemvPipe: false }, Ms: [1] })),
-  { name: 'staged, pipelined', opts: { gemvStaged: true, gemvPipe: true }, Ms: [1] },
-  ...[8, 32].map((l) => ({ name: `staged, ${l} lanes, pipelined`, opts: { gemvStaged: true, gemvLanes: l, gemvPipe: true }, Ms: [1] })),
-  { name: 'wide', opts: { gemvStaged: false, gemvWide: true, gemvPipe: false }, Ms: [1] },
-  { name: 'wide, pipelined', opts: { gemvStaged: false, gemvWide: true, gemvPipe: true }, Ms: [1] },
+  { name: 'lane-group', opts: { gemvStaged: false } },
+  { name: 'staged', opts: { gemvStaged: true }, Ms: [1] },
+  ...[8, 16, 32].map((l) => ({ name: `staged, ${l} lanes`, opts: { gemvStaged: true, gemvLanes: l }, Ms: [1] })),
 ];
 
 /**
