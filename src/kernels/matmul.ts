@@ -611,7 +611,8 @@ export class MatmulKernel {
     const can = w.format === 'q4' && w.K % 32 === 0;
     // default: never. An H200 (2026-12-05, loop-form bodies) ran it faster at M = 1 (0.024 vs 0.030 ms,
     // 8960×1536), but two H100 runs the same day ran the 8-weight GEMV 2× faster at M = 1 (0.013 vs
-    // 0.026 ms, unrolled; 0.014 vs 0.025 loop form), and it is 2.6–4× slower at M = 8 and 16 everywhere
+    // 0.026 ms, unrolled; 0.014 vs 0.025 loop form), and it is 2.6–4× slower at M = 8 and 16 everywhere;
+    // for q|k|v, o and down at M = 1 an H200's G = 1 step pass went 1.684 → 1.869 ms (2026-12-07)
     if (want === undefined) return false;
     if (want && !can) throw new Error(`the wide GEMV needs q4 weights with K a multiple of 32; got ${w.format}, K = ${w.K}`);
     return want;
