@@ -14,7 +14,7 @@
 #   check    `bench-check` (and with subgroups off): the matmul kernels vs the CPU reference on this GPU
 #   cold     `bench --cold-only`: the decode GEMVs with weights out of L2, GPU-timed, every layout and steps per trip
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
-#   staged   the staged GEMV (x in workgroup memory; default for gate|up at one row of x), what decides first: `bench-rollout --g 1 --choices staged` (the step pass by choice), `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x)
+#   staged   the staged GEMV (x in workgroup memory; default for gate|up and q|k|v at one row of x), what decides first: `bench-rollout --g 1 --choices staged` (the step pass by choice), `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x)
 #   fma      `bench --fma-peak`: the f32 multiply-add rate through WGSL with no memory traffic (raw fma chains, the GEMV inner loops)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)

@@ -143,8 +143,7 @@ function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 
 export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const norm = !!o.norm;
   return memo(`32:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    const L: string[] = [];
-    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
+    const L: string[] = stepLoads32(NR);
     for (let c = 0; c < 4; c++) {
       if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
       else {
@@ -179,8 +178,7 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
   const S = o.staged;
   if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
   return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4'];
-    for (let i = 0; i < NR; i++) L.push(`    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
+    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4', ...stepLoads32(NR)];
     L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
     for (let c = 0; c < 4; c++) {
       for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
@@ -194,6 +192,11 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
     for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
     return shell('// 32 q4 weights a lane step, x staged in workgroup memory', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
   });
+}
+
+/** The 32-weight step j's code words and scales of its NR rows (q<i>, s<i>): the wide and staged bodies' loads. */
+function stepLoads32(NR: number): string[] {
+  return Array.from({ length: NR }, (_, i) => `    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
 }
 
 /** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */

@@ -511,9 +511,10 @@ export class MatmulKernel {
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
           const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu };
-          const body = step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode;
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
-          const pl = wide ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save) : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], body, constants, !!save);
+          const pl = wide
+            ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)
+            : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode, constants, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
