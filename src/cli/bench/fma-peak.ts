@@ -10,6 +10,11 @@
 //              from memory", from a storage buffer through L1, as the row-lane GEMV reads it)
 //   fma chains the lut probe with vec4 accumulators and fma() (4 multiply-adds an instruction, no
 //              dot's separate add)
+//   lut4 f32/f16  the 16-row lane-group GEMV's 4-weight step (gemvBody4) without weight loads: lane l
+//              of 32 reads x vec4 l + 32·step of each row from a storage buffer (a warp's loads 512
+//              contiguous bytes of f32, 256 of f16), NR code words decoded through the codebook and
+//              times a scale; f32: dot() into f32 sums; f16 (shader-f16 only): x stored as f16, fma()
+//              into vec4<f16> sums over 16 steps (a lane's walk), then added into f32 ones
 // Each reports useful multiply-adds per second (T/s); the GEMVs' own rates are in gemv-stream.ts.
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
@@ -77,6 +82,55 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_ind
 }`;
 }
 
+export const FMA16 = `
+enable f16;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+override ITERS: u32 = 1024u;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let s = f16(f32(gid.x & 255u) * 1e-3);
+  ${Array.from({ length: 8 }, (_, i) => `var a${i} = vec4<f16>(s + ${i}.0h);`).join(' ')}
+  let b = vec4<f16>(0.999h, 1.0h, 0.998h, 1.0h);
+  let c = vec4<f16>(1e-3h, 2e-3h, 3e-3h, 4e-3h);
+  for (var i = 0u; i < ITERS; i++) {
+    ${Array.from({ length: 8 }, (_, i) => `a${i} = fma(a${i}, b, c);`).join(' ')}
+  }
+  out[gid.x] = f32(dot(${Array.from({ length: 8 }, (_, i) => `a${i}`).join(' + ')}, vec4<f16>(1.0h)));
+}`;
+
+/** Rows of x vec4 per row in the lut4 probe's x buffer (8 steps × 32 lanes). */
+const LUT4_ROW = 256;
+
+export function lut4(MR: number, NR: number, f16: boolean): string {
+  const ms = Array.from({ length: MR }, (_, m) => m);
+  const rs = Array.from({ length: NR }, (_, i) => i);
+  const T = f16 ? 'f16' : 'f32';
+  const acc = (i: number, m: number) => (f16 ? `h${i}_${m} = fma(x, w${i}, h${i}_${m});` : `a${i}_${m} += dot(x, w${i});`);
+  return `${f16 ? 'enable f16;' : ''}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> xs: array<vec4<${T}>, ${MR * LUT4_ROW}>;
+override ITERS: u32 = 1024u;
+var<workgroup> lut: array<${T}, 16>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  if (lid < 16u) { lut[lid] = ${T}(f32(lid) * 0.125 - 1.0); }
+  workgroupBarrier();
+  let lane = lid & 31u;
+  ${rs.map((i) => `var q${i} = (gid.x + ${i}u) * 2654435761u; var sc${i} = ${T}(0.01 + f32(lid & 7u) * 1e-3);`).join(' ')}
+  ${rs.flatMap((i) => ms.map((m) => `var a${i}_${m} = 0.0;`)).join(' ')}
+  for (var o = 0u; o < ITERS / 16u; o++) {
+    ${f16 ? rs.flatMap((i) => ms.map((m) => `var h${i}_${m} = vec4<f16>(0.0h);`)).join(' ') : ''}
+    for (var t = 0u; t < 16u; t++) {
+      ${rs.map((i) => `let w${i} = vec4<${T}>(lut[q${i} & 15u], lut[(q${i} >> 4u) & 15u], lut[(q${i} >> 8u) & 15u], lut[(q${i} >> 12u) & 15u]) * sc${i}; q${i} = q${i} * 1664525u + 1013904223u; sc${i} = sc${i} * ${T}(0.999);`).join('\n      ')}
+      let v = (t & 7u) * 32u + lane;
+      ${ms.map((m) => `{ let x = xs[${m * LUT4_ROW}u + v]; ${rs.map((i) => acc(i, m)).join(' ')} }`).join('\n      ')}
+    }
+    ${f16 ? rs.flatMap((i) => ms.map((m) => `{ let s = h${i}_${m}.xy + h${i}_${m}.zw; a${i}_${m} += f32(s.x) + f32(s.y); }`)).join(' ') : ''}
+  }
+  out[gid.x] = ${rs.flatMap((i) => ms.map((m) => `a${i}_${m}`)).join(' + ')};
+}`;
+}
+
 export interface FmaPeakRow { name: string; ms: number; tfmaPerS: number }
 
 /** Each probe at `workgroups` × 256 threads and `iters` loop trips, GPU-timed (median of 5); null without timestamp-query. */
@@ -85,13 +139,16 @@ export async function benchFmaPeak(ctx: GpuContext, workgroups: number, iters: n
   if (!timer) return null;
   const threads = workgroups * WG;
   const out = ctx.memory.create('fma.out', threads * 4);
-  const xg = ctx.memory.create('fma.x', 16 * 16 * 16);
+  const xg = ctx.memory.create('fma.x', 16 * LUT4_ROW * 16);
+  const f16 = ctx.features.f16;
   const probes: Array<[string, string, number, boolean?]> = [
     ['fma (8 vec4 chains)', FMA, 32],
     ...[8, 16].map((mr): [string, string, number] => [`dot xs, ${mr} rows of x`, dotXs(mr), 4 * mr]),
     ...[8, 16].flatMap((mr) => [1, 2, 4].map((nr): [string, string, number] => [`lut ${mr}×${nr} (rows of x × rows of W)`, lut(mr, nr), 8 * mr * nr])),
     ...[1, 2].map((nr): [string, string, number, boolean] => [`lut 16×${nr}, x uniform from memory (L1)`, lut(16, nr, true), 8 * 16 * nr, true]),
     ...[8, 16].map((mr): [string, string, number] => [`lut ${mr}×2, vec4 fma chains instead of dot()`, lut(mr, 2, false, true), 8 * mr * 2]),
+    ...(f16 ? [['fma f16 (8 vec4<f16> chains)', FMA16, 32] as [string, string, number]] : []),
+    ...[8, 16].flatMap((mr) => [1, 2, 4].flatMap((nr) => (f16 ? [false, true] : [false]).map((h): [string, string, number, boolean] => [`lut4 ${h ? 'f16' : 'f32'} ${mr}×${nr}, x by lane from memory`, lut4(mr, nr, h), 4 * mr * nr, true]))),
   ];
   const rows: FmaPeakRow[] = [];
   try {
