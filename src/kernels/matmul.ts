@@ -28,7 +28,7 @@ import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
-import { gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
+import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
 
 export const GEMV_MAX_ROWS = 16;
@@ -120,6 +120,13 @@ export interface MatmulOptions {
   ySwiglu?: boolean;
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
+  /**
+   * lane-group GEMVs, shader-f16 only (gemv_body.ts BodyOpts.f16): 'cvt' sums the products in f16
+   * (x read as f32; the 4-weight step), 'x16' too with x stored as f16 in memory ([M, K] f16 pairs in
+   * the x buffer; the 8-weight step; benchmarks), false the f32 bodies; default from the kernel's
+   * gemvF16Rows rows of x
+   */
+  gemvF16?: 'cvt' | 'x16' | false;
   /** with xNorm, lane-group GEMVs: Σx² summed by the workgroup before the walk (gemv_body.ts BodyOpts.prologue); default from the kernel's gemvNormPrologueRows rows of x */
   gemvNormPrologue?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
@@ -387,6 +394,11 @@ export class MatmulKernel {
    * q|k|v (2048 rows) is staged too; o and down (1536 rows) stay on the lane-group body.
    */
   gemvStagedRows = 1;
+  /**
+   * From this many rows of x the lane-group GEMVs sum their products in f16 where the device has
+   * shader-f16 (MatmulOptions.gemvF16 'cvt'; Infinity: never). Off until measured on a GPU with f16.
+   */
+  gemvF16Rows = Infinity;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -501,8 +513,9 @@ export class MatmulKernel {
           const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, lanes * nr)));
         } else if (variant === 'gemv') {
-          const wide = this.gemvWide(w, opts.gemvWide);
-          const step4 = this.gemvStep4For(w, mr, wide, opts.gemvStep4);
+          const f16 = this.f16For(w, mr, opts, !!norm);
+          const wide = !f16 && this.gemvWide(w, opts.gemvWide);
+          const step4 = f16 ? f16 === 'cvt' : this.gemvStep4For(w, mr, wide, opts.gemvStep4);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4, this.gemvWalk);
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? shape.rows; // the SwiGLU store: a gate|up pair a lane group
           const lanes = opts.gemvLanes ?? shape.lanes;
@@ -510,11 +523,11 @@ export class MatmulKernel {
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu };
-          const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: f16 ? 1 : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, f16: f16 || undefined };
+          const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${f16 ? `_f16${f16}` : ''}`;
           const pl = wide
             ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)
-            : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode, constants, !!save);
+            : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode, constants, !!save, !!f16);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -664,8 +677,24 @@ export class MatmulKernel {
   }
 
   /** A GEMV: row reduction + weight reader + epilogue + GEMV layout + body (8-weight or wide). */
-  private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>, save = false): GPUComputePipeline {
-    return this.ctx.pipelines.getSync(label, composeSource(this.gemvReduce, reader, epilogueCode, save ? saveRowCode : NO_SAVE, gemvCommon, body), constants);
+  private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>, save = false, f16 = false): GPUComputePipeline {
+    const parts = [this.gemvReduce, reader, epilogueCode, save ? saveRowCode : NO_SAVE, gemvCommon, body];
+    return this.ctx.pipelines.getSync(label, f16 ? composeSource(F16_ENABLE, ...parts) : composeSource(...parts), constants);
+  }
+
+  /**
+   * The f16 mode of a lane-group GEMV of `mr` rows of x and weight w (gemv_body.ts BodyOpts.f16), or
+   * false: asked (opts.gemvF16), else 'cvt' from gemvF16Rows rows where no other body is asked for.
+   * Needs shader-f16 and the unrolled bodies; 'cvt' the 4-weight step's weights (q4, bf16); 'x16' no
+   * fused norm or SwiGLU in the x reads.
+   */
+  f16For(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): 'cvt' | 'x16' | false {
+    const mode = opts.gemvF16 ?? (mr >= this.gemvF16Rows && opts.gemvStep4 === undefined && opts.gemvWide === undefined && opts.gemvSteps === undefined ? 'cvt' : false);
+    if (!mode) return false;
+    const can = this.ctx.features.f16 && this.gemvUnrolled && (mode === 'cvt' ? w.format === 'q4' || w.format === 'bf16' : !norm && !opts.xSwiglu);
+    if (can) return mode;
+    if (opts.gemvF16) throw new Error(`matmul: f16 GEMV products (gemvF16 '${mode}') need shader-f16 (device: ${this.ctx.features.f16 ? 'yes' : 'no'}), the unrolled bodies${mode === 'cvt' ? ` and q4 or bf16 weights (got ${w.format})` : ' and x neither normed nor SwiGLU-fused'}; hint: leave gemvF16 unset for the f32 bodies`);
+    return false;
   }
 
   /**
@@ -679,7 +708,7 @@ export class MatmulKernel {
     if (opts.gemvStaged && !can) {
       throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
-    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
+    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined && !opts.gemvF16);
     return can && want;
   }
 
@@ -698,7 +727,7 @@ export class MatmulKernel {
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
-    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined);
+    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined && !opts.gemvF16);
     return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
   }
 

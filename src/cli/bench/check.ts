@@ -16,6 +16,7 @@ import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { packWeight, type WeightHost } from '../../formats/weights';
+import { f16Pairs } from './gemv-stream';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
 import { swigluRef } from '../../reference/swiglu';
@@ -28,6 +29,11 @@ import { uploadRopeTable } from '../../kernels/rope';
 import { maxQueries, trainLayout } from '../../model/train-layout';
 
 const TOLERANCE = 1e-4;
+/**
+ * Relative error allowed the GEMVs that sum their products in f16 (MatmulOptions.gemvF16): x and the
+ * weights rounded to f16 (2⁻¹² relative each) and each lane's walk summed in f16 before the f32 row sums.
+ */
+const F16_TOLERANCE = 5e-3;
 
 /** deterministic N(0, std²) values (Box–Muller over an LCG) */
 function normal(seed: number, n: number, std = 1): Float32Array {
@@ -68,7 +74,7 @@ function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number,
 async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false): Promise<number> {
   const m = ctx.memory;
   const gb = norm ? m.upload('check.g', p.normW) : null;
-  const xb = m.upload('check.x', p.x);
+  const xb = m.upload('check.x', opts.gemvF16 === 'x16' ? f16Pairs(p.x) : p.x);
   const yb = m.upload('check.y', p.yIn);
   const unscaled = norm && kernel.normLoraUnscaled;
   const ub = m.upload('check.u', unscaled ? p.uUnscaled : p.lora.u);
@@ -217,9 +223,9 @@ async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, e
 }
 
 export async function runBenchCheck(argv: string[]): Promise<number> {
-  // --only staged: just the staged GEMV's cases (a short device run)
+  // --only staged | f16: just the staged GEMV's cases, or the f16 GEMVs' (short device runs)
   const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' }, only: { type: 'string' } } });
-  if (values.only !== undefined && values.only !== 'staged') throw new Error(`--only ${values.only}: expected staged`);
+  if (values.only !== undefined && values.only !== 'staged' && values.only !== 'f16') throw new Error(`--only ${values.only}: expected staged or f16`);
   const onlyStaged = values.only === 'staged';
   const disable = parseDisable(values.disable);
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS), { disable });
@@ -233,6 +239,11 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
     worst = Math.max(worst, err);
     if (!(err <= TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)}`);
   };
+  if (values.only === 'f16') {
+    if (!ctx.features.f16) throw new Error('bench-check --only f16: the device has no shader-f16 (on NVIDIA Vulkan BENCH_GPU_FLAGS enables it)');
+    await checkF16(ctx, kernel, (name, err) => { count++; worst = Math.max(worst, err); if (!(err <= F16_TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)} (f16 tolerance ${F16_TOLERANCE})`); });
+    return report(ctx, count, worst, failures);
+  }
   // GEMV: N not a multiple of a workgroup's rows (a partial last group); K = 1536 (32-weight steps possible) and a long K
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
     for (const M of [1, 3, 8, 16]) {
@@ -339,6 +350,42 @@ function report(ctx: GpuContext, count: number, worst: number, failures: string[
   console.log(`${count} kernel runs, worst relative error ${worst.toExponential(2)}`);
   for (const f of failures) console.log(`FAILED ${f}`);
   return failures.length ? 1 : 0;
+}
+
+/**
+ * The GEMVs that sum their products in f16 (MatmulOptions.gemvF16) at 1–16 rows of x, K = 1536 and
+ * 8960: 'cvt' at every lane count and rows a lane group, with the RMSNorm fused (Σx² in the walk and
+ * from the prologue; LoRA summed by the lanes and in the epilogue), the SwiGLU store, bf16 weights;
+ * 'x16' (x uploaded as f16) at every lane count.
+ */
+async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void): Promise<void> {
+  for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
+    for (const M of [1, 3, 8, 16]) {
+      const p = problem(ctx, M, N, K, N + K + M);
+      const at = `M=${M} N=${N} K=${K}`;
+      for (const rows of GEMV_ROWS_OPTIONS) {
+        for (const lanes of GEMV_LANES_OPTIONS) {
+          check(`gemv f16 cvt NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt', gemvRows: rows, gemvLanes: lanes }));
+          check(`gemv f16 x16 NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'x16', gemvRows: rows, gemvLanes: lanes }));
+        }
+      }
+      check(`gemv f16 cvt default layout ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt' }));
+      if (kernel.normFusable) {
+        for (const loraFold of [true, false]) {
+          kernel.loraFold = loraFold;
+          for (const gemvNormPrologue of [false, true]) check(`gemv f16 cvt RMSNorm fused${gemvNormPrologue ? ' (Σx² prologue)' : ''} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt', gemvNormPrologue }, true));
+        }
+        kernel.loraFold = true;
+        check(`gemv f16 cvt SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvF16: 'cvt' }));
+      }
+      destroyWeight(ctx, p.w);
+    }
+  }
+  for (const M of [8, 16]) {
+    const p = problem(ctx, M, 200, 1536, 300 + M, 'bf16');
+    check(`gemv f16 cvt bf16 M=${M} N=200 K=1536`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt' }));
+    destroyWeight(ctx, p.w);
+  }
 }
 
 /**

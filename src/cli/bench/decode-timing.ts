@@ -129,11 +129,13 @@ export interface StepGpuTime {
   byWalk: Record<string, number>;
   /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K, fewest rows of W): GPU ms */
   byStaged: Record<string, number>;
+  /** the step's pass by the rows of x from which the lane-group GEMVs sum in f16 (MatmulKernel.gemvF16Rows; shader-f16 only): GPU ms */
+  byF16: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -244,7 +246,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
     // the staged GEMV (x in workgroup memory): up to how many rows of x, its target workgroups, the longest rows it takes
     const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged };
+    // the lane-group GEMVs' products in f16 from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
+    const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvF16Rows, (v) => { mm.gemvF16Rows = v; }, 'f16'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16 };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -260,6 +264,9 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
   ['1 row, 128, N ≥ 8192', 1, 128, Infinity, 8192], ['1 row, 256, N ≥ 8192', 1, 256, Infinity, 8192], ['1 row, 512, N ≥ 8192', 1, 512, Infinity, 8192], ['1 row, 1024, N ≥ 8192', 1, 1024, Infinity, 8192], ['1 row, 512, N ≥ 2048', 1, 512, Infinity, 2048],
   ['≤ 4 rows, 128', 4, 128, Infinity, 0],
 ];
+
+/** f16-product choices the breakdown times: [name, from how many rows of x the lane-group GEMVs sum in f16 (MatmulKernel.gemvF16Rows)] */
+export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['f16 from 16 rows', 16], ['f16 from 9 rows', 9], ['f16 from 2 rows', 2]];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
 export const NORM_CHOICES: Array<[string, number, number, number]> = [

@@ -13,6 +13,12 @@ import { copyRoofline } from './gemv-cold';
 import { GpuTimer } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { quantizeQ4Fast } from './weights';
+import { f32ToF16Bits } from '../../formats/q4';
+
+/** x [M, K] as f16 pairs in f32 words: the x of a GEMV with MatmulOptions.gemvF16 'x16' (M·K even). */
+export function f16Pairs(x: Float32Array): Float32Array {
+  return new Float32Array(Uint16Array.from(x, (v) => f32ToF16Bits(v)).buffer);
+}
 
 export interface StreamGemvRow {
   name: string;
@@ -36,6 +42,8 @@ export interface StreamGemvRow {
   pctCopyStream: number;
   /** largest |y − y of the first body| over the largest |y| (weight 0): 0 for the first body */
   maxDiff: number;
+  /** bodies with products in f16 (MatmulOptions.gemvF16) are compared within 5e-3 instead of 1e-4 */
+  f16?: boolean;
 }
 
 /** A GEMV body the stream times: its name, the options that pick it, and at which rows of x (all of them if absent). */
@@ -65,6 +73,21 @@ export const STREAM_ROWS_VARIANTS: StreamVariant[] = [
   { name: 'tiled', opts: { variant: 'tiled' } },
 ];
 
+/**
+ * The f16 sweep (bench --stream --stream-set f16, shader-f16 only): at 8 and 16 rows, the engine's
+ * f32 lane-group GEMV (and its 4-weight step) against the same walk summing its products in f16 —
+ * x converted ('cvt') at its default layout and each rows a lane group × lanes, and x stored as f16
+ * ('x16', 8-weight steps: the upper bound if the producers wrote f16).
+ */
+export const STREAM_F16_VARIANTS: StreamVariant[] = [
+  { name: 'lane-group', opts: { gemvStaged: false } },
+  { name: 'lane-group, 4-weight step', opts: { gemvStaged: false, gemvStep4: true } },
+  { name: 'f16 cvt', opts: { gemvStaged: false, gemvF16: 'cvt' } },
+  ...[1, 2, 4].flatMap((r) => [32, 64, 128].map((l) => ({ name: `f16 cvt NR=${r} LANES=${l}`, opts: { gemvStaged: false, gemvF16: 'cvt', gemvRows: r, gemvLanes: l } as MatmulOptions }))),
+  { name: 'f16 x16', opts: { gemvStaged: false, gemvF16: 'x16' } },
+  ...[1, 2, 4].flatMap((r) => [32, 64].map((l) => ({ name: `f16 x16 NR=${r} LANES=${l}`, opts: { gemvStaged: false, gemvF16: 'x16', gemvRows: r, gemvLanes: l } as MatmulOptions }))),
+];
+
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 
@@ -83,6 +106,7 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
     console.log(`  copy 64 MiB: GPU ${copyMs.toFixed(4)} ms = ${copyGbps.toFixed(0)} GB/s`);
     const rows: StreamGemvRow[] = [];
     for (const [name, N, K] of shapes) {
+      if (!ctx.features.f16) variants = variants.filter((v) => !v.opts.gemvF16);
       const q = quantizeQ4Fast(N, K, N * 5 + K);
       const ws: Weight[] = Array.from({ length: count }, (_, i) => uploadWeight(ctx, { format: 'q4', N, K, q }, `stream.${name}.${i}`));
       const codes = Math.floor(ws[0].parts[0].data.size / 16) * 4; // f32 words the copy moves (multiples of 4)
@@ -91,13 +115,16 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
       dsts.forEach((d) => m.destroy(d));
       const copyStreamGbps = (2 * codes * 4 * count) / (copiesMs * 1e6);
       for (const M of Ms) {
-        const x = m.upload('stream.x', Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37)));
+        const xf = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37));
+        const x = m.upload('stream.x', xf);
+        const x16 = m.upload('stream.x16', f16Pairs(xf));
         const ys = ws.map((_, i) => m.create(`stream.y.${i}`, M * N * 4));
         let first: Float32Array | null = null; // the first body's y of weight 0: every other body's must match it
         for (const v of variants.filter((v) => !v.Ms || v.Ms.includes(M))) {
           let ms: number;
           try {
-            [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, x, w, ys[i], M, { variant: 'gemv', ...v.opts }))], 5);
+            const xv = v.opts.gemvF16 === 'x16' ? x16 : x;
+            [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, xv, w, ys[i], M, { variant: 'gemv', ...v.opts }))], 5);
           } catch (e) {
             console.log(`  streamed q4 ${name} M=${M}, ${v.name}: not run (${(e as Error).message.slice(0, 120)})`);
             continue;
@@ -107,15 +134,17 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
           let scale = 0;
           if (first) for (let i = 0; i < y0.length; i++) { worst = Math.max(worst, Math.abs(y0[i] - first[i])); scale = Math.max(scale, Math.abs(first[i])); }
           else first = y0;
-          const differs = !(worst <= 1e-4 * Math.max(scale, 1e-6));
+          const f16 = !!v.opts.gemvF16;
+          const differs = !(worst <= (f16 ? 5e-3 : 1e-4) * Math.max(scale, 1e-6));
           const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
           const gbps = (bytes * count) / (ms * 1e6);
-          const r: StreamGemvRow = { name, variant: v.name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps, maxDiff: worst / Math.max(scale, 1e-30) };
+          const r: StreamGemvRow = { name, variant: v.name, M, N, K, count, bytes, msEach: ms / count, gbps, pctCopy: (100 * gbps) / copyGbps, copyStreamGbps, pctCopyStream: (100 * gbps) / copyStreamGbps, maxDiff: worst / Math.max(scale, 1e-30), ...(f16 ? { f16 } : {}) };
           if (differs) console.log(`  streamed q4 ${name} M=${M} (${v.name}): RESULT DIFFERS from ${variants[0].name}'s by ${worst.toExponential(2)} (largest |y| ${scale.toExponential(2)})`);
           rows.push(r);
           console.log(`  streamed q4 ${name} M=${M} ${N}×${K} (${v.name}), ${count} weights in one pass: ${r.msEach.toFixed(4)} ms each = ${gbps.toFixed(0)} GB/s (${r.pctCopy.toFixed(0)}% of the 64 MiB copy; the same bytes copied the same way ${copyStreamGbps.toFixed(0)} GB/s: ${r.pctCopyStream.toFixed(0)}%)`);
         }
         m.destroy(x);
+        m.destroy(x16);
         ys.forEach((y) => m.destroy(y));
       }
       ws.forEach((w) => destroyWeight(ctx, w));

@@ -1,0 +1,85 @@
+// The decode GEMVs that sum their products in f16 (gemv_body.ts BodyOpts.f16, MatmulOptions.gemvF16).
+// SwiftShader has no shader-f16, so here: their WGSL compiles and their pipelines build on Dawn's null
+// backend (every feature, Tint's checks, no arithmetic), and on the test adapter they are refused with
+// a hint and never chosen by default. Their numbers are checked on a GPU with f16 (`bench-check
+// --only f16`: against the CPU reference within F16_TOLERANCE; bench/RESULTS.md).
+import { describe, expect, it } from 'vitest';
+import { acquireDevice, type GpuContext } from '../../src/gpu/device';
+import { nodeGpu } from '../../src/gpu/node';
+import { Recorder } from '../../src/gpu/encoder';
+import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
+import { gemvBody, gemvBody4 } from '../../src/kernels/gemv_body';
+import { packWeight } from '../../src/formats/weights';
+import { testGpu } from '../helpers/gpu';
+import { normal } from '../helpers/random';
+
+let nullCtx: Promise<GpuContext> | null = null;
+function nullGpu(): Promise<GpuContext> {
+  nullCtx ??= nodeGpu(['backend=null']).then((gpu) => acquireDevice(gpu));
+  return nullCtx;
+}
+
+describe('f16 GEMV bodies', () => {
+  it('compile and build with every epilogue on a device with shader-f16 (null backend)', async () => {
+    const ctx = await nullGpu();
+    expect(ctx.features.f16).toBe(true);
+    // every module the kernel builds is compiled again here for its messages; the fused-norm GEMVs bind 9
+    // storage buffers (GEMV_NORM_STORAGE_BUFFERS) where the null adapter allows 8, so for them only the
+    // module is checked (the limit is lifted so the kernel encodes them; their pipeline fails on the count)
+    ctx.limits.maxStorageBuffersPerShaderStage = Math.max(ctx.limits.maxStorageBuffersPerShaderStage, 10);
+    const sources: string[] = [];
+    const getSync = ctx.pipelines.getSync.bind(ctx.pipelines);
+    ctx.pipelines.getSync = (label, code, constants, entry) => (sources.push(code), getSync(label, code, constants, entry));
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const [N, K] = [96, 1536];
+    const gb = m.create('g', K * 4);
+    const ub = m.create('u', 16 * 48 * 4);
+    const bb = m.create('B', N * 16 * 4);
+    const xb = m.create('x', 16 * K * 4);
+    const yb = m.create('y', 16 * N * 4);
+    const lora = { u: ub, ldu: 48, B: bb, R: 16, scale: 2, slice1: 32, slice2: 64 };
+    const norm = { w: gb, eps: 1e-6 };
+    const cases: Array<[string, 'q4' | 'bf16', number, MatmulOptions]> = [
+      ['cvt 16 rows', 'q4', 16, { gemvF16: 'cvt' }],
+      ['cvt 8 rows NR=4, LoRA in lanes, accumulate', 'q4', 8, { gemvF16: 'cvt', gemvRows: 4, lora, accumulate: true }],
+      ['cvt bf16 (the LM head)', 'bf16', 16, { gemvF16: 'cvt' }],
+      ['x16 16 rows, LoRA, accumulate', 'q4', 16, { gemvF16: 'x16', lora, accumulate: true }],
+      ['x16 1 row', 'q4', 1, { gemvF16: 'x16' }],
+      ['cvt RMSNorm fused, Σx² in the walk', 'q4', 16, { gemvF16: 'cvt', xNorm: norm, gemvNormPrologue: false }],
+      ['cvt RMSNorm fused, Σx² prologue, LoRA unscaled', 'q4', 16, { gemvF16: 'cvt', xNorm: norm, gemvNormPrologue: true, lora: { ...lora, uUnscaled: true } }],
+      ['cvt SwiGLU store, RMSNorm fused', 'q4', 16, { gemvF16: 'cvt', ySwiglu: true, xNorm: norm, lora: { ...lora, uUnscaled: true } }],
+    ];
+    for (const [name, format, M, opts] of cases) {
+      const w = uploadWeight(ctx, packWeight(format, normal(7, N * K, 0.05), N, K), `w.${name}`);
+      const before = ctx.errors.length;
+      sources.length = 0;
+      const rec = new Recorder(ctx, name);
+      kernel.encode(rec, xb, w, yb, M, { variant: 'gemv', ...opts });
+      rec.submit();
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect(sources.length, name).toBe(1);
+      expect(sources[0].startsWith('enable f16;'), name).toBe(true);
+      const info = await ctx.device.createShaderModule({ code: sources[0] }).getCompilationInfo();
+      expect(info.messages.filter((x) => x.type === 'error').map((x) => `${x.lineNum}:${x.linePos} ${x.message}`), name).toEqual([]);
+      if (!opts.xNorm) expect(ctx.errors.slice(before).map((e) => e.message), name).toEqual([]);
+    }
+  });
+
+  it('are refused with a hint without shader-f16, and never the default there', async () => {
+    const ctx = await testGpu(['shader-f16']);
+    const kernel = await MatmulKernel.create(ctx);
+    const w = uploadWeight(ctx, packWeight('q4', normal(3, 64 * 64, 0.05), 64, 64), 'w');
+    const b = ctx.memory.create('b', 16 * 64 * 4);
+    expect(() => kernel.encode(new Recorder(ctx, 't'), b, w, b, 16, { variant: 'gemv', gemvF16: 'cvt' })).toThrow(/shader-f16 \(device: no\).*hint/);
+    kernel.gemvF16Rows = 1;
+    expect(kernel.f16For(w, 16, {}, false)).toBe(false);
+  });
+
+  it('refuse the modes their steps cannot take', () => {
+    expect(() => gemvBody(16, 2, { f16: 'cvt' })).toThrow(/x16/);
+    expect(() => gemvBody(16, 2, { f16: 'x16', norm: true })).toThrow(/no fused norm/);
+    expect(() => gemvBody4(16, 2, { f16: 'x16' })).toThrow(/cvt/);
+    expect(() => gemvBody4(16, 2, { f16: 'cvt', steps: 2 })).toThrow(/1 step/);
+  });
+});
