@@ -16,7 +16,8 @@
 #   rowlane  `bench --cold-only --rowlane`: gate|up at 4 and 8 rows of x (cold, GPU-timed), the default against the lane-group GEMV and every row-lane layout
 #   staged   the staged GEMV (x in workgroup memory; default for gate|up and q|k|v at one row of x), what decides first: `bench-rollout --g 1 --choices staged` (the step pass by choice), `bench-check --only staged`, `bench --stream --m 1` (every body at one row of x)
 #   fma      `bench --fma-peak`: the f32 multiply-add rate through WGSL with no memory traffic (raw fma chains, the GEMV inner loops)
-#   f16      the GEMVs summing their products in f16 (shader-f16: on NVIDIA Vulkan through BENCH_GPU_FLAGS): `bench --fma-peak` (f32 and f16 inner loops), `bench-check --only f16`, `bench --stream --stream-set f16 --m 8,16`, `bench-rollout --g 8,16 --choices f16`
+#   f16      the GEMVs summing their products in f16 (shader-f16: on NVIDIA Vulkan through BENCH_GPU_FLAGS): `bench --fma-peak` (f32 and f16 inner loops), `bench --stream --stream-set f16 --m 8,16`, `bench-rollout --g 8,16 --choices f16`
+#   checkf16 `bench-check --only f16`: the f16 GEMVs against the CPU reference (relative error ≤ 5e-3)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
 #   norm=N,P[,M] `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x (gate|up: M, default N), Σx² from the prologue from P rows
@@ -65,9 +66,9 @@ for p in "${parts[@]}"; do
       run check-staged 90 bench-check --only staged
       run stream-staged 150 bench --stream --m 1 --json "$OUT/stream-staged.json" ;;
     f16) run fma 60 bench --fma-peak --json "$OUT/fma.json"
-      run check-f16 120 bench-check --only f16
       run stream-f16 200 bench --stream --stream-set f16 --m 8,16 --json "$OUT/stream-f16.json"
       run rollout-f16 240 bench-rollout --g 8,16 --choices f16 --json "$OUT/rollout-f16.json" ;;
+    checkf16) run check-f16 150 bench-check --only f16 ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
       run "step-rl-$n" 120 bench-step --steps 3 --gemv-rowlane-rows "$n" --json "$OUT/step-rl-$n.json" ;;
@@ -101,6 +102,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

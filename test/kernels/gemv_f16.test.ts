@@ -9,7 +9,11 @@ import { nodeGpu } from '../../src/gpu/node';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
 import { gemvBody, gemvBody4 } from '../../src/kernels/gemv_body';
-import { packWeight } from '../../src/formats/weights';
+import { dequantizeWeight, packWeight } from '../../src/formats/weights';
+import { gemvF16Ref, roundF16, roundF16Exact } from '../../src/reference/gemv_f16';
+import { matmulRef } from '../../src/reference/matmul';
+import { rmsnormRef } from '../../src/reference/rmsnorm';
+import { relError } from '../helpers/compare';
 import { testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
@@ -81,5 +85,29 @@ describe('f16 GEMV bodies', () => {
     expect(() => gemvBody(16, 2, { f16: 'x16', norm: true })).toThrow(/no fused norm/);
     expect(() => gemvBody4(16, 2, { f16: 'x16' })).toThrow(/cvt/);
     expect(() => gemvBody4(16, 2, { f16: 'cvt', steps: 2 })).toThrow(/1 step/);
+  });
+});
+
+describe('gemvF16Ref (the CPU model of the f16 walk)', () => {
+  it('rounds to f16 as the plain conversion does', () => {
+    const vs = [...normal(11, 20000, 3), ...normal(12, 2000, 1e-5), ...normal(13, 2000, 2e4), 0, -0, 65504, 65520, 1e6, 6.1e-5, 5.96e-8, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    for (const v of vs) expect(roundF16(v)).toBe(roundF16Exact(v));
+  });
+
+  // measured here: 4.0e-4 (K = 1536, 64 lanes), 4.8e-4 (K = 8960, 128 lanes), 5.4e-4 (8-weight steps)
+  it('sums in f16 within 2e-3 of the exact product on Qwen-shaped rows, the epilogue in f32', () => {
+    for (const [K, lanes, width] of [[1536, 64, 4], [8960, 128, 4], [1536, 32, 8]] as const) {
+      const [M, N] = [2, 24];
+      const w = dequantizeWeight(packWeight('q4', normal(K, N * K, 0.05), N, K));
+      const x = normal(K + 1, M * K);
+      const bias = normal(K + 2, N, 0.1);
+      const exact = matmulRef(x, w, M, N, K, { bias });
+      const err = relError(gemvF16Ref(x, w, M, N, K, { lanes, width, bias }), exact).rel;
+      expect(err, `K=${K} lanes=${lanes}`).toBeLessThan(2e-3);
+      expect(err, 'the model rounds').toBeGreaterThan(1e-6);
+      const g = normal(K + 3, K, 0.5);
+      const xn = rmsnormRef(x, g, M, K, 1e-6);
+      expect(relError(gemvF16Ref(x, w, M, N, K, { lanes, width, norm: { w: g, eps: 1e-6 } }), matmulRef(xn, w, M, N, K)).rel, `norm K=${K}`).toBeLessThan(2e-3);
+    }
   });
 });

@@ -14,8 +14,9 @@ import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
-import { packWeight, type WeightHost } from '../../formats/weights';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, gemvLayout, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { dequantizeWeight, packWeight, type WeightHost } from '../../formats/weights';
+import { gemvF16Ref } from '../../reference/gemv_f16';
 import { f16Pairs } from './gemv-stream';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
@@ -34,6 +35,8 @@ const TOLERANCE = 1e-4;
  * weights rounded to f16 (2⁻¹² relative each) and each lane's walk summed in f16 before the f32 row sums.
  */
 const F16_TOLERANCE = 5e-3;
+/** Relative error allowed the f16 GEMVs against gemvF16Ref, the CPU model of their rounding (it adds the lanes in another order). */
+const F16_MODEL_TOLERANCE = 1e-4;
 
 /** deterministic N(0, std²) values (Box–Muller over an LCG) */
 function normal(seed: number, n: number, std = 1): Float32Array {
@@ -72,6 +75,11 @@ function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number,
 
 /** y = yIn + x·Wᵀ + bias + LoRA on the GPU, its relative error; `norm`: x is normed by the GEMV itself (xNorm) */
 async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false): Promise<number> {
+  return relError(await runGot(ctx, kernel, p, opts, norm), norm ? p.wantNorm : p.want);
+}
+
+/** run's y as the GPU computed it */
+async function runGot(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false): Promise<Float32Array> {
   const m = ctx.memory;
   const gb = norm ? m.upload('check.g', p.normW) : null;
   const xb = m.upload('check.x', opts.gemvF16 === 'x16' ? f16Pairs(p.x) : p.x);
@@ -84,7 +92,7 @@ async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: Matm
   rec.submit();
   const got = await readF32(ctx.device, yb);
   [xb, yb, ub, bb, gb].forEach((b) => b && m.destroy(b));
-  return relError(got, norm ? p.wantNorm : p.want);
+  return got;
 }
 
 /** h = silu(gate)·up of x·Wᵀ + bias + LoRA (W a gate|up pair [N = 2I, K], x normed by the GEMV) stored by the GEMV itself (ySwiglu; `body`: which GEMV), its relative error */
@@ -241,7 +249,9 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   };
   if (values.only === 'f16') {
     if (!ctx.features.f16) throw new Error('bench-check --only f16: the device has no shader-f16 (on NVIDIA Vulkan BENCH_GPU_FLAGS enables it)');
-    await checkF16(ctx, kernel, (name, err) => { count++; worst = Math.max(worst, err); if (!(err <= F16_TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)} (f16 tolerance ${F16_TOLERANCE})`); });
+    let worstModel = 0;
+    await checkF16(ctx, kernel, (name, err) => { count++; worst = Math.max(worst, err); if (!(err <= F16_TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)} (f16 tolerance ${F16_TOLERANCE})`); }, (name, err) => { count++; worstModel = Math.max(worstModel, err); if (!(err <= F16_MODEL_TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)} (tolerance ${F16_MODEL_TOLERANCE})`); });
+    console.log(`against the CPU model of the f16 rounding (gemvF16Ref): worst relative error ${worstModel.toExponential(2)}; against the exact product:`);
     return report(ctx, count, worst, failures);
   }
   // GEMV: N not a multiple of a workgroup's rows (a partial last group); K = 1536 (32-weight steps possible) and a long K
@@ -354,26 +364,41 @@ function report(ctx: GpuContext, count: number, worst: number, failures: string[
 
 /**
  * The GEMVs that sum their products in f16 (MatmulOptions.gemvF16) at 1–16 rows of x, K = 1536 and
- * 8960: 'cvt' at every lane count and rows a lane group, with the RMSNorm fused (Σx² in the walk and
- * from the prologue; LoRA summed by the lanes and in the epilogue), the SwiGLU store, bf16 weights;
- * 'x16' (x uploaded as f16) at every lane count.
+ * 8960, against the exact product (within F16_TOLERANCE) and, at 64 lanes and the default layout, against
+ * the CPU model of their f16 rounding (gemvF16Ref, within F16_MODEL_TOLERANCE: the same arithmetic
+ * up to the order of the lanes' f32 sums): 'cvt' at every lane count and rows a lane group, with the
+ * RMSNorm fused (Σx² in the walk and from the prologue; LoRA summed by the lanes and in the epilogue),
+ * the SwiGLU store, bf16 weights; 'x16' (x uploaded as f16) at every lane count.
  */
-async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void): Promise<void> {
+async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
     for (const M of [1, 3, 8, 16]) {
       const p = problem(ctx, M, N, K, N + K + M);
       const at = `M=${M} N=${N} K=${K}`;
+      const wd = dequantizeWeight(p.host);
+      const epi = { bias: p.bias, yIn: p.yIn, lora: p.lora };
       for (const rows of GEMV_ROWS_OPTIONS) {
         for (const lanes of GEMV_LANES_OPTIONS) {
-          check(`gemv f16 cvt NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt', gemvRows: rows, gemvLanes: lanes }));
-          check(`gemv f16 x16 NR=${rows} LANES=${lanes} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'x16', gemvRows: rows, gemvLanes: lanes }));
+          for (const mode of ['cvt', 'x16'] as const) {
+            const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvF16: mode, gemvRows: rows, gemvLanes: lanes });
+            check(`gemv f16 ${mode} NR=${rows} LANES=${lanes} ${at}`, relError(got, p.want));
+            if (rows === 2 && lanes === 64) checkModel(`gemv f16 ${mode} NR=2 LANES=64 ${at} against the f16 model`, relError(got, gemvF16Ref(p.x, wd, M, N, K, { lanes, width: mode === 'cvt' ? 4 : 8, ...epi })));
+          }
         }
       }
-      check(`gemv f16 cvt default layout ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt' }));
+      const lanes = gemvLayout(M, N, K, 8, true, kernel.gemvWalk).lanes;
+      const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt' });
+      check(`gemv f16 cvt default layout (${lanes} lanes) ${at}`, relError(got, p.want));
+      checkModel(`gemv f16 cvt default layout ${at} against the f16 model`, relError(got, gemvF16Ref(p.x, wd, M, N, K, { lanes, width: 4, ...epi })));
       if (kernel.normFusable) {
         for (const loraFold of [true, false]) {
           kernel.loraFold = loraFold;
-          for (const gemvNormPrologue of [false, true]) check(`gemv f16 cvt RMSNorm fused${gemvNormPrologue ? ' (Σx² prologue)' : ''} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt', gemvNormPrologue }, true));
+          for (const gemvNormPrologue of [false, true]) {
+            const g = await runGot(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt', gemvNormPrologue }, true);
+            const name = `gemv f16 cvt RMSNorm fused${gemvNormPrologue ? ' (Σx² prologue)' : ''} ${loraFold ? 'LoRA summed by the lanes' : 'LoRA in the epilogue'} ${at}`;
+            check(name, relError(g, p.wantNorm));
+            if (loraFold && !gemvNormPrologue) checkModel(`${name} against the f16 model`, relError(g, gemvF16Ref(p.x, wd, M, N, K, { lanes, width: 4, norm: { w: p.normW, eps: EPS }, ...epi })));
+          }
         }
         kernel.loraFold = true;
         check(`gemv f16 cvt SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvF16: 'cvt' }));
