@@ -399,6 +399,13 @@ export class MatmulKernel {
    * shader-f16 (MatmulOptions.gemvF16 'cvt'; Infinity: never). Off until measured on a GPU with f16.
    */
   gemvF16Rows = Infinity;
+  /**
+   * From this many rows of x a decode layer's MLP norm (where it is not fused into gate|up:
+   * DecodeFusion.normMlp) also stores xn in f16 and the gate|up GEMV reads that (gemvF16 'x16': half
+   * the x bytes, f16 products; shader-f16 only; Infinity: never). Streamed on an H100 at 16 rows
+   * (2026-12-07, twenty-first session) gate|up took 46.3–46.6 µs that way against 55.8 in f32.
+   */
+  gemvX16Rows = Infinity;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */

@@ -5,6 +5,7 @@
 import type { GpuContext } from '../gpu/device';
 import type { Binding, Recorder } from '../gpu/encoder';
 import { uploadRopeTable, type RopeTable } from '../kernels/rope';
+import { GEMV_VARIANT_MAX_ROWS } from '../kernels/matmul';
 import type { LoraAdapter } from '../lora/adapter';
 import { engineKernels, type EngineKernels } from './kernels';
 import type { KvCache } from './kv-cache';
@@ -73,6 +74,8 @@ export class Engine {
       gu: m.create('act.gu', T * 2 * c.intermediateSize * 4),
       h: m.create('act.h', T * c.intermediateSize * 4),
       u: m.create('act.u', T * 3 * Math.max(1, opts.maxRank) * 4),
+      // shader-f16: the MLP block's normed input rounded to f16 for a decode gate|up GEMV that reads f16 (MatmulKernel.gemvX16Rows)
+      ...(k.rmsnorm.f16 ? { xn16: m.create('act.xn16', Math.min(T, GEMV_VARIANT_MAX_ROWS) * this.C * 2) } : {}),
     };
   }
 

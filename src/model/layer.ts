@@ -13,8 +13,8 @@ import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu). */
-export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean }
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu); `x16`: x rounded to f16, which the weight's GEMV reads instead of x (MatmulOptions.gemvF16 'x16'; the LoRA u still reads x). */
+export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean; x16?: GPUBuffer }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -32,6 +32,8 @@ export interface LayerActs {
   h: GPUBuffer;
   /** [T, 3R] LoRA u = x·Aᵀ of the current linear */
   u: GPUBuffer;
+  /** [≤ 32, C] f16: the MLP block's normed input for a gate|up GEMV that reads f16 (decode, shader-f16, MatmulKernel.gemvX16Rows) */
+  xn16?: GPUBuffer;
 }
 
 export interface LayerIo {
@@ -105,8 +107,10 @@ export function encodeLayerForward(
     encodeLinear(rec, k, x, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps }, swigluOut });
   } else {
     const xn2 = recompute?.xnMlp ?? acts.xn;
-    k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps);
-    encodeLinear(rec, k, xn2, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { ...skGateUp, swigluOut });
+    // decode from gemvX16Rows rows (shader-f16): the norm also stores xn in f16 and the gate|up GEMV reads that (half the x bytes, f16 products)
+    const x16 = decode && acts.xn16 && T >= k.matmul.gemvX16Rows && acts.xn16.size >= T * C * 2 ? acts.xn16 : undefined;
+    k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps, x16);
+    encodeLinear(rec, k, xn2, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { ...skGateUp, swigluOut, x16 });
   }
   if (recompute) {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
@@ -132,8 +136,11 @@ export function encodeLayerForward(
 export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: Weight, y: GPUBuffer, T: number, lora: LoraAdapter | null, lin: LoraLinear | undefined, accumulate: boolean, u: GPUBuffer, xin: XInput = {}): void {
   const xo = { xSwiglu: xin.swiglu, xNorm: xin.norm };
   const ySwiglu = xin.swigluOut || undefined;
+  // the weight's GEMV reads x16 where given (f16 x; the LoRA u below reads x)
+  const xw = xin.x16 ?? x;
+  const f16 = xin.x16 ? { gemvF16: 'x16' as const } : {};
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save, ySwiglu });
+    k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save, ySwiglu, ...f16 });
     return;
   }
   const ldu = lin.starts.length * lora.r;
@@ -142,10 +149,10 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     const uUnscaled = !!xo.xNorm && k.matmul.normLoraUnscaled;
     const un = uUnscaled && xo.xNorm ? { ...xo.xNorm, unscaled: true } : xo.xNorm;
     k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { ...xo, xNorm: un }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, x, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu });
+    k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu, ...f16 });
     return;
   }
-  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, saving the stored rows or storing silu(gate)·up is for the decode GEMVs; hint: run the kernel first for more rows');
+  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut || xin.x16) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, saving the stored rows, storing silu(gate)·up or reading an f16 x is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;

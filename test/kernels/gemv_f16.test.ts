@@ -8,6 +8,7 @@ import { acquireDevice, type GpuContext } from '../../src/gpu/device';
 import { nodeGpu } from '../../src/gpu/node';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
+import { RmsNormKernel } from '../../src/kernels/rmsnorm';
 import { gemvBody, gemvBody4 } from '../../src/kernels/gemv_body';
 import { dequantizeWeight, packWeight } from '../../src/formats/weights';
 import { gemvF16Ref, roundF16, roundF16Exact } from '../../src/reference/gemv_f16';
@@ -68,6 +69,22 @@ describe('f16 GEMV bodies', () => {
       expect(info.messages.filter((x) => x.type === 'error').map((x) => `${x.lineNum}:${x.linePos} ${x.message}`), name).toEqual([]);
       if (!opts.xNorm) expect(ctx.errors.slice(before).map((e) => e.message), name).toEqual([]);
     }
+  });
+
+  it('the RMSNorm storing an f16 copy of y (the x of a gate|up GEMV reading f16) builds with shader-f16 (null backend)', async () => {
+    const ctx = await nullGpu();
+    const k = await RmsNormKernel.create(ctx);
+    expect(k.f16).toBe(true);
+    const [x, w, y, y16] = [ctx.memory.create('x', 4 * 64 * 4), ctx.memory.create('w', 64 * 4), ctx.memory.create('y', 4 * 64 * 4), ctx.memory.create('y16', 4 * 64 * 2)];
+    const before = ctx.errors.length;
+    const rec = new Recorder(ctx, 'rmsnorm f16');
+    k.encode(rec, x, w, y, 4, 64, 1e-6, y16);
+    rec.submit();
+    await ctx.device.queue.onSubmittedWorkDone();
+    expect(ctx.errors.slice(before).map((e) => e.message)).toEqual([]);
+    const plain = await RmsNormKernel.create(await testGpu(['shader-f16']));
+    expect(plain.f16).toBe(false);
+    expect(() => plain.encode(new Recorder(ctx, 't'), x, w, y, 4, 64, 1e-6, y16)).toThrow(/shader-f16.*hint/);
   });
 
   it('are refused with a hint without shader-f16, and never the default there', async () => {

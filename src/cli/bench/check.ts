@@ -16,7 +16,9 @@ import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, gemvLayout, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { dequantizeWeight, packWeight, type WeightHost } from '../../formats/weights';
-import { gemvF16Ref } from '../../reference/gemv_f16';
+import { gemvF16Ref, roundF16 } from '../../reference/gemv_f16';
+import { f16ToF32 } from '../../formats/safetensors';
+import { RmsNormKernel } from '../../kernels/rmsnorm';
 import { f16Pairs } from './gemv-stream';
 import { matmulRef, matmulTransposedRef, matmulWeightRef, type LoraRef } from '../../reference/matmul';
 import { rmsInvRef, rmsnormRef } from '../../reference/rmsnorm';
@@ -410,6 +412,22 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     const p = problem(ctx, M, 200, 1536, 300 + M, 'bf16');
     check(`gemv f16 cvt bf16 M=${M} N=200 K=1536`, await run(ctx, kernel, p, { variant: 'gemv', gemvF16: 'cvt' }));
     destroyWeight(ctx, p.w);
+  }
+  // the RMSNorm's f16 copy of y (the x of a gate|up GEMV reading f16: MatmulKernel.gemvX16Rows): y16 = f16(y)
+  const norm = await RmsNormKernel.create(ctx);
+  for (const [T, C] of [[16, 1536], [9, 1536]] as const) {
+    const x = normal(T + C, T * C, 3);
+    const g = normal(T + C + 1, C, 0.5);
+    const m = ctx.memory;
+    const [xb, gb, yb, y16] = [m.upload('check.x', x), m.upload('check.g', g), m.create('check.y', T * C * 4), m.create('check.y16', T * C * 2)];
+    const rec = new Recorder(ctx, 'check');
+    norm.encode(rec, xb, gb, yb, T, C, EPS, y16);
+    rec.submit();
+    const got16 = new Uint16Array((await readF32(ctx.device, y16)).buffer);
+    const y = await readF32(ctx.device, yb);
+    checkModel(`rmsnorm T=${T} C=${C} f16 copy against f16(y)`, relError(Float32Array.from(got16, (h) => f16ToF32(h)), y.map(roundF16)));
+    check(`rmsnorm T=${T} C=${C} f16 copy against the exact norm`, relError(Float32Array.from(got16, (h) => f16ToF32(h)), rmsnormRef(x, g, T, C, EPS)));
+    [xb, gb, yb, y16].forEach((b) => m.destroy(b));
   }
 }
 

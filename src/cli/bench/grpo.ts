@@ -47,11 +47,11 @@ async function setup(argv: string[]) {
     if (!(n >= 1 && sk >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected N or N,S with numbers ≥ 1 or Infinity`);
     [k.matmul.gemvStep4Rows, k.matmul.gemvStep4RowsShortK] = [n, sk];
   }
-  if (values['gemv-f16-rows'] !== undefined) { // --gemv-f16-rows N: lane-group GEMVs of ≥ N rows of x sum their products in f16 (shader-f16 only; Infinity: never)
-    const n = Number(values['gemv-f16-rows']);
-    if (!(n >= 1)) throw new Error(`--gemv-f16-rows ${values['gemv-f16-rows']}: expected a number ≥ 1 or Infinity`);
-    if (!ctx.features.f16 && n !== Infinity) throw new Error('--gemv-f16-rows: this device has no shader-f16');
-    k.matmul.gemvF16Rows = n;
+  if (values['gemv-f16-rows'] !== undefined) { // --gemv-f16-rows N[,X]: lane-group GEMVs of ≥ N rows of x sum their products in f16, x converted; from X rows gate|up reads an f16 xn (shader-f16 only; Infinity: never)
+    const [n, x = Infinity] = values['gemv-f16-rows'].split(',').map(Number);
+    if (!(n >= 1 && x >= 1)) throw new Error(`--gemv-f16-rows ${values['gemv-f16-rows']}: expected N or N,X with numbers ≥ 1 or Infinity`);
+    if (!ctx.features.f16 && (n !== Infinity || x !== Infinity)) throw new Error('--gemv-f16-rows: this device has no shader-f16');
+    [k.matmul.gemvF16Rows, k.matmul.gemvX16Rows] = [n, x];
   }
   if (values['gemv-rowlane-rows'] !== undefined) { // --gemv-rowlane-rows N[,M]: q4 GEMVs of N to M rows of x (default: the kernel's most) take the row-lane body (Infinity: never)
     const [n, mx = k.matmul.gemvRowLaneMaxRows] = values['gemv-rowlane-rows'].split(',').map(Number);
