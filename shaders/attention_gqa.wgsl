@@ -14,8 +14,10 @@
 // makes q NaN, as rope_kv.wgsl does.
 // Bindings: 0 params · 1 qkv vec4<f32>[T, (H+2K)·D/4] (rope applied unless ROPE) · 2 kc, 3 vc f32[B, L, K, D]
 //           · 4 slot, 5 pos i32[T] · 6 part f32[T·K·S·G·(D+2)] · 7 out f32[T, H·D] · 8 lse f32[T, H]
-//           · 9 table vec4<f32>[maxPos, D/4] ((cos, sin) pairs: rope.ts RopeTable; a dummy unless ROPE)
-// rot() comes from rope_rot.wgsl, which the wrapper puts first.
+//           · 9 table vec4<f32>[maxPos, D/4] ((cos, sin) pairs: rope.ts RopeTable; ROPE only)
+// rot() comes from rope_rot.wgsl, which the wrapper puts first, and rope_cs(i) (the table's vec4 i)
+// from a snippet that binds the table — or, without ROPE, binds nothing (8 storage buffers: the
+// WebGPU default limit).
 // Workgroup: WG threads per (kv head g, token t, chunk s) = (wid.x, wid.y + ⌊wid.z/S⌋·65535, wid.z mod S);
 // keys in blocks of BK:
 // (1) each thread scores (key, head) pairs with a D-long dot — the G heads of one key are
@@ -36,7 +38,6 @@ struct Params { T: u32, H: u32, K: u32, L: u32, S: u32, CH: u32, scale: f32, max
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(9) var<storage, read> table: array<vec4<f32>>;
 
 override GQ: u32 = 6;   // query heads per KV head, 1…8
 override HD: u32 = 128; // head dim, a multiple of 4, ≤ 256
@@ -77,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let h = i / H4;
       let d = i % H4;
       let a = t * row4 + (g * GQ + h) * D4 + d;
-      let r = rot(qkv[a], qkv[a + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
+      let r = rot(qkv[a], qkv[a + H4], rope_cs(tb + 2u * d), rope_cs(tb + 2u * d + 1u));
       var nanBits = 0x7fc00000u; // a runtime value: a constant NaN is rejected at shader creation
       let bad = vec4(bitcast<f32>(nanBits));
       qs[h * QS + d] = select(bad, r[0] * p.scale, valid);
@@ -86,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (valid && k1 == len) { // this chunk holds the token's own key: rotated k and v into kown, vown
       let ka = t * row4 + (p.H + g) * D4;
       for (var d = lid; d < H4; d += WG) {
-        let r = rot(qkv[ka + d], qkv[ka + d + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
+        let r = rot(qkv[ka + d], qkv[ka + d + H4], rope_cs(tb + 2u * d), rope_cs(tb + 2u * d + 1u));
         kown[d] = r[0];
         kown[d + H4] = r[1];
       }

@@ -7,7 +7,8 @@
 // workgroups, each walking every key. Many tokens (prefill, training): one chunk, written directly.
 // A decode step split into chunks can hand it the RoPE table instead of running rope_kv first
 // (`rope`: q and the token's own k rotated by the partials, which read that key and its v from
-// workgroup memory; the merge writes them to the cache — the partials' cache stays read-only).
+// workgroup memory; the merge writes them to the cache — the partials' cache stays read-only). That
+// binds 9 storage buffers (canRope); without it the kernels fit WebGPU's default 8.
 import partialCode from '../../shaders/attention_gqa.wgsl?raw';
 import combineCode from '../../shaders/attention_gqa_combine.wgsl?raw';
 import combineKvCode from '../../shaders/attention_gqa_combine_kv.wgsl?raw';
@@ -19,7 +20,13 @@ import { composeSource } from '../gpu/pipelines';
 import type { AttentionShape } from './attention';
 import type { RopeTable } from './rope';
 
-const partialSource = composeSource(rotCode, partialCode);
+/** The partials' RoPE table (binding 9) where they rotate, and a stand-in that binds nothing where they do not (8 storage buffers then). */
+const TABLE = '@group(0) @binding(9) var<storage, read> table: array<vec4<f32>>;\nfn rope_cs(i: u32) -> vec4<f32> { return table[i]; }';
+const NO_TABLE = 'fn rope_cs(i: u32) -> vec4<f32> { return vec4(0.0); }';
+const partialSource = composeSource(rotCode, NO_TABLE, partialCode);
+const partialRopeSource = composeSource(rotCode, TABLE, partialCode);
+/** Storage buffers the RoPE-fused decode attention binds (the partials and the merge that writes the cache): one over WebGPU's default 8. */
+export const ROPE_ATTENTION_STORAGE_BUFFERS = 9;
 /** The merge, and the merge that writes each token's rotated k and its v to the cache (after partials with RoPE in them). */
 const combineSource = composeSource(combineNoKvCode, combineCode);
 const combineKvSource = composeSource(rotCode, combineKvCode, combineCode);
@@ -87,11 +94,11 @@ export class AttentionGqaKernel {
   targetOverride: number | null = null;
   /** chunks a trip of the merge's output loop (attention_gqa_combine.wgsl CU), their loads issued together */
   combineUnroll = 8;
-  /** dummy: the unused part binding (writable); noTable: the unused table binding (read-only: not the same buffer) */
-  private constructor(private ctx: GpuContext, private dummy: GPUBuffer, private noTable: GPUBuffer) {}
+  /** dummy: the unused part binding (writable) */
+  private constructor(private ctx: GpuContext, private dummy: GPUBuffer) {}
 
   static async create(ctx: GpuContext): Promise<AttentionGqaKernel> {
-    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16), ctx.memory.create('attention_gqa.notable', 16));
+    return new AttentionGqaKernel(ctx, ctx.memory.create('attention_gqa.unused', 16));
   }
 
   /** planSplit for this device (see TARGET_WORKGROUPS) */
@@ -104,6 +111,11 @@ export class AttentionGqaKernel {
     return D % 8 === 0 && split.S > 1;
   }
 
+  /** ropeFusable, on this device: its kernels bind ROPE_ATTENTION_STORAGE_BUFFERS storage buffers (rope_kv and the plain kernels fit the default 8). */
+  canRope(D: number, split: GqaSplit): boolean {
+    return AttentionGqaKernel.ropeFusable(D, split) && (this.ctx.limits.maxStorageBuffersPerShaderStage ?? 0) >= ROPE_ATTENTION_STORAGE_BUFFERS;
+  }
+
   /**
    * qkv f32[T, (H+2K)·D] (rope applied), kc/vc f32[B, L, K, D], slot/pos i32[T]
    * → out f32[T, H·D], lse f32[T, H]; part: scratch of ≥ splitScratch(s, split.S) f32 (S > 1 only).
@@ -114,13 +126,12 @@ export class AttentionGqaKernel {
   encode(rec: Recorder, s: AttentionShape, split: GqaSplit, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; part?: Binding; out: Binding; lse: Binding; rope?: RopeTable }): void {
     const direct = split.S === 1;
     if (!direct && !b.part) throw new Error(`attention_gqa: ${split.S} chunks need a scratch buffer of ${splitScratch(s, split.S)} f32`);
-    if (b.rope && (b.rope.D !== s.D || !AttentionGqaKernel.ropeFusable(s.D, split))) throw new Error(`attention_gqa: RoPE in the attention needs the table's head dim (${b.rope.D}) to be the layer's (${s.D}) and a multiple of 8, and the keys split into chunks (${split.S}); hint: run rope_kv first`);
+    if (b.rope && (b.rope.D !== s.D || !this.canRope(s.D, split))) throw new Error(`attention_gqa: RoPE in the attention needs the table's head dim (${b.rope.D}) to be the layer's (${s.D}) and a multiple of 8, the keys split into chunks (${split.S}) and ${ROPE_ATTENTION_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rope_kv first`);
     const constants = { GQ: s.H / s.K, HD: s.D, DIRECT: direct ? 1 : 0, WG: attentionThreads(s.D), ROPE: b.rope ? 1 : 0 };
-    const partial = this.ctx.pipelines.getSync('attention_gqa', partialSource, constants);
+    const partial = this.ctx.pipelines.getSync('attention_gqa', b.rope ? partialRopeSource : partialSource, constants);
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['u32', split.S], ['u32', split.CH], ['f32', 1 / Math.sqrt(s.D)], ['u32', b.rope?.maxPos ?? 0]]);
     const gy = Math.min(s.T, 65535);
-    const table = b.rope?.buffer ?? this.noTable;
-    rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse, table], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
+    rec.dispatch(partial, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, direct ? this.dummy : b.part!, b.out, b.lse, ...(b.rope ? [b.rope.buffer] : [])], [s.K, gy, Math.ceil(s.T / 65535) * split.S]);
     if (direct) return;
     const cc = { GQ: s.H / s.K, HD: s.D, WG: attentionThreads(s.D), CU: this.combineUnroll };
     if (b.rope) {

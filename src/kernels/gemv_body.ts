@@ -50,15 +50,16 @@ export interface BodyOpts {
    */
   staged?: number;
   /**
-   * shader-f16 only, 1 lane step a trip: the products in f16 — each lane sums x·w of its walk into
-   * vec4<f16> accumulators (two packed f16 multiply-adds per 4 weights, the f32 path's dot() is four
-   * instructions), added into its f32 sums once after the walk (≤ 16 steps: GEMV_WALK). 'cvt'
-   * (gemvBody4): x read as f32 and converted (one pack per 2 values, shared by the NR rows); 'x16'
-   * (gemvBody, 8-weight steps): x already f16 in memory, [M, K] f16 = K / 8 vec4<f32> a row, 16 bytes
-   * a lane step (half the f32 path's x traffic). Weights are decoded in f32 (codebook · scale, with
-   * the norm · g) and packed to f16. Needs `enable f16;` first in the module (F16_ENABLE).
+   * shader-f16 only, 8-weight steps, 1 a trip, no fused norm: x is stored as f16 ([M, K] f16 = K / 8
+   * vec4<f32> a row: one 16-byte load of 8 values a lane step, half the f32 body's x traffic) and the
+   * products are summed in f16 — each lane into vec4<f16> sums over its walk (two packed f16
+   * multiply-adds per 4 weights; the f32 body's dot() is four instructions), added into its f32 sums
+   * once after the walk (≤ 16 steps: GEMV_WALK). Weights are decoded in f32 (codebook · scale) and
+   * packed to f16. Needs `enable f16;` first in the module (F16_ENABLE). H100, 16 rows of x, streamed
+   * (2026-12-07): q|k|v 13.4 → 9.3 µs, o 13.1 → 8.0, gate|up 55.8 → 46.3, down 32.9 → 30.0; the same walk
+   * on f32 x converted as it is read was slower (gate|up 72.6, down 55.4: dropped).
    */
-  f16?: 'cvt' | 'x16';
+  x16?: boolean;
 }
 
 /** The directive a module with f16 bodies starts with. */
@@ -105,9 +106,9 @@ function normWeights(NR: number, name: (i: number) => string, raw: (i: number) =
  */
 export function gemvBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const U = o.steps ?? 1;
-  if (o.f16) {
-    if (o.f16 !== 'x16' || o.norm || U !== 1) throw new Error(`GEMV body: the 8-weight step in f16 reads x stored as f16 (f16 'x16', no fused norm, 1 step a trip); got f16 ${o.f16}${o.norm ? ', norm' : ''}, ${U} steps`);
-    return memo(`8h:${MR}:${NR}:${key(o)}`, () => shell('// 8 weights per lane step, f16 x and products', MR, NR, 'p.K / 8u', laneStepsF16(MR, NR, false, 8, false), o));
+  if (o.x16) {
+    if (o.norm || U !== 1) throw new Error(`GEMV body: the f16 body (x16) takes no fused norm and 1 step a trip; got${o.norm ? ' norm,' : ''} ${U} steps`);
+    return memo(`8h:${MR}:${NR}:${key(o)}`, () => shell('// 8 weights per lane step, f16 x and products', MR, NR, 'p.K / 8u', laneStepsF16(MR, NR), o));
   }
   return memo(`8:${MR}:${NR}:${key(o)}`, () => shell(`// 8 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 8u', laneSteps(MR, NR, !!o.norm, U, 8, walkSums(o)), o));
 }
@@ -121,10 +122,7 @@ export function gemvBody(MR: number, NR: number, o: BodyOpts = {}): string {
  */
 export function gemvBody4(MR: number, NR: number, o: BodyOpts = {}): string {
   const U = o.steps ?? 1;
-  if (o.f16) {
-    if (o.f16 !== 'cvt' || U !== 1) throw new Error(`GEMV body: the 4-weight step in f16 converts f32 x (f16 'cvt', 1 step a trip); got f16 ${o.f16}, ${U} steps`);
-    return memo(`4h:${MR}:${NR}:${key(o)}`, () => shell('// 4 weights per lane step, f16 products', MR, NR, 'p.K / 4u', laneStepsF16(MR, NR, !!o.norm, 4, walkSums(o)), o));
-  }
+  if (o.x16) throw new Error('GEMV body: the f16 body (x16) has 8-weight steps (gemvBody)');
   return memo(`4:${MR}:${NR}:${key(o)}`, () => shell(`// 4 weights per lane step${U > 1 ? `, ${U} steps per trip` : ''}`, MR, NR, 'p.K / 4u', laneSteps(MR, NR, !!o.norm, U, 4, walkSums(o)), o));
 }
 
@@ -161,24 +159,12 @@ function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 
 }
 
 /**
- * One lane step with f16 products (BodyOpts.f16): width 4 — w4() and x vec4 j of each row read as
- * f32 (with `norm` raw, its squares summed into ss<m> when `ss`, g on the weights) and packed to f16;
- * width 8 — w8() and one 16-byte load of 8 f16 x values a row (x holds f16 pairs: vec4<f32> j of a
- * row is x[8j … 8j + 7]). The products go into h<i>_<m> (vec4<f16>), added into a<i>_<m> after the walk.
+ * One lane step of the f16 body (BodyOpts.x16): w8() of the NR rows packed to f16, and one 16-byte
+ * load of 8 f16 x values a row of x (vec4<f32> j of a row holds x[8j … 8j + 7]); the products go into
+ * h<i>_<m> (vec4<f16>), added into a<i>_<m> after the walk (shell).
  */
-function laneStepsF16(MR: number, NR: number, norm: boolean, width: 4 | 8, ss: boolean): string[] {
+function laneStepsF16(MR: number, NR: number): string[] {
   const L: string[] = [];
-  if (width === 4) {
-    if (norm) L.push('    let g0 = normw[j];');
-    for (let i = 0; i < NR; i++) L.push(`    let w${i} = vec4<f16>(w4(wr${i}, j, p.K)${norm ? ' * g0' : ''});`);
-    for (let m = 0; m < MR; m++) {
-      const load = norm ? `let xf = x[(m0 + ${m}u) * k4 + j];${ss ? ` ss${m} += dot(xf, xf);` : ''} let xh = vec4<f16>(xf);` : `let xh = vec4<f16>(xv(m0 + ${m}u, j, k4));`;
-      L.push(`    { ${load}`);
-      for (let i = 0; i < NR; i++) L.push(`      h${i}_${m} = fma(xh, w${i}, h${i}_${m});`);
-      L.push('    }');
-    }
-    return L;
-  }
   for (let i = 0; i < NR; i++) L.push(`    let wf${i} = w8(wr${i}, j, p.K); let wa${i} = vec4<f16>(wf${i}.a); let wb${i} = vec4<f16>(wf${i}.b);`);
   for (let m = 0; m < MR; m++) {
     L.push(`    { let xq = x[(m0 + ${m}u) * (p.K / 8u) + j]; let xa = bitcast<vec4<f16>>(xq.xy); let xb = bitcast<vec4<f16>>(xq.zw);`);
@@ -266,7 +252,7 @@ function stageX(MR: number, S: number, norm: boolean, sums: boolean): string[] {
 }
 
 function key(o: BodyOpts): string {
-  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}:${o.f16 ?? ''}`;
+  return `${!!o.norm}:${!!o.norm && !!o.unscaled}:${o.steps ?? 1}:${o.sg ?? 0}:${!!o.loraFold}:${prologue(o)}:${!!o.swiglu}:${o.staged ?? 0}:${!!o.x16}`;
 }
 
 /** whether the norm's Σx² is summed by the workgroup before the walk (BodyOpts.prologue) */
@@ -340,7 +326,7 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
   const acc: string[] = [];
   for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) acc.push(`a${i}_${m}`);
   const h16: string[] = [];
-  if (o.f16) for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) h16.push(`h${i}_${m}`);
+  if (o.x16) for (let i = 0; i < NR; i++) for (let m = 0; m < MR; m++) h16.push(`h${i}_${m}`);
   if (scaled && !pro && !S) for (let m = 0; m < MR; m++) acc.push(`ss${m}`);
   const fin: string[] = [];
   if (pro || stagedSums) fin.push('  let scale = nrsq[min(g.lane, MR - 1u)];');

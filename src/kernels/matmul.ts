@@ -121,12 +121,11 @@ export interface MatmulOptions {
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
   /**
-   * lane-group GEMVs, shader-f16 only (gemv_body.ts BodyOpts.f16): 'cvt' sums the products in f16
-   * (x read as f32; the 4-weight step), 'x16' too with x stored as f16 in memory ([M, K] f16 pairs in
-   * the x buffer; the 8-weight step; benchmarks), false the f32 bodies; default from the kernel's
-   * gemvF16Rows rows of x
+   * GEMV only, shader-f16: x holds f16 values ([M, K] f16, K even) and the lane-group GEMV sums its
+   * products in f16 (gemv_body.ts BodyOpts.x16); no fused norm or SwiGLU in the x reads. The decode
+   * gate|up GEMV from gemvX16Rows rows of x (src/model/layer.ts).
    */
-  gemvF16?: 'cvt' | 'x16' | false;
+  gemvX16?: boolean;
   /** with xNorm, lane-group GEMVs: Σx² summed by the workgroup before the walk (gemv_body.ts BodyOpts.prologue); default from the kernel's gemvNormPrologueRows rows of x */
   gemvNormPrologue?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
@@ -395,17 +394,15 @@ export class MatmulKernel {
    */
   gemvStagedRows = 1;
   /**
-   * From this many rows of x the lane-group GEMVs sum their products in f16 where the device has
-   * shader-f16 (MatmulOptions.gemvF16 'cvt'; Infinity: never). Off until measured on a GPU with f16.
-   */
-  gemvF16Rows = Infinity;
-  /**
    * From this many rows of x a decode layer's MLP norm (where it is not fused into gate|up:
-   * DecodeFusion.normMlp) also stores xn in f16 and the gate|up GEMV reads that (gemvF16 'x16': half
-   * the x bytes, f16 products; shader-f16 only; Infinity: never). Streamed on an H100 at 16 rows
-   * (2026-12-07, twenty-first session) gate|up took 46.3–46.6 µs that way against 55.8 in f32.
+   * DecodeFusion.normMlp, 9–16 rows) also stores xn in f16 and the gate|up GEMV reads that
+   * (MatmulOptions.gemvX16: half the x bytes, f16 products; shader-f16 only; Infinity: never). 9: H100,
+   * 2026-12-07 twenty-first session — gate|up streamed at 16 rows 55.8 → 46.6 µs; the G = 16 decode
+   * step's pass 4.411 → 4.196 ms (LoRA 5.577 → 5.372); G = 16 rollouts 3,495 / 3,515 → 3,668 / 3,670
+   * tok/s (LoRA 2,836 / 2,779 → 2,919 / 2,930). Its products are within 5e-4 of the exact ones
+   * (gemvF16Ref; bench-check --only f16).
    */
-  gemvX16Rows = Infinity;
+  gemvX16Rows = 9;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -520,9 +517,9 @@ export class MatmulKernel {
           const pl = this.ctx.pipelines.getSync(`matmul_gemv_rowlane_q4${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`, composeSource(q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, body), { ...flags, RL: lanes });
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, lanes * nr)));
         } else if (variant === 'gemv') {
-          const f16 = this.f16For(w, mr, opts, !!norm);
-          const wide = !f16 && this.gemvWide(w, opts.gemvWide);
-          const step4 = f16 ? f16 === 'cvt' : this.gemvStep4For(w, mr, wide, opts.gemvStep4);
+          const x16 = this.x16For(w, opts, !!norm);
+          const wide = !x16 && this.gemvWide(w, opts.gemvWide);
+          const step4 = !x16 && this.gemvStep4For(w, mr, wide, opts.gemvStep4);
           const shape = gemvLayout(mr, part.rows, w.K, wide ? 32 : 8, step4, this.gemvWalk);
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? shape.rows; // the SwiGLU store: a gate|up pair a lane group
           const lanes = opts.gemvLanes ?? shape.lanes;
@@ -530,11 +527,11 @@ export class MatmulKernel {
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: f16 ? 1 : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, f16: f16 || undefined };
-          const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${f16 ? `_f16${f16}` : ''}`;
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
+          const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${x16 ? '_x16' : ''}`;
           const pl = wide
             ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)
-            : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode, constants, !!save, !!f16);
+            : this.gemvPipeline(`matmul_gemv_${w.format}${tag}`, SNIPPETS[w.format], step4 ? gemvBody4(mr, nr, bo) : this.gemvUnrolled ? gemvBody(mr, nr, bo) : gemvCode, constants, !!save, x16);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else {
           const tm = tiledRows(opts.tiledRows, mr);
@@ -689,19 +686,11 @@ export class MatmulKernel {
     return this.ctx.pipelines.getSync(label, f16 ? composeSource(F16_ENABLE, ...parts) : composeSource(...parts), constants);
   }
 
-  /**
-   * The f16 mode of a lane-group GEMV of `mr` rows of x and weight w (gemv_body.ts BodyOpts.f16), or
-   * false: asked (opts.gemvF16), else 'cvt' from gemvF16Rows rows where no other body is asked for.
-   * Needs shader-f16 and the unrolled bodies; 'cvt' the 4-weight step's weights (q4, bf16); 'x16' no
-   * fused norm or SwiGLU in the x reads.
-   */
-  f16For(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): 'cvt' | 'x16' | false {
-    const mode = opts.gemvF16 ?? (mr >= this.gemvF16Rows && opts.gemvStep4 === undefined && opts.gemvWide === undefined && opts.gemvSteps === undefined ? 'cvt' : false);
-    if (!mode) return false;
-    const can = this.ctx.features.f16 && this.gemvUnrolled && (mode === 'cvt' ? w.format === 'q4' || w.format === 'bf16' : !norm && !opts.xSwiglu);
-    if (can) return mode;
-    if (opts.gemvF16) throw new Error(`matmul: f16 GEMV products (gemvF16 '${mode}') need shader-f16 (device: ${this.ctx.features.f16 ? 'yes' : 'no'}), the unrolled bodies${mode === 'cvt' ? ` and q4 or bf16 weights (got ${w.format})` : ' and x neither normed nor SwiGLU-fused'}; hint: leave gemvF16 unset for the f32 bodies`);
-    return false;
+  /** Whether a GEMV reads f16 x (opts.gemvX16); refused with a hint where the device or the options cannot. */
+  private x16For(w: Weight, opts: MatmulOptions, norm: boolean): boolean {
+    if (!opts.gemvX16) return false;
+    if (this.ctx.features.f16 && this.gemvUnrolled && !norm && !opts.xSwiglu && w.K % 2 === 0) return true;
+    throw new Error(`matmul: an f16 x (gemvX16) needs shader-f16 (device: ${this.ctx.features.f16 ? 'yes' : 'no'}), the unrolled bodies, no fused norm or SwiGLU in the x reads and an even K (got ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}); hint: give the f32 x without gemvX16`);
   }
 
   /**
@@ -715,7 +704,7 @@ export class MatmulKernel {
     if (opts.gemvStaged && !can) {
       throw new Error(`the staged GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no fused SwiGLU in its x and ${stagedGemvBytes(mr, w.K, norm)} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${this.gemvUnrolled ? '' : ', loop form'}, ${this.workgroupBytes} bytes; hint: fewer rows of x a dispatch, or the lane-group GEMV (gemvStaged: false)`);
     }
-    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined && !opts.gemvF16);
+    const want = opts.gemvStaged ?? (mr <= this.gemvStagedRows && w.K <= this.gemvStagedMaxK && w.N >= this.gemvStagedMinN && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined && !opts.gemvX16);
     return can && want;
   }
 
@@ -734,7 +723,7 @@ export class MatmulKernel {
   rowLaneFor(w: Weight, mr: number, opts: MatmulOptions, norm: boolean): RowLaneLayout | null {
     const can = w.format === 'q4' && w.K % 32 === 0 && this.gemvUnrolled && !opts.xSwiglu && opts.gemvWide !== true && this.rowLaneRedFloats(mr, norm) >= 256;
     if (opts.gemvRowLane && !can) throw new Error(`the row-lane GEMV needs q4 weights with K a multiple of 32, the unrolled bodies, no wide GEMV or fused SwiGLU and ${(256 + rowLaneFixedFloats(mr, norm)) * 4} bytes of workgroup memory; got ${w.format}, K = ${w.K}${opts.xSwiglu ? ', xSwiglu' : ''}${opts.gemvWide ? ', wide' : ''}, ${this.ctx.limits.maxComputeWorkgroupStorageSize} bytes`);
-    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined && !opts.gemvF16);
+    const want = opts.gemvRowLane ?? (mr >= this.gemvRowLaneRows && mr <= this.gemvRowLaneMaxRows && w.N >= this.gemvRowLaneMinN && opts.gemvStep4 === undefined && opts.gemvWide === undefined && !opts.gemvX16);
     return can && want ? rowLaneLayout(mr, w.N, w.K) : null;
   }
 

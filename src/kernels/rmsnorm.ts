@@ -1,6 +1,6 @@
 // RMSNorm kernel wrapper (shaders/rmsnorm.wgsl): y = x · rsqrt(mean(x²) + eps) · w over channels;
 // with shader-f16 it can also store y rounded to f16 (`y16`: the x of a decode GEMV that reads f16,
-// MatmulOptions.gemvF16 'x16').
+// MatmulOptions.gemvX16).
 // The row's Σx² is a workgroup sum: subgroupAdd and one barrier where the device has subgroups of
 // ≥ 4 lanes, else the 8-barrier halving tree (H100, decode at G = 16, 57 norms a step of one row per
 // workgroup: 0.427 ms with the tree, 0.375–0.441 with subgroups — the dispatch itself dominates).

@@ -5,7 +5,6 @@
 // → down (+LoRA) + residual. Decode fuses some of these (the norms into the GEMVs, SwiGLU into down's
 // x reads or gate|up's stores, RoPE and the KV write into the attention).
 import type { Binding, Recorder } from '../gpu/encoder';
-import { AttentionGqaKernel } from '../kernels/attention_gqa';
 import type { RowSaveTarget, SplitK, Weight, XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
@@ -13,7 +12,7 @@ import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu); `x16`: x rounded to f16, which the weight's GEMV reads instead of x (MatmulOptions.gemvF16 'x16'; the LoRA u still reads x). */
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu); `x16`: x rounded to f16, which the weight's GEMV reads instead of x (MatmulOptions.gemvX16; the LoRA u still reads x). */
 export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean; x16?: GPUBuffer }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
@@ -97,7 +96,7 @@ export function encodeLayerForward(
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
   const split = k.attentionGqa.plan(shape, gu.size / 4);
   // a decode step split into key chunks: the attention rotates q and k and its merge writes the token's k and v (no rope_kv dispatch)
-  const ropeInAttention = !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && AttentionGqaKernel.ropeFusable(c.headDim, split);
+  const ropeInAttention = !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && k.attentionGqa.canRope(c.headDim, split);
   if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
@@ -138,7 +137,7 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
   const ySwiglu = xin.swigluOut || undefined;
   // the weight's GEMV reads x16 where given (f16 x; the LoRA u below reads x)
   const xw = xin.x16 ?? x;
-  const f16 = xin.x16 ? { gemvF16: 'x16' as const } : {};
+  const f16 = xin.x16 ? { gemvX16: true } : {};
   if (!lora || !lin || !isActive(lin)) {
     k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save, ySwiglu, ...f16 });
     return;

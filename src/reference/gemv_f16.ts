@@ -1,13 +1,12 @@
-// Naive CPU model of the decode GEMV that sums its products in f16 (src/kernels/gemv_body.ts
-// BodyOpts.f16): the same rounding the GPU does, so a GPU result can be checked against it tightly
-// (bench-check --only f16) and the f16 walk's error against the exact product measured on the CPU.
-// Per row m of x and row n of W, lane l of `lanes` walks steps j = l, l + lanes, … of `width`
-// weights, each of its 4 f16 sums h[c] taking h[c] = f16(x16 · w16 + h[c]) (a fused multiply-add:
-// one rounding) for weight 4j + c (width 4) or 8j + c and 8j + 4 + c (width 8); after the walk the
-// lane adds f32(h[0]) + … + f32(h[3]) in f32, and the lanes' sums are added (here in f64: the GPU's
-// tree order differs only in f32 rounding). x16 = f16(x) ('cvt': x converted; 'x16': x stored as
-// f16), w16 = f16(w) of the dequantized weight (with the norm, f16(w · g) and each sum times
-// rsqrt(mean x² + eps), x raw). Then the epilogue as matmulRef's: + y_in + bias + LoRA.
+// Naive CPU model of the decode GEMV that reads f16 x and sums its products in f16
+// (src/kernels/gemv_body.ts BodyOpts.x16): the same rounding the GPU does, so a GPU result can be
+// checked against it tightly (bench-check --only f16) and the f16 walk's error against the exact
+// product measured on the CPU. Per row m of x and row n of W, lane l of `lanes` walks 8-weight steps
+// j = l, l + lanes, …, each of its 4 f16 sums h[c] taking h[c] = f16(x16 · w16 + h[c]) (a fused
+// multiply-add: one rounding) for weight 8j + c, then 8j + 4 + c; after the walk the lane adds
+// f32(h[0]) + … + f32(h[3]) in f32, and the lanes' sums are added (here in f64: the GPU's tree order
+// differs only in f32 rounding). x16 = f16(x), w16 = f16(w) of the dequantized weight. Then the
+// epilogue as matmulRef's: + y_in + bias + LoRA.
 import { f32ToF16Bits } from '../formats/q4';
 import { f16ToF32 } from '../formats/safetensors';
 import type { LoraRef } from './matmul';
@@ -33,10 +32,6 @@ export function roundF16(v: number): number {
 export interface GemvF16RefOpts {
   /** lanes a row (the GEMV's LANES) */
   lanes: number;
-  /** weights a lane step: 4 ('cvt') or 8 ('x16') */
-  width: 4 | 8;
-  /** the RMSNorm weight g [K] when the GEMV norms x itself */
-  norm?: { w: Float32Array; eps: number };
   bias?: Float32Array;
   yIn?: Float32Array;
   lora?: LoraRef;
@@ -44,19 +39,14 @@ export interface GemvF16RefOpts {
 
 /** x [M, K] f32, w [N, K] dequantized f32 → y [M, N] as the f16 GEMV computes it */
 export function gemvF16Ref(x: Float32Array, w: Float32Array, M: number, N: number, K: number, o: GemvF16RefOpts): Float32Array {
-  const { lanes, width, norm, bias, yIn, lora } = o;
+  const { lanes, bias, yIn, lora } = o;
+  const width = 8;
   if (K % width) throw new Error(`gemvF16Ref: K = ${K} must be a multiple of the step (${width})`);
   const steps = K / width;
   const x16 = x.map(roundF16);
-  const w16 = norm ? w.map((v, i) => roundF16(Math.fround(v * norm.w[i % K]))) : w.map(roundF16);
+  const w16 = w.map(roundF16);
   const y = new Float32Array(M * N);
   for (let m = 0; m < M; m++) {
-    let scale = 1;
-    if (norm) {
-      let ss = 0;
-      for (let k = 0; k < K; k++) ss += x[m * K + k] ** 2;
-      scale = 1 / Math.sqrt(ss / K + norm.eps);
-    }
     for (let n = 0; n < N; n++) {
       let total = 0;
       for (let l = 0; l < lanes; l++) {
@@ -69,7 +59,7 @@ export function gemvF16Ref(x: Float32Array, w: Float32Array, M: number, N: numbe
         }
         total += Math.fround(Math.fround(Math.fround(h[0] + h[1]) + h[2]) + h[3]);
       }
-      let s = (yIn ? yIn[m * N + n] : 0) + (bias ? bias[n] : 0) + scale * total;
+      let s = (yIn ? yIn[m * N + n] : 0) + (bias ? bias[n] : 0) + total;
       if (lora) {
         const slice = n >= (lora.slice2 ?? N) ? 2 : n >= (lora.slice1 ?? N) ? 1 : 0;
         let l = 0;

@@ -4,7 +4,7 @@
 // decode step's "layers" time goes and which change pays.
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
-import { AttentionGqaKernel, splitScratch } from '../../kernels/attention_gqa';
+import { splitScratch } from '../../kernels/attention_gqa';
 import { createLora, destroyLora } from '../../lora/adapter';
 import { LORA_TARGETS } from '../../lora/targets';
 import { loraBase } from '../../grpo/session';
@@ -47,7 +47,7 @@ export async function decodeLayerProfile(ctx: GpuContext, engine: Engine, weight
   await t('rope + kv write', (r) => k.ropeKv.encode(r, shape, engine.rope, { qkv, slot, pos, kc: io.kc, vc: io.vc }));
   await t('attention (a workgroup per head)', (r) => k.attention.encode(r, shape, io));
   if (split) await t(`attention (by kv head, ${split.S} chunks of ${split.CH})`, (r) => k.attentionGqa.encode(r, shape, split, { ...io, part: part ?? undefined }));
-  if (split && AttentionGqaKernel.ropeFusable(shape.D, split)) await t(`attention (by kv head, ${split.S} chunks of ${split.CH}) with RoPE + kv write in it`, (r) => k.attentionGqa.encode(r, shape, split, { ...io, part: part ?? undefined, rope: engine.rope }));
+  if (split && k.attentionGqa.canRope(shape.D, split)) await t(`attention (by kv head, ${split.S} chunks of ${split.CH}) with RoPE + kv write in it`, (r) => k.attentionGqa.encode(r, shape, split, { ...io, part: part ?? undefined, rope: engine.rope }));
   // the key-chunk count on the GPU clock (partial + merge in one timed pass), all keys up to L − 1
   const timer = GpuTimer.create(ctx);
   if (timer && split) {

@@ -129,7 +129,7 @@ export interface StepGpuTime {
   byWalk: Record<string, number>;
   /** the step's pass by staged-GEMV choice (STAGED_CHOICES: rows of x, target workgroups, longest K, fewest rows of W): GPU ms */
   byStaged: Record<string, number>;
-  /** the step's pass by f16 choice (F16_CHOICES: MatmulKernel.gemvF16Rows, gemvX16Rows; shader-f16 only): GPU ms */
+  /** the step's pass by f16 choice (F16_CHOICES: MatmulKernel.gemvX16Rows; shader-f16 only): GPU ms */
   byF16: Record<string, number>;
 }
 
@@ -246,8 +246,8 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byChunks = msOf(await byChoice<number | null>([['24', 24], ['48', 48], ['96', 96], ['192', 192], ['256', 256], ['384', 384], ['512', 512]], () => att.targetOverride, (v) => { att.targetOverride = v; }, 'chunks'));
     // the staged GEMV (x in workgroup memory): up to how many rows of x, its target workgroups, the longest rows it takes
     const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
-    // the lane-group GEMVs' products in f16 from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
-    const byF16 = msOf(await byChoice(F16_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvF16Rows, mm.gemvX16Rows], ([a, b]) => { [mm.gemvF16Rows, mm.gemvX16Rows] = [a, b]; }, 'f16'));
+    // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
+    const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16 };
   } finally {
     timer.destroy();
@@ -265,8 +265,8 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
   ['≤ 4 rows, 128', 4, 128, Infinity, 0],
 ];
 
-/** f16-product choices the breakdown times: [name, from how many rows of x the lane-group GEMVs sum in f16 with x converted (MatmulKernel.gemvF16Rows), and gate|up reads an f16 xn from its norm kernel (gemvX16Rows)] */
-export const F16_CHOICES: Array<[string, number, number]> = [['f32', Infinity, Infinity], ['f16, x converted, from 9 rows', 9, Infinity], ['gate|up reads f16 xn from 9 rows', Infinity, 9]];
+/** f16 choices the breakdown times: [name, from how many rows of x gate|up reads an f16 xn from its norm kernel (MatmulKernel.gemvX16Rows)] */
+export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['gate|up reads f16 xn from 9 rows', 9]];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
 export const NORM_CHOICES: Array<[string, number, number, number]> = [

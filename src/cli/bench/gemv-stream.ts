@@ -15,7 +15,7 @@ import { readF32 } from '../../gpu/buffers';
 import { quantizeQ4Fast } from './weights';
 import { f32ToF16Bits } from '../../formats/q4';
 
-/** x [M, K] as f16 pairs in f32 words: the x of a GEMV with MatmulOptions.gemvF16 'x16' (M·K even). */
+/** x [M, K] as f16 pairs in f32 words: the x of a GEMV with MatmulOptions.gemvX16 (M·K even). */
 export function f16Pairs(x: Float32Array): Float32Array {
   return new Float32Array(Uint16Array.from(x, (v) => f32ToF16Bits(v)).buffer);
 }
@@ -42,7 +42,7 @@ export interface StreamGemvRow {
   pctCopyStream: number;
   /** largest |y − y of the first body| over the largest |y| (weight 0): 0 for the first body */
   maxDiff: number;
-  /** bodies with products in f16 (MatmulOptions.gemvF16) are compared within 5e-3 instead of 1e-4 */
+  /** bodies with products in f16 (MatmulOptions.gemvX16) are compared within 5e-3 instead of 1e-4 */
   f16?: boolean;
 }
 
@@ -75,17 +75,14 @@ export const STREAM_ROWS_VARIANTS: StreamVariant[] = [
 
 /**
  * The f16 sweep (bench --stream --stream-set f16, shader-f16 only): at 8 and 16 rows, the engine's
- * f32 lane-group GEMV (and its 4-weight step) against the same walk summing its products in f16 —
- * x converted ('cvt') at its default layout and each rows a lane group × lanes, and x stored as f16
- * ('x16', 8-weight steps: the upper bound if the producers wrote f16).
+ * f32 lane-group GEMV (and its 4-weight step) against the GEMV reading f16 x and summing its products
+ * in f16 (MatmulOptions.gemvX16) at its default layout and each rows a lane group × lanes.
  */
 export const STREAM_F16_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },
   { name: 'lane-group, 4-weight step', opts: { gemvStaged: false, gemvStep4: true } },
-  { name: 'f16 cvt', opts: { gemvStaged: false, gemvF16: 'cvt' } },
-  ...[1, 2, 4].flatMap((r) => [32, 64, 128].map((l) => ({ name: `f16 cvt NR=${r} LANES=${l}`, opts: { gemvStaged: false, gemvF16: 'cvt', gemvRows: r, gemvLanes: l } as MatmulOptions }))),
-  { name: 'f16 x16', opts: { gemvStaged: false, gemvF16: 'x16' } },
-  ...[1, 2, 4].flatMap((r) => [32, 64].map((l) => ({ name: `f16 x16 NR=${r} LANES=${l}`, opts: { gemvStaged: false, gemvF16: 'x16', gemvRows: r, gemvLanes: l } as MatmulOptions }))),
+  { name: 'f16 x16', opts: { gemvStaged: false, gemvX16: true } },
+  ...[1, 2, 4].flatMap((r) => [32, 64].map((l) => ({ name: `f16 x16 NR=${r} LANES=${l}`, opts: { gemvStaged: false, gemvX16: true, gemvRows: r, gemvLanes: l } as MatmulOptions }))),
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
@@ -106,7 +103,7 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
     console.log(`  copy 64 MiB: GPU ${copyMs.toFixed(4)} ms = ${copyGbps.toFixed(0)} GB/s`);
     const rows: StreamGemvRow[] = [];
     for (const [name, N, K] of shapes) {
-      if (!ctx.features.f16) variants = variants.filter((v) => !v.opts.gemvF16);
+      if (!ctx.features.f16) variants = variants.filter((v) => !v.opts.gemvX16);
       const q = quantizeQ4Fast(N, K, N * 5 + K);
       const ws: Weight[] = Array.from({ length: count }, (_, i) => uploadWeight(ctx, { format: 'q4', N, K, q }, `stream.${name}.${i}`));
       const codes = Math.floor(ws[0].parts[0].data.size / 16) * 4; // f32 words the copy moves (multiples of 4)
@@ -123,7 +120,7 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
         for (const v of variants.filter((v) => !v.Ms || v.Ms.includes(M))) {
           let ms: number;
           try {
-            const xv = v.opts.gemvF16 === 'x16' ? x16 : x;
+            const xv = v.opts.gemvX16 ? x16 : x;
             [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, xv, w, ys[i], M, { variant: 'gemv', ...v.opts }))], 5);
           } catch (e) {
             console.log(`  streamed q4 ${name} M=${M}, ${v.name}: not run (${(e as Error).message.slice(0, 120)})`);
@@ -134,7 +131,7 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
           let scale = 0;
           if (first) for (let i = 0; i < y0.length; i++) { worst = Math.max(worst, Math.abs(y0[i] - first[i])); scale = Math.max(scale, Math.abs(first[i])); }
           else first = y0;
-          const f16 = !!v.opts.gemvF16;
+          const f16 = !!v.opts.gemvX16;
           const differs = !(worst <= (f16 ? 5e-3 : 1e-4) * Math.max(scale, 1e-6));
           const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
           const gbps = (bytes * count) / (ms * 1e6);

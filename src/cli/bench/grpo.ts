@@ -28,7 +28,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-f16-rows': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
@@ -47,11 +47,10 @@ async function setup(argv: string[]) {
     if (!(n >= 1 && sk >= 1)) throw new Error(`--gemv-step4-rows ${values['gemv-step4-rows']}: expected N or N,S with numbers ≥ 1 or Infinity`);
     [k.matmul.gemvStep4Rows, k.matmul.gemvStep4RowsShortK] = [n, sk];
   }
-  if (values['gemv-f16-rows'] !== undefined) { // --gemv-f16-rows N[,X]: lane-group GEMVs of ≥ N rows of x sum their products in f16, x converted; from X rows gate|up reads an f16 xn (shader-f16 only; Infinity: never)
-    const [n, x = Infinity] = values['gemv-f16-rows'].split(',').map(Number);
-    if (!(n >= 1 && x >= 1)) throw new Error(`--gemv-f16-rows ${values['gemv-f16-rows']}: expected N or N,X with numbers ≥ 1 or Infinity`);
-    if (!ctx.features.f16 && (n !== Infinity || x !== Infinity)) throw new Error('--gemv-f16-rows: this device has no shader-f16');
-    [k.matmul.gemvF16Rows, k.matmul.gemvX16Rows] = [n, x];
+  if (values['gemv-x16-rows'] !== undefined) { // --gemv-x16-rows N: from N rows of x the decode gate|up GEMV reads an f16 xn (shader-f16 only; Infinity: never)
+    const n = Number(values['gemv-x16-rows']);
+    if (!(n >= 1)) throw new Error(`--gemv-x16-rows ${values['gemv-x16-rows']}: expected a number ≥ 1 or Infinity`);
+    k.matmul.gemvX16Rows = n;
   }
   if (values['gemv-rowlane-rows'] !== undefined) { // --gemv-rowlane-rows N[,M]: q4 GEMVs of N to M rows of x (default: the kernel's most) take the row-lane body (Infinity: never)
     const [n, mx = k.matmul.gemvRowLaneMaxRows] = values['gemv-rowlane-rows'].split(',').map(Number);
@@ -145,7 +144,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['rope', 'RoPE + KV write', v.byRope],
             ['norm', 'fused norm (rows of x fused, Σx²)', v.byNorm],
             ['staged', 'staged GEMV (rows of x, target workgroups, longest K, fewest rows of W)', v.byStaged],
-            ['f16', `f16 products (from rows of x; shader-f16 ${ctx.features.f16 ? 'on' : 'off: all f32'})`, v.byF16],
+            ['f16', `gate|up reading an f16 xn (from rows of x; shader-f16 ${ctx.features.f16 ? 'on' : 'off: all f32'})`, v.byF16],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
