@@ -57,7 +57,7 @@ export interface BodyOpts {
    * once after the walk (≤ 16 steps: GEMV_WALK). Weights are decoded in f32 (codebook · scale) and
    * packed to f16. Needs `enable f16;` first in the module (F16_ENABLE). H100, 16 rows of x, streamed
    * (2026-12-07): q|k|v 13.4 → 9.3 µs, o 13.1 → 8.0, gate|up 55.8 → 46.3, down 32.9 → 30.0; the same walk
-   * on f32 x converted as it is read was slower (gate|up 72.6, down 55.4: dropped).
+   * on f32 x converted as it is read was slower (gate|up 69–73, down 48–55: dropped).
    */
   x16?: boolean;
 }

@@ -121,7 +121,7 @@ export interface MatmulOptions {
   /** GEMV only (unrolled bodies): x is raw and the GEMV applies RMSNorm(x; w, eps) itself (the norm fused into q|k|v and gate|up) */
   xNorm?: XNorm | null;
   /**
-   * GEMV only, shader-f16: x holds f16 values ([M, K] f16, K even) and the lane-group GEMV sums its
+   * GEMV only, shader-f16: x holds f16 values ([M, K] f16, K a multiple of 8) and the lane-group GEMV sums its
    * products in f16 (gemv_body.ts BodyOpts.x16); no fused norm or SwiGLU in the x reads. The decode
    * gate|up GEMV from gemvX16Rows rows of x (src/model/layer.ts).
    */
@@ -471,6 +471,7 @@ export class MatmulKernel {
     const variant = opts.variant ?? this.variantFor(M);
     const lora = opts.lora ?? null;
     if (opts.xSwiglu && variant !== 'gemv') throw new Error('matmul: xSwiglu (SwiGLU fused into the x reads) is a GEMV option; hint: run swiglu first for more rows');
+    if (opts.gemvX16 && variant !== 'gemv') throw new Error(`matmul: an f16 x (gemvX16) is read by the decode GEMVs only, not the ${variant} kernel (${M} rows); hint: give the f32 x`);
     const norm = opts.xNorm ?? null;
     if (norm && !(variant === 'gemv' && this.normFusable)) throw new Error(`matmul: xNorm (RMSNorm fused into the x reads) needs the unrolled GEMV bodies and ${GEMV_NORM_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}); hint: run rmsnorm first`);
     if (norm && opts.xSwiglu) throw new Error('matmul: xNorm and xSwiglu together are not supported');
@@ -686,11 +687,16 @@ export class MatmulKernel {
     return this.ctx.pipelines.getSync(label, f16 ? composeSource(F16_ENABLE, ...parts) : composeSource(...parts), constants);
   }
 
+  /** Whether the GEMVs can read f16 x (MatmulOptions.gemvX16): shader-f16 and the unrolled bodies. */
+  get x16Fusable(): boolean {
+    return this.ctx.features.f16 && this.gemvUnrolled;
+  }
+
   /** Whether a GEMV reads f16 x (opts.gemvX16); refused with a hint where the device or the options cannot. */
   private x16For(w: Weight, opts: MatmulOptions, norm: boolean): boolean {
     if (!opts.gemvX16) return false;
-    if (this.ctx.features.f16 && this.gemvUnrolled && !norm && !opts.xSwiglu && w.K % 2 === 0) return true;
-    throw new Error(`matmul: an f16 x (gemvX16) needs shader-f16 (device: ${this.ctx.features.f16 ? 'yes' : 'no'}), the unrolled bodies, no fused norm or SwiGLU in the x reads and an even K (got ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}); hint: give the f32 x without gemvX16`);
+    if (this.x16Fusable && !norm && !opts.xSwiglu && w.K % 8 === 0) return true;
+    throw new Error(`matmul: an f16 x (gemvX16) needs shader-f16 (device: ${this.ctx.features.f16 ? 'yes' : 'no'}), the unrolled bodies${this.gemvUnrolled ? '' : ' (loop form now)'}, no fused norm or SwiGLU in the x reads and K a multiple of 8 (got ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}); hint: give the f32 x without gemvX16`);
   }
 
   /**
