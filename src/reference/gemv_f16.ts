@@ -9,7 +9,7 @@
 // epilogue as matmulRef's: + y_in + bias + LoRA.
 import { f32ToF16Bits } from '../formats/q4';
 import { f16ToF32 } from '../formats/safetensors';
-import type { LoraRef } from './matmul';
+import { loraTermRef, type LoraRef } from './matmul';
 
 /** v rounded to the nearest f16 (through f32: a double rounding only at exact f32 ties); the plain form of roundF16 */
 export function roundF16Exact(v: number): number {
@@ -59,14 +59,7 @@ export function gemvF16Ref(x: Float32Array, w: Float32Array, M: number, N: numbe
         }
         total += Math.fround(Math.fround(Math.fround(h[0] + h[1]) + h[2]) + h[3]);
       }
-      let s = (yIn ? yIn[m * N + n] : 0) + (bias ? bias[n] : 0) + total;
-      if (lora) {
-        const slice = n >= (lora.slice2 ?? N) ? 2 : n >= (lora.slice1 ?? N) ? 1 : 0;
-        let l = 0;
-        for (let r = 0; r < lora.R; r++) l += lora.u[m * lora.ldu + slice * lora.R + r] * lora.B[n * lora.R + r];
-        s += lora.scale * l;
-      }
-      y[m * N + n] = s;
+      y[m * N + n] = (yIn ? yIn[m * N + n] : 0) + (bias ? bias[n] : 0) + total + (lora ? loraTermRef(lora, m, n, N) : 0);
     }
   }
   return y;

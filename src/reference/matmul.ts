@@ -27,16 +27,18 @@ export function matmulRef(x: Float32Array, w: Float32Array, M: number, N: number
     for (let n = 0; n < N; n++) {
       let s = (yIn ? yIn[m * N + n] : 0) + (bias ? bias[n] : 0);
       for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
-      if (lora) {
-        const slice = n >= (lora.slice2 ?? N) ? 2 : n >= (lora.slice1 ?? N) ? 1 : 0;
-        let l = 0;
-        for (let r = 0; r < lora.R; r++) l += lora.u[m * lora.ldu + slice * lora.R + r] * lora.B[n * lora.R + r];
-        s += lora.scale * l;
-      }
-      y[m * N + n] = s;
+      y[m * N + n] = s + (lora ? loraTermRef(lora, m, n, N) : 0);
     }
   }
   return y;
+}
+
+/** The LoRA term of y[m, n] (N rows of W): scale · u[m, slice(n)·R …]·B[n]ᵀ, the slices starting at slice1 and slice2. */
+export function loraTermRef(lora: LoraRef, m: number, n: number, N: number): number {
+  const slice = n >= (lora.slice2 ?? N) ? 2 : n >= (lora.slice1 ?? N) ? 1 : 0;
+  let l = 0;
+  for (let r = 0; r < lora.R; r++) l += lora.u[m * lora.ldu + slice * lora.R + r] * lora.B[n * lora.R + r];
+  return lora.scale * l;
 }
 
 /** dy [M, N], W [N, K] (any format), dxIn [M, K] when accumulating → dx [M, K] = dxIn + dy·W */
