@@ -5,8 +5,6 @@
 // on the test adapter they are refused with a hint. Their numbers are checked on a GPU with f16 (`bench-check
 // --only f16`: against the CPU reference within F16_TOLERANCE; bench/RESULTS.md).
 import { describe, expect, it } from 'vitest';
-import { acquireDevice, type GpuContext } from '../../src/gpu/device';
-import { nodeGpu } from '../../src/gpu/node';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
 import { RmsNormKernel } from '../../src/kernels/rmsnorm';
@@ -22,13 +20,8 @@ import { gemvF16Ref, roundF16, roundF16Exact } from '../../src/reference/gemv_f1
 import { matmulRef } from '../../src/reference/matmul';
 import { relError } from '../helpers/compare';
 import { testGpu } from '../helpers/gpu';
+import { nullGpu } from '../helpers/wgsl-check';
 import { normal } from '../helpers/random';
-
-let nullCtx: Promise<GpuContext> | null = null;
-function nullGpu(): Promise<GpuContext> {
-  nullCtx ??= nodeGpu(['backend=null']).then((gpu) => acquireDevice(gpu));
-  return nullCtx;
-}
 
 describe('f16 GEMV body', () => {
   it('compiles and builds with every epilogue on a device with shader-f16 (null backend)', async () => {

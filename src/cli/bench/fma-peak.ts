@@ -1,4 +1,4 @@
-// Probe kernels for the f32 multiply-add ceiling through WGSL on this stack (`bench --fma-peak`): no
+// Probe kernels for the f32 and f16 multiply-add ceilings through WGSL on this stack (`bench --fma-peak`): no
 // weights, no memory traffic beyond one store a thread, so their GPU time is arithmetic and
 // instruction issue only. What a decode GEMV at 8–16 rows of x could reach at best:
 //   fma        8 independent vec4 fma chains a thread (the adapter's raw f32 rate through WGSL)
