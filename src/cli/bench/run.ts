@@ -55,7 +55,7 @@ export async function runBench(argv: string[]): Promise<number> {
       m: { type: 'string' },
       // --stream --stream-set rows: the many-row sweep (STREAM_ROWS_VARIANTS) instead of the default bodies
       'stream-set': { type: 'string', default: 'default' },
-      // --fma-peak: only the f32 multiply-add probes (fma-peak.ts: the ceiling a many-row GEMV could reach)
+      // --fma-peak: only the multiply-add probes, f32 and (with shader-f16) f16 (fma-peak.ts: the ceiling a many-row GEMV could reach)
       'fma-peak': { type: 'boolean', default: false },
     },
   });
