@@ -687,15 +687,15 @@ export class MatmulKernel {
     return this.ctx.pipelines.getSync(label, f16 ? composeSource(F16_ENABLE, ...parts) : composeSource(...parts), constants);
   }
 
-  /** Whether the GEMVs can read f16 x (MatmulOptions.gemvX16): shader-f16 and the unrolled bodies. */
-  get x16Fusable(): boolean {
-    return this.ctx.features.f16 && this.gemvUnrolled;
+  /** Whether a GEMV of rows of K weights can read f16 x (MatmulOptions.gemvX16): shader-f16, the unrolled bodies, K a multiple of 8 (whole 16-byte x loads). */
+  x16Fusable(K: number): boolean {
+    return this.ctx.features.f16 && this.gemvUnrolled && K % 8 === 0;
   }
 
   /** Whether a GEMV reads f16 x (opts.gemvX16); refused with a hint where the device or the options cannot. */
   private x16For(w: Weight, opts: MatmulOptions, norm: boolean): boolean {
     if (!opts.gemvX16) return false;
-    if (this.x16Fusable && !norm && !opts.xSwiglu && w.K % 8 === 0) return true;
+    if (this.x16Fusable(w.K) && !norm && !opts.xSwiglu) return true;
     throw new Error(`matmul: an f16 x (gemvX16) needs shader-f16 (device: ${this.ctx.features.f16 ? 'yes' : 'no'}), the unrolled bodies${this.gemvUnrolled ? '' : ' (loop form now)'}, no fused norm or SwiGLU in the x reads and K a multiple of 8 (got ${w.K}${norm ? ', xNorm' : ''}${opts.xSwiglu ? ', xSwiglu' : ''}); hint: give the f32 x without gemvX16`);
   }
 

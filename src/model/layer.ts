@@ -108,7 +108,7 @@ export function encodeLayerForward(
     const xn2 = recompute?.xnMlp ?? acts.xn;
     // decode from gemvX16Rows rows (shader-f16): the norm also stores xn in f16 and the gate|up GEMV reads that (half the x bytes, f16 products);
     // |xn| ≤ √C · |g| (a normed row), far inside f16's range
-    const x16 = decode && acts.xn16 && k.matmul.x16Fusable && T >= k.matmul.gemvX16Rows && acts.xn16.size >= T * C * 2 && C % 8 === 0 ? acts.xn16 : undefined;
+    const x16 = decode && acts.xn16 && k.matmul.x16Fusable(C) && T >= k.matmul.gemvX16Rows && acts.xn16.size >= T * C * 2 ? acts.xn16 : undefined;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps, x16);
     encodeLinear(rec, k, xn2, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { ...skGateUp, swigluOut, x16 });
   }

@@ -3,7 +3,8 @@
 // SwiftShader has no shader-f16, so here: their WGSL compiles and their pipelines build on Dawn's null
 // backend (every feature, Tint's checks, no arithmetic), a decode step takes them where it should, and
 // on the test adapter they are refused with a hint. Their numbers are checked on a GPU with f16 (`bench-check
-// --only f16`: against the CPU reference within F16_TOLERANCE; bench/RESULTS.md).
+// --only f16`: against the exact product within F16_TOLERANCE, and against gemvF16Ref — the CPU model of
+// their rounding, tested below — within F16_MODEL_TOLERANCE; bench/RESULTS.md).
 import { describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';

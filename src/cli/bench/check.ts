@@ -245,15 +245,18 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   let worst = 0;
   let count = 0;
   const failures: string[] = [];
-  const check = (name: string, err: number) => {
+  let worstModel = 0; // --only f16: against the CPU model of the f16 rounding
+  /** a check of one kernel run: counted, its error into `track`, a failure above `tol` (the message ending in `suffix`) */
+  const within = (tol: number, suffix: string, track: (err: number) => void) => (name: string, err: number) => {
     count++;
-    worst = Math.max(worst, err);
-    if (!(err <= TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)}`);
+    track(err);
+    if (!(err <= tol)) failures.push(`${name}: relative error ${err.toExponential(2)}${suffix}`);
   };
+  const trackWorst = (err: number) => { worst = Math.max(worst, err); };
+  const check = within(TOLERANCE, '', trackWorst);
   if (values.only === 'f16') {
     if (!ctx.features.f16) throw new Error('bench-check --only f16: the device has no shader-f16 (on NVIDIA Vulkan BENCH_GPU_FLAGS enables it)');
-    let worstModel = 0;
-    await checkF16(ctx, kernel, (name, err) => { count++; worst = Math.max(worst, err); if (!(err <= F16_TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)} (f16 tolerance ${F16_TOLERANCE})`); }, (name, err) => { count++; worstModel = Math.max(worstModel, err); if (!(err <= F16_MODEL_TOLERANCE)) failures.push(`${name}: relative error ${err.toExponential(2)} (tolerance ${F16_MODEL_TOLERANCE})`); });
+    await checkF16(ctx, kernel, within(F16_TOLERANCE, ` (f16 tolerance ${F16_TOLERANCE})`, trackWorst), within(F16_MODEL_TOLERANCE, ` (tolerance ${F16_MODEL_TOLERANCE})`, (err) => { worstModel = Math.max(worstModel, err); }));
     console.log(`against the CPU model of the f16 rounding (gemvF16Ref): worst relative error ${worstModel.toExponential(2)}; against the exact product:`);
     return report(ctx, count, worst, failures);
   }
@@ -405,10 +408,10 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     const rec = new Recorder(ctx, 'check');
     norm.encode(rec, xb, gb, yb, T, C, EPS, y16);
     rec.submit();
-    const got16 = new Uint16Array((await readF32(ctx.device, y16)).buffer);
+    const got16 = Float32Array.from(new Uint16Array((await readF32(ctx.device, y16)).buffer), (h) => f16ToF32(h));
     const y = await readF32(ctx.device, yb);
-    checkModel(`rmsnorm T=${T} C=${C} f16 copy against f16(y)`, relError(Float32Array.from(got16, (h) => f16ToF32(h)), y.map(roundF16)));
-    check(`rmsnorm T=${T} C=${C} f16 copy against the exact norm`, relError(Float32Array.from(got16, (h) => f16ToF32(h)), rmsnormRef(x, g, T, C, EPS)));
+    checkModel(`rmsnorm T=${T} C=${C} f16 copy against f16(y)`, relError(got16, y.map(roundF16)));
+    check(`rmsnorm T=${T} C=${C} f16 copy against the exact norm`, relError(got16, rmsnormRef(x, g, T, C, EPS)));
     [xb, gb, yb, y16].forEach((b) => m.destroy(b));
   }
 }

@@ -102,8 +102,8 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
     const { ms: copyMs, gbps: copyGbps } = await copyRoofline(ctx, timer, copyK);
     console.log(`  copy 64 MiB: GPU ${copyMs.toFixed(4)} ms = ${copyGbps.toFixed(0)} GB/s`);
     const rows: StreamGemvRow[] = [];
+    if (!ctx.features.f16) variants = variants.filter((v) => !v.opts.gemvX16);
     for (const [name, N, K] of shapes) {
-      if (!ctx.features.f16) variants = variants.filter((v) => !v.opts.gemvX16);
       const q = quantizeQ4Fast(N, K, N * 5 + K);
       const ws: Weight[] = Array.from({ length: count }, (_, i) => uploadWeight(ctx, { format: 'q4', N, K, q }, `stream.${name}.${i}`));
       const codes = Math.floor(ws[0].parts[0].data.size / 16) * 4; // f32 words the copy moves (multiples of 4)
