@@ -33,20 +33,23 @@ fn lora_slice(ng: u32) -> u32 {
 /** y[mOff + mLocal, nOff + n] (+)= v0 + bias + LoRA */
 fn store(mLocal: u32, n: u32, v0: f32) {
   var v = v0;
-  if (LORA) {
-    let m = p.mOff + mLocal;
-    let ng = p.nOff + n;
-    var l = 0.0;
-    let u0 = m * p.ldu + lora_slice(ng) * p.R;
-    let b0 = ng * p.R;
-    if (LORA_R > 0u) {
-      for (var j = 0u; j < LORA_R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
-    } else {
-      for (var j = 0u; j < p.R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
-    }
-    v += p.loraScale * l;
-  }
+  if (LORA) { v += lora_term(mLocal, n); }
   store_y(mLocal, n, v);
+}
+
+/** loraScale · u[mOff + mLocal, slice(nOff + n)·R …] · B[nOff + n]ᵀ: the LoRA term of one output */
+fn lora_term(mLocal: u32, n: u32) -> f32 {
+  let m = p.mOff + mLocal;
+  let ng = p.nOff + n;
+  var l = 0.0;
+  let u0 = m * p.ldu + lora_slice(ng) * p.R;
+  let b0 = ng * p.R;
+  if (LORA_R > 0u) {
+    for (var j = 0u; j < LORA_R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
+  } else {
+    for (var j = 0u; j < p.R; j++) { l += loraU[u0 + j] * loraB[b0 + j]; }
+  }
+  return p.loraScale * l;
 }
 
 /** y[mOff + mLocal, nOff + n] (+)= v0 + bias: store() without the LoRA term (GEMV bodies that sum it themselves: gemv_body.ts loraFold) */

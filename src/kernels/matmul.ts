@@ -30,6 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
+import { MMA_ENABLE, MMA_TILES_OPTIONS, mmaBody, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -126,6 +127,18 @@ export interface MatmulOptions {
    * gate|up GEMV from gemvX16Rows rows of x (src/model/layer.ts).
    */
   gemvX16?: boolean;
+  /**
+   * GEMV-sized M, q4 with K % 64 = 0: true forces the subgroup-matrix matmul (matmul_mma.ts: tensor
+   * cores, f16 inputs, f32 sums), false never; default from the kernel's gemvMmaRows rows of x where
+   * the device has it (mmaSupport). No fused norm, SwiGLU x reads or f16 x.
+   */
+  gemvMma?: boolean;
+  /** the subgroup-matrix matmul only: 16-row tiles of W a workgroup (1, 2, 4, 8); default mmaTiles() */
+  mmaTiles?: number;
+  /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both */
+  mmaDebug?: 0 | 1 | 2 | 3;
+  /** the subgroup-matrix matmul: decode code bytes through a table (0, default) or each code by a subgroup shuffle (1) */
+  mmaDecode?: 0 | 1;
   /** with xNorm, lane-group GEMVs: Σx² summed by the workgroup before the walk (gemv_body.ts BodyOpts.prologue); default from the kernel's gemvNormPrologueRows rows of x */
   gemvNormPrologue?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
@@ -403,6 +416,17 @@ export class MatmulKernel {
    * (gemvF16Ref; bench-check --only f16).
    */
   gemvX16Rows = 9;
+  /**
+   * From this many rows of x the q4 matmuls of decode take the subgroup-matrix kernel where the device
+   * has it (mmaFor; Infinity: never); the layer then runs the norms as kernels (mmaFor refuses a fused
+   * norm). 9: H100, 2026-12-07 twenty-second session, run 5 (a G = 16 decode step's pass, GPU-timed, in
+   * one call): GEMVs 4.186 ms, subgroup matrices 3.568 (table decode) / 3.510 (shuffle decode); with
+   * LoRA 5.372 → 4.304 / 4.283. At 8 rows the GEMVs cost half of 16 rows and the matrices the same
+   * (run 4: G = 8 2.890 → 4.275 ms with an earlier decode), so not below 9.
+   */
+  gemvMmaRows = 9;
+  /** the subgroup-matrix matmul's decode of W (MatmulOptions.mmaDecode): 1, each code by a subgroup shuffle (run 5 above; streamed gate|up at 16 rows 39.9 → 37.7 µs) */
+  mmaDecode: 0 | 1 = 1;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -495,10 +519,19 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
-        const staged = variant === 'gemv' && this.stagedFor(w, mr, opts, !!norm);
-        const rowLane = variant === 'gemv' && !staged ? this.rowLaneFor(w, mr, opts, !!norm) : null;
+        const mma = variant === 'gemv' && this.mmaFor(w, mr, opts, !!norm);
+        const staged = variant === 'gemv' && !mma && this.stagedFor(w, mr, opts, !!norm);
+        const rowLane = variant === 'gemv' && !staged && !mma ? this.rowLaneFor(w, mr, opts, !!norm) : null;
         if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);
-        if (staged) {
+        if (mma) {
+          const swiglu = !!opts.ySwiglu;
+          const nt = opts.mmaTiles ?? mmaTiles(part.rows, swiglu);
+          checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
+          if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
+          const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}`;
+          const pl = this.ctx.pipelines.getSync(`matmul_mma_q4${tag}`, composeSource(MMA_ENABLE, q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, mmaBody), { ...flags, NT: nt, Y_SWIGLU: swiglu ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode });
+          rec.dispatch(pl, u8, bindings, grid1d(mmaWorkgroups(part.rows, nt, swiglu)));
+        } else if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;
           const lanes = opts.gemvLanes ?? stagedLanes(part.rows, nr, this.gemvStagedWorkgroups, mr);
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
@@ -685,6 +718,19 @@ export class MatmulKernel {
   private gemvPipeline(label: string, reader: string, body: string, constants: Record<string, number>, save = false, f16 = false): GPUComputePipeline {
     const parts = [this.gemvReduce, reader, epilogueCode, save ? saveRowCode : NO_SAVE, gemvCommon, body];
     return this.ctx.pipelines.getSync(label, f16 ? composeSource(F16_ENABLE, ...parts) : composeSource(...parts), constants);
+  }
+
+  /**
+   * Whether a GEMV-sized matmul of `mr` rows of x and weight w runs on subgroup matrices
+   * (matmul_mma.ts): asked (opts.gemvMma), else from gemvMmaRows rows where no other body is asked
+   * for; a device with them (mmaSupport), q4 with K % 64 = 0, no fused norm, SwiGLU x reads or f16 x.
+   */
+  mmaFor(w: Weight, mr: number, opts: MatmulOptions = {}, norm = false): boolean {
+    const why = mmaSupport(this.ctx);
+    const can = !why && mmaShapeOk(w, !!opts.ySwiglu) && !norm && !opts.xSwiglu && !opts.gemvX16;
+    if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no fused norm, SwiGLU x reads or f16 x${norm ? ' (xNorm given)' : ''}${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: run the norm first, or leave gemvMma off`);
+    const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
+    return can && want;
   }
 
   /** Whether a GEMV of rows of K weights can read f16 x (MatmulOptions.gemvX16): shader-f16, the unrolled bodies, K a multiple of 8 (whole 16-byte x loads). */

@@ -5,7 +5,7 @@
 // → down (+LoRA) + residual. Decode fuses some of these (the norms into the GEMVs, SwiGLU into down's
 // x reads or gate|up's stores, RoPE and the KV write into the attention).
 import type { Binding, Recorder } from '../gpu/encoder';
-import type { RowSaveTarget, SplitK, Weight, XNorm } from '../kernels/matmul';
+import { GEMV_MAX_ROWS, type RowSaveTarget, type SplitK, type Weight, type XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
 import { epilogue, isActive, type LoraAdapter, type LoraLayer, type LoraLinear } from '../lora/adapter';
 import type { Qwen2Config } from './config';
@@ -81,8 +81,10 @@ export function encodeLayerForward(
   const decode = k.matmul.variantFor(T) === 'gemv' && !recompute;
   const sk = io.scratch ? { split: { scratch: io.scratch } } : decode ? {} : { split: { scratch: gu } };
   const skGateUp = io.scratch ? sk : {};
-  const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable;
-  const fuseNormMlp = decode && T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm) && k.matmul.normFusable;
+  // decode on subgroup matrices (MatmulKernel.mmaFor): those weights read a normed x, so their norm runs as a kernel
+  const mma = (w: Weight) => decode && k.matmul.mmaFor(w, Math.min(T, GEMV_MAX_ROWS));
+  const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable && !mma(w.qkv);
+  const fuseNormMlp = decode && T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm) && k.matmul.normFusable && !mma(w.gateUp);
   // decode: gate|up stores h = silu(gate)·up itself where it can (no SwiGLU kernel); else, up to decodeFusion.swiglu rows, the down GEMV reads the pair
   const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T);
   const fuseSwiglu = decode && !swigluOut && T <= k.decodeFusion.swiglu;
@@ -108,7 +110,7 @@ export function encodeLayerForward(
     const xn2 = recompute?.xnMlp ?? acts.xn;
     // decode from gemvX16Rows rows (shader-f16): the norm also stores xn in f16 and the gate|up GEMV reads that (half the x bytes, f16 products);
     // |xn| ≤ √C · |g| (a normed row), far inside f16's range
-    const x16 = decode && acts.xn16 && k.matmul.x16Fusable(C) && T >= k.matmul.gemvX16Rows && acts.xn16.size >= T * C * 2 ? acts.xn16 : undefined;
+    const x16 = decode && acts.xn16 && k.matmul.x16Fusable(C) && T >= k.matmul.gemvX16Rows && acts.xn16.size >= T * C * 2 && !mma(w.gateUp) ? acts.xn16 : undefined;
     k.rmsnorm.encode(rec, x, w.postNorm, xn2, T, C, c.rmsNormEps, x16);
     encodeLinear(rec, k, xn2, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { ...skGateUp, swigluOut, x16 });
   }

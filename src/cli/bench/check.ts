@@ -17,6 +17,8 @@ import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { dequantizeWeight, packWeight, type WeightHost } from '../../formats/weights';
 import { gemvF16Ref, roundF16 } from '../../reference/gemv_f16';
+import { matmulMmaRef, mmaWeightsQ4 } from '../../reference/matmul_mma';
+import { MMA_TILES_OPTIONS, mmaSupport } from '../../kernels/matmul_mma';
 import { f16ToF32 } from '../../formats/safetensors';
 import { RmsNormKernel } from '../../kernels/rmsnorm';
 import { f16Pairs } from './gemv-stream';
@@ -234,9 +236,9 @@ async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, e
 }
 
 export async function runBenchCheck(argv: string[]): Promise<number> {
-  // --only staged | f16: just the staged GEMV's cases, or the f16 GEMVs' (short device runs)
+  // --only staged | f16 | mma: just the staged GEMV's cases, the f16 GEMVs' or the subgroup-matrix matmul's (short device runs)
   const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' }, only: { type: 'string' } } });
-  if (values.only !== undefined && values.only !== 'staged' && values.only !== 'f16') throw new Error(`--only ${values.only}: expected staged or f16`);
+  if (values.only !== undefined && values.only !== 'staged' && values.only !== 'f16' && values.only !== 'mma') throw new Error(`--only ${values.only}: expected staged, f16 or mma`);
   const onlyStaged = values.only === 'staged';
   const disable = parseDisable(values.disable);
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS), { disable });
@@ -258,6 +260,13 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
     if (!ctx.features.f16) throw new Error('bench-check --only f16: the device has no shader-f16 (on NVIDIA Vulkan BENCH_GPU_FLAGS enables it)');
     await checkF16(ctx, kernel, within(F16_TOLERANCE, ` (f16 tolerance ${F16_TOLERANCE})`, trackWorst), within(F16_MODEL_TOLERANCE, ` (tolerance ${F16_MODEL_TOLERANCE})`, (err) => { worstModel = Math.max(worstModel, err); }));
     console.log(`against the CPU model of the f16 rounding (gemvF16Ref): worst relative error ${worstModel.toExponential(2)}; against the exact product:`);
+    return report(ctx, count, worst, failures);
+  }
+  if (values.only === 'mma') {
+    const why = mmaSupport(ctx);
+    if (why) throw new Error(`bench-check --only mma: the device cannot run the subgroup-matrix matmul (${why})`);
+    await checkMma(ctx, kernel, within(F16_TOLERANCE, ` (f16 tolerance ${F16_TOLERANCE})`, trackWorst), within(F16_MODEL_TOLERANCE, ` (tolerance ${F16_MODEL_TOLERANCE})`, (err) => { worstModel = Math.max(worstModel, err); }));
+    console.log(`against the CPU model of its f16 inputs (matmulMmaRef): worst relative error ${worstModel.toExponential(2)}; against the exact product:`);
     return report(ctx, count, worst, failures);
   }
   // GEMV: N not a multiple of a workgroup's rows (a partial last group); K = 1536 (32-weight steps possible) and a long K
@@ -413,6 +422,46 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     checkModel(`rmsnorm T=${T} C=${C} f16 copy against f16(y)`, relError(got16, y.map(roundF16)));
     check(`rmsnorm T=${T} C=${C} f16 copy against the exact norm`, relError(got16, rmsnormRef(x, g, T, C, EPS)));
     [xb, gb, yb, y16].forEach((b) => m.destroy(b));
+  }
+}
+
+/**
+ * The subgroup-matrix matmul (matmul_mma.ts) at 1–16 rows of x, K = 1536 and 8960, N not a multiple of
+ * its 16-row tiles, every tile count a workgroup, with bias, residual accumulate and LoRA, against the
+ * exact product (within F16_TOLERANCE) and the CPU model of its f16 inputs (matmulMmaRef, within
+ * F16_MODEL_TOLERANCE); its SwiGLU store (a gate|up pair, with LoRA) and its saved rows.
+ */
+async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
+  const m = ctx.memory;
+  for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
+    for (const M of [1, 3, 8, 16]) {
+      const p = problem(ctx, M, N, K, N + K + M);
+      const at = `M=${M} N=${N} K=${K}`;
+      if (p.host.format !== 'q4') throw new Error('checkMma: q4 weights only');
+      const model = matmulMmaRef(p.x, mmaWeightsQ4(p.host.q), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
+      for (const mmaDecode of [0, 1] as const) {
+        for (const mmaTiles of MMA_TILES_OPTIONS) {
+          const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaDecode });
+          const how = `mma NT=${mmaTiles}${mmaDecode ? ' shuffle decode' : ''} ${at}`;
+          check(how, relError(got, p.want));
+          checkModel(`${how} against its f16 model`, relError(got, model));
+        }
+      }
+      // the SwiGLU store: N = 2I rows as gate | up, with LoRA (its term added by the storing thread)
+      for (const mmaTiles of MMA_TILES_OPTIONS.filter((t) => t >= 2)) {
+        const I = N / 2;
+        const [xb, ub, bb] = [m.upload('check.x', p.x), m.upload('check.u', p.lora.u), m.upload('check.B', p.lora.B)];
+        const yb = m.create('check.h', M * I * 4);
+        const rec = new Recorder(ctx, 'check');
+        kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, mmaTiles, ySwiglu: true, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 } });
+        rec.submit();
+        const got = await readF32(ctx.device, yb);
+        [xb, ub, bb, yb].forEach((b) => m.destroy(b));
+        const gu = matmulWeightRef(p.x, p.host, M, { bias: p.bias, lora: p.lora });
+        check(`mma SwiGLU store NT=${mmaTiles} ${at}`, relError(got, swigluRef(gu, M, I)));
+      }
+      destroyWeight(ctx, p.w);
+    }
   }
 }
 

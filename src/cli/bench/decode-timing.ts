@@ -131,11 +131,13 @@ export interface StepGpuTime {
   byStaged: Record<string, number>;
   /** the step's pass by f16 choice (F16_CHOICES: MatmulKernel.gemvX16Rows; shader-f16 only): GPU ms */
   byF16: Record<string, number>;
+  /** the step's pass by subgroup-matrix choice (MMA_CHOICES: MatmulKernel.gemvMmaRows; devices with them only): GPU ms */
+  byMma: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -248,7 +250,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
     // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16 };
+    // the q4 matmuls on subgroup matrices from how many rows of x (devices with them only; without, every choice is the GEMVs')
+    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode] as [number, 0 | 1], ([r, d]) => { [mm.gemvMmaRows, mm.mmaDecode] = [r, d]; }, 'mma'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -267,6 +271,9 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
 
 /** f16 choices the breakdown times: [name, from how many rows of x gate|up reads an f16 xn from its norm kernel (MatmulKernel.gemvX16Rows)] */
 export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['gate|up reads f16 xn from 9 rows', 9]];
+
+/** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode)] */
+export const MMA_CHOICES: Array<[string, number, 0 | 1]> = [['GEMVs', Infinity, 0], ['subgroup matrices from 9 rows', 9, 0], ['from 9 rows, shuffle decode', 9, 1]];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
 export const NORM_CHOICES: Array<[string, number, number, number]> = [

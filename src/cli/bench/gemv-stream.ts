@@ -42,7 +42,7 @@ export interface StreamGemvRow {
   pctCopyStream: number;
   /** largest |y − y of the first body| over the largest |y| (weight 0): 0 for the first body */
   maxDiff: number;
-  /** bodies with products in f16 (MatmulOptions.gemvX16) are compared within 5e-3 instead of 1e-4 */
+  /** bodies with f16 inputs or products (MatmulOptions.gemvX16, gemvMma) are compared within 5e-3 instead of 1e-4 */
   f16?: boolean;
 }
 
@@ -83,6 +83,24 @@ export const STREAM_F16_VARIANTS: StreamVariant[] = [
   { name: 'lane-group, 4-weight step', opts: { gemvStaged: false, gemvStep4: true } },
   { name: 'f16 x16', opts: { gemvStaged: false, gemvX16: true } },
   ...[1, 2, 4].flatMap((r) => [32, 64].map((l) => ({ name: `f16 x16 NR=${r} LANES=${l}`, opts: { gemvStaged: false, gemvX16: true, gemvRows: r, gemvLanes: l } as MatmulOptions }))),
+];
+
+/**
+ * The subgroup-matrix sweep (bench --stream --stream-set mma; devices with 16×16×16 f16 subgroup
+ * matrices): the engine's f32 and f16-x GEMVs against the subgroup-matrix matmul (matmul_mma.ts) at its
+ * default layout and each tile count a workgroup.
+ */
+export const STREAM_MMA_VARIANTS: StreamVariant[] = [
+  { name: 'lane-group', opts: { gemvStaged: false } },
+  { name: 'f16 x16', opts: { gemvStaged: false, gemvX16: true } },
+  { name: 'mma', opts: { gemvMma: true } },
+  ...[1, 2, 4].map((t) => ({ name: `mma NT=${t}`, opts: { gemvMma: true, mmaTiles: t } as MatmulOptions })),
+  ...[1, 2].map((t) => ({ name: `mma NT=${t} shuffle decode`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 1 } as MatmulOptions })),
+  { name: 'mma NT=2 shuffle decode, no products', opts: { gemvMma: true, mmaTiles: 2, mmaDecode: 1, mmaDebug: 1 } },
+  // where its time goes (wrong results, not compared): without the products, without decoding W
+  { name: 'mma NT=2 no products', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 1 } },
+  { name: 'mma NT=2 no decode', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 2 } },
+  { name: 'mma NT=2 neither', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 3 } },
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
@@ -131,7 +149,8 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
           let scale = 0;
           if (first) for (let i = 0; i < y0.length; i++) { worst = Math.max(worst, Math.abs(y0[i] - first[i])); scale = Math.max(scale, Math.abs(first[i])); }
           else first = y0;
-          const f16 = !!v.opts.gemvX16;
+          const f16 = !!v.opts.gemvX16 || !!v.opts.gemvMma;
+          if (v.opts.mmaDebug) worst = 0; // a benchmark-only variant that computes the wrong thing
           const differs = !(worst <= (f16 ? 5e-3 : 1e-4) * Math.max(scale, 1e-6));
           const bytes = ws[0].bytes + M * K * 4 + M * N * 4;
           const gbps = (bytes * count) / (ms * 1e6);

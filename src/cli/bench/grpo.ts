@@ -4,6 +4,7 @@
 // and a breakdown (layers, LM head, sampling, a step's kernels back to back, and each kernel of one
 // layer; decode-timing.ts). Step: one full GRPO step (G = 8, prompt 128, completion 256, r = 16,
 // all 7 targets, β > 0) by phase, with peak GPU bytes. JSON out.
+import { mmaSupport } from '../../kernels/matmul_mma';
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice } from '../../gpu/device';
@@ -28,7 +29,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
@@ -51,6 +52,11 @@ async function setup(argv: string[]) {
     const n = Number(values['gemv-x16-rows']);
     if (!(n >= 1)) throw new Error(`--gemv-x16-rows ${values['gemv-x16-rows']}: expected a number ≥ 1 or Infinity`);
     k.matmul.gemvX16Rows = n;
+  }
+  if (values['gemv-mma-rows'] !== undefined) { // --gemv-mma-rows N: from N rows of x the decode q4 matmuls run on subgroup matrices (devices with them only; Infinity: never)
+    const n = Number(values['gemv-mma-rows']);
+    if (!(n >= 1)) throw new Error(`--gemv-mma-rows ${values['gemv-mma-rows']}: expected a number ≥ 1 or Infinity`);
+    k.matmul.gemvMmaRows = n;
   }
   if (values['gemv-rowlane-rows'] !== undefined) { // --gemv-rowlane-rows N[,M]: q4 GEMVs of N to M rows of x (default: the kernel's most) take the row-lane body (Infinity: never)
     const [n, mx = k.matmul.gemvRowLaneMaxRows] = values['gemv-rowlane-rows'].split(',').map(Number);
@@ -145,6 +151,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['norm', 'fused norm (rows of x fused, Σx²)', v.byNorm],
             ['staged', 'staged GEMV (rows of x, target workgroups, longest K, fewest rows of W)', v.byStaged],
             ['f16', `gate|up reading an f16 xn (from rows of x; shader-f16 ${ctx.features.f16 ? 'on' : 'off: all f32'})`, v.byF16],
+            ['mma', `q4 matmuls on subgroup matrices (from rows of x; ${mmaSupport(ctx) || 'the device has them'})`, v.byMma],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);

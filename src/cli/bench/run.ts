@@ -18,7 +18,7 @@ import { printTable } from './table';
 import { runBenchLoad } from './load';
 import { benchGemvCold } from './gemv-cold';
 import { benchFmaPeak } from './fma-peak';
-import { benchGemvStream, STREAM_ROWS_VARIANTS, STREAM_F16_VARIANTS, STREAM_SHAPES, STREAM_VARIANTS } from './gemv-stream';
+import { benchGemvStream, STREAM_ROWS_VARIANTS, STREAM_F16_VARIANTS, STREAM_MMA_VARIANTS, STREAM_SHAPES, STREAM_VARIANTS } from './gemv-stream';
 
 export interface MatmulResult {
   impl: 'tabzero-q4' | 'tfjs-f32';
@@ -77,8 +77,8 @@ export async function runBench(argv: string[]): Promise<number> {
     const Ms = values.m ? values.m.split(',').map(Number) : [1, 8, 16];
     if (!Ms.every((m) => Number.isInteger(m) && m >= 1 && m <= 16)) throw new Error(`--m ${values.m}: expected a comma list of rows of x from 1 to 16`);
     const set = values['stream-set'];
-    if (set !== 'default' && set !== 'rows' && set !== 'f16') throw new Error(`--stream-set ${set}: expected default, rows or f16`);
-    const s = await benchGemvStream(ctx, await MatmulKernel.create(ctx), quick ? [['tiny', 64, 256]] : STREAM_SHAPES, Ms, quick ? 3 : 28, set === 'rows' ? STREAM_ROWS_VARIANTS : set === 'f16' ? STREAM_F16_VARIANTS : STREAM_VARIANTS);
+    if (set !== 'default' && set !== 'rows' && set !== 'f16' && set !== 'mma') throw new Error(`--stream-set ${set}: expected default, rows, f16 or mma`);
+    const s = await benchGemvStream(ctx, await MatmulKernel.create(ctx), quick ? [['tiny', 64, 256]] : STREAM_SHAPES, Ms, quick ? 3 : 28, set === 'rows' ? STREAM_ROWS_VARIANTS : set === 'f16' ? STREAM_F16_VARIANTS : set === 'mma' ? STREAM_MMA_VARIANTS : STREAM_VARIANTS);
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, stream: s }, null, 2));
     return 0;
   }

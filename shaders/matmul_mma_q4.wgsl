@@ -1,0 +1,139 @@
+// The decode matmul of q4 weights on subgroup matrices (tensor cores; src/kernels/matmul_mma.ts):
+//   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias + LoRA    for up to 16 rows of x,
+// as Y [16, 16·NT] = X [16, K] · Wᵀ [K, 16·NT] in 16 × 16 × 16 products of f16 inputs summed in f32.
+// Composed after the f16/subgroup-matrix enables, weights_q4_wide.wgsl (16-byte code loads), the
+// epilogue (matmul_epilogue.wgsl: bindings, store(), store_swiglu()) and a save_row().
+// Workgroup: 256 threads = 8 subgroups of 32 (SGW must be 32: lane l of a subgroup decodes half a
+// row of its 16 × 64 W chunk). Subgroup s owns tile t = s % NT (16 rows of W) and walks every KS-th
+// 64-weight chunk of K (q = s / NT: chunks q, q + KS, …; KS = 8 / NT), so a tile's K is split over KS
+// subgroups whose partial 16 × 16 results are added at the end. Per trip the workgroup stages the KS
+// chunks of x (16 rows × 64, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
+// chunk of W to f16 (codebook · scale), then takes 4 products of 16 × 16 × 16. A subgroup's next chunk
+// of codes is loaded before the trip's products, so its latency overlaps them.
+// Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
+// the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
+// Rows of W past N are read as row N − 1 and never stored.
+override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
+override Y_SWIGLU: bool = false;
+override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
+const SGW = 32u;                      // subgroup width
+const SGS = 8u;                       // subgroups a workgroup
+override KS: u32 = SGS / NT;          // subgroups splitting a tile's chunks
+const KC = 64u;                       // weights a chunk (one scale block of the q4 layout)
+const STR = 72u;                      // row stride of the staged x and W chunks in f16 (64 + 8: rows start 16 bytes apart in the banks)
+const STR4 = STR / 4u;                // … in vec4<f16>
+
+override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of xs and ws: 8 · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
+override RESULTS_F32: u32 = 2048;          // floats of rs: 8 · 256
+var<workgroup> xs: array<vec4<f16>, CHUNK_VEC4>; // [KS][16 rows of x][STR / 4]: chunk q of the trip
+var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
+var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results
+var<workgroup> lut2: array<u32, 256>;      // code byte b → the f16 pair (codebook[b & 15], codebook[b >> 4])
+override MMA_DECODE: u32 = 0;              // 0: code bytes through lut2; 1: each code's value by a subgroup shuffle from lane code (cbh)
+
+/**
+ * The 32 weights of code vec4 `q` times scale `s` (f16 products) into this lane's 8 vec4<f16> of ws
+ * from `at` (vec4 v = weights 4v … 4v + 3); `cbh`: this lane's codebook[lane & 15] as f16 bits
+ * (MMA_DECODE 1). The order of the 8 stores depends on the lane, so that each store instruction's 32
+ * lanes fill 2 wavefronts (rows 144 bytes apart alone put 4 lanes on a bank): `h` (the lane's half of the
+ * chunk) swaps its words 0, 1 with 2, 3 (v ^ 4), `flip` (rows 8–15) its words' 16-bit halves (v ^ 1).
+ */
+fn put_w(at: u32, q0: vec4<u32>, s: f16, cbh: u32, h: bool, flip: bool) {
+  let s2 = vec2<f16>(s);
+  let q = select(q0, q0.zwxy, h);
+  for (var c = 0u; c < 4u; c++) {
+    let w = select(q[c], (q[c] >> 16u) | (q[c] << 16u), flip);
+    var p: array<vec2<f16>, 4>;
+    for (var i = 0u; i < 4u; i++) {
+      let b = (w >> (8u * i)) & 255u;
+      if (MMA_DECODE == 1u) {
+        p[i] = bitcast<vec2<f16>>(subgroupShuffle(cbh, b & 15u) | (subgroupShuffle(cbh, b >> 4u) << 16u)) * s2;
+      } else {
+        p[i] = bitcast<vec2<f16>>(lut2[b]) * s2;
+      }
+    }
+    let v = (2u * c) ^ select(0u, 4u, h) ^ select(0u, 1u, flip); // where p[0], p[1] go; p[2], p[3] to v ^ 1
+    ws[at + v] = vec4<f16>(p[0], p[1]);
+    ws[at + (v ^ 1u)] = vec4<f16>(p[2], p[3]);
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  let s = lid / SGW;
+  let lane = lid % SGW;
+  let t = s % NT;
+  let q = s / NT;
+  let half = p.N / 2u;
+  let tp = max(NT / 2u, 1u); // gate tiles a workgroup (Y_SWIGLU)
+  // the first row of W of this subgroup's tile
+  var n0 = (wg * NT + t) * 16u;
+  if (Y_SWIGLU) { n0 = select(0u, half, t >= tp) + (wg * tp + t % tp) * 16u; }
+  let row = min(n0 + lane / 2u, p.N - 1u); // the row this lane decodes
+  let chunks = p.K / KC;
+  let trips = (chunks + KS - 1u) / KS;
+  let k4 = p.K / 4u;
+  lut2[lid] = pack2x16float(vec2(codebook[lid & 15u], codebook[lid >> 4u]));
+  let cbh = pack2x16float(vec2(codebook[lid & 15u], 0.0));
+  // this lane's first codes: chunk q, half lane & 1 (a 32-weight step)
+  var j = min(q, chunks - 1u) * 2u + (lane & 1u);
+  var codes = w32(row, j, p.K);
+  var sc = w32_scale(row, j, p.K);
+  var acc = subgroup_matrix_result<f32, 16, 16>();
+  let xm = lid / 16u;       // the row of x this thread stages
+  let xc = lid % 16u;       // its vec4 within a chunk row
+  let xok = xm < p.M;
+  let xrow = (p.mOff + min(xm, p.M - 1u)) * k4;
+  // this thread's x of the first trip (vec4 xc of row xm of chunks 0 … KS − 1), zero past M and K
+  var xv: array<vec4<f32>, 8>;
+  for (var i = 0u; i < KS; i++) { xv[i] = select(vec4(0.0), x[xrow + min(i, chunks - 1u) * 16u + xc], xok && i < chunks); }
+  let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * 8u; // this lane's 8 vec4<f16> of W in ws
+  workgroupBarrier(); // lut2
+  for (var it = 0u; it < trips; it++) {
+    for (var i = 0u; i < KS; i++) { xs[(i * 16u + xm) * STR4 + xc] = vec4<f16>(xv[i]); }
+    if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, codes, f16(sc), cbh, (lane & 1u) == 1u, lane >= 16u); }
+    // the next trip's codes and x, in flight during this trip's products
+    j = min(q + (it + 1u) * KS, chunks - 1u) * 2u + (lane & 1u);
+    codes = w32(row, j, p.K);
+    sc = w32_scale(row, j, p.K);
+    for (var i = 0u; i < KS; i++) {
+      let c = (it + 1u) * KS + i;
+      xv[i] = select(vec4(0.0), x[xrow + min(c, chunks - 1u) * 16u + xc], xok && c < chunks);
+    }
+    workgroupBarrier();
+    if (MMA_DEBUG != 1u && MMA_DEBUG != 3u) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        // offsets and strides count the arrays' vec4<f16>
+        let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, q * 16u * STR4 + kk * 4u, STR4);
+        let b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, s * 16u * STR4 + kk * 4u, STR4);
+        acc = subgroupMatrixMultiplyAccumulate(a, b, acc);
+      }
+    }
+    workgroupBarrier();
+  }
+  subgroupMatrixStore<row_major>(&rs, s * 256u, acc, 16u);
+  workgroupBarrier();
+  let m = lid / 16u;
+  let n = lid % 16u;
+  if (m >= p.M) { return; }
+  if (Y_SWIGLU) {
+    for (var i = 0u; i < tp; i++) {
+      var g = 0.0;
+      var u = 0.0;
+      for (var k = 0u; k < KS; k++) { g += rs[(k * NT + i) * 256u + lid]; u += rs[(k * NT + i + tp) * 256u + lid]; }
+      let jj = (wg * tp + i) * 16u + n;
+      if (jj < half) {
+        if (LORA) { g += lora_term(m, jj); u += lora_term(m, jj + half); }
+        store_swiglu(m, jj, half, g, u);
+      }
+    }
+    return;
+  }
+  for (var i = 0u; i < NT; i++) {
+    var v = 0.0;
+    for (var k = 0u; k < KS; k++) { v += rs[(k * NT + i) * 256u + lid]; }
+    let nn = (wg * NT + i) * 16u + n;
+    if (nn < p.N) { store(m, nn, v); }
+  }
+}
