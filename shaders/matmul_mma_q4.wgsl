@@ -12,6 +12,9 @@
 // of codes is loaded before the trip's products, so its latency overlaps them.
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
+// X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
+// x is the residual stream and the RMSNorm is applied as it is staged (each thread first sums Σx² of
+// its row's share, 16 threads a row); the decode q|k|v and gate|up then need no norm kernel.
 // Rows of W past N are read as row N − 1 and never stored.
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;
@@ -23,9 +26,11 @@ const KC = 64u;                       // weights a chunk (one scale block of the
 const STR = 72u;                      // row stride of the staged x and W chunks in f16 (64 + 8: rows start 16 bytes apart in the banks)
 const STR4 = STR / 4u;                // … in vec4<f16>
 
-override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of xs and ws: 8 · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
+override X_VEC4: u32 = 2304;               // vec4<f16> of xs: KS · 16 · STR / 4
+override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: 8 · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
 override RESULTS_F32: u32 = 2048;          // floats of rs: 8 · 256
-var<workgroup> xs: array<vec4<f16>, CHUNK_VEC4>; // [KS][16 rows of x][STR / 4]: chunk q of the trip
+override LORA_UNSCALED: bool = false;      // with X_NORM, the LoRA u was made from x∘g without the norm's rsqrt (LoraEpilogue.uUnscaled): its term is scaled here
+var<workgroup> xs: array<vec4<f16>, X_VEC4>;     // [KS][16 rows of x][STR / 4]: chunk q of the trip
 var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
 var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results
 var<workgroup> lut2: array<u32, 256>;      // code byte b → the f16 pair (codebook[b & 15], codebook[b >> 4])
@@ -88,10 +93,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   // this thread's x of the first trip (vec4 xc of row xm of chunks 0 … KS − 1), zero past M and K
   var xv: array<vec4<f32>, 8>;
   for (var i = 0u; i < KS; i++) { xv[i] = select(vec4(0.0), x[xrow + min(i, chunks - 1u) * 16u + xc], xok && i < chunks); }
+  // X_NORM: rsqrt(mean x² + eps) of row xm, summed over its 16 threads (lanes 16·(xm & 1) … + 15 of one subgroup)
+  var rsq = 1.0;
+  if (X_NORM) {
+    var ss = 0.0;
+    for (var v = xc; v < k4; v += 16u) { let t = x[xrow + v]; ss += dot(t, t); }
+    ss += subgroupShuffleXor(ss, 8u);
+    ss += subgroupShuffleXor(ss, 4u);
+    ss += subgroupShuffleXor(ss, 2u);
+    ss += subgroupShuffleXor(ss, 1u);
+    rsq = inverseSqrt(ss / f32(p.K) + p.eps);
+  }
   let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * 8u; // this lane's 8 vec4<f16> of W in ws
   workgroupBarrier(); // lut2
   for (var it = 0u; it < trips; it++) {
-    for (var i = 0u; i < KS; i++) { xs[(i * 16u + xm) * STR4 + xc] = vec4<f16>(xv[i]); }
+    for (var i = 0u; i < KS; i++) {
+      var xn = xv[i];
+      if (X_NORM) { xn *= rsq * norm_g(min(it * KS + i, chunks - 1u) * 16u + xc); }
+      xs[(i * 16u + xm) * STR4 + xc] = vec4<f16>(xn);
+    }
     if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, codes, f16(sc), cbh, (lane & 1u) == 1u, lane >= 16u); }
     // the next trip's codes and x, in flight during this trip's products
     j = min(q + (it + 1u) * KS, chunks - 1u) * 2u + (lane & 1u);
@@ -114,9 +134,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   subgroupMatrixStore<row_major>(&rs, s * 256u, acc, 16u);
   workgroupBarrier();
-  let m = lid / 16u;
+  let m = lid / 16u; // = xm: this thread's rsq is row m's
   let n = lid % 16u;
   if (m >= p.M) { return; }
+  let lsc = select(1.0, rsq, LORA_UNSCALED); // the LoRA term's scale
   if (Y_SWIGLU) {
     for (var i = 0u; i < tp; i++) {
       var g = 0.0;
@@ -124,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       for (var k = 0u; k < KS; k++) { g += rs[(k * NT + i) * 256u + lid]; u += rs[(k * NT + i + tp) * 256u + lid]; }
       let jj = (wg * tp + i) * 16u + n;
       if (jj < half) {
-        if (LORA) { g += lora_term(m, jj); u += lora_term(m, jj + half); }
+        if (LORA) { g += lora_term(m, jj) * lsc; u += lora_term(m, jj + half) * lsc; }
         store_swiglu(m, jj, half, g, u);
       }
     }
@@ -134,6 +155,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var v = 0.0;
     for (var k = 0u; k < KS; k++) { v += rs[(k * NT + i) * 256u + lid]; }
     let nn = (wg * NT + i) * 16u + n;
-    if (nn < p.N) { store(m, nn, v); }
+    if (nn < p.N) {
+      if (LORA) { v += lora_term(m, nn) * lsc; }
+      store_y(m, nn, v);
+    }
   }
 }

@@ -30,7 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { MMA_ENABLE, MMA_TILES_OPTIONS, mmaBody, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups } from './matmul_mma';
+import { MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -427,6 +427,14 @@ export class MatmulKernel {
   gemvMmaRows = 9;
   /** the subgroup-matrix matmul's decode of W (MatmulOptions.mmaDecode): 1, each code by a subgroup shuffle (run 5 above; streamed gate|up at 16 rows 39.9 → 37.7 µs) */
   mmaDecode: 0 | 1 = 1;
+  /**
+   * Decode layers fuse an RMSNorm into the matmul after it where that runs on subgroup matrices in at
+   * most this many workgroups (mmaNormFor; src/model/layer.ts): each workgroup reads its rows of x once
+   * more for Σx² first. 256: q|k|v (128 workgroups), not gate|up (560). H100, 2026-12-07 run 7 (G = 16
+   * step pass, one call): norm kernels 3.515 ms, both fused 3.702 (gate|up's matmul 1.045 → 1.474 ms a
+   * step against 0.197 for its norm kernel; q|k|v's 0.217 → 0.351 against 0.197).
+   */
+  mmaNormWorkgroups = 256;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -519,7 +527,7 @@ export class MatmulKernel {
         const mr = Math.min(chunk, M - m0);
         const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
-        const mma = variant === 'gemv' && this.mmaFor(w, mr, opts, !!norm);
+        const mma = variant === 'gemv' && this.mmaFor(w, mr, opts);
         const staged = variant === 'gemv' && !mma && this.stagedFor(w, mr, opts, !!norm);
         const rowLane = variant === 'gemv' && !staged && !mma ? this.rowLaneFor(w, mr, opts, !!norm) : null;
         if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);
@@ -529,7 +537,8 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}`;
-          const pl = this.ctx.pipelines.getSync(`matmul_mma_q4${tag}`, composeSource(MMA_ENABLE, q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, mmaBody), { ...flags, NT: nt, Y_SWIGLU: swiglu ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode });
+          const consts = { ...flags, ...mmaConstants(nt), Y_SWIGLU: swiglu ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
+          const pl = this.ctx.pipelines.getSync(`matmul_mma_q4${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, mmaBody), consts);
           rec.dispatch(pl, u8, bindings, grid1d(mmaWorkgroups(part.rows, nt, swiglu)));
         } else if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;
@@ -723,14 +732,21 @@ export class MatmulKernel {
   /**
    * Whether a GEMV-sized matmul of `mr` rows of x and weight w runs on subgroup matrices
    * (matmul_mma.ts): asked (opts.gemvMma), else from gemvMmaRows rows where no other body is asked
-   * for; a device with them (mmaSupport), q4 with K % 64 = 0, no fused norm, SwiGLU x reads or f16 x.
+   * for; a device with them (mmaSupport), q4 with K % 64 = 0, no SwiGLU x reads or f16 x (a fused
+   * norm it applies as it stages x).
    */
-  mmaFor(w: Weight, mr: number, opts: MatmulOptions = {}, norm = false): boolean {
+  mmaFor(w: Weight, mr: number, opts: MatmulOptions = {}): boolean {
     const why = mmaSupport(this.ctx);
-    const can = !why && mmaShapeOk(w, !!opts.ySwiglu) && !norm && !opts.xSwiglu && !opts.gemvX16;
-    if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no fused norm, SwiGLU x reads or f16 x${norm ? ' (xNorm given)' : ''}${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: run the norm first, or leave gemvMma off`);
+    const can = !why && mmaShapeOk(w, !!opts.ySwiglu) && !opts.xSwiglu && !opts.gemvX16;
+    if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
     const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
+  }
+
+  /** Whether a decode matmul of w on subgroup matrices takes the RMSNorm of its x (mmaNormWorkgroups); `swiglu`: it stores silu(gate)·up. */
+  mmaNormFor(w: Weight, swiglu: boolean): boolean {
+    const nt = mmaTiles(w.N, swiglu);
+    return this.normFusable && mmaWorkgroups(w.N, nt, swiglu) <= this.mmaNormWorkgroups;
   }
 
   /** Whether a GEMV of rows of K weights can read f16 x (MatmulOptions.gemvX16): shader-f16, the unrolled bodies, K a multiple of 8 (whole 16-byte x loads). */

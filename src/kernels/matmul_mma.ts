@@ -12,6 +12,10 @@ export const MMA_ENABLE = 'diagnostic(off, chromium.subgroup_matrix_uniformity);
 
 export { mmaBody };
 
+/** The kernel's X_NORM snippets: the RMSNorm applied as x is staged (binds the norm weight, matmul_epilogue.wgsl's normw), or not (binds nothing more). */
+export const MMA_NORM = 'const X_NORM = true;\nfn norm_g(i: u32) -> vec4<f32> { return normw[i]; }';
+export const MMA_NO_NORM = 'const X_NORM = false;\nfn norm_g(i: u32) -> vec4<f32> { return vec4(1.0); }';
+
 /** Workgroup memory the kernel declares: x and W chunks (2 × 9216 f16), partial results (2048 f32), the code-byte table (256 u32). */
 export const MMA_WORKGROUP_BYTES = 2 * 9216 * 2 + 2048 * 4 + 256 * 4;
 
@@ -50,6 +54,11 @@ export function mmaTiles(N: number, swiglu: boolean): number {
 
 /** Workgroups the default layout aims for: gate|up (17,920 rows) takes 2 tiles a workgroup (H100, streamed at 16 rows: 39.8 µs against 41.0 with 4 and 45.9 with 1), the 1,536–2,048-row weights 1 (with 2: 30–50% slower). */
 export const MMA_MIN_WORKGROUPS = 512;
+
+/** The layout constants of a pipeline with NT tiles a workgroup: its x chunks' workgroup memory (KS = 8 / NT chunks of 16 rows × 72 f16: less for more tiles, so more workgroups fit an SM) */
+export function mmaConstants(NT: number): { NT: number; X_VEC4: number } {
+  return { NT, X_VEC4: (8 / NT) * 16 * 18 };
+}
 
 /** Workgroups of a dispatch with NT tiles a workgroup (the SwiGLU store: NT / 2 gate tiles and their up tiles). */
 export function mmaWorkgroups(N: number, NT: number, swiglu: boolean): number {

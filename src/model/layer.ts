@@ -81,12 +81,12 @@ export function encodeLayerForward(
   const decode = k.matmul.variantFor(T) === 'gemv' && !recompute;
   const sk = io.scratch ? { split: { scratch: io.scratch } } : decode ? {} : { split: { scratch: gu } };
   const skGateUp = io.scratch ? sk : {};
-  // decode on subgroup matrices (MatmulKernel.mmaFor): those weights read a normed x, so their norm runs as a kernel
-  const mma = (w: Weight) => decode && k.matmul.mmaFor(w, Math.min(T, GEMV_MAX_ROWS));
-  const fuseNorm = decode && T <= k.decodeFusion.norm && k.matmul.normFusable && !mma(w.qkv);
-  const fuseNormMlp = decode && T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm) && k.matmul.normFusable && !mma(w.gateUp);
   // decode: gate|up stores h = silu(gate)·up itself where it can (no SwiGLU kernel); else, up to decodeFusion.swiglu rows, the down GEMV reads the pair
   const swigluOut = decode && k.matmul.swigluOutFor(w.gateUp, T);
+  // decode on subgroup matrices (MatmulKernel.mmaFor): they apply the norm as they stage x where that pays (mmaNormFor), else read a normed x
+  const mma = (w: Weight) => decode && k.matmul.mmaFor(w, Math.min(T, GEMV_MAX_ROWS));
+  const fuseNorm = decode && k.matmul.normFusable && (mma(w.qkv) ? k.matmul.mmaNormFor(w.qkv, false) : T <= k.decodeFusion.norm);
+  const fuseNormMlp = decode && k.matmul.normFusable && (mma(w.gateUp) ? k.matmul.mmaNormFor(w.gateUp, swigluOut) : T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm));
   const fuseSwiglu = decode && !swigluOut && T <= k.decodeFusion.swiglu;
   if (fuseNorm) {
     encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });

@@ -429,7 +429,8 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  * The subgroup-matrix matmul (matmul_mma.ts) at 1–16 rows of x, K = 1536 and 8960, N not a multiple of
  * its 16-row tiles, every tile count a workgroup, with bias, residual accumulate and LoRA, against the
  * exact product (within F16_TOLERANCE) and the CPU model of its f16 inputs (matmulMmaRef, within
- * F16_MODEL_TOLERANCE); its SwiGLU store (a gate|up pair, with LoRA) and its saved rows.
+ * F16_MODEL_TOLERANCE); with the RMSNorm fused (and a LoRA u without its rsqrt), and its SwiGLU store
+ * (a gate|up pair, with LoRA).
  */
 async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   const m = ctx.memory;
@@ -446,6 +447,11 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
           check(how, relError(got, p.want));
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
+      }
+      // the RMSNorm applied as x is staged (the decode q|k|v and gate|up), its LoRA u without the rsqrt (uUnscaled), and with the SwiGLU store
+      for (const mmaTiles of [1, 2] as const) {
+        check(`mma NT=${mmaTiles} RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles }, true), p.wantNorm));
+        check(`mma NT=${mmaTiles} RMSNorm fused, SwiGLU store ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles: 2 * mmaTiles }));
       }
       // the SwiGLU store: N = 2I rows as gate | up, with LoRA (its term added by the storing thread)
       for (const mmaTiles of MMA_TILES_OPTIONS.filter((t) => t >= 2)) {
