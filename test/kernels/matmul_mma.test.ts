@@ -1,0 +1,200 @@
+// The decode q4 matmul on subgroup matrices (src/kernels/matmul_mma.ts, shaders/matmul_mma_q4.wgsl).
+// Neither SwiftShader nor Dawn's null backend has subgroup-matrix configs, and the null backend allows
+// 16 KiB of workgroup memory and 8 storage buffers, so here: the CPU model of its rounding against the
+// exact product; every WGSL variant the kernel composes compiles and builds on the null backend (with
+// subgroup matrices enabled, and its chunk arrays shrunk to fit 16 KiB through their override
+// constants); a decode step on a null device dressed as a GPU with 16×16×16 f16 configs takes it where
+// it should; and the test adapter refuses it with a hint. Its numbers are checked on a GPU that has them
+// (`bench-check --only mma`: against matmulMmaRef within 1e-4, the exact product within 5e-3;
+// bench/RESULTS.md).
+import { describe, expect, it } from 'vitest';
+import { acquireDevice, type GpuContext } from '../../src/gpu/device';
+import { nodeGpu } from '../../src/gpu/node';
+import { Recorder } from '../../src/gpu/encoder';
+import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
+import { MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroups } from '../../src/kernels/matmul_mma';
+import { dequantizeWeight, packWeight } from '../../src/formats/weights';
+import { matmulMmaRef, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
+import { roundF16 } from '../../src/reference/gemv_f16';
+import { matmulRef } from '../../src/reference/matmul';
+import { buildRandomModel } from '../../src/model/random';
+import { destroyModel } from '../../src/model/weights';
+import { parseQwen2Config } from '../../src/model/config';
+import { Engine } from '../../src/model/engine';
+import { createKvCache, destroyKvCache } from '../../src/model/kv-cache';
+import { tinyConfigJson } from '../model/tiny-checkpoint';
+import { relError } from '../helpers/compare';
+import { testGpu } from '../helpers/gpu';
+import { normal } from '../helpers/random';
+
+/** the chunk arrays' override constants at one 16-row chunk each: 7 KiB of workgroup memory, within the null backend's 16 KiB */
+const SMALL = { CHUNK_VEC4: 288, X_VEC4: 288, RESULTS_F32: 256 };
+
+let nullCtx: Promise<GpuContext> | null = null;
+
+/**
+ * A null-backend device with subgroup matrices enabled, dressed as a GPU that has 16×16×16 f16 configs,
+ * subgroups of 32 and 48 KiB of workgroup memory (what mmaSupport asks) — and, where given, that many
+ * storage buffers a shader (the null backend binds 8: pipelines with more then fail); its pipelines for the kernel
+ * are built with SMALL chunk arrays, and each one's source, constants and build errors recorded.
+ */
+async function mmaGpu(storageBuffers?: number): Promise<{ ctx: GpuContext; built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> }> {
+  nullCtx ??= nodeGpu(['backend=null', 'enable-dawn-features=allow_unsafe_apis']).then((gpu) => acquireDevice(gpu));
+  const real = await nullCtx;
+  const built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> = [];
+  const pipelines = Object.create(real.pipelines) as typeof real.pipelines;
+  pipelines.getSync = (label, code, constants = {}, entry) => {
+    if (!label.startsWith('matmul_mma')) return real.pipelines.getSync(label, code, constants, entry);
+    const d = real.device;
+    d.pushErrorScope('validation');
+    const pl = d.createComputePipeline({ label, layout: 'auto', compute: { module: d.createShaderModule({ code }), entryPoint: entry ?? 'main', constants: { ...constants, ...SMALL } } });
+    const record = { label, code, constants, errors: [] as string[] };
+    built.push(record);
+    void d.popErrorScope().then((e) => { if (e) record.errors.push(e.message); });
+    return pl;
+  };
+  const ctx: GpuContext = {
+    ...real,
+    adapter: { ...real.adapter, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] },
+    subgroupMinSize: 32,
+    subgroupMaxSize: 32,
+    limits: { ...real.limits, maxComputeWorkgroupStorageSize: MMA_WORKGROUP_BYTES, ...(storageBuffers ? { maxStorageBuffersPerShaderStage: storageBuffers } : {}) },
+    pipelines,
+  };
+  return { ctx, built };
+}
+
+describe('subgroup-matrix matmul', () => {
+  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, both decodes) on a device with subgroup matrices (null backend)', async () => {
+    const { ctx, built } = await mmaGpu();
+    expect(mmaSupport(ctx)).toBe('');
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const [N, K] = [200, 1536];
+    const lora = { u: m.create('u', 16 * 48 * 4), ldu: 48, B: m.create('B', N * 16 * 4), R: 16, scale: 2, slice1: 100, slice2: 150 };
+    const w = uploadWeight(ctx, packWeight('q4', normal(7, N * K, 0.05), N, K), 'w', normal(8, N, 0.1));
+    const [x, y] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4)];
+    const cases: Array<[string, number, MatmulOptions]> = [
+      ...MMA_TILES_OPTIONS.map((t): [string, number, MatmulOptions] => [`${t} tiles, LoRA, accumulate`, 16, { mmaTiles: t, lora, accumulate: true }]),
+      ['9 rows, table decode', 9, { mmaDecode: 0 }],
+      ['SwiGLU store, LoRA', 16, { ySwiglu: true, lora }],
+      ['SwiGLU store, 8 tiles', 3, { ySwiglu: true, mmaTiles: 8 }],
+    ];
+    for (const [name, M, opts] of cases) {
+      built.length = 0;
+      const rec = new Recorder(ctx, name);
+      kernel.encode(rec, x, w, y, M, { variant: 'gemv', gemvMma: true, ...opts });
+      rec.submit();
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect(built.length, name).toBe(1);
+      const info = await ctx.device.createShaderModule({ code: built[0].code }).getCompilationInfo();
+      expect(info.messages.filter((e) => e.type === 'error').map((e) => `${e.lineNum}:${e.linePos} ${e.message}`), name).toEqual([]);
+      expect(built[0].errors, name).toEqual([]);
+      expect(built[0].constants.NT, name).toBe(opts.mmaTiles ?? mmaTiles(N, !!opts.ySwiglu));
+    }
+  });
+
+  it('the fused RMSNorm and saved rows compile (their 9 and 11 storage buffers are more than the null backend binds)', async () => {
+    const { ctx, built } = await mmaGpu(16);
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const [N, K] = [64, 128];
+    const w = uploadWeight(ctx, packWeight('q4', normal(9, N * K, 0.05), N, K), 'w');
+    const [x, y, g, b] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4), m.create('g', K * 4), m.create('b', 64)];
+    for (const opts of [{ xNorm: { w: g, eps: 1e-6 } }, { xNorm: { w: g, eps: 1e-6 }, ySwiglu: true }, { save: { pos: b, map: b, dst: y } }] as MatmulOptions[]) {
+      built.length = 0;
+      const rec = new Recorder(ctx, 'norm');
+      rec.dispatch = () => {}; // the pipeline is invalid here: build it, bind nothing
+      kernel.encode(rec, x, w, y, 16, { variant: 'gemv', gemvMma: true, ...opts });
+      expect(built.length).toBe(1);
+      const info = await ctx.device.createShaderModule({ code: built[0].code }).getCompilationInfo();
+      expect(info.messages.filter((e) => e.type === 'error').map((e) => e.message)).toEqual([]);
+      await ctx.device.queue.onSubmittedWorkDone();
+      for (const e of built[0].errors) expect(e).toMatch(/number of storage buffers \((9|11)\)/);
+    }
+  });
+
+  it('a decode step of 16 rows takes it for every q4 weight (the norm as a kernel where the device binds 8 storage buffers), not at 8 rows (null backend)', async () => {
+    const { ctx, built } = await mmaGpu();
+    const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
+    const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 3 });
+    const engine = await Engine.create(ctx, weights, { maxTokens: 16, maxPositions: 32, maxRank: 0 });
+    const step = async (T: number) => {
+      const cache = createKvCache(ctx, config, T, 32);
+      const b = ctx.memory.create('io', T * 4);
+      const rec = new Recorder(ctx, `decode ${T}`);
+      const labels: string[] = [];
+      const dispatch = rec.dispatch.bind(rec);
+      rec.dispatch = (pl, ...rest) => (labels.push(pl.label), dispatch(pl, ...rest));
+      engine.encodeForward(rec, T, { ids: b, slot: b, pos: b, decode: true }, cache, null);
+      rec.submit();
+      await ctx.device.queue.onSubmittedWorkDone();
+      destroyKvCache(ctx, cache);
+      ctx.memory.destroy(b);
+      return labels;
+    };
+    expect(engine.k.matmul.gemvMmaRows).toBe(9);
+    built.length = 0;
+    const layer = (await step(16)).join(' ').split('embed')[1];
+    // per layer: norm → q|k|v → attention → o → norm → gate|up storing h → down
+    expect(layer).toMatch(/rmsnorm\S* matmul_mma_q4 rope_kv attention_gqa attention_gqa_combine matmul_mma_q4 rmsnorm\S* matmul_mma_q4_swiglu matmul_mma_q4 /);
+    expect(layer).not.toMatch(/matmul_gemv_q4/);
+    expect(built.flatMap((b) => b.errors)).toEqual([]);
+    expect((await step(8)).join(' ')).not.toMatch(/matmul_mma/);
+    engine.destroy();
+    destroyModel(ctx, weights);
+  });
+
+  it('is refused with a hint where the device has no subgroup matrices, and the GEMVs run instead', async () => {
+    const ctx = await testGpu();
+    expect(mmaSupport(ctx)).toMatch(/subgroup-matrix/);
+    const kernel = await MatmulKernel.create(ctx);
+    const w = uploadWeight(ctx, packWeight('q4', normal(3, 64 * 64, 0.05), 64, 64), 'w');
+    const b = ctx.memory.create('b', 16 * 64 * 4);
+    expect(kernel.mmaFor(w, 16)).toBe(false);
+    expect(() => kernel.encode(new Recorder(ctx, 't'), b, w, b, 16, { variant: 'gemv', gemvMma: true })).toThrow(/subgroup matrices \(here: no chromium-experimental-subgroup-matrix\).*hint/);
+    const { ctx: mctx } = await mmaGpu();
+    const k2 = await MatmulKernel.create(mctx);
+    const odd = uploadWeight(mctx, packWeight('q4', normal(4, 64 * 96, 0.05), 64, 96), 'odd');
+    expect(() => k2.encode(new Recorder(mctx, 't'), b, odd, b, 16, { variant: 'gemv', gemvMma: true })).toThrow(/K a multiple of 64 \(got q4, K = 96\)/);
+    expect(() => k2.encode(new Recorder(mctx, 't'), b, uploadWeight(mctx, packWeight('q4', normal(5, 64 * 64, 0.05), 64, 64), 'w2'), b, 16, { variant: 'gemv', gemvMma: true, ySwiglu: true, mmaTiles: 1 })).toThrow(/mmaTiles must be 2 or more/);
+  });
+
+  it('lays out tiles for two workgroups an SM of a large GPU where the weight has the rows', () => {
+    expect(mmaTiles(17920, true)).toBe(2); // gate|up: 560 workgroups
+    expect(mmaTiles(1536, false)).toBe(1); // o, down: 96
+    expect(mmaTiles(64, true)).toBe(2); // the SwiGLU store pairs a gate tile with its up tile
+    expect(mmaWorkgroups(17920, 2, true)).toBe(560);
+    expect(mmaWorkgroups(200, 1, false)).toBe(13);
+    expect(mmaConstants(2)).toEqual({ NT: 2, X_VEC4: 4 * 16 * 18 });
+  });
+});
+
+describe('matmulMmaRef (the CPU model of its f16 inputs)', () => {
+  it('decodes the weights as the kernel does: the codebook and the product rounded to f16', () => {
+    const [N, K] = [8, 128];
+    const host = packWeight('q4', normal(21, N * K, 0.05), N, K);
+    if (host.format !== 'q4') throw new Error('q4');
+    const w = dequantizeWeight(host);
+    const w16 = mmaWeightsQ4(host.q);
+    for (let i = 0; i < w.length; i++) {
+      expect(w16[i]).toBe(roundF16(w16[i]));
+      expect(Math.abs(w16[i] - w[i])).toBeLessThanOrEqual(Math.abs(w[i]) * 2 ** -10 + 1e-12);
+    }
+  });
+
+  // 2–4e-4 measured here
+  it('is within 2e-3 of the exact product on Qwen-shaped rows, the epilogue in f32', () => {
+    for (const K of [1536, 8960]) {
+      const [M, N] = [3, 16];
+      const host = packWeight('q4', normal(K, N * K, 0.05), N, K);
+      if (host.format !== 'q4') throw new Error('q4');
+      const x = normal(K + 1, M * K);
+      const bias = normal(K + 2, N, 0.1);
+      const exact = matmulRef(x, dequantizeWeight(host), M, N, K, { bias });
+      const err = relError(matmulMmaRef(x, mmaWeightsQ4(host.q), M, N, K, { bias }), exact).rel;
+      expect(err, `K=${K}`).toBeLessThan(2e-3);
+      expect(err, 'the model rounds').toBeGreaterThan(1e-6);
+    }
+  });
+});
