@@ -30,7 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups } from './matmul_mma';
+import { MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -435,6 +435,8 @@ export class MatmulKernel {
    * step against 0.197 for its norm kernel; q|k|v's 0.217 → 0.351 against 0.197).
    */
   mmaNormWorkgroups = 256;
+  /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only) */
+  mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -538,7 +540,9 @@ export class MatmulKernel {
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}`;
           const consts = { ...flags, ...mmaConstants(nt), Y_SWIGLU: swiglu ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
-          const pl = this.ctx.pipelines.getSync(`matmul_mma_q4${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, q4WideCode, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, mmaBody), consts);
+          const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
+          const reader = fmt === 'q4' ? q4WideCode : bf16Code;
+          const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);
           rec.dispatch(pl, u8, bindings, grid1d(mmaWorkgroups(part.rows, nt, swiglu)));
         } else if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;
@@ -738,8 +742,8 @@ export class MatmulKernel {
   mmaFor(w: Weight, mr: number, opts: MatmulOptions = {}): boolean {
     const why = mmaSupport(this.ctx);
     const can = !why && mmaShapeOk(w, !!opts.ySwiglu) && !opts.xSwiglu && !opts.gemvX16;
-    if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
-    const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
+    if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 or bf16 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
+    const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && (w.format !== 'bf16' || this.mmaBf16) && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
   }
 

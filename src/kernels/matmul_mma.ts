@@ -1,9 +1,12 @@
-// The decode matmul of q4 weights on subgroup matrices (tensor cores: Dawn's
+// The decode matmul of q4 and bf16 weights on subgroup matrices (tensor cores: Dawn's
 // chromium-experimental-subgroup-matrix with f16 inputs and f32 results, 16 × 16 × 16):
-// shaders/matmul_mma_q4.wgsl. Where the GEMVs spend 16 multiply-adds a weight at 16 rows of x, this
+// shaders/matmul_mma.wgsl with a decode per format (mma_w_q4.wgsl, mma_w_bf16.wgsl: the LM head). Where
+// the GEMVs spend 16 multiply-adds a weight at 16 rows of x, this
 // decodes each weight once (to f16) and leaves the products to the matrix units. What a device must
 // have (mmaSupport), its layout (mmaTiles) and its WGSL; MatmulKernel (matmul.ts) dispatches it.
-import mmaBody from '../../shaders/matmul_mma_q4.wgsl?raw';
+import mmaBody from '../../shaders/matmul_mma.wgsl?raw';
+import mmaQ4 from '../../shaders/mma_w_q4.wgsl?raw';
+import mmaBf16 from '../../shaders/mma_w_bf16.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import type { Weight } from './matmul';
 
@@ -11,6 +14,9 @@ import type { Weight } from './matmul';
 export const MMA_ENABLE = 'diagnostic(off, chromium.subgroup_matrix_uniformity);\nenable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;';
 
 export { mmaBody };
+
+/** Each weight format's decode (w_setup, w_load, put_w), composed after its reader (weights_q4_wide.wgsl, weights_bf16.wgsl). */
+export const MMA_DECODES: Record<'q4' | 'bf16', string> = { q4: mmaQ4, bf16: mmaBf16 };
 
 /** The kernel's X_NORM snippets: the RMSNorm applied as x is staged (binds the norm weight, matmul_epilogue.wgsl's normw), or not (binds nothing more). */
 export const MMA_NORM = 'const X_NORM = true;\nfn norm_g(i: u32) -> vec4<f32> { return normw[i]; }';
@@ -37,18 +43,18 @@ export function mmaSupport(ctx: GpuContext): string {
   return '';
 }
 
-/** Whether weight w has the shape the kernel takes: q4, K a multiple of 64 (whole scale blocks a chunk); with `swiglu` an even N. */
+/** Whether weight w has the shape the kernel takes: q4 or bf16 (the LM head), K a multiple of 64 (whole q4 scale blocks a chunk); with `swiglu` an even N. */
 export function mmaShapeOk(w: Weight, swiglu: boolean): boolean {
-  return w.format === 'q4' && w.K % 64 === 0 && (!swiglu || w.N % 2 === 0);
+  return (w.format === 'q4' || w.format === 'bf16') && w.K % 64 === 0 && (!swiglu || w.N % 2 === 0);
 }
 
 /**
- * 16-row tiles of W a workgroup (NT) for a weight of N rows: the most (x staged once for more rows of
- * W) that still give MMA_MIN_WORKGROUPS workgroups, else 1; with the SwiGLU store at least 2 (a
- * gate tile and its up tile).
+ * 16-row tiles of W a workgroup (NT) for a weight of N rows: 2 (x staged once for two tiles) where that
+ * still gives MMA_MIN_WORKGROUPS workgroups, else 1; with the SwiGLU store at least 2 (a gate tile and its
+ * up tile). 4 and 8 walk 2–4× longer a subgroup: slower on every weight measured.
  */
 export function mmaTiles(N: number, swiglu: boolean): number {
-  const fit = [...MMA_TILES_OPTIONS].reverse().find((t) => Math.ceil(N / (16 * t)) >= MMA_MIN_WORKGROUPS) ?? 1;
+  const fit = Math.ceil(N / 32) >= MMA_MIN_WORKGROUPS ? 2 : 1;
   return swiglu ? Math.max(2, fit) : fit;
 }
 

@@ -1,4 +1,4 @@
-// The decode q4 matmul on subgroup matrices (src/kernels/matmul_mma.ts, shaders/matmul_mma_q4.wgsl).
+// The decode matmul of q4 and bf16 weights on subgroup matrices (src/kernels/matmul_mma.ts, shaders/matmul_mma.wgsl).
 // Neither SwiftShader nor Dawn's null backend has subgroup-matrix configs, and the null backend allows
 // 16 KiB of workgroup memory and 8 storage buffers, so here: the CPU model of its rounding against the
 // exact product; every WGSL variant the kernel composes compiles and builds on the null backend (with
@@ -14,7 +14,7 @@ import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
 import { MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroups } from '../../src/kernels/matmul_mma';
 import { dequantizeWeight, packWeight } from '../../src/formats/weights';
-import { matmulMmaRef, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
+import { matmulMmaRef, mmaWeights, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
 import { roundF16 } from '../../src/reference/gemv_f16';
 import { matmulRef } from '../../src/reference/matmul';
 import { buildRandomModel } from '../../src/model/random';
@@ -65,7 +65,7 @@ async function mmaGpu(storageBuffers?: number): Promise<{ ctx: GpuContext; built
 }
 
 describe('subgroup-matrix matmul', () => {
-  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, both decodes) on a device with subgroup matrices (null backend)', async () => {
+  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, both q4 decodes, bf16 weights) on a device with subgroup matrices (null backend)', async () => {
     const { ctx, built } = await mmaGpu();
     expect(mmaSupport(ctx)).toBe('');
     const kernel = await MatmulKernel.create(ctx);
@@ -80,10 +80,11 @@ describe('subgroup-matrix matmul', () => {
       ['SwiGLU store, LoRA', 16, { ySwiglu: true, lora }],
       ['SwiGLU store, 8 tiles', 3, { ySwiglu: true, mmaTiles: 8 }],
     ];
-    for (const [name, M, opts] of cases) {
+    const bf = uploadWeight(ctx, packWeight('bf16', normal(12, N * K, 0.05), N, K), 'bf');
+    for (const [name, M, opts, wt] of [...cases.map(([n, M, o]): [string, number, MatmulOptions, typeof w] => [n, M, o, w]), ['bf16 weights (the LM head)', 16, {}, bf] as [string, number, MatmulOptions, typeof w]]) {
       built.length = 0;
       const rec = new Recorder(ctx, name);
-      kernel.encode(rec, x, w, y, M, { variant: 'gemv', gemvMma: true, ...opts });
+      kernel.encode(rec, x, wt, y, M, { variant: 'gemv', gemvMma: true, ...opts });
       rec.submit();
       await ctx.device.queue.onSubmittedWorkDone();
       expect(built.length, name).toBe(1);
@@ -114,7 +115,7 @@ describe('subgroup-matrix matmul', () => {
     }
   });
 
-  it('a decode step of 16 rows takes it for every q4 weight (the norm as a kernel where the device binds 8 storage buffers), not at 8 rows (null backend)', async () => {
+  it('a decode step of 16 rows takes it for every q4 weight and the bf16 LM head (the norm as a kernel where the device binds 8 storage buffers), not at 8 rows (null backend)', async () => {
     const { ctx, built } = await mmaGpu();
     const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
     const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 3 });
@@ -126,11 +127,14 @@ describe('subgroup-matrix matmul', () => {
       const labels: string[] = [];
       const dispatch = rec.dispatch.bind(rec);
       rec.dispatch = (pl, ...rest) => (labels.push(pl.label), dispatch(pl, ...rest));
+      const logits = ctx.memory.create('logits', T * config.vocabSize * 4);
       engine.encodeForward(rec, T, { ids: b, slot: b, pos: b, decode: true }, cache, null);
+      engine.encodeLogits(rec, logits, T);
       rec.submit();
       await ctx.device.queue.onSubmittedWorkDone();
       destroyKvCache(ctx, cache);
       ctx.memory.destroy(b);
+      ctx.memory.destroy(logits);
       return labels;
     };
     expect(engine.k.matmul.gemvMmaRows).toBe(9);
@@ -139,6 +143,7 @@ describe('subgroup-matrix matmul', () => {
     // per layer: norm → q|k|v → attention → o → norm → gate|up storing h → down
     expect(layer).toMatch(/rmsnorm\S* matmul_mma_q4 rope_kv attention_gqa attention_gqa_combine matmul_mma_q4 rmsnorm\S* matmul_mma_q4_swiglu matmul_mma_q4 /);
     expect(layer).not.toMatch(/matmul_gemv_q4/);
+    expect(layer).toMatch(/matmul_mma_bf16\s*$/); // the LM head (the tied bf16 embedding)
     expect(built.flatMap((b) => b.errors)).toEqual([]);
     expect((await step(8)).join(' ')).not.toMatch(/matmul_mma/);
     engine.destroy();
@@ -163,6 +168,7 @@ describe('subgroup-matrix matmul', () => {
   it('lays out tiles for two workgroups an SM of a large GPU where the weight has the rows', () => {
     expect(mmaTiles(17920, true)).toBe(2); // gate|up: 560 workgroups
     expect(mmaTiles(1536, false)).toBe(1); // o, down: 96
+    expect(mmaTiles(151936, false)).toBe(2); // the LM head: never more than 2 (longer walks)
     expect(mmaTiles(64, true)).toBe(2); // the SwiGLU store pairs a gate tile with its up tile
     expect(mmaWorkgroups(17920, 2, true)).toBe(560);
     expect(mmaWorkgroups(200, 1, false)).toBe(13);
@@ -171,6 +177,12 @@ describe('subgroup-matrix matmul', () => {
 });
 
 describe('matmulMmaRef (the CPU model of its f16 inputs)', () => {
+  it('rounds bf16 weights to f16', () => {
+    const host = packWeight('bf16', normal(22, 64, 0.05), 4, 16);
+    expect(Array.from(mmaWeights(host))).toEqual(Array.from(dequantizeWeight(host), roundF16));
+    expect(() => mmaWeights(packWeight('i8', normal(23, 64, 0.05), 4, 16))).toThrow(/q4 or bf16/);
+  });
+
   it('decodes the weights as the kernel does: the codebook and the product rounded to f16', () => {
     const [N, K] = [8, 128];
     const host = packWeight('q4', normal(21, N * K, 0.05), N, K);

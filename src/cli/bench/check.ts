@@ -17,7 +17,7 @@ import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
 import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { dequantizeWeight, packWeight, type WeightHost } from '../../formats/weights';
 import { gemvF16Ref, roundF16 } from '../../reference/gemv_f16';
-import { matmulMmaRef, mmaWeightsQ4 } from '../../reference/matmul_mma';
+import { matmulMmaRef, mmaWeights } from '../../reference/matmul_mma';
 import { MMA_TILES_OPTIONS, mmaSupport } from '../../kernels/matmul_mma';
 import { f16ToF32 } from '../../formats/safetensors';
 import { RmsNormKernel } from '../../kernels/rmsnorm';
@@ -429,8 +429,8 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  * The subgroup-matrix matmul (matmul_mma.ts) at 1–16 rows of x, K = 1536 and 8960, N not a multiple of
  * its 16-row tiles, every tile count a workgroup, with bias, residual accumulate and LoRA, against the
  * exact product (within F16_TOLERANCE) and the CPU model of its f16 inputs (matmulMmaRef, within
- * F16_MODEL_TOLERANCE); with the RMSNorm fused (and a LoRA u without its rsqrt), and its SwiGLU store
- * (a gate|up pair, with LoRA).
+ * F16_MODEL_TOLERANCE); with the RMSNorm fused (and a LoRA u without its rsqrt), its SwiGLU store
+ * (a gate|up pair, with LoRA), and bf16 weights (the LM head).
  */
 async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   const m = ctx.memory;
@@ -438,8 +438,7 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     for (const M of [1, 3, 8, 16]) {
       const p = problem(ctx, M, N, K, N + K + M);
       const at = `M=${M} N=${N} K=${K}`;
-      if (p.host.format !== 'q4') throw new Error('checkMma: q4 weights only');
-      const model = matmulMmaRef(p.x, mmaWeightsQ4(p.host.q), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
+      const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
       for (const mmaDecode of [0, 1] as const) {
         for (const mmaTiles of MMA_TILES_OPTIONS) {
           const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaDecode });
@@ -468,6 +467,14 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       }
       destroyWeight(ctx, p.w);
     }
+  }
+  // bf16 weights (the LM head)
+  for (const M of [3, 16]) {
+    const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');
+    const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true });
+    check(`mma bf16 M=${M} N=200 K=1536`, relError(got, p.want));
+    checkModel(`mma bf16 M=${M} N=200 K=1536 against its f16 model`, relError(got, matmulMmaRef(p.x, mmaWeights(p.host), M, 200, 1536, { bias: p.bias, yIn: p.yIn, lora: p.lora })));
+    destroyWeight(ctx, p.w);
   }
 }
 

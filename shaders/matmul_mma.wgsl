@@ -1,4 +1,4 @@
-// The decode matmul of q4 weights on subgroup matrices (tensor cores; src/kernels/matmul_mma.ts):
+// The decode matmul of q4 and bf16 weights on subgroup matrices (tensor cores; src/kernels/matmul_mma.ts):
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias + LoRA    for up to 16 rows of x,
 // as Y [16, 16·NT] = X [16, K] · Wᵀ [K, 16·NT] in 16 × 16 × 16 products of f16 inputs summed in f32.
 // Composed after the f16/subgroup-matrix enables, weights_q4_wide.wgsl (16-byte code loads), the
@@ -33,36 +33,6 @@ override LORA_UNSCALED: bool = false;      // with X_NORM, the LoRA u was made f
 var<workgroup> xs: array<vec4<f16>, X_VEC4>;     // [KS][16 rows of x][STR / 4]: chunk q of the trip
 var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
 var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results
-var<workgroup> lut2: array<u32, 256>;      // code byte b → the f16 pair (codebook[b & 15], codebook[b >> 4])
-override MMA_DECODE: u32 = 0;              // 0: code bytes through lut2; 1: each code's value by a subgroup shuffle from lane code (cbh)
-
-/**
- * The 32 weights of code vec4 `q` times scale `s` (f16 products) into this lane's 8 vec4<f16> of ws
- * from `at` (vec4 v = weights 4v … 4v + 3); `cbh`: this lane's codebook[lane & 15] as f16 bits
- * (MMA_DECODE 1). The order of the 8 stores depends on the lane, so that each store instruction's 32
- * lanes fill 2 wavefronts (rows 144 bytes apart alone put 4 lanes on a bank): `h` (the lane's half of the
- * chunk) swaps its words 0, 1 with 2, 3 (v ^ 4), `flip` (rows 8–15) its words' 16-bit halves (v ^ 1).
- */
-fn put_w(at: u32, q0: vec4<u32>, s: f16, cbh: u32, h: bool, flip: bool) {
-  let s2 = vec2<f16>(s);
-  let q = select(q0, q0.zwxy, h);
-  for (var c = 0u; c < 4u; c++) {
-    let w = select(q[c], (q[c] >> 16u) | (q[c] << 16u), flip);
-    var p: array<vec2<f16>, 4>;
-    for (var i = 0u; i < 4u; i++) {
-      let b = (w >> (8u * i)) & 255u;
-      if (MMA_DECODE == 1u) {
-        p[i] = bitcast<vec2<f16>>(subgroupShuffle(cbh, b & 15u) | (subgroupShuffle(cbh, b >> 4u) << 16u)) * s2;
-      } else {
-        p[i] = bitcast<vec2<f16>>(lut2[b]) * s2;
-      }
-    }
-    let v = (2u * c) ^ select(0u, 4u, h) ^ select(0u, 1u, flip); // where p[0], p[1] go; p[2], p[3] to v ^ 1
-    ws[at + v] = vec4<f16>(p[0], p[1]);
-    ws[at + (v ^ 1u)] = vec4<f16>(p[2], p[3]);
-  }
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
@@ -79,12 +49,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let chunks = p.K / KC;
   let trips = (chunks + KS - 1u) / KS;
   let k4 = p.K / 4u;
-  lut2[lid] = pack2x16float(vec2(codebook[lid & 15u], codebook[lid >> 4u]));
-  let cbh = pack2x16float(vec2(codebook[lid & 15u], 0.0));
-  // this lane's first codes: chunk q, half lane & 1 (a 32-weight step)
-  var j = min(q, chunks - 1u) * 2u + (lane & 1u);
-  var codes = w32(row, j, p.K);
-  var sc = w32_scale(row, j, p.K);
+  let cbh = w_setup(lid);
+  // this lane's first weights: chunk q, half lane & 1 (32 weights)
+  var raw = w_load(row, min(q, chunks - 1u), lane & 1u, p.K);
   var acc = subgroup_matrix_result<f32, 16, 16>();
   let xm = lid / 16u;       // the row of x this thread stages
   let xc = lid % 16u;       // its vec4 within a chunk row
@@ -105,18 +72,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     rsq = inverseSqrt(ss / f32(p.K) + p.eps);
   }
   let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * 8u; // this lane's 8 vec4<f16> of W in ws
-  workgroupBarrier(); // lut2
+  workgroupBarrier(); // w_setup's tables
   for (var it = 0u; it < trips; it++) {
     for (var i = 0u; i < KS; i++) {
       var xn = xv[i];
       if (X_NORM) { xn *= rsq * norm_g(min(it * KS + i, chunks - 1u) * 16u + xc); }
       xs[(i * 16u + xm) * STR4 + xc] = vec4<f16>(xn);
     }
-    if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, codes, f16(sc), cbh, (lane & 1u) == 1u, lane >= 16u); }
-    // the next trip's codes and x, in flight during this trip's products
-    j = min(q + (it + 1u) * KS, chunks - 1u) * 2u + (lane & 1u);
-    codes = w32(row, j, p.K);
-    sc = w32_scale(row, j, p.K);
+    if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
+    // the next trip's weights and x, in flight during this trip's products
+    raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
     for (var i = 0u; i < KS; i++) {
       let c = (it + 1u) * KS + i;
       xv[i] = select(vec4(0.0), x[xrow + min(c, chunks - 1u) * 16u + xc], xok && c < chunks);
