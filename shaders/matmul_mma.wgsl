@@ -1,20 +1,22 @@
 // The decode matmul of q4 and bf16 weights on subgroup matrices (tensor cores; src/kernels/matmul_mma.ts):
 //   y[m, nOff+n] (+)= Σ_k x[m, k] · W[n, k] + bias + LoRA    for up to 16 rows of x,
 // as Y [16, 16·NT] = X [16, K] · Wᵀ [K, 16·NT] in 16 × 16 × 16 products of f16 inputs summed in f32.
-// Composed after the f16/subgroup-matrix enables, weights_q4_wide.wgsl (16-byte code loads), the
-// epilogue (matmul_epilogue.wgsl: bindings, store(), store_swiglu()) and a save_row().
+// Composed after the f16/subgroup-matrix enables, the weight reader (weights_q4_wide.wgsl: 16-byte code
+// loads, or weights_bf16.wgsl), the epilogue (matmul_epilogue.wgsl: bindings, store_y(), store_swiglu(),
+// lora_term()), a save_row(), the X_NORM snippet and the format's decode (mma_w_q4.wgsl, mma_w_bf16.wgsl:
+// w_setup(), w_load(), put_w()).
 // Workgroup: 256 threads = 8 subgroups of 32 (SGW must be 32: lane l of a subgroup decodes half a
 // row of its 16 × 64 W chunk). Subgroup s owns tile t = s % NT (16 rows of W) and walks every KS-th
 // 64-weight chunk of K (q = s / NT: chunks q, q + KS, …; KS = 8 / NT), so a tile's K is split over KS
 // subgroups whose partial 16 × 16 results are added at the end. Per trip the workgroup stages the KS
 // chunks of x (16 rows × 64, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
-// chunk of W to f16 (codebook · scale), then takes 4 products of 16 × 16 × 16. A subgroup's next chunk
-// of codes is loaded before the trip's products, so its latency overlaps them.
+// chunk of W to f16 (put_w), then takes 4 products of 16 × 16 × 16. A subgroup's next chunk of weights
+// and x are loaded before the trip's products, so their latency overlaps them.
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
 // x is the residual stream and the RMSNorm is applied as it is staged (each thread first sums Σx² of
-// its row's share, 16 threads a row); the decode q|k|v and gate|up then need no norm kernel.
+// its row's share, 16 threads a row): no norm kernel before it (the decode q|k|v: MatmulKernel.mmaNormWorkgroups).
 // Rows of W past N are read as row N − 1 and never stored.
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;

@@ -128,9 +128,9 @@ export interface MatmulOptions {
    */
   gemvX16?: boolean;
   /**
-   * GEMV-sized M, q4 with K % 64 = 0: true forces the subgroup-matrix matmul (matmul_mma.ts: tensor
-   * cores, f16 inputs, f32 sums), false never; default from the kernel's gemvMmaRows rows of x where
-   * the device has it (mmaSupport). No fused norm, SwiGLU x reads or f16 x.
+   * GEMV-sized M, q4 or bf16 with K % 64 = 0: true forces the subgroup-matrix matmul (matmul_mma.ts:
+   * tensor cores, f16 inputs, f32 sums), false never; default from the kernel's gemvMmaRows rows of x
+   * where the device has it (mmaSupport). No SwiGLU x reads or f16 x; a fused norm it applies as it stages x.
    */
   gemvMma?: boolean;
   /** the subgroup-matrix matmul only: 16-row tiles of W a workgroup (1, 2, 4, 8); default mmaTiles() */
@@ -417,9 +417,9 @@ export class MatmulKernel {
    */
   gemvX16Rows = 9;
   /**
-   * From this many rows of x the q4 matmuls of decode take the subgroup-matrix kernel where the device
-   * has it (mmaFor; Infinity: never); the layer then runs the norms as kernels (mmaFor refuses a fused
-   * norm). 9: H100, 2026-12-07 twenty-second session, run 5 (a G = 16 decode step's pass, GPU-timed, in
+   * From this many rows of x the q4 matmuls of decode (and the bf16 LM head: mmaBf16) take the
+   * subgroup-matrix kernel where the device has it (mmaFor; Infinity: never); the layer fuses q|k|v's
+   * norm into it and runs gate|up's as a kernel (mmaNormWorkgroups). 9: H100, 2026-12-07 twenty-second session, run 5 (a G = 16 decode step's pass, GPU-timed, in
    * one call): GEMVs 4.186 ms, subgroup matrices 3.568 (table decode) / 3.510 (shuffle decode); with
    * LoRA 5.372 → 4.304 / 4.283. At 8 rows the GEMVs cost half of 16 rows and the matrices the same
    * (run 4: G = 8 2.890 → 4.275 ms with an earlier decode), so not below 9.
@@ -435,7 +435,7 @@ export class MatmulKernel {
    * step against 0.197 for its norm kernel; q|k|v's 0.217 → 0.351 against 0.197).
    */
   mmaNormWorkgroups = 256;
-  /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only) */
+  /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;

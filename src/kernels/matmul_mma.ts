@@ -25,9 +25,6 @@ export const MMA_NO_NORM = 'const X_NORM = false;\nfn norm_g(i: u32) -> vec4<f32
 /** Workgroup memory the kernel declares: x and W chunks (2 × 9216 f16), partial results (2048 f32), the code-byte table (256 u32). */
 export const MMA_WORKGROUP_BYTES = 2 * 9216 * 2 + 2048 * 4 + 256 * 4;
 
-/** Rows of x one dispatch takes (the matrices' M). */
-export const MMA_ROWS = 16;
-
 /** Tile counts a workgroup may take (the WGSL's NT: 8 subgroups split into NT tiles × 8 / NT K-phases). */
 export const MMA_TILES_OPTIONS = [1, 2, 4, 8] as const;
 

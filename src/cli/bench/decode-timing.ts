@@ -250,7 +250,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byStaged = msOf(await byChoice(STAGED_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN], ([a, b, c, d]) => { [mm.gemvStagedRows, mm.gemvStagedWorkgroups, mm.gemvStagedMaxK, mm.gemvStagedMinN] = [a, b, c, d]; }, 'staged'));
     // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
-    // the q4 matmuls on subgroup matrices from how many rows of x (devices with them only; without, every choice is the GEMVs')
+    // the decode matmuls on subgroup matrices from how many rows of x, q|k|v's norm in them, the LM head too (devices with them only; without, every choice is the GEMVs')
     const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16] as [number, 0 | 1, number, boolean], ([r, d, f, b]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16] = [r, d, f, b]; }, 'mma'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma };
   } finally {

@@ -88,16 +88,15 @@ export const STREAM_F16_VARIANTS: StreamVariant[] = [
 /**
  * The subgroup-matrix sweep (bench --stream --stream-set mma; devices with 16×16×16 f16 subgroup
  * matrices): the engine's f32 and f16-x GEMVs against the subgroup-matrix matmul (matmul_mma.ts) at its
- * default layout and each tile count a workgroup.
+ * default layout, each tile count a workgroup and the table decode, and where its time goes.
  */
 export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },
   { name: 'f16 x16', opts: { gemvStaged: false, gemvX16: true } },
   { name: 'mma', opts: { gemvMma: true } },
   ...[1, 2, 4].map((t) => ({ name: `mma NT=${t}`, opts: { gemvMma: true, mmaTiles: t } as MatmulOptions })),
-  ...[1, 2].map((t) => ({ name: `mma NT=${t} shuffle decode`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 1 } as MatmulOptions })),
-  { name: 'mma NT=2 shuffle decode, no products', opts: { gemvMma: true, mmaTiles: 2, mmaDecode: 1, mmaDebug: 1 } },
-  // where its time goes (wrong results, not compared): without the products, without decoding W
+  ...[1, 2].map((t) => ({ name: `mma NT=${t} table decode`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 0 } as MatmulOptions })),
+  // where its time goes (wrong results, not compared): without the products, without decoding W, neither
   { name: 'mma NT=2 no products', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 1 } },
   { name: 'mma NT=2 no decode', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 2 } },
   { name: 'mma NT=2 neither', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 3 } },

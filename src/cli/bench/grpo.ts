@@ -53,7 +53,7 @@ async function setup(argv: string[]) {
     if (!(n >= 1)) throw new Error(`--gemv-x16-rows ${values['gemv-x16-rows']}: expected a number ≥ 1 or Infinity`);
     k.matmul.gemvX16Rows = n;
   }
-  if (values['gemv-mma-rows'] !== undefined) { // --gemv-mma-rows N: from N rows of x the decode q4 matmuls run on subgroup matrices (devices with them only; Infinity: never)
+  if (values['gemv-mma-rows'] !== undefined) { // --gemv-mma-rows N: from N rows of x the decode q4 and bf16 matmuls run on subgroup matrices (devices with them only; Infinity: never)
     const n = Number(values['gemv-mma-rows']);
     if (!(n >= 1)) throw new Error(`--gemv-mma-rows ${values['gemv-mma-rows']}: expected a number ≥ 1 or Infinity`);
     k.matmul.gemvMmaRows = n;
@@ -151,7 +151,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['norm', 'fused norm (rows of x fused, Σx²)', v.byNorm],
             ['staged', 'staged GEMV (rows of x, target workgroups, longest K, fewest rows of W)', v.byStaged],
             ['f16', `gate|up reading an f16 xn (from rows of x; shader-f16 ${ctx.features.f16 ? 'on' : 'off: all f32'})`, v.byF16],
-            ['mma', `q4 matmuls on subgroup matrices (from rows of x; ${mmaSupport(ctx) || 'the device has them'})`, v.byMma],
+            ['mma', `decode matmuls on subgroup matrices (from rows of x; ${mmaSupport(ctx) || 'the device has them'})`, v.byMma],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
