@@ -10,18 +10,13 @@ import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
 import { RmsNormKernel } from '../../src/kernels/rmsnorm';
 import { gemvBody, gemvBody4 } from '../../src/kernels/gemv_body';
-import { buildRandomModel } from '../../src/model/random';
-import { destroyModel } from '../../src/model/weights';
-import { parseQwen2Config } from '../../src/model/config';
-import { Engine } from '../../src/model/engine';
-import { createKvCache, destroyKvCache } from '../../src/model/kv-cache';
-import { tinyConfigJson } from '../model/tiny-checkpoint';
 import { dequantizeWeight, packWeight } from '../../src/formats/weights';
 import { gemvF16Ref, roundF16, roundF16Exact } from '../../src/reference/gemv_f16';
 import { matmulRef } from '../../src/reference/matmul';
 import { relError } from '../helpers/compare';
 import { testGpu } from '../helpers/gpu';
 import { nullGpu } from '../helpers/wgsl-check';
+import { tinyDecode } from '../helpers/decode-step';
 import { normal } from '../helpers/random';
 
 describe('f16 GEMV body', () => {
@@ -81,24 +76,11 @@ describe('f16 GEMV body', () => {
 
   it('a decode step of 16 rows takes it for gate|up from gemvX16Rows rows, after a norm storing f16 (null backend; its 8 storage buffers a shader also keep RoPE out of the attention)', async () => {
     const ctx = await nullGpu();
-    const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
-    const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 3 });
-    const engine = await Engine.create(ctx, weights, { maxTokens: 16, maxPositions: 32, maxRank: 0 });
+    const { engine, step: run, destroy } = await tinyDecode(ctx);
     // the step's pipelines by label, in dispatch order
     const step = async (T: number) => {
-      const cache = createKvCache(ctx, config, T, 32);
-      const b = ctx.memory.create('io', T * 4);
-      const before = ctx.errors.length;
-      const rec = new Recorder(ctx, `decode ${T}`);
-      const labels: string[] = [];
-      const dispatch = rec.dispatch.bind(rec);
-      rec.dispatch = (pl, ...rest) => (labels.push(pl.label), dispatch(pl, ...rest));
-      engine.encodeForward(rec, T, { ids: b, slot: b, pos: b, decode: true }, cache, null);
-      rec.submit();
-      await ctx.device.queue.onSubmittedWorkDone();
-      expect(ctx.errors.slice(before).map((e) => e.message)).toEqual([]);
-      destroyKvCache(ctx, cache);
-      ctx.memory.destroy(b);
+      const { labels, errors } = await run(T);
+      expect(errors).toEqual([]);
       return labels.join(' ');
     };
     expect(engine.k.matmul.gemvX16Rows).toBe(9);
@@ -109,8 +91,7 @@ describe('f16 GEMV body', () => {
     expect(await step(8)).not.toMatch(/x16|_f16/);
     engine.k.matmul.gemvX16Rows = Infinity;
     expect(await step(16)).not.toMatch(/x16|_f16/);
-    engine.destroy();
-    destroyModel(ctx, weights);
+    destroy();
   });
 
   it('is refused with a hint without shader-f16, with a fused norm, or as the 4-weight step', async () => {

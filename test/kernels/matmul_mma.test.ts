@@ -17,15 +17,10 @@ import { dequantizeWeight, packWeight } from '../../src/formats/weights';
 import { matmulMmaRef, mmaWeights, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
 import { roundF16 } from '../../src/reference/gemv_f16';
 import { matmulRef } from '../../src/reference/matmul';
-import { buildRandomModel } from '../../src/model/random';
-import { destroyModel } from '../../src/model/weights';
-import { parseQwen2Config } from '../../src/model/config';
-import { Engine } from '../../src/model/engine';
-import { createKvCache, destroyKvCache } from '../../src/model/kv-cache';
-import { tinyConfigJson } from '../model/tiny-checkpoint';
 import { relError } from '../helpers/compare';
 import { testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
+import { tinyDecode } from '../helpers/decode-step';
 
 /** the chunk arrays' override constants at one 16-row chunk each: 7 KiB of workgroup memory, within the null backend's 16 KiB */
 const SMALL = { CHUNK_VEC4: 288, X_VEC4: 288, RESULTS_F32: 256 };
@@ -117,24 +112,10 @@ describe('subgroup-matrix matmul', () => {
 
   it('a decode step of 16 rows takes it for every q4 weight and the bf16 LM head (the norm as a kernel where the device binds 8 storage buffers), not at 8 rows (null backend)', async () => {
     const { ctx, built } = await mmaGpu();
-    const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
-    const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 3 });
-    const engine = await Engine.create(ctx, weights, { maxTokens: 16, maxPositions: 32, maxRank: 0 });
+    const { engine, step: run, destroy } = await tinyDecode(ctx);
     const step = async (T: number) => {
-      const cache = createKvCache(ctx, config, T, 32);
-      const b = ctx.memory.create('io', T * 4);
-      const rec = new Recorder(ctx, `decode ${T}`);
-      const labels: string[] = [];
-      const dispatch = rec.dispatch.bind(rec);
-      rec.dispatch = (pl, ...rest) => (labels.push(pl.label), dispatch(pl, ...rest));
-      const logits = ctx.memory.create('logits', T * config.vocabSize * 4);
-      engine.encodeForward(rec, T, { ids: b, slot: b, pos: b, decode: true }, cache, null);
-      engine.encodeLogits(rec, logits, T);
-      rec.submit();
-      await ctx.device.queue.onSubmittedWorkDone();
-      destroyKvCache(ctx, cache);
-      ctx.memory.destroy(b);
-      ctx.memory.destroy(logits);
+      const { labels, errors } = await run(T, true);
+      expect(errors).toEqual([]);
       return labels;
     };
     expect(engine.k.matmul.gemvMmaRows).toBe(9);
@@ -146,8 +127,7 @@ describe('subgroup-matrix matmul', () => {
     expect(layer).toMatch(/matmul_mma_bf16\s*$/); // the LM head (the tied bf16 embedding)
     expect(built.flatMap((b) => b.errors)).toEqual([]);
     expect((await step(8)).join(' ')).not.toMatch(/matmul_mma/);
-    engine.destroy();
-    destroyModel(ctx, weights);
+    destroy();
   });
 
   it('is refused with a hint where the device has no subgroup matrices, and the GEMVs run instead', async () => {
