@@ -3,8 +3,9 @@
 // epilogue (bias, residual accumulate, LoRA with q|k|v slices; the RMSNorm fused where the device
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
 // rows per thread and split over K, bf16 weights (the LM head), the SwiGLU fused into the x reads,
-// the down GEMV saving its rows, and the dense f32 GEMV of the LoRA u (both grids); and the
-// attention backward in the training layout at Qwen's heads, and a decode step's attention with RoPE in it. The unit tests run the same WGSL on
+// the down GEMV saving its rows, and the dense f32 GEMV of the LoRA u (both grids); the attention backward
+// in the training layout at Qwen's heads, and a decode step's attention with RoPE in it; and, where the
+// device has it, the subgroup-matrix matmul (f16 inputs: its own tolerances, as `--only mma`). The unit tests run the same WGSL on
 // SwiftShader (4-lane subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups:
 // a row inside one subgroup). Exit 1 on a relative error above 1e-4.
 import { parseArgs } from 'node:util';
@@ -269,6 +270,9 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
     console.log(`against the CPU model of its f16 inputs (matmulMmaRef): worst relative error ${worstModel.toExponential(2)}; against the exact product:`);
     return report(ctx, count, worst, failures);
   }
+  // the GEMV bodies within TOLERANCE: not the subgroup-matrix matmul, the default from 9 rows where the device has it (checked last, within its f16 tolerances)
+  const mmaRows = kernel.gemvMmaRows;
+  kernel.gemvMmaRows = Infinity;
   // GEMV: N not a multiple of a workgroup's rows (a partial last group); K = 1536 (32-weight steps possible) and a long K
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
     for (const M of [1, 3, 8, 16]) {
@@ -366,6 +370,12 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   kernel.denseRowGrid = true; // the default
   await checkAttentionBackward(ctx, check);
   await checkDecodeAttentionRope(ctx, check);
+  // the subgroup-matrix matmul (its f16 inputs: within F16_TOLERANCE of the exact product and F16_MODEL_TOLERANCE of matmulMmaRef)
+  kernel.gemvMmaRows = mmaRows;
+  if (!mmaSupport(ctx)) {
+    await checkMma(ctx, kernel, within(F16_TOLERANCE, ` (f16 tolerance ${F16_TOLERANCE})`, trackWorst), within(F16_MODEL_TOLERANCE, ` (tolerance ${F16_MODEL_TOLERANCE})`, (err) => { worstModel = Math.max(worstModel, err); }));
+    console.log(`subgroup-matrix matmul against the CPU model of its f16 inputs: worst relative error ${worstModel.toExponential(2)}`);
+  }
   return report(ctx, count, worst, failures);
 }
 
