@@ -6,6 +6,7 @@ import { toErrorInfo } from '../gpu/errors';
 import type { Command, Event } from './protocol';
 import { createWorkerContext } from './context';
 import { gpuSelfTest } from './selftest';
+import { mmaSupport } from '../kernels/matmul_mma';
 import { cancelLoadCommand, generateCommand, loadModelCommand, stopGenerateCommand, unloadModelCommand } from './model-host';
 import { pauseTraining, resumeTraining, startTraining, stopTraining, updateRewards } from './training-host';
 import { clearAdapter, exportAdapter, importAdapter, loadStoredAdapter } from './adapter-host';
@@ -17,7 +18,7 @@ async function handle(cmd: Command): Promise<void> {
   switch (cmd.type) {
     case 'probe': {
       const c = await ctx.device();
-      ctx.post({ type: 'gpu-info', id: cmd.id, info: { adapter: c.adapter, features: c.features, limits: c.limits, selfTest: await gpuSelfTest(c) } });
+      ctx.post({ type: 'gpu-info', id: cmd.id, info: { adapter: c.adapter, features: c.features, tensorCores: mmaSupport(c), limits: c.limits, selfTest: await gpuSelfTest(c) } });
       return;
     }
     case 'load-model': return loadModelCommand(cmd, ctx);

@@ -11,6 +11,8 @@ import type { TaskSpec } from '../grpo/tasks';
 export interface GpuInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallback: boolean };
   features: { f16: boolean; subgroups: boolean; timestamp: boolean; subgroupMatrix: boolean };
+  /** why the decode matmuls cannot run on subgroup matrices (tensor cores) here; '' where they do (src/kernels/matmul_mma.ts mmaSupport) */
+  tensorCores: string;
   limits: Record<string, number>;
   /** a tiny kernel ran and matched its CPU reference */
   selfTest: { ok: boolean; relError: number; ms: number };

@@ -34,6 +34,9 @@ describe('app in a real browser', () => {
     expect(limits).toContain('maxComputeWorkgroupStorageSize');
     await expect.poll(() => page.getByTestId('selftest').textContent()).toContain('passed');
     await expect.poll(() => page.getByTestId('selftest-window').textContent(), { timeout: 30_000 }).toContain('passed');
+    // a software adapter has no subgroup matrices: the panel says so, and why
+    expect(await page.getByTestId('tensor-cores').textContent()).toContain('tensor cores no');
+    expect(await page.locator('section[aria-labelledby="gpu-title"]').textContent()).toMatch(/decode on the regular kernels here \((no chromium-experimental-subgroup-matrix|no shader-f16)/);
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/app-gpu.png', fullPage: true });
     expect(errors).toEqual([]);
