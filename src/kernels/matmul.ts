@@ -491,8 +491,11 @@ export class MatmulKernel {
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
   private dummy: GPUBuffer;
+  /** why this device cannot run the subgroup-matrix matmul ('' where it can): mmaSupport, once (mmaFor asks for every decode matmul) */
+  private readonly mmaWhy: string;
   private constructor(private ctx: GpuContext) {
     this.dummy = ctx.memory.create('matmul.unused', 16);
+    this.mmaWhy = mmaSupport(ctx);
   }
 
   static async create(ctx: GpuContext): Promise<MatmulKernel> {
@@ -740,7 +743,7 @@ export class MatmulKernel {
    * norm it applies as it stages x).
    */
   mmaFor(w: Weight, mr: number, opts: MatmulOptions = {}): boolean {
-    const why = mmaSupport(this.ctx);
+    const why = this.mmaWhy;
     const can = !why && mmaShapeOk(w, !!opts.ySwiglu) && !opts.xSwiglu && !opts.gemvX16;
     if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 or bf16 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
     const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && (w.format !== 'bf16' || this.mmaBf16) && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);

@@ -101,18 +101,23 @@ async function runGot(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: M
   return got;
 }
 
-/** h = silu(gate)·up of x·Wᵀ + bias + LoRA (W a gate|up pair [N = 2I, K], x normed by the GEMV) stored by the GEMV itself (ySwiglu; `body`: which GEMV), its relative error */
-async function runSwiglu(ctx: GpuContext, kernel: MatmulKernel, p: Problem, body: MatmulOptions): Promise<number> {
+/**
+ * h = silu(gate)·up of x·Wᵀ + bias + LoRA (W a gate|up pair [N = 2I, K]) stored by the kernel itself
+ * (ySwiglu; `body`: which kernel), its relative error; `norm` (default): x normed by the kernel, its LoRA
+ * u without the rsqrt (uUnscaled)
+ */
+async function runSwiglu(ctx: GpuContext, kernel: MatmulKernel, p: Problem, body: MatmulOptions, norm = true): Promise<number> {
   const m = ctx.memory;
   const I = p.w.N / 2;
-  const [gb, xb, ub, bb] = [m.upload('check.g', p.normW), m.upload('check.x', p.x), m.upload('check.u', p.uUnscaled), m.upload('check.B', p.lora.B)];
+  const [xb, ub, bb] = [m.upload('check.x', p.x), m.upload('check.u', norm ? p.uUnscaled : p.lora.u), m.upload('check.B', p.lora.B)];
+  const gb = norm ? m.upload('check.g', p.normW) : null;
   const yb = m.create('check.h', p.M * I * 4);
   const rec = new Recorder(ctx, 'check');
-  kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'gemv', ...body, ySwiglu: true, xNorm: { w: gb, eps: EPS }, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: true } });
+  kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'gemv', ...body, ySwiglu: true, xNorm: gb ? { w: gb, eps: EPS } : null, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: norm } });
   rec.submit();
   const got = await readF32(ctx.device, yb);
-  [gb, xb, ub, bb, yb].forEach((b) => m.destroy(b));
-  const gu = matmulWeightRef(rmsnormRef(p.x, p.normW, p.M, p.w.K, EPS), p.host, p.M, { bias: p.bias, lora: p.lora });
+  [gb, xb, ub, bb, yb].forEach((b) => b && m.destroy(b));
+  const gu = matmulWeightRef(norm ? rmsnormRef(p.x, p.normW, p.M, p.w.K, EPS) : p.x, p.host, p.M, { bias: p.bias, lora: p.lora });
   return relError(got, swigluRef(gu, p.M, I));
 }
 
@@ -443,7 +448,6 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  * (a gate|up pair, with LoRA), and bf16 weights (the LM head).
  */
 async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
-  const m = ctx.memory;
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
     for (const M of [1, 3, 8, 16]) {
       const p = problem(ctx, M, N, K, N + K + M);
@@ -463,18 +467,7 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
         check(`mma NT=${mmaTiles} RMSNorm fused, SwiGLU store ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles: 2 * mmaTiles }));
       }
       // the SwiGLU store: N = 2I rows as gate | up, with LoRA (its term added by the storing thread)
-      for (const mmaTiles of MMA_TILES_OPTIONS.filter((t) => t >= 2)) {
-        const I = N / 2;
-        const [xb, ub, bb] = [m.upload('check.x', p.x), m.upload('check.u', p.lora.u), m.upload('check.B', p.lora.B)];
-        const yb = m.create('check.h', M * I * 4);
-        const rec = new Recorder(ctx, 'check');
-        kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, mmaTiles, ySwiglu: true, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 } });
-        rec.submit();
-        const got = await readF32(ctx.device, yb);
-        [xb, ub, bb, yb].forEach((b) => m.destroy(b));
-        const gu = matmulWeightRef(p.x, p.host, M, { bias: p.bias, lora: p.lora });
-        check(`mma SwiGLU store NT=${mmaTiles} ${at}`, relError(got, swigluRef(gu, M, I)));
-      }
+      for (const mmaTiles of MMA_TILES_OPTIONS.filter((t) => t >= 2)) check(`mma SwiGLU store NT=${mmaTiles} ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles }, false));
       destroyWeight(ctx, p.w);
     }
   }
