@@ -8,7 +8,8 @@
 // GEMVs read x through xv() (X_SWIGLU: the SwiGLU of a gate|up pair, so decode skips its kernel).
 // store_y() ends in save_row() of a snippet composed after this: a no-op, or matmul_save_row.wgsl
 // (a decode GEMV's stored rows copied to the training layout: bindings 10–12).
-struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32, eps: f32 }
+// sqOff: float offset of the tile sums of squares in x's buffer (the subgroup-matrix matmul's SQ_IN) or y's (SQ_OUT)
+struct Params { M: u32, N: u32, K: u32, ldy: u32, nOff: u32, ldu: u32, R: u32, slice1: u32, slice2: u32, loraScale: f32, mOff: u32, eps: f32, sqOff: u32 }
 struct W8 { a: vec4<f32>, b: vec4<f32> }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -17,9 +17,15 @@
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
 // x is the residual stream and the RMSNorm is applied as it is staged (each thread first sums Σx² of
 // its row's share, 16 threads a row): no norm kernel before it (the decode q|k|v: MatmulKernel.mmaNormWorkgroups).
+// SQ_OUT (o and down, which add into the residual stream): each 16-column tile's Σy² of each stored row
+// (after bias, residual and LoRA) also goes to y[sqOff + row · ldy/16 + tile]. SQ_IN (with X_NORM: the
+// next q|k|v or gate|up): Σx² of a row is the sum of those K/16 tile sums, read from x[sqOff/4 …]
+// (vec4s), not from the row itself — one 6 KiB read a workgroup where the row is 96 KiB at 16 rows.
 // Rows of W past N are read as row N − 1 and never stored.
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;
+override SQ_IN: bool = false;
+override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
 const SGW = 32u;                      // subgroup width
 const SGS = 8u;                       // subgroups a workgroup
@@ -66,7 +72,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var rsq = 1.0;
   if (X_NORM) {
     var ss = 0.0;
-    for (var v = xc; v < k4; v += 16u) { let t = x[xrow + v]; ss += dot(t, t); }
+    if (SQ_IN) {
+      let t4 = p.K / 64u; // vec4s of tile sums a row
+      let at = p.sqOff / 4u + (p.mOff + min(xm, p.M - 1u)) * t4;
+      for (var v = xc; v < t4; v += 16u) { ss += dot(x[at + v], vec4(1.0)); }
+    } else {
+      for (var v = xc; v < k4; v += 16u) { let t = x[xrow + v]; ss += dot(t, t); }
+    }
     ss += subgroupShuffleXor(ss, 8u);
     ss += subgroupShuffleXor(ss, 4u);
     ss += subgroupShuffleXor(ss, 2u);
@@ -103,10 +115,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   workgroupBarrier();
   let m = lid / 16u; // = xm: this thread's rsq is row m's
   let n = lid % 16u;
-  if (m >= p.M) { return; }
   let lsc = select(1.0, rsq, LORA_UNSCALED); // the LoRA term's scale
   if (Y_SWIGLU) {
-    for (var i = 0u; i < tp; i++) {
+    for (var i = 0u; i < tp && m < p.M; i++) {
       var g = 0.0;
       var u = 0.0;
       for (var k = 0u; k < KS; k++) { g += rs[(k * NT + i) * 256u + lid]; u += rs[(k * NT + i + tp) * 256u + lid]; }
@@ -122,9 +133,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var v = 0.0;
     for (var k = 0u; k < KS; k++) { v += rs[(k * NT + i) * 256u + lid]; }
     let nn = (wg * NT + i) * 16u + n;
-    if (nn < p.N) {
+    let ok = m < p.M && nn < p.N;
+    if (ok) {
       if (LORA) { v += lora_term(m, nn) * lsc; }
       store_y(m, nn, v);
+    }
+    if (SQ_OUT) {
+      // Σy² of the tile's 16 columns of row m (its 16 threads: one half of a subgroup), y as stored
+      var q = 0.0;
+      if (ok) { let yv = y[(p.mOff + m) * p.ldy + p.nOff + nn]; q = yv * yv; }
+      q += subgroupShuffleXor(q, 8u);
+      q += subgroupShuffleXor(q, 4u);
+      q += subgroupShuffleXor(q, 2u);
+      q += subgroupShuffleXor(q, 1u);
+      if (n == 0u && m < p.M && nn < p.N) { y[p.sqOff + (p.mOff + m) * (p.ldy / 16u) + (p.nOff + nn) / 16u] = q; }
     }
   }
 }

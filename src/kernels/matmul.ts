@@ -87,8 +87,13 @@ export interface LoraEpilogue {
   uUnscaled?: boolean;
 }
 
-/** The RMSNorm a GEMV applies to its x rows: weight f32[K] and epsilon; `unscaled`: x∘g only, without rsqrt(mean x² + eps) (a LoRA u: LoraEpilogue.uUnscaled). */
-export interface XNorm { w: Binding; eps: number; unscaled?: boolean }
+/**
+ * The RMSNorm a GEMV applies to its x rows: weight f32[K] and epsilon; `unscaled`: x∘g only, without
+ * rsqrt(mean x² + eps) (a LoRA u: LoraEpilogue.uUnscaled). `tileSums` (the subgroup-matrix matmul only):
+ * Σx² of each row comes from the float offset `tileSums` of x's buffer, [rows of x, K/16] sums of
+ * 16-column tiles (MatmulOptions.ySumSq of the matmul that wrote x), instead of from the row.
+ */
+export interface XNorm { w: Binding; eps: number; unscaled?: boolean; tileSums?: number }
 
 export interface MatmulOptions {
   ldy?: number;
@@ -139,6 +144,13 @@ export interface MatmulOptions {
   mmaDebug?: 0 | 1 | 2 | 3;
   /** the subgroup-matrix matmul: decode code bytes through a table (0, default) or each code by a subgroup shuffle (1) */
   mmaDecode?: 0 | 1;
+  /**
+   * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
+   * (whole tiles in every part): it also stores Σy² of each 16-column tile of each row it stores (bias,
+   * residual and LoRA in), at this float offset of y's buffer, [rows of y, ldy/16] — the tile sums a
+   * later XNorm.tileSums reads. No SwiGLU store.
+   */
+  ySumSq?: number;
   /** with xNorm, lane-group GEMVs: Σx² summed by the workgroup before the walk (gemv_body.ts BodyOpts.prologue); default from the kernel's gemvNormPrologueRows rows of x */
   gemvNormPrologue?: boolean;
   /** tiled only: rows of y per thread, 4 (64-row tiles) or 8 (128-row tiles, half the workgroup-memory loads per multiply-add); default by M (tiledRows) */
@@ -344,11 +356,11 @@ function tiledRows(tm: 4 | 8 | undefined, M: number): 4 | 8 {
 }
 
 /** The Params block of matmul_epilogue.wgsl (the GEMVs and matmul_tiled.wgsl): rows [m0, m0 + mr) of x against the N rows of a part at nOff of a weight of nTotal rows. */
-function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null, eps = 0): Uint8Array {
+function matmulParams(mr: number, N: number, K: number, ldy: number, nOff: number, nTotal: number, m0: number, lora: LoraEpilogue | null, eps = 0, sqOff = 0): Uint8Array {
   return params([
     ['u32', mr], ['u32', N], ['u32', K], ['u32', ldy], ['u32', nOff],
     ['u32', lora?.ldu ?? 0], ['u32', lora?.R ?? 0], ['u32', lora?.slice1 ?? nTotal], ['u32', lora?.slice2 ?? nTotal],
-    ['f32', lora?.scale ?? 0], ['u32', m0], ['f32', eps],
+    ['f32', lora?.scale ?? 0], ['u32', m0], ['f32', eps], ['u32', sqOff],
   ]);
 }
 
@@ -435,6 +447,13 @@ export class MatmulKernel {
    * step against 0.197 for its norm kernel; q|k|v's 0.217 → 0.351 against 0.197).
    */
   mmaNormWorkgroups = 256;
+  /**
+   * Decode layers whose four matmuls all run on subgroup matrices (mmaEvery) pass Σx² between them as
+   * tile sums (MatmulOptions.ySumSq, XNorm.tileSums; src/model/layer.ts): o and down store them with
+   * the residual stream, the next gate|up and q|k|v read 96 sums a row instead of the row, so both norms
+   * fuse (no norm kernel) without each workgroup re-reading x.
+   */
+  mmaTileSums = true;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -515,6 +534,10 @@ export class MatmulKernel {
     const save = opts.save ?? null;
     if (save && !(variant === 'gemv' && this.saveFusable)) throw new Error(`matmul: saving the stored rows (save) is for the decode GEMVs on a device with ${GEMV_SAVE_STORAGE_BUFFERS} storage buffers a shader (device: ${this.ctx.limits.maxStorageBuffersPerShaderStage}, ${variant}); hint: scatter the rows after the matmul where saveFusable is false`);
     if (save && norm) throw new Error('matmul: save and xNorm together are not supported (12 storage buffers)');
+    const sums = norm?.tileSums;
+    const ySumSq = opts.ySumSq;
+    if (sums !== undefined && (norm?.unscaled || sums % 4 || w.K % 64)) throw new Error(`matmul: Σx² from tile sums (XNorm.tileSums) needs a scaled norm, a vec4-aligned offset (got ${sums}) and K a multiple of 64 (got ${w.K}); hint: leave tileSums out`);
+    if (ySumSq !== undefined && (opts.ySwiglu || ldy !== w.N || ldy % 16 || w.parts.some((pt) => pt.rows % 16))) throw new Error(`matmul: the tile sums of y (ySumSq) need y's width to be the weight's N and a multiple of 16, parts of whole 16-row tiles and no SwiGLU store; got ldy ${ldy}, N ${w.N}, parts of ${w.parts.map((pt) => pt.rows).join(', ')} rows${opts.ySwiglu ? ', ySwiglu' : ''}; hint: leave ySumSq out`);
     if (opts.ySwiglu && (opts.accumulate || save || w.parts.length !== 1 || w.N % 2 || (lora && !this.loraFold))) throw new Error(`matmul: the SwiGLU store (ySwiglu) needs one weight part with an even row count, no accumulate or save, and the LoRA term summed by the lanes; got ${w.parts.length} parts, N = ${w.N}${opts.accumulate ? ', accumulate' : ''}${save ? ', save' : ''}${lora && !this.loraFold ? ', loraFold off' : ''}; hint: store gate|up and run swiglu`);
     // the LoRA term summed by the GEMV's lanes (loraFold): with a fused norm only for a u made without its rsqrt
     const fold = this.loraFold && variant === 'gemv' && this.gemvUnrolled && (!norm || !lora || !!lora.uUnscaled);
@@ -530,19 +553,20 @@ export class MatmulKernel {
       const chunk = variant === 'gemv' ? GEMV_MAX_ROWS : M;
       for (let m0 = 0; m0 < M; m0 += chunk) {
         const mr = Math.min(chunk, M - m0);
-        const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps);
+        const u8 = matmulParams(mr, part.rows, w.K, ldy, part.rowOffset, w.N, m0, lora, norm?.eps, sums ?? ySumSq ?? 0);
         const bindings = [x, ...weights, bias, y, u, B, norm?.w ?? null, ...(save ? [save.pos, save.map, save.dst] : [])];
         const mma = variant === 'gemv' && this.mmaFor(w, mr, opts);
         const staged = variant === 'gemv' && !mma && this.stagedFor(w, mr, opts, !!norm);
         const rowLane = variant === 'gemv' && !staged && !mma ? this.rowLaneFor(w, mr, opts, !!norm) : null;
+        if ((sums !== undefined || ySumSq !== undefined) && !mma) throw new Error(`matmul: tile sums of squares (XNorm.tileSums, ySumSq) are the subgroup-matrix matmul's, and ${mr} rows of x (rows ${m0}–${m0 + mr - 1}) of ${w.format} ${w.N}×${w.K} take another kernel here; hint: ask mmaEvery first`);
         if (opts.ySwiglu && !(variant === 'gemv' && this.gemvUnrolled)) throw new Error(`matmul: the SwiGLU store (ySwiglu) is the decode GEMVs' with the unrolled bodies; got ${variant}${this.gemvUnrolled ? '' : ', loop form'}; hint: ask MatmulKernel.swigluOutFor first`);
         if (mma) {
           const swiglu = !!opts.ySwiglu;
           const nt = opts.mmaTiles ?? mmaTiles(part.rows, swiglu);
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
-          const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}`;
-          const consts = { ...flags, ...mmaConstants(nt), Y_SWIGLU: swiglu ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
+          const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
+          const consts = { ...flags, ...mmaConstants(nt), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);
@@ -748,6 +772,13 @@ export class MatmulKernel {
     if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 or bf16 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
     const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && (w.format !== 'bf16' || this.mmaBf16) && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
+  }
+
+  /** Whether every chunk of GEMV_MAX_ROWS rows of a decode matmul of M rows of x and weight w runs on subgroup matrices (mmaFor). */
+  mmaEvery(w: Weight, M: number, opts: MatmulOptions = {}): boolean {
+    if (this.variantFor(M) !== 'gemv') return false;
+    for (let m0 = 0; m0 < M; m0 += GEMV_MAX_ROWS) if (!this.mmaFor(w, Math.min(GEMV_MAX_ROWS, M - m0), opts)) return false;
+    return true;
   }
 
   /** Whether a decode matmul of w on subgroup matrices takes the RMSNorm of its x (mmaNormWorkgroups); `swiglu`: it stores silu(gate)·up. */

@@ -6,6 +6,7 @@ import type { GpuContext } from '../gpu/device';
 import type { Binding, Recorder } from '../gpu/encoder';
 import { uploadRopeTable, type RopeTable } from '../kernels/rope';
 import { GEMV_VARIANT_MAX_ROWS } from '../kernels/matmul';
+import { mmaSupport } from '../kernels/matmul_mma';
 import type { LoraAdapter } from '../lora/adapter';
 import { engineKernels, type EngineKernels } from './kernels';
 import type { KvCache } from './kv-cache';
@@ -59,14 +60,18 @@ export class Engine {
    * scatters; benchmarks compare them).
    */
   saveFused = true;
+  /** rows of tile sums of squares x's buffer has room for (LayerIo.tileSums): decode sizes on a device with subgroup matrices, C a multiple of 64; else 0 */
+  private readonly sumRows: number;
   private constructor(readonly ctx: GpuContext, readonly weights: ModelWeights, readonly k: EngineKernels, readonly rope: RopeTable, readonly opts: Required<EngineOptions>) {
     const c = weights.config;
     this.C = c.hiddenSize;
     this.V = c.vocabSize;
     const T = opts.maxTokens;
     const m = ctx.memory;
+    this.sumRows = !mmaSupport(ctx) && this.C % 64 === 0 ? Math.min(T, GEMV_VARIANT_MAX_ROWS) : 0;
     this.acts = {
-      x: m.create('act.x', T * this.C * 4),
+      // the residual stream [T, C], then room for a decode's Σx² by 16-column tiles [≤ 32 rows, C/16] (LayerIo.tileSums)
+      x: m.create('act.x', (T * this.C + this.sumRows * (this.C / 16)) * 4),
       xn: m.create('act.xn', T * this.C * 4),
       qkv: m.create('act.qkv', T * qkvSlices(c).total * 4),
       att: m.create('act.att', T * c.numHeads * c.headDim * 4),
@@ -97,6 +102,9 @@ export class Engine {
     if (T > this.opts.maxTokens) throw new Error(`forward of ${T} tokens exceeds the engine's ${this.opts.maxTokens}`);
     if (lora && lora.r > this.opts.maxRank) throw new Error(`LoRA rank ${lora.r} exceeds the engine's maxRank ${this.opts.maxRank}`);
     const x = this.acts.x;
+    // the decode's tile sums of squares after the stream (LayerIo.tileSums); the first layer's input has none
+    let have = false;
+    const sums = (l: number) => (this.sumRows ? { tileSums: { at: this.opts.maxTokens * this.C, rows: this.sumRows, have: have && l > 0 } } : {});
     const keep = (l: number) => save && this.k.scatterRows.encode(rec, { src: x, pos: io.pos, map: save.map, dst: save.dst[l] }, T, this.C);
     // decode: each layer's down GEMV stores its output rows at the layout's rows too (one scatter
     // dispatch fewer a layer) where the device binds its 11 storage buffers; else the scatters
@@ -105,7 +113,7 @@ export class Engine {
     this.weights.layers.forEach((w, l) => {
       if (l === 0 || !fused) keep(l);
       const kv = { slot: io.slot, pos: io.pos, decode: io.decode, kc: cache.layers[l].k, vc: cache.layers[l].v, L: cache.L, saveOut: fused && save ? { pos: io.pos, map: save.map, dst: save.dst[l + 1] } : undefined };
-      encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, kv);
+      have = encodeLayerForward(rec, this.k, this.rope, c, w, lora, lora?.layers[l], this.acts, x, T, { ...kv, ...sums(l) });
     });
     if (!fused) keep(c.numLayers);
     this.k.rmsnorm.encode(rec, x, this.weights.finalNorm, this.acts.xn, T, this.C, c.rmsNormEps);

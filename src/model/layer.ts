@@ -12,8 +12,8 @@ import type { Qwen2Config } from './config';
 import type { EngineKernels } from './kernels';
 import type { LayerWeights } from './weights';
 
-/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu); `x16`: x rounded to f16, which the weight's GEMV reads instead of x (MatmulOptions.gemvX16; the LoRA u still reads x). */
-export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean; x16?: GPUBuffer }
+/** What the decode GEMVs do to x as they read it (encodeLinear); `split`: the tiled kernel's split-K scratch; `save`: the GEMV's copy of its stored rows; `swigluOut`: a gate|up GEMV that stores silu(gate)·up (MatmulOptions.ySwiglu); `x16`: x rounded to f16, which the weight's GEMV reads instead of x (MatmulOptions.gemvX16; the LoRA u still reads x); `sumSq`: y's tile sums of squares go to this float offset of y's buffer (MatmulOptions.ySumSq). */
+export interface XInput { swiglu?: boolean; norm?: XNorm; split?: SplitK; save?: RowSaveTarget; swigluOut?: boolean; x16?: GPUBuffer; sumSq?: number }
 
 /** Activation buffers of one layer (f32, row-major, T tokens). */
 export interface LayerActs {
@@ -54,6 +54,12 @@ export interface LayerIo {
   scratch?: GPUBuffer;
   /** decode GEMVs where MatmulKernel.saveFusable: the layer's output rows also go there, stored by the down GEMV */
   saveOut?: RowSaveTarget;
+  /**
+   * room in x's buffer for Σx² by 16-column tiles (f32[rows, C/16] at float offset `at`; MatmulKernel.mmaTileSums):
+   * a decode on subgroup matrices passes the norms' Σx² there; `have`: they are the input x's (the
+   * previous layer stored them, encodeLayerForward's result)
+   */
+  tileSums?: { at: number; rows: number; have: boolean };
 }
 
 /** Backward's recompute of a layer: what it keeps, and where it stops. */
@@ -63,7 +69,8 @@ export interface Recompute {
 }
 
 /**
- * x f32[T, C] (residual stream) is updated in place to the layer's output.
+ * x f32[T, C] (residual stream) is updated in place to the layer's output; returns whether the tile
+ * sums of its squares were stored too (LayerIo.tileSums: the next layer's `have`).
  * With `recompute` (backward) the layer stops after the SwiGLU: x is left as the stream after the
  * attention residual, and the down projection — whose output backward never reads (the next layer's
  * input is saved) — is not run.
@@ -71,7 +78,7 @@ export interface Recompute {
 export function encodeLayerForward(
   rec: Recorder, k: EngineKernels, rope: RopeTable, c: Qwen2Config, w: LayerWeights, lora: LoraAdapter | null, ll: LoraLayer | undefined,
   acts: LayerActs, x: GPUBuffer, T: number, io: LayerIo, recompute?: Recompute,
-): void {
+): boolean {
   const C = c.hiddenSize;
   const { qkv, att, lse, gu, h } = acts;
   // decode, where k.decodeFusion says so (and the device can bind a fused GEMV's 9 buffers): the
@@ -88,8 +95,14 @@ export function encodeLayerForward(
   const fuseNorm = decode && k.matmul.normFusable && (mma(w.qkv) ? k.matmul.mmaNormFor(w.qkv, false) : T <= k.decodeFusion.norm);
   const fuseNormMlp = decode && k.matmul.normFusable && (mma(w.gateUp) ? k.matmul.mmaNormFor(w.gateUp, swigluOut) : T <= (k.decodeFusion.normMlp ?? k.decodeFusion.norm));
   const fuseSwiglu = decode && !swigluOut && T <= k.decodeFusion.swiglu;
-  if (fuseNorm) {
-    encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps } });
+  // all four matmuls on subgroup matrices: o and down store the tile sums of the residual stream's squares,
+  // gate|up and the next q|k|v take their Σx² from those (both norms fused, no workgroup re-reads its rows)
+  const mm = k.matmul;
+  const ts = io.tileSums;
+  const sums = decode && !fuseSwiglu && mm.mmaTileSums && mm.normFusable && !!ts && T <= ts.rows && [w.qkv, w.o, w.down].every((v) => mm.mmaEvery(v, T)) && mm.mmaEvery(w.gateUp, T, { ySwiglu: swigluOut }) ? ts : undefined;
+  const sumSq = sums?.at;
+  if (fuseNorm || sums?.have) {
+    encodeLinear(rec, k, x, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, { norm: { w: w.inputNorm, eps: c.rmsNormEps, tileSums: sums?.have ? sums.at : undefined } });
   } else {
     k.rmsnorm.encode(rec, x, w.inputNorm, acts.xn, T, C, c.rmsNormEps);
     encodeLinear(rec, k, acts.xn, w.qkv, qkv, T, lora, ll?.qkv, false, acts.u, sk);
@@ -102,10 +115,10 @@ export function encodeLayerForward(
   if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
   if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });
   else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
-  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, sk);
+  encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, { ...sk, sumSq });
   const guOut = swigluOut ? h : gu;
-  if (fuseNormMlp) {
-    encodeLinear(rec, k, x, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps }, swigluOut });
+  if (fuseNormMlp || sums) {
+    encodeLinear(rec, k, x, w.gateUp, guOut, T, lora, ll?.gateUp, false, acts.u, { norm: { w: w.postNorm, eps: c.rmsNormEps, tileSums: sumSq }, swigluOut });
   } else {
     const xn2 = recompute?.xnMlp ?? acts.xn;
     // decode from gemvX16Rows rows (shader-f16): the norm also stores xn in f16 and the gate|up GEMV reads that (half the x bytes, f16 products);
@@ -116,14 +129,15 @@ export function encodeLayerForward(
   }
   if (recompute) {
     k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
-    return;
+    return false;
   }
   if (fuseSwiglu) {
     encodeLinear(rec, k, gu, w.down, x, T, lora, ll?.down, true, acts.u, { swiglu: true, save: io.saveOut });
   } else {
     if (!swigluOut) k.swiglu.encode(rec, gu, h, T, c.intermediateSize);
-    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u, { ...sk, save: io.saveOut });
+    encodeLinear(rec, k, h, w.down, x, T, lora, ll?.down, true, acts.u, { ...sk, save: io.saveOut, sumSq });
   }
+  return !!sums;
 }
 
 /**
@@ -142,7 +156,7 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
   const xw = xin.x16 ?? x;
   const f16 = xin.x16 ? { gemvX16: true } : {};
   if (!lora || !lin || !isActive(lin)) {
-    k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save, ySwiglu, ...f16 });
+    k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, split: xin.split, save: xin.save, ySwiglu, ...f16, ySumSq: xin.sumSq });
     return;
   }
   const ldu = lin.starts.length * lora.r;
@@ -151,10 +165,10 @@ export function encodeLinear(rec: Recorder, k: EngineKernels, x: GPUBuffer, w: W
     const uUnscaled = !!xo.xNorm && k.matmul.normLoraUnscaled;
     const un = uUnscaled && xo.xNorm ? { ...xo.xNorm, unscaled: true } : xo.xNorm;
     k.matmul.encodeDenseGemv(rec, x, lin.A, u, T, ldu, lin.K, { ...xo, xNorm: un }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
-    k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu, ...f16 });
+    k.matmul.encode(rec, xw, w, y, T, { accumulate, ...xo, lora: { ...epilogue(lora, lin, u, ldu), uUnscaled }, save: xin.save, ySwiglu, ...f16, ySumSq: xin.sumSq });
     return;
   }
-  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut || xin.x16) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, saving the stored rows, storing silu(gate)·up or reading an f16 x is for the decode GEMVs; hint: run the kernel first for more rows');
+  if (xin.swiglu || xin.norm || xin.save || xin.swigluOut || xin.x16 || xin.sumSq !== undefined) throw new Error('encodeLinear: SwiGLU or RMSNorm in the x reads, saving the stored rows, storing silu(gate)·up, reading an f16 x or storing tile sums of squares is for the decode GEMVs; hint: run the kernel first for more rows');
   k.gemm.encode(rec, x, lin.A, u, T, ldu, lin.K, { transB: true }); // u[T, S·R] = x[T, K]·A[S·R, K]ᵀ
   k.matmul.encode(rec, x, w, y, T, { accumulate, split: xin.split });
   const S = lin.starts.length;

@@ -90,14 +90,19 @@ describe('subgroup-matrix matmul', () => {
     }
   });
 
-  it('the fused RMSNorm and saved rows compile (their 9 and 11 storage buffers are more than the null backend binds)', async () => {
+  it('the fused RMSNorm (Σx² from the rows or from tile sums), the stored tile sums and saved rows compile (their 9 and 11 storage buffers are more than the null backend binds)', async () => {
     const { ctx, built } = await mmaGpu(16);
     const kernel = await MatmulKernel.create(ctx);
     const m = ctx.memory;
     const [N, K] = [64, 128];
     const w = uploadWeight(ctx, packWeight('q4', normal(9, N * K, 0.05), N, K), 'w');
     const [x, y, g, b] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4), m.create('g', K * 4), m.create('b', 64)];
-    for (const opts of [{ xNorm: { w: g, eps: 1e-6 } }, { xNorm: { w: g, eps: 1e-6 }, ySwiglu: true }, { save: { pos: b, map: b, dst: y } }] as MatmulOptions[]) {
+    const cases: MatmulOptions[] = [
+      { xNorm: { w: g, eps: 1e-6 } }, { xNorm: { w: g, eps: 1e-6 }, ySwiglu: true }, { save: { pos: b, map: b, dst: y } },
+      { xNorm: { w: g, eps: 1e-6, tileSums: 16 * K } }, { xNorm: { w: g, eps: 1e-6, tileSums: 16 * K }, ySwiglu: true },
+      { ySumSq: 16 * N, accumulate: true }, { ySumSq: 16 * N, accumulate: true, save: { pos: b, map: b, dst: y } },
+    ];
+    for (const opts of cases) {
       built.length = 0;
       const rec = new Recorder(ctx, 'norm');
       rec.dispatch = () => {}; // the pipeline is invalid here: build it, bind nothing
@@ -107,7 +112,27 @@ describe('subgroup-matrix matmul', () => {
       expect(info.messages.filter((e) => e.type === 'error').map((e) => e.message)).toEqual([]);
       await ctx.device.queue.onSubmittedWorkDone();
       for (const e of built[0].errors) expect(e).toMatch(/number of storage buffers \((9|11)\)/);
+      expect(built[0].constants.SQ_IN).toBe(opts.xNorm?.tileSums !== undefined ? 1 : 0);
+      expect(built[0].constants.SQ_OUT).toBe(opts.ySumSq !== undefined ? 1 : 0);
     }
+  });
+
+  it('refuses tile sums of squares it cannot take, with a hint', async () => {
+    const { ctx } = await mmaGpu(16);
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const w = uploadWeight(ctx, packWeight('q4', normal(31, 200 * 128, 0.05), 200, 128), 'w200');
+    const w64 = uploadWeight(ctx, packWeight('q4', normal(32, 64 * 128, 0.05), 64, 128), 'w64');
+    const [x, y, g] = [m.create('x', 17 * 200 * 4), m.create('y', 17 * 200 * 4), m.create('g', 128 * 4)];
+    const enc = (wt: typeof w, M: number, opts: MatmulOptions) => kernel.encode(new Recorder(ctx, 't'), x, wt, y, M, { variant: 'gemv', ...opts });
+    expect(() => enc(w, 16, { ySumSq: 0 })).toThrow(/multiple of 16.*ldy 200, N 200.*hint: leave ySumSq out/);
+    expect(() => enc(w64, 16, { ySumSq: 0, ySwiglu: true })).toThrow(/no SwiGLU store/);
+    expect(() => enc(w64, 16, { xNorm: { w: g, eps: 1e-6, unscaled: true, tileSums: 0 } })).toThrow(/scaled norm.*hint: leave tileSums out/);
+    expect(() => enc(w64, 16, { xNorm: { w: g, eps: 1e-6, tileSums: 2 } })).toThrow(/vec4-aligned offset \(got 2\)/);
+    // 17 rows: a chunk of 16 on subgroup matrices, then 1 row on a GEMV, which stores no sums
+    expect(kernel.mmaEvery(w64, 16)).toBe(true);
+    expect(kernel.mmaEvery(w64, 17)).toBe(false);
+    expect(() => enc(w64, 17, { ySumSq: 0 })).toThrow(/1 rows of x \(rows 16–16\).*another kernel.*hint: ask mmaEvery/);
   });
 
   it('a decode step of 16 rows takes it for every q4 weight and the bf16 LM head (the norm as a kernel where the device binds 8 storage buffers), not at 8 rows (null backend)', async () => {
@@ -127,6 +152,23 @@ describe('subgroup-matrix matmul', () => {
     expect(layer).toMatch(/matmul_mma_bf16\s*$/); // the LM head (the tied bf16 embedding)
     expect(built.flatMap((b) => b.errors)).toEqual([]);
     expect((await step(8)).join(' ')).not.toMatch(/matmul_mma/);
+    destroy();
+  });
+
+  it('a decode step of 16 rows on a device binding 9 storage buffers passes Σx² as tile sums: both norms fused, no norm kernel in a layer (null backend)', async () => {
+    const { ctx, built } = await mmaGpu(16);
+    const { engine, step, destroy } = await tinyDecode(ctx);
+    expect(engine.k.matmul.mmaTileSums).toBe(true);
+    built.length = 0;
+    const { labels } = await step(16, true); // (the null backend binds 8 storage buffers: the 9-buffer pipelines are invalid there, so no errors are asserted)
+    const layers = labels.join(' ').split('embed')[1];
+    // layer 0: q|k|v norms x from its rows, o stores tile sums, gate|up norms from them (storing h), down stores them; layer 1's q|k|v reads them
+    expect(layers).toMatch(/^ matmul_mma_q4_norm attention_gqa attention_gqa_combine\S* matmul_mma_q4_sqout matmul_mma_q4_swiglu_sqin_norm matmul_mma_q4_sqout matmul_mma_q4_sqin_norm /);
+    expect(layers.match(/rmsnorm/g)).toHaveLength(1); // the final norm only
+    expect(layers).toMatch(/rmsnorm\S* matmul_mma_bf16\s*$/);
+    for (const b of built) for (const e of b.errors) expect(e).toMatch(/number of storage buffers \(9\)/);
+    // 8 rows: the GEMVs, no sums
+    expect((await step(8)).labels.join(' ')).not.toMatch(/sq(in|out)/);
     destroy();
   });
 

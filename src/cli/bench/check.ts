@@ -471,12 +471,76 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       destroyWeight(ctx, p.w);
     }
   }
+  await checkTileSums(ctx, kernel, check, checkModel);
   // bf16 weights (the LM head)
   for (const M of [3, 16]) {
     const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');
     const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true });
     check(`mma bf16 M=${M} N=200 K=1536`, relError(got, p.want));
     checkModel(`mma bf16 M=${M} N=200 K=1536 against its f16 model`, relError(got, matmulMmaRef(p.x, mmaWeights(p.host), M, 200, 1536, { bias: p.bias, yIn: p.yIn, lora: p.lora })));
+    destroyWeight(ctx, p.w);
+  }
+}
+
+/** Σ v² of each 16-column tile of each row of v [M, N] (N a multiple of 16): [M, N/16] */
+function tileSumsRef(v: Float32Array, M: number, N: number): Float32Array {
+  const out = new Float32Array((M * N) / 16);
+  for (let i = 0; i < M * N; i++) out[Math.floor(i / 16)] += v[i] ** 2;
+  return out;
+}
+
+/**
+ * Σx² passed between the decode matmuls as tile sums (MatmulKernel.mmaTileSums): the o/down-like
+ * producer (accumulate, bias, LoRA; N = 208, 13 tiles, NT 1 and 2) stores y and its tile sums after y in
+ * the same buffer — y against the exact product and the CPU model, the sums against those of the y it
+ * stored; the q|k|v- and gate|up-like consumers (the norm fused, its Σx² from tile sums placed after x,
+ * the LoRA u without the rsqrt) against the exact normed product.
+ */
+async function checkTileSums(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
+  const m = ctx.memory;
+  for (const M of [3, 16]) {
+    const [N, K] = [208, 1536];
+    const p = problem(ctx, M, N, K, 500 + M);
+    const at = `M=${M} N=${N} K=${K}`;
+    const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
+    for (const mmaTiles of [1, 2]) {
+      const ys = new Float32Array(M * N + (M * N) / 16);
+      ys.set(p.yIn);
+      const yb = m.upload('check.y', ys);
+      const [xb, ub, bb] = [m.upload('check.x', p.x), m.upload('check.u', p.lora.u), m.upload('check.B', p.lora.B)];
+      const rec = new Recorder(ctx, 'check');
+      kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, mmaTiles, accumulate: true, ySumSq: M * N, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 } });
+      rec.submit();
+      const all = await readF32(ctx.device, yb);
+      const y = all.subarray(0, M * N);
+      check(`mma NT=${mmaTiles} storing tile sums of squares: y ${at}`, relError(y, p.want));
+      checkModel(`mma NT=${mmaTiles} storing tile sums of squares: y ${at} against its f16 model`, relError(y, model));
+      checkModel(`mma NT=${mmaTiles} storing tile sums of squares: the sums ${at} against those of its y`, relError(all.subarray(M * N), tileSumsRef(y, M, N)));
+      [xb, yb, ub, bb].forEach((b) => m.destroy(b));
+    }
+    destroyWeight(ctx, p.w);
+  }
+  for (const M of [3, 16]) {
+    const [N, K] = [200, 1536];
+    const p = problem(ctx, M, N, K, 600 + M);
+    const at = `M=${M} N=${N} K=${K}`;
+    // x then its tile sums (the sums at a float offset that is a multiple of 4: M·K is)
+    const xs = new Float32Array(M * K + (M * K) / 16);
+    xs.set(p.x);
+    xs.set(tileSumsRef(p.x, M, K), M * K);
+    const lora = (u: GPUBuffer, B: GPUBuffer) => ({ u, ldu: p.lora.ldu, B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: true });
+    for (const swiglu of [false, true]) {
+      const I = N / 2;
+      const [xb, ub, bb, gb] = [m.upload('check.x', xs), m.upload('check.u', p.uUnscaled), m.upload('check.B', p.lora.B), m.upload('check.g', p.normW)];
+      const yb = swiglu ? m.create('check.h', M * I * 4) : m.upload('check.y', p.yIn);
+      const rec = new Recorder(ctx, 'check');
+      kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, accumulate: !swiglu, ySwiglu: swiglu, xNorm: { w: gb, eps: EPS, tileSums: M * K }, lora: lora(ub, bb) });
+      rec.submit();
+      const got = await readF32(ctx.device, yb);
+      const want = swiglu ? swigluRef(matmulWeightRef(rmsnormRef(p.x, p.normW, M, K, EPS), p.host, M, { bias: p.bias, lora: p.lora }), M, I) : p.wantNorm;
+      check(`mma RMSNorm fused, Σx² from tile sums${swiglu ? ', SwiGLU store' : ''} ${at}`, relError(got, want));
+      [xb, yb, ub, bb, gb].forEach((b) => m.destroy(b));
+    }
     destroyWeight(ctx, p.w);
   }
 }
