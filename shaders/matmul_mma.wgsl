@@ -21,9 +21,25 @@
 // (after bias, residual and LoRA) also goes to y[sqOff + row · ldy/16 + tile]. SQ_IN (with X_NORM: the
 // next q|k|v or gate|up): Σx² of a row is the sum of those K/16 tile sums, read from x[sqOff/4 …]
 // (vec4s), not from the row itself — one 6 KiB read a workgroup where the row is 96 KiB at 16 rows.
+// LORA_MMA (LoRA rank 16, slices on 16-row boundaries, NT ≤ 4): the LoRA term is one more 16 × 16 × 16
+// product a tile, U [16 m, 16 r] · Bᵀ [16 r, 16 n] with u·scale (· the norm's rsqrt for LORA_UNSCALED)
+// and B rounded to f16, taken by the tile's first subgroup after the walk; each thread loads its share
+// of U and B before the walk, so the epilogue waits on no load (else lora_term(), 32 loads a thread).
 // Rows of W past N are read as row N − 1 and never stored.
+/** the first row of W of a workgroup's tile i (Y_SWIGLU: gate tiles, then their up tiles at half + …) */
+fn tile_row(wg: u32, i: u32, half: u32, tp: u32) -> u32 {
+  if (Y_SWIGLU) { return select(0u, half, i >= tp) + (wg * tp + i % tp) * 16u; }
+  return (wg * NT + i) * 16u;
+}
+
+/** lanes l … l + 3 of a 4-aligned quad's v, in lane l (every lane takes part; the others' results unused) */
+fn gather4(v: f32) -> vec4<f32> {
+  return vec4(v, subgroupShuffleXor(v, 1u), subgroupShuffleXor(v, 2u), subgroupShuffleXor(v, 3u));
+}
+
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;
+override LORA_MMA: bool = false;
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
@@ -51,8 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let half = p.N / 2u;
   let tp = max(NT / 2u, 1u); // gate tiles a workgroup (Y_SWIGLU)
   // the first row of W of this subgroup's tile
-  var n0 = (wg * NT + t) * 16u;
-  if (Y_SWIGLU) { n0 = select(0u, half, t >= tp) + (wg * tp + t % tp) * 16u; }
+  let n0 = tile_row(wg, t, half, tp);
   let row = min(n0 + lane / 2u, p.N - 1u); // the row this lane decodes
   let chunks = p.K / KC;
   let trips = (chunks + KS - 1u) / KS;
@@ -64,6 +79,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let xm = lid / 16u;       // the row of x this thread stages
   let xc = lid % 16u;       // its vec4 within a chunk row
   let xok = xm < p.M;
+  // LORA_MMA: each tile's u[row xm, its slice's r = xc] and B[its row xm, r = xc], loaded now
+  var lu: array<f32, 4>;
+  var lb: array<f32, 4>;
+  if (LORA && LORA_MMA) {
+    for (var i = 0u; i < NT; i++) {
+      let ni = tile_row(wg, i, half, tp);
+      lu[i] = loraU[(p.mOff + min(xm, p.M - 1u)) * p.ldu + lora_slice(p.nOff + ni) * 16u + xc];
+      lb[i] = loraB[(p.nOff + min(ni + xm, p.N - 1u)) * 16u + xc];
+    }
+  }
   let xrow = (p.mOff + min(xm, p.M - 1u)) * k4;
   // this thread's x of the first trip (vec4 xc of row xm of chunks 0 … KS − 1), zero past M and K
   var xv: array<vec4<f32>, 8>;
@@ -111,6 +136,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
   }
+  if (LORA && LORA_MMA) {
+    // tile i's U (u · scale, row xm) and B (row xm) as f16 into ws at tiles i and NT + i, four values a store
+    let sc = p.loraScale * select(1.0, rsq, LORA_UNSCALED);
+    for (var i = 0u; i < NT; i++) {
+      let u4 = gather4(lu[i] * sc);
+      let b4 = gather4(lb[i]);
+      if ((xc & 3u) == 0u) {
+        ws[(i * 16u + xm) * STR4 + xc / 4u] = vec4<f16>(u4);
+        ws[((NT + i) * 16u + xm) * STR4 + xc / 4u] = vec4<f16>(b4);
+      }
+    }
+    workgroupBarrier();
+    if (s < NT) {
+      let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&ws, s * 16u * STR4, STR4);
+      let b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, (NT + s) * 16u * STR4, STR4);
+      acc = subgroupMatrixMultiplyAccumulate(a, b, acc);
+    }
+  }
   subgroupMatrixStore<row_major>(&rs, s * 256u, acc, 16u);
   workgroupBarrier();
   let m = lid / 16u; // = xm: this thread's rsq is row m's
@@ -123,7 +166,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       for (var k = 0u; k < KS; k++) { g += rs[(k * NT + i) * 256u + lid]; u += rs[(k * NT + i + tp) * 256u + lid]; }
       let jj = (wg * tp + i) * 16u + n;
       if (jj < half) {
-        if (LORA) { g += lora_term(m, jj) * lsc; u += lora_term(m, jj + half) * lsc; }
+        if (LORA && !LORA_MMA) { g += lora_term(m, jj) * lsc; u += lora_term(m, jj + half) * lsc; }
         store_swiglu(m, jj, half, g, u);
       }
     }
@@ -135,7 +178,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let nn = (wg * NT + i) * 16u + n;
     let ok = m < p.M && nn < p.N;
     if (ok) {
-      if (LORA) { v += lora_term(m, nn) * lsc; }
+      if (LORA && !LORA_MMA) { v += lora_term(m, nn) * lsc; }
       store_y(m, nn, v);
     }
     if (SQ_OUT) {

@@ -454,6 +454,12 @@ export class MatmulKernel {
    * fuse (no norm kernel) without each workgroup re-reading x.
    */
   mmaTileSums = true;
+  /**
+   * The subgroup-matrix matmul takes the LoRA term as one more 16 × 16 × 16 product a tile (u·scale and
+   * B rounded to f16; its loads before the walk) where it can (mmaLoraFor), instead of 32 loads and 16
+   * multiply-adds a thread in its epilogue.
+   */
+  mmaLora = true;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -566,7 +572,7 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const consts = { ...flags, ...mmaConstants(nt), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
+          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);
@@ -772,6 +778,12 @@ export class MatmulKernel {
     if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 or bf16 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
     const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && (w.format !== 'bf16' || this.mmaBf16) && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
+  }
+
+  /** Whether the subgroup-matrix matmul of a weight of N rows with NT tiles a workgroup, part at row nOff, takes its LoRA term on the matrix units (mmaLora): rank 16, slices and the part on 16-row boundaries, NT ≤ 4 (U and B of its tiles fit the W chunks' workgroup memory). */
+  mmaLoraFor(lora: LoraEpilogue, N: number, NT: number, nOff: number): boolean {
+    const aligned = (v: number | undefined) => v === undefined || v >= N || v % 16 === 0;
+    return this.mmaLora && lora.R === 16 && NT <= 4 && nOff % 16 === 0 && aligned(lora.slice1) && aligned(lora.slice2);
   }
 
   /** Whether every chunk of GEMV_MAX_ROWS rows of a decode matmul of M rows of x and weight w runs on subgroup matrices (mmaFor). */

@@ -2,7 +2,7 @@
 // the weights decoded as the kernel does (q4: f16(f16(codebook[code]) · scale), an f16 product; bf16:
 // f16(w)), their
 // products summed exactly (here in f64; the matrix units sum in f32), then the epilogue in f32 as
-// matmulRef's: + y_in + bias + LoRA. A GPU result is checked against it tightly (bench-check --only
+// matmulRef's: + y_in + bias + LoRA (or the LoRA term from f16 inputs, as the kernel's LORA_MMA). A GPU result is checked against it tightly (bench-check --only
 // mma) and against the exact product loosely.
 import { dequantizeQ4, type Q4Host } from '../formats/q4';
 import { dequantizeWeight, type WeightHost } from '../formats/weights';
@@ -21,7 +21,13 @@ export function mmaWeights(w: WeightHost): Float32Array {
   throw new Error(`mmaWeights: the subgroup-matrix matmul takes q4 or bf16 weights, got ${w.format}`);
 }
 
-/** x [M, K] f32, w16 [N, K] (mmaWeights) → y [M, N] as the subgroup-matrix matmul computes it */
-export function matmulMmaRef(x: Float32Array, w16: Float32Array, M: number, N: number, K: number, opts: { bias?: Float32Array; yIn?: Float32Array; lora?: LoraRef } = {}): Float32Array {
-  return matmulRef(x.map(roundF16), w16, M, N, K, opts);
+/**
+ * x [M, K] f32, w16 [N, K] (mmaWeights) → y [M, N] as the subgroup-matrix matmul computes it;
+ * `loraF16`: its LoRA term on the matrix units (MatmulKernel.mmaLoraFor): u·scale and B rounded to f16
+ */
+export function matmulMmaRef(x: Float32Array, w16: Float32Array, M: number, N: number, K: number, opts: { bias?: Float32Array; yIn?: Float32Array; lora?: LoraRef; loraF16?: boolean } = {}): Float32Array {
+  const { loraF16, ...rest } = opts;
+  const l = rest.lora;
+  const lora = l && loraF16 ? { ...l, u: l.u.map((v) => roundF16(v * l.scale)), B: l.B.map(roundF16), scale: 1 } : l;
+  return matmulRef(x.map(roundF16), w16, M, N, K, { ...rest, lora });
 }

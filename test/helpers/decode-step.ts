@@ -12,8 +12,8 @@ import { tinyConfigJson } from '../model/tiny-checkpoint';
 
 export interface TinyDecode {
   engine: Engine;
-  /** the labels of a decode step's pipelines (with `logits`, the LM head's after the forward) and the GPU errors it raised */
-  step(T: number, logits?: boolean): Promise<{ labels: string[]; errors: string[] }>;
+  /** the labels of a decode step's pipelines (with `logits`, the LM head's after the forward) and the GPU errors it raised; `dispatch` false: the pipelines are built, nothing is dispatched (pipelines a device cannot bind) */
+  step(T: number, logits?: boolean, dispatch?: boolean): Promise<{ labels: string[]; errors: string[] }>;
   destroy(): void;
 }
 
@@ -21,7 +21,7 @@ export async function tinyDecode(ctx: GpuContext): Promise<TinyDecode> {
   const config = parseQwen2Config(tinyConfigJson({ hidden: 64, intermediate: 128, vocab: 256, tie: true }));
   const weights = await buildRandomModel(ctx, config, { linearFormat: 'q4', embedFormat: 'bf16', seed: 3 });
   const engine = await Engine.create(ctx, weights, { maxTokens: 16, maxPositions: 32, maxRank: 0 });
-  const step = async (T: number, logits = false) => {
+  const step = async (T: number, logits = false, run = true) => {
     const cache = createKvCache(ctx, config, T, 32);
     const m = ctx.memory;
     const b = m.create('io', T * 4);
@@ -30,7 +30,7 @@ export async function tinyDecode(ctx: GpuContext): Promise<TinyDecode> {
     const rec = new Recorder(ctx, `decode ${T}`);
     const labels: string[] = [];
     const dispatch = rec.dispatch.bind(rec);
-    rec.dispatch = (pl, ...rest) => (labels.push(pl.label), dispatch(pl, ...rest));
+    rec.dispatch = (pl, ...rest) => (labels.push(pl.label), run ? dispatch(pl, ...rest) : undefined);
     engine.encodeForward(rec, T, { ids: b, slot: b, pos: b, decode: true }, cache, null);
     if (out) engine.encodeLogits(rec, out, T);
     rec.submit();

@@ -90,6 +90,36 @@ describe('subgroup-matrix matmul', () => {
     }
   });
 
+  it('takes the LoRA term on the matrix units where its rank is 16 and its slices start on 16-row tiles, up to 4 tiles a workgroup (null backend)', async () => {
+    const { ctx, built } = await mmaGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const [N, K] = [256, 128];
+    const w = uploadWeight(ctx, packWeight('q4', normal(41, N * K, 0.05), N, K), 'w');
+    const [x, y] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4)];
+    const lora = (R: number, slice1: number) => ({ u: m.create('u', 16 * 3 * R * 4), ldu: 3 * R, B: m.create('B', N * R * 4), R, scale: 2, slice1, slice2: 192 });
+    const cases: Array<[string, MatmulOptions, number]> = [
+      ['1 tile', { mmaTiles: 1, lora: lora(16, 128) }, 1], ['2 tiles, accumulate', { mmaTiles: 2, lora: lora(16, 128), accumulate: true }, 1], ['4 tiles', { mmaTiles: 4, lora: lora(16, 128) }, 1],
+      ['SwiGLU store', { ySwiglu: true, lora: lora(16, 128) }, 1], ['SwiGLU store, 4 tiles', { ySwiglu: true, mmaTiles: 4, lora: lora(16, 128) }, 1],
+      ['8 tiles: lora_term()', { mmaTiles: 8, lora: lora(16, 128) }, 0], ['rank 8: lora_term()', { lora: lora(8, 128) }, 0], ['a slice off the tiles: lora_term()', { lora: lora(16, 100) }, 0],
+    ];
+    for (const [name, opts, want] of cases) {
+      built.length = 0;
+      const rec = new Recorder(ctx, name);
+      kernel.encode(rec, x, w, y, 16, { variant: 'gemv', gemvMma: true, ...opts });
+      rec.submit();
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect(built[0].constants.LORA_MMA, name).toBe(want);
+      const info = await ctx.device.createShaderModule({ code: built[0].code }).getCompilationInfo();
+      expect(info.messages.filter((e) => e.type === 'error').map((e) => `${e.lineNum}:${e.linePos} ${e.message}`), name).toEqual([]);
+      expect(built[0].errors, name).toEqual([]);
+    }
+    kernel.mmaLora = false;
+    built.length = 0;
+    kernel.encode(new Recorder(ctx, 'off'), x, w, y, 16, { variant: 'gemv', gemvMma: true, lora: lora(16, 128) });
+    expect(built[0].constants.LORA_MMA).toBe(0);
+  });
+
   it('the fused RMSNorm (Σx² from the rows or from tile sums), the stored tile sums and saved rows compile (their 9 and 11 storage buffers are more than the null backend binds)', async () => {
     const { ctx, built } = await mmaGpu(16);
     const kernel = await MatmulKernel.create(ctx);
@@ -160,7 +190,7 @@ describe('subgroup-matrix matmul', () => {
     const { engine, step, destroy } = await tinyDecode(ctx);
     expect(engine.k.matmul.mmaTileSums).toBe(true);
     built.length = 0;
-    const { labels } = await step(16, true); // (the null backend binds 8 storage buffers: the 9-buffer pipelines are invalid there, so no errors are asserted)
+    const { labels } = await step(16, true, false); // built, not dispatched: the null backend binds 8 storage buffers, so the 9-buffer pipelines are invalid there
     const layers = labels.join(' ').split('embed')[1];
     // layer 0: q|k|v norms x from its rows, o stores tile sums, gate|up norms from them (storing h), down stores them; layer 1's q|k|v reads them
     expect(layers).toMatch(/^ matmul_mma_q4_norm attention_gqa attention_gqa_combine\S* matmul_mma_q4_sqout matmul_mma_q4_swiglu_sqin_norm matmul_mma_q4_sqout matmul_mma_q4_sqin_norm /);
@@ -168,7 +198,7 @@ describe('subgroup-matrix matmul', () => {
     expect(layers).toMatch(/rmsnorm\S* matmul_mma_bf16\s*$/);
     for (const b of built) for (const e of b.errors) expect(e).toMatch(/number of storage buffers \(9\)/);
     // 8 rows: the GEMVs, no sums
-    expect((await step(8)).labels.join(' ')).not.toMatch(/sq(in|out)/);
+    expect((await step(8, false, false)).labels.join(' ')).not.toMatch(/sq(in|out)/);
     destroy();
   });
 
@@ -203,6 +233,20 @@ describe('matmulMmaRef (the CPU model of its f16 inputs)', () => {
     const host = packWeight('bf16', normal(22, 64, 0.05), 4, 16);
     expect(Array.from(mmaWeights(host))).toEqual(Array.from(dequantizeWeight(host), roundF16));
     expect(() => mmaWeights(packWeight('i8', normal(23, 64, 0.05), 4, 16))).toThrow(/q4 or bf16/);
+  });
+
+  it('models the LoRA term on the matrix units: u·scale and B rounded to f16', () => {
+    const [M, N, K, R] = [2, 4, 64, 16];
+    const x = normal(51, M * K);
+    const w16 = normal(52, N * K, 0.05).map(roundF16);
+    const lora = { u: normal(53, M * R), ldu: R, B: normal(54, N * R, 0.3), R, scale: 2 };
+    const exact = matmulMmaRef(x, w16, M, N, K, { lora });
+    const f16 = matmulMmaRef(x, w16, M, N, K, { lora, loraF16: true });
+    const rounded = matmulMmaRef(x, w16, M, N, K, { lora: { ...lora, u: lora.u.map((v) => roundF16(2 * v)), B: lora.B.map(roundF16), scale: 1 } });
+    expect(Array.from(f16)).toEqual(Array.from(rounded));
+    const err = relError(f16, exact).rel;
+    expect(err).toBeGreaterThan(0);
+    expect(err).toBeLessThan(2e-3);
   });
 
   it('decodes the weights as the kernel does: the codebook and the product rounded to f16', () => {

@@ -472,12 +472,39 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     }
   }
   await checkTileSums(ctx, kernel, check, checkModel);
+  await checkLoraMma(ctx, kernel, check, checkModel);
   // bf16 weights (the LM head)
   for (const M of [3, 16]) {
     const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');
     const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true });
     check(`mma bf16 M=${M} N=200 K=1536`, relError(got, p.want));
     checkModel(`mma bf16 M=${M} N=200 K=1536 against its f16 model`, relError(got, matmulMmaRef(p.x, mmaWeights(p.host), M, 200, 1536, { bias: p.bias, yIn: p.yIn, lora: p.lora })));
+    destroyWeight(ctx, p.w);
+  }
+}
+
+/**
+ * The LoRA term on the matrix units (MatmulKernel.mmaLoraFor: rank 16, slices on 16-row boundaries —
+ * N = 256 puts them at 128 and 192 — NT ≤ 4): bias, residual and LoRA against the exact product and the
+ * CPU model with its u·scale and B in f16; with the norm fused (u without the rsqrt); the SwiGLU store,
+ * normed and not. The other cases of checkMma (slices off the tiles, NT = 8) take lora_term().
+ */
+async function checkLoraMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
+  const [N, K] = [256, 1536];
+  for (const M of [3, 16]) {
+    const p = problem(ctx, M, N, K, 700 + M);
+    const at = `M=${M} N=${N} K=${K}`;
+    const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora, loraF16: true });
+    for (const mmaTiles of [1, 2, 4]) {
+      const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles });
+      check(`mma NT=${mmaTiles} LoRA on the matrix units ${at}`, relError(got, p.want));
+      checkModel(`mma NT=${mmaTiles} LoRA on the matrix units ${at} against its f16 model`, relError(got, model));
+    }
+    for (const mmaTiles of [1, 2]) check(`mma NT=${mmaTiles} LoRA on the matrix units, RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles }, true), p.wantNorm));
+    for (const mmaTiles of [2, 4]) {
+      check(`mma NT=${mmaTiles} LoRA on the matrix units, SwiGLU store ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles }, false));
+      check(`mma NT=${mmaTiles} LoRA on the matrix units, SwiGLU store, RMSNorm fused ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles }));
+    }
     destroyWeight(ctx, p.w);
   }
 }

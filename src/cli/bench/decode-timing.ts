@@ -251,7 +251,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
     // the decode matmuls on subgroup matrices from how many rows of x, q|k|v's norm in them, the LM head too (devices with them only; without, every choice is the GEMVs')
-    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums] as [number, 0 | 1, number, boolean, boolean], ([r, d, f, b, t]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums] = [r, d, f, b, t]; }, 'mma'));
+    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora] as [number, 0 | 1, number, boolean, boolean, boolean], ([r, d, f, b, t, l]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora] = [r, d, f, b, t, l]; }, 'mma'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma };
   } finally {
     timer.destroy();
@@ -272,10 +272,11 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
 /** f16 choices the breakdown times: [name, from how many rows of x gate|up reads an f16 xn from its norm kernel (MatmulKernel.gemvX16Rows)] */
 export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['gate|up reads f16 xn from 9 rows', 9]];
 
-/** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode), the norms fused into those of at most so many workgroups (mmaNormWorkgroups), the bf16 LM head on them too (mmaBf16), Σx² passed as tile sums (mmaTileSums)] */
-export const MMA_CHOICES: Array<[string, number, 0 | 1, number, boolean, boolean]> = [
-  ['GEMVs', Infinity, 1, 256, true, false], ['subgroup matrices from 9 rows, norm kernels, q4 only', 9, 1, 0, false, false], ['norm fused into q|k|v, q4 only', 9, 1, 256, false, false],
-  ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true],
+/** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode), the norms fused into those of at most so many workgroups (mmaNormWorkgroups), the bf16 LM head on them too (mmaBf16), Σx² passed as tile sums (mmaTileSums), the LoRA term on the matrix units (mmaLora)] */
+export const MMA_CHOICES: Array<[string, number, 0 | 1, number, boolean, boolean, boolean]> = [
+  ['GEMVs', Infinity, 1, 256, true, false, false], ['subgroup matrices from 9 rows, norm kernels, q4 only', 9, 1, 0, false, false, false], ['norm fused into q|k|v, q4 only', 9, 1, 256, false, false, false],
+  ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false, false], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true, false],
+  ['tile sums, LoRA term on the matrix units', 9, 1, 256, true, true, true],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
