@@ -11,7 +11,7 @@
 // subgroups whose partial 16 × 16 results are added at the end. Per trip the workgroup stages the KS
 // chunks of x (16 rows × 64, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
 // chunk of W to f16 (put_w), then takes 4 products of 16 × 16 × 16. A subgroup's next chunk of weights
-// and x are loaded before the trip's products, so their latency overlaps them.
+// and x are loaded before the trip's products, so their latency overlaps them (PF = 2: two trips ahead).
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
@@ -37,9 +37,15 @@ fn gather4(v: f32) -> vec4<f32> {
   return vec4(v, subgroupShuffleXor(v, 1u), subgroupShuffleXor(v, 2u), subgroupShuffleXor(v, 3u));
 }
 
+/** vec4 xc of chunk c of the row at xrow (vec4 index), zero past the rows of x (xok false) and past K */
+fn x_chunk(xrow: u32, c: u32, chunks: u32, xc: u32, xok: bool) -> vec4<f32> {
+  return select(vec4(0.0), x[xrow + min(c, chunks - 1u) * 16u + xc], xok && c < chunks);
+}
+
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;
 override LORA_MMA: bool = false;
+override PF: u32 = 1;                 // trips of W and x loaded ahead: 1, or 2 (more loads in flight, more registers)
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
@@ -75,6 +81,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let cbh = w_setup(lid);
   // this lane's first weights: chunk q, half lane & 1 (32 weights)
   var raw = w_load(row, min(q, chunks - 1u), lane & 1u, p.K);
+  var raw2 = raw; // PF = 2: the trip after
+  if (PF == 2u) { raw2 = w_load(row, min(q + KS, chunks - 1u), lane & 1u, p.K); }
   var acc = subgroup_matrix_result<f32, 16, 16>();
   let xm = lid / 16u;       // the row of x this thread stages
   let xc = lid % 16u;       // its vec4 within a chunk row
@@ -92,7 +100,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let xrow = (p.mOff + min(xm, p.M - 1u)) * k4;
   // this thread's x of the first trip (vec4 xc of row xm of chunks 0 … KS − 1), zero past M and K
   var xv: array<vec4<f32>, 8>;
-  for (var i = 0u; i < KS; i++) { xv[i] = select(vec4(0.0), x[xrow + min(i, chunks - 1u) * 16u + xc], xok && i < chunks); }
+  var xv2: array<vec4<f32>, 8>; // PF = 2: the trip after
+  for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, i, chunks, xc, xok); }
+  if (PF == 2u) { for (var i = 0u; i < KS; i++) { xv2[i] = x_chunk(xrow, KS + i, chunks, xc, xok); } }
   // X_NORM: rsqrt(mean x² + eps) of row xm, summed over its 16 threads (lanes 16·(xm & 1) … + 15 of one subgroup)
   var rsq = 1.0;
   if (X_NORM) {
@@ -119,11 +129,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       xs[(i * 16u + xm) * STR4 + xc] = vec4<f16>(xn);
     }
     if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
-    // the next trip's weights and x, in flight during this trip's products
-    raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
-    for (var i = 0u; i < KS; i++) {
-      let c = (it + 1u) * KS + i;
-      xv[i] = select(vec4(0.0), x[xrow + min(c, chunks - 1u) * 16u + xc], xok && c < chunks);
+    // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
+    if (PF == 2u) {
+      raw = raw2;
+      raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
+      for (var i = 0u; i < KS; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * KS + i, chunks, xc, xok); }
+    } else {
+      raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
+      for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, (it + 1u) * KS + i, chunks, xc, xok); }
     }
     workgroupBarrier();
     if (MMA_DEBUG != 1u && MMA_DEBUG != 3u) {

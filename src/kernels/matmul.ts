@@ -142,6 +142,8 @@ export interface MatmulOptions {
   mmaTiles?: number;
   /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both */
   mmaDebug?: 0 | 1 | 2 | 3;
+  /** the subgroup-matrix matmul: trips of W and x loaded ahead (1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
+  mmaPrefetch?: 1 | 2;
   /** the subgroup-matrix matmul: decode code bytes through a table (0, default) or each code by a subgroup shuffle (1) */
   mmaDecode?: 0 | 1;
   /**
@@ -460,6 +462,8 @@ export class MatmulKernel {
    * multiply-adds a thread in its epilogue.
    */
   mmaLora = true;
+  /** trips of W and x the subgroup-matrix matmul loads ahead where it takes one tile a workgroup (q|k|v, o, down: ≤ 128 workgroups, one an SM): 1 or 2 (MatmulOptions.mmaPrefetch) */
+  mmaPrefetch1: 1 | 2 = 1;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -486,6 +490,8 @@ export class MatmulKernel {
    * 5.857; G = 1, against the SwiGLU in the down GEMV's x reads, 1.955 → 1.924, LoRA 2.502 → 2.415.
    */
   swigluStore = true;
+  /** most rows of x whose gate|up stores silu(gate)·up (swigluOutFor); more take the SwiGLU kernel. GEMV_MAX_ROWS (one dispatch a chunk of rows either way; benchmarks compare 32). */
+  swigluStoreMaxRows = GEMV_MAX_ROWS;
   /**
    * The unrolled GEMV bodies sum the LoRA term in their lanes, its loads overlapping the codebook
    * barrier (gemv_body.ts loraFold; default), instead of the epilogue's 2R loads a storing lane after
@@ -572,7 +578,7 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
+          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);
@@ -852,7 +858,7 @@ export class MatmulKernel {
    * (loraFold) — normed or not.
    */
   swigluOutFor(w: Weight, M: number): boolean {
-    return this.swigluStore && this.loraFold && this.gemvUnrolled && this.variantFor(M) === 'gemv' && M <= GEMV_MAX_ROWS && w.parts.length === 1 && w.N % 2 === 0;
+    return this.swigluStore && this.loraFold && this.gemvUnrolled && this.variantFor(M) === 'gemv' && M <= this.swigluStoreMaxRows && w.parts.length === 1 && w.N % 2 === 0;
   }
 
   /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */

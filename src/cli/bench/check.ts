@@ -461,6 +461,12 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
       }
+      // W and x loaded two trips ahead
+      for (const mmaTiles of [1, 2] as const) {
+        const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaPrefetch: 2 });
+        check(`mma NT=${mmaTiles} 2 trips ahead ${at}`, relError(got, p.want));
+        checkModel(`mma NT=${mmaTiles} 2 trips ahead ${at} against its f16 model`, relError(got, model));
+      }
       // the RMSNorm applied as x is staged (the decode q|k|v and gate|up), its LoRA u without the rsqrt (uUnscaled), and with the SwiGLU store
       for (const mmaTiles of [1, 2] as const) {
         check(`mma NT=${mmaTiles} RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles }, true), p.wantNorm));
@@ -491,7 +497,7 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  */
 async function checkLoraMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   const [N, K] = [256, 1536];
-  for (const M of [3, 16]) {
+  for (const M of [3, 16, 24]) { // 24: two dispatches (rows 0–15, 16–23)
     const p = problem(ctx, M, N, K, 700 + M);
     const at = `M=${M} N=${N} K=${K}`;
     const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora, loraF16: true });
@@ -500,6 +506,7 @@ async function checkLoraMma(ctx: GpuContext, kernel: MatmulKernel, check: (name:
       check(`mma NT=${mmaTiles} LoRA on the matrix units ${at}`, relError(got, p.want));
       checkModel(`mma NT=${mmaTiles} LoRA on the matrix units ${at} against its f16 model`, relError(got, model));
     }
+    check(`mma NT=1 LoRA on the matrix units, 2 trips ahead ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles: 1, mmaPrefetch: 2 }), p.want));
     for (const mmaTiles of [1, 2]) check(`mma NT=${mmaTiles} LoRA on the matrix units, RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles }, true), p.wantNorm));
     for (const mmaTiles of [2, 4]) {
       check(`mma NT=${mmaTiles} LoRA on the matrix units, SwiGLU store ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles }, false));

@@ -14,7 +14,7 @@ import type { DecodeFusion } from '../../model/kernels';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import type { ModelWeights } from '../../model/weights';
 import type { LoraAdapter } from '../../lora/adapter';
-import { ROWLANE_MIN_N } from '../../kernels/matmul';
+import { GEMV_MAX_ROWS, ROWLANE_MIN_N } from '../../kernels/matmul';
 import { GpuTimer, median } from './gpu-timer';
 import { heatGpu, timeKernel } from './timing';
 import { decodeLayerProfile } from './decode-profile';
@@ -234,7 +234,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the fused norm: up to how many rows of x, Σx² in the lane groups' walk or the workgroup's prologue from how many rows
     const byNorm = await byChoice(NORM_CHOICES.map(([name, ...v]) => [name, v]), () => [engine.k.decodeFusion.norm, engine.k.decodeFusion.normMlp ?? engine.k.decodeFusion.norm, mm.gemvNormPrologueRows], ([a, b, c]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, norm: a, normMlp: b }; mm.gemvNormPrologueRows = c; }, 'norm');
     // the SwiGLU stored by the row-lane gate|up GEMV (where it runs) or computed by its own kernel
-    const bySwiglu = await byChoice([['gate|up stores h', true], ['SwiGLU kernel', false]], () => mm.swigluStore, (v) => { mm.swigluStore = v; }, 'swiglu');
+    const bySwiglu = await byChoice<[boolean, number]>([['gate|up stores h', [true, GEMV_MAX_ROWS]], ['gate|up stores h up to 32 rows', [true, 32]], ['SwiGLU kernel', [false, GEMV_MAX_ROWS]]], () => [mm.swigluStore, mm.swigluStoreMaxRows] as [boolean, number], ([v, r]) => { [mm.swigluStore, mm.swigluStoreMaxRows] = [v, r]; }, 'swiglu');
     // the attention merge's chunks a trip
     const att = engine.k.attentionGqa;
     const byMerge = msOf(await byChoice([['1', 1], ['4', 4], ['8', 8], ['16', 16]], () => att.combineUnroll, (v) => { att.combineUnroll = v; }, 'merge'));
@@ -251,7 +251,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
     // the decode matmuls on subgroup matrices from how many rows of x, q|k|v's norm in them, the LM head too (devices with them only; without, every choice is the GEMVs')
-    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora] as [number, 0 | 1, number, boolean, boolean, boolean], ([r, d, f, b, t, l]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora] = [r, d, f, b, t, l]; }, 'mma'));
+    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, 0 | 1, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma };
   } finally {
     timer.destroy();
@@ -272,11 +272,11 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
 /** f16 choices the breakdown times: [name, from how many rows of x gate|up reads an f16 xn from its norm kernel (MatmulKernel.gemvX16Rows)] */
 export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['gate|up reads f16 xn from 9 rows', 9]];
 
-/** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode), the norms fused into those of at most so many workgroups (mmaNormWorkgroups), the bf16 LM head on them too (mmaBf16), Σx² passed as tile sums (mmaTileSums), the LoRA term on the matrix units (mmaLora)] */
-export const MMA_CHOICES: Array<[string, number, 0 | 1, number, boolean, boolean, boolean]> = [
-  ['GEMVs', Infinity, 1, 256, true, false, false], ['subgroup matrices from 9 rows, norm kernels, q4 only', 9, 1, 0, false, false, false], ['norm fused into q|k|v, q4 only', 9, 1, 256, false, false, false],
-  ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false, false], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true, false],
-  ['tile sums, LoRA term on the matrix units', 9, 1, 256, true, true, true],
+/** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode), the norms fused into those of at most so many workgroups (mmaNormWorkgroups), the bf16 LM head on them too (mmaBf16), Σx² passed as tile sums (mmaTileSums), the LoRA term on the matrix units (mmaLora), trips loaded ahead at one tile a workgroup (mmaPrefetch1)] */
+export const MMA_CHOICES: Array<[string, number, 0 | 1, number, boolean, boolean, boolean, 1 | 2]> = [
+  ['GEMVs', Infinity, 1, 256, true, false, false, 1], ['subgroup matrices from 9 rows, norm kernels, q4 only', 9, 1, 0, false, false, false, 1], ['norm fused into q|k|v, q4 only', 9, 1, 256, false, false, false, 1],
+  ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false, false, 1], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true, false, 1],
+  ['tile sums, LoRA term on the matrix units', 9, 1, 256, true, true, true, 1], ['tile sums, LoRA on the matrix units, 2 trips ahead at one tile', 9, 1, 256, true, true, true, 2],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
