@@ -94,6 +94,7 @@ describe('subgroup-matrix matmul', () => {
   it('takes the LoRA term on the matrix units where its rank is 16 and its slices start on 16-row tiles, up to 4 tiles a workgroup (null backend)', async () => {
     const { ctx, built } = await mmaGpu();
     const kernel = await MatmulKernel.create(ctx);
+    kernel.mmaLora = true; // (whatever the default)
     const m = ctx.memory;
     const [N, K] = [256, 128];
     const w = uploadWeight(ctx, packWeight('q4', normal(41, N * K, 0.05), N, K), 'w');
