@@ -459,9 +459,9 @@ export class MatmulKernel {
   /**
    * The subgroup-matrix matmul takes the LoRA term as one more 16 × 16 × 16 product a tile (u·scale and
    * B rounded to f16; its loads before the walk) where it can (mmaLoraFor), instead of 32 loads and 16
-   * multiply-adds a thread in its epilogue.
+   * multiply-adds a thread in its epilogue. Off until timed on a GPU (bench-rollout --choices mma).
    */
-  mmaLora = true;
+  mmaLora = false;
   /** trips of W and x the subgroup-matrix matmul loads ahead where it takes one tile a workgroup (q|k|v, o, down: ≤ 128 workgroups, one an SM): 1 or 2 (MatmulOptions.mmaPrefetch) */
   mmaPrefetch1: 1 | 2 = 1;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */

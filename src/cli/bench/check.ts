@@ -497,6 +497,8 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  */
 async function checkLoraMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   const [N, K] = [256, 1536];
+  const was = kernel.mmaLora;
+  kernel.mmaLora = true;
   for (const M of [3, 16, 24]) { // 24: two dispatches (rows 0–15, 16–23)
     const p = problem(ctx, M, N, K, 700 + M);
     const at = `M=${M} N=${N} K=${K}`;
@@ -514,6 +516,7 @@ async function checkLoraMma(ctx: GpuContext, kernel: MatmulKernel, check: (name:
     }
     destroyWeight(ctx, p.w);
   }
+  kernel.mmaLora = was;
 }
 
 /** Σ v² of each 16-column tile of each row of v [M, N] (N a multiple of 16): [M, N/16] */
