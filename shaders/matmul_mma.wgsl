@@ -196,13 +196,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     if (SQ_OUT) {
       // Σy² of the tile's 16 columns of row m (its 16 threads: one half of a subgroup), y as stored
-      var q = 0.0;
-      if (ok) { let yv = y[(p.mOff + m) * p.ldy + p.nOff + nn]; q = yv * yv; }
-      q += subgroupShuffleXor(q, 8u);
-      q += subgroupShuffleXor(q, 4u);
-      q += subgroupShuffleXor(q, 2u);
-      q += subgroupShuffleXor(q, 1u);
-      if (n == 0u && m < p.M && nn < p.N) { y[p.sqOff + (p.mOff + m) * (p.ldy / 16u) + (p.nOff + nn) / 16u] = q; }
+      var sq = 0.0;
+      if (ok) { let yv = y[(p.mOff + m) * p.ldy + p.nOff + nn]; sq = yv * yv; }
+      sq += subgroupShuffleXor(sq, 8u);
+      sq += subgroupShuffleXor(sq, 4u);
+      sq += subgroupShuffleXor(sq, 2u);
+      sq += subgroupShuffleXor(sq, 1u);
+      if (n == 0u && ok) { y[p.sqOff + (p.mOff + m) * (p.ldy / 16u) + (p.nOff + nn) / 16u] = sq; }
     }
   }
 }
