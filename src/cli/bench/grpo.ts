@@ -29,11 +29,11 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, 'tile-sums': str, 'mma-lora': str, 'mma-prefetch': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
-  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'save-fused' | 'swiglu-store'): boolean | undefined => {
+  const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'save-fused' | 'swiglu-store' | 'tile-sums' | 'mma-lora'): boolean | undefined => {
     const v = values[name];
     if (v !== undefined && v !== 'on' && v !== 'off') throw new Error(`--${name} ${v}: expected on or off`);
     return v === undefined ? undefined : v === 'on';
@@ -57,6 +57,13 @@ async function setup(argv: string[]) {
     const n = Number(values['gemv-mma-rows']);
     if (!(n >= 1)) throw new Error(`--gemv-mma-rows ${values['gemv-mma-rows']}: expected a number ≥ 1 or Infinity`);
     k.matmul.gemvMmaRows = n;
+  }
+  k.matmul.mmaTileSums = onOff('tile-sums') ?? k.matmul.mmaTileSums; // decode on subgroup matrices: Σx² passed as tile sums, both norms fused (on, the default) or not
+  k.matmul.mmaLora = onOff('mma-lora') ?? k.matmul.mmaLora; // the subgroup-matrix matmul's LoRA term on the matrix units (on) or in its epilogue (off, the default)
+  if (values['mma-prefetch'] !== undefined) { // --mma-prefetch 1|2: trips of W and x the one-tile subgroup-matrix matmuls load ahead (default 1)
+    const n = Number(values['mma-prefetch']);
+    if (n !== 1 && n !== 2) throw new Error(`--mma-prefetch ${values['mma-prefetch']}: expected 1 or 2`);
+    k.matmul.mmaPrefetch1 = n;
   }
   if (values['gemv-rowlane-rows'] !== undefined) { // --gemv-rowlane-rows N[,M]: q4 GEMVs of N to M rows of x (default: the kernel's most) take the row-lane body (Infinity: never)
     const [n, mx = k.matmul.gemvRowLaneMaxRows] = values['gemv-rowlane-rows'].split(',').map(Number);
