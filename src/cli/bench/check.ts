@@ -15,7 +15,7 @@ import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { readF32 } from '../../gpu/buffers';
 import { Recorder } from '../../gpu/encoder';
 import { ROWLANE_LANES_OPTIONS } from '../../kernels/gemv_rowlane';
-import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type MatmulOptions, type Weight } from '../../kernels/matmul';
+import { GEMV_LANES_OPTIONS, GEMV_ROWS_OPTIONS, GEMV_STEPS_OPTIONS, MatmulKernel, destroyWeight, stagedLaneOptions, uploadWeight, type LoraEpilogue, type MatmulOptions, type Weight } from '../../kernels/matmul';
 import { dequantizeWeight, packWeight, type WeightHost } from '../../formats/weights';
 import { gemvF16Ref, roundF16 } from '../../reference/gemv_f16';
 import { matmulMmaRef, mmaWeights } from '../../reference/matmul_mma';
@@ -79,6 +79,11 @@ function problem(ctx: GpuContext, M: number, N: number, K: number, seed: number,
   return { M, host, w, x, bias, yIn, lora, want: matmulWeightRef(x, host, M, { bias, yIn, lora }), normW, wantNorm, uUnscaled };
 }
 
+/** problem p's LoRA as the matmul's epilogue, u and B uploaded to `u` and `B`; `uUnscaled`: u made without the norm's rsqrt */
+function loraOf(p: Problem, u: GPUBuffer, B: GPUBuffer, uUnscaled = false): LoraEpilogue {
+  return { u, ldu: p.lora.ldu, B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled };
+}
+
 /** y = yIn + x·Wᵀ + bias + LoRA on the GPU, its relative error; `norm`: x is normed by the GEMV itself (xNorm) */
 async function run(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: MatmulOptions, norm = false): Promise<number> {
   return relError(await runGot(ctx, kernel, p, opts, norm), norm ? p.wantNorm : p.want);
@@ -94,7 +99,7 @@ async function runGot(ctx: GpuContext, kernel: MatmulKernel, p: Problem, opts: M
   const ub = m.upload('check.u', unscaled ? p.uUnscaled : p.lora.u);
   const bb = m.upload('check.B', p.lora.B);
   const rec = new Recorder(ctx, 'check');
-  kernel.encode(rec, xb, p.w, yb, p.M, { ...opts, accumulate: true, xNorm: gb ? { w: gb, eps: EPS } : null, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: unscaled } });
+  kernel.encode(rec, xb, p.w, yb, p.M, { ...opts, accumulate: true, xNorm: gb ? { w: gb, eps: EPS } : null, lora: loraOf(p, ub, bb, unscaled) });
   rec.submit();
   const got = await readF32(ctx.device, yb);
   [xb, yb, ub, bb, gb].forEach((b) => b && m.destroy(b));
@@ -113,7 +118,7 @@ async function runSwiglu(ctx: GpuContext, kernel: MatmulKernel, p: Problem, body
   const gb = norm ? m.upload('check.g', p.normW) : null;
   const yb = m.create('check.h', p.M * I * 4);
   const rec = new Recorder(ctx, 'check');
-  kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'gemv', ...body, ySwiglu: true, xNorm: gb ? { w: gb, eps: EPS } : null, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: norm } });
+  kernel.encode(rec, xb, p.w, yb, p.M, { variant: 'gemv', ...body, ySwiglu: true, xNorm: gb ? { w: gb, eps: EPS } : null, lora: loraOf(p, ub, bb, norm) });
   rec.submit();
   const got = await readF32(ctx.device, yb);
   [gb, xb, ub, bb, yb].forEach((b) => b && m.destroy(b));
@@ -152,7 +157,7 @@ async function checkSave(ctx: GpuContext, kernel: MatmulKernel, check: (name: st
   for (const gemvRowLane of [false, true]) {
     const b = { x: m.upload('check.x', p.x), y: m.upload('check.y', p.yIn), u: m.upload('check.u', p.lora.u), B: m.upload('check.B', p.lora.B), pos: m.upload('check.pos', pos), map: m.upload('check.map', map), dst: m.create('check.dst', D * N * 4) };
     const rec = new Recorder(ctx, 'check');
-    kernel.encode(rec, b.x, p.w, b.y, p.M, { variant: 'gemv', gemvRowLane, accumulate: true, lora: { u: b.u, ldu: p.lora.ldu, B: b.B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 }, save: { pos: b.pos, map: b.map, dst: b.dst } });
+    kernel.encode(rec, b.x, p.w, b.y, p.M, { variant: 'gemv', gemvRowLane, accumulate: true, lora: loraOf(p, b.u, b.B), save: { pos: b.pos, map: b.map, dst: b.dst } });
     rec.submit();
     const dst = await readF32(ctx.device, b.dst);
     const saved = new Float32Array(8 * N);
@@ -546,7 +551,7 @@ async function checkTileSums(ctx: GpuContext, kernel: MatmulKernel, check: (name
       const yb = m.upload('check.y', ys);
       const [xb, ub, bb] = [m.upload('check.x', p.x), m.upload('check.u', p.lora.u), m.upload('check.B', p.lora.B)];
       const rec = new Recorder(ctx, 'check');
-      kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, mmaTiles, accumulate: true, ySumSq: M * N, lora: { u: ub, ldu: p.lora.ldu, B: bb, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2 } });
+      kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, mmaTiles, accumulate: true, ySumSq: M * N, lora: loraOf(p, ub, bb) });
       rec.submit();
       const all = await readF32(ctx.device, yb);
       const y = all.subarray(0, M * N);
@@ -565,13 +570,12 @@ async function checkTileSums(ctx: GpuContext, kernel: MatmulKernel, check: (name
     const xs = new Float32Array(M * K + (M * K) / 16);
     xs.set(p.x);
     xs.set(tileSumsRef(p.x, M, K), M * K);
-    const lora = (u: GPUBuffer, B: GPUBuffer) => ({ u, ldu: p.lora.ldu, B, R: p.lora.R, scale: p.lora.scale, slice1: p.lora.slice1, slice2: p.lora.slice2, uUnscaled: true });
     for (const swiglu of [false, true]) {
       const I = N / 2;
       const [xb, ub, bb, gb] = [m.upload('check.x', xs), m.upload('check.u', p.uUnscaled), m.upload('check.B', p.lora.B), m.upload('check.g', p.normW)];
       const yb = swiglu ? m.create('check.h', M * I * 4) : m.upload('check.y', p.yIn);
       const rec = new Recorder(ctx, 'check');
-      kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, accumulate: !swiglu, ySwiglu: swiglu, xNorm: { w: gb, eps: EPS, tileSums: M * K }, lora: lora(ub, bb) });
+      kernel.encode(rec, xb, p.w, yb, M, { variant: 'gemv', gemvMma: true, accumulate: !swiglu, ySwiglu: swiglu, xNorm: { w: gb, eps: EPS, tileSums: M * K }, lora: loraOf(p, ub, bb, true) });
       rec.submit();
       const got = await readF32(ctx.device, yb);
       const want = swiglu ? swigluRef(matmulWeightRef(rmsnormRef(p.x, p.normW, M, K, EPS), p.host, M, { bias: p.bias, lora: p.lora }), M, I) : p.wantNorm;
