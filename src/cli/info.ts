@@ -9,7 +9,7 @@ export async function runInfo(): Promise<number> {
   const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
   console.log(`device in ${(performance.now() - t0).toFixed(0)} ms`);
   console.log(JSON.stringify({ adapter: ctx.adapter, features: ctx.features, limits: ctx.limits }, null, 1));
-  // the decode matmuls of 9–16 rows run on subgroup matrices (tensor cores) where the device has them (src/kernels/matmul_mma.ts)
+  // the decode matmuls of 9 or more rows (16 a dispatch) run on subgroup matrices (tensor cores) where the device has them (src/kernels/matmul_mma.ts)
   const why = mmaSupport(ctx);
   console.log(`decode matmuls on subgroup matrices: ${why ? `no (${why})` : 'yes'}`);
   const st = await gpuSelfTest(ctx);
