@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GpuContext } from '../gpu/device';
-import { acquireDevice } from '../gpu/device';
-import { nodeGpu } from '../gpu/node';
+import { acquireDevice, parseDisable, type OptionalFeature } from '../gpu/device';
+import { NODE_GPU_FLAGS, nodeGpu } from '../gpu/node';
 import { openFileSource } from '../formats/node-source';
 import { readSafetensors } from '../formats/safetensors';
 import { destroyModel } from '../model/weights';
@@ -31,6 +31,8 @@ export interface GenerateOptions {
   endpoint?: string;
   revision?: string;
   token?: string;
+  /** optional GPU features to leave off (--disable) */
+  disable?: OptionalFeature[];
 }
 
 /** A model folder in Node as ModelFiles (files read on demand, weights through file handles). */
@@ -91,7 +93,7 @@ export async function generateText(gpu: GpuContext, o: GenerateOptions, write: (
   }
 }
 
-const USAGE = 'usage: tabzero generate --model <folder | owner/name> [--adapter <folder>] --prompt "…" [--system "…"] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--bf16] [--endpoint URL] [--revision REV]';
+const USAGE = 'usage: tabzero generate --model <folder | owner/name> [--adapter <folder>] --prompt "…" [--system "…"] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--bf16] [--endpoint URL] [--revision REV] [--disable shader-f16,subgroups,…]';
 
 function usageError(message: string): Error {
   return Object.assign(new Error(message), { name: 'UsageError', hint: USAGE });
@@ -111,7 +113,7 @@ export function parseGenerateArgs(argv: string[]): GenerateOptions {
     args: argv, allowPositionals: true,
     options: {
       model: s, adapter: s, prompt: s, system: s, 'max-tokens': s, temperature: s, 'top-p': s, 'top-k': s, 'min-p': s, seed: s,
-      bf16: { type: 'boolean' }, endpoint: s, revision: s,
+      bf16: { type: 'boolean' }, endpoint: s, revision: s, disable: s,
     },
   });
   if (positionals.length) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -124,13 +126,19 @@ export function parseGenerateArgs(argv: string[]): GenerateOptions {
   };
   if (sampling.maxNewTokens < 1) throw usageError('--max-tokens must be at least 1');
   if (sampling.topP <= 0 || sampling.topP > 1) throw usageError(`--top-p must be in (0, 1], got ${sampling.topP}`);
-  return { model: v.model, adapter: v.adapter, prompt: v.prompt, system: v.system, sampling, linearFormat: v.bf16 ? 'bf16' : 'q4', endpoint: v.endpoint, revision: v.revision };
+  let disable: OptionalFeature[];
+  try {
+    disable = parseDisable(v.disable ?? '');
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+  return { model: v.model, adapter: v.adapter, prompt: v.prompt, system: v.system, sampling, linearFormat: v.bf16 ? 'bf16' : 'q4', endpoint: v.endpoint, revision: v.revision, disable };
 }
 
 /** `tabzero generate …`: the reply on stdout, a one-line summary on stderr. */
 export async function runGenerate(argv: string[]): Promise<number> {
   const o = parseGenerateArgs(argv);
-  const gpu = await acquireDevice(await nodeGpu());
+  const gpu = await acquireDevice(await nodeGpu(NODE_GPU_FLAGS), { disable: o.disable });
   try {
     const r = await generateText(gpu, o, (t) => process.stdout.write(t));
     process.stdout.write('\n');

@@ -1,12 +1,15 @@
 // `tabzero info`: the GPU adapter, its features and limits, and the kernel self-test, in Node.
-import { acquireDevice } from '../gpu/device';
-import { nodeGpu } from '../gpu/node';
+import { parseArgs } from 'node:util';
+import { acquireDevice, parseDisable } from '../gpu/device';
+import { NODE_GPU_FLAGS, nodeGpu } from '../gpu/node';
 import { gpuSelfTest } from '../worker/selftest';
 import { mmaSupport } from '../kernels/matmul_mma';
 
-export async function runInfo(): Promise<number> {
+export async function runInfo(argv: string[] = []): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' } } });
+  const disable = parseDisable(values.disable);
   const t0 = performance.now();
-  const ctx = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
+  const ctx = await acquireDevice(await nodeGpu(NODE_GPU_FLAGS), { disable });
   console.log(`device in ${(performance.now() - t0).toFixed(0)} ms`);
   console.log(JSON.stringify({ adapter: ctx.adapter, features: ctx.features, limits: ctx.limits }, null, 1));
   // the decode matmuls of 9 or more rows (16 a dispatch) run on subgroup matrices (tensor cores) where the device has them (src/kernels/matmul_mma.ts)

@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireDevice } from '../gpu/device';
-import { nodeGpu } from '../gpu/node';
+import { acquireDevice, parseDisable, type OptionalFeature } from '../gpu/device';
+import { NODE_GPU_FLAGS, nodeGpu } from '../gpu/node';
 import { parseQwen2Config } from '../model/config';
 import { buildRandomModel } from '../model/random';
 import { createTokenizer, type TabTokenizer } from '../model/tokenizer';
@@ -21,7 +21,8 @@ import { readCheckpointDir, writeCheckpointDir } from './checkpoint-files';
 
 const USAGE = `usage: tabzero train (--model <folder> | --random-model <config.json> --tokenizer <folder>)
   [--preset NAME] [--set key=value …] [--steps N] [--task countdown | --dataset file.jsonl]
-  [--rewards countdown:1,think_answer_format:0.5] [--metrics out.jsonl] [--checkpoint-dir DIR] [--resume] [--bf16]`;
+  [--rewards countdown:1,think_answer_format:0.5] [--metrics out.jsonl] [--checkpoint-dir DIR] [--resume] [--bf16]
+  [--disable shader-f16,subgroups,chromium-experimental-subgroup-matrix]`;
 
 function usage(message: string): Error {
   return Object.assign(new Error(message), { name: 'UsageError', hint: `${USAGE}\npresets: ${presets.map((p) => JSON.stringify(p.name)).join(', ')}` });
@@ -57,7 +58,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     args: argv,
     options: {
       model: str, 'random-model': str, tokenizer: str, preset: str, set: { type: 'string', multiple: true }, steps: str,
-      dataset: str, task: str, rewards: str, metrics: str, 'checkpoint-dir': str, resume: { type: 'boolean' }, bf16: { type: 'boolean' },
+      dataset: str, task: str, rewards: str, metrics: str, 'checkpoint-dir': str, resume: { type: 'boolean' }, bf16: { type: 'boolean' }, disable: str,
     },
   });
   if (!v.model && !v['random-model']) throw usage('--model or --random-model is required');
@@ -69,7 +70,13 @@ export async function runTrain(argv: string[]): Promise<number> {
     ? { kind: 'dataset', name: v.dataset, jsonl: await readFile(v.dataset, 'utf8'), answerMode: 'auto', seed: cfg.seed }
     : { kind: 'countdown', seed: cfg.seed, minNums: 3, maxNums: 4, template: 'instruct' };
   const rewards = parseRewards(v.rewards ?? (v.dataset ? 'correctness:1,think_answer_format:0.5' : 'countdown:1'));
-  const gpu = await acquireDevice(await nodeGpu(['enable-dawn-features=allow_unsafe_apis']));
+  let disable: OptionalFeature[];
+  try {
+    disable = parseDisable(v.disable ?? '');
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+  const gpu = await acquireDevice(await nodeGpu(NODE_GPU_FLAGS), { disable });
   const linearFormat = v.bf16 ? 'bf16' : 'q4';
   let weights;
   let tok: SessionTokenizer;

@@ -63,6 +63,8 @@ describe('parseGenerateArgs', () => {
     expect(() => parseGenerateArgs(['--model', 'm', '--prompt', 'x', '--max-tokens', '2.5'])).toThrow('--max-tokens must be a non-negative integer, got "2.5"');
     expect(() => parseGenerateArgs(['--model', 'm', '--prompt', 'x', '--temperature', 'hot'])).toThrow('--temperature must be a non-negative number');
     expect(() => parseGenerateArgs(['--model', 'm', '--prompt', 'x', '--top-p', '0'])).toThrow('--top-p must be in (0, 1]');
+    expect(parseGenerateArgs(['--model', 'm', '--prompt', 'x', '--disable', 'shader-f16,subgroups']).disable).toEqual(['shader-f16', 'subgroups']);
+    expect(() => parseGenerateArgs(['--model', 'm', '--prompt', 'x', '--disable', 'f16'])).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining('--disable: unknown feature "f16"') }));
   });
 });
 

@@ -8,13 +8,10 @@ import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
 import { encodeHeat, heatBuffers } from './timing';
+import { NODE_GPU_FLAGS } from '../../gpu/node';
 
-/**
- * nodeGpu flags for benchmarks: unsafe APIs (subgroup-matrix), unquantized timestamps, and shader-f16
- * on NVIDIA's Vulkan driver (Dawn leaves it off there by default, crbug.com/42251215, as Chrome on
- * Linux does; D3D12 and Metal expose it) — so the device's H100/H200 can stand in for a GPU with f16.
- */
-export const BENCH_GPU_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'];
+/** nodeGpu flags for benchmarks: the CLI's (subgroup matrices, shader-f16 on NVIDIA's Vulkan driver) and unquantized timestamps. */
+export const BENCH_GPU_FLAGS = [...NODE_GPU_FLAGS, 'disable-dawn-features=timestamp_quantization'];
 
 /** Query pairs per submission (WebGPU allows 4096 queries per set). */
 const PAIRS = 2048;
