@@ -2,7 +2,7 @@
 // and before the kernel: w_setup() (the code-byte table), w_load() (a lane's 32 weights of a chunk),
 // put_w() (decoded to f16 into workgroup memory). MMA_DECODE picks the decode.
 var<workgroup> lut2: array<u32, 256>;      // code byte b → the f16 pair (codebook[b & 15], codebook[b >> 4])
-override MMA_DECODE: u32 = 0;              // 0: code bytes through lut2; 1: each code's value by a subgroup shuffle from lane code (cbh)
+override MMA_DECODE: u32 = 0;              // 0: code bytes through lut2; 1: each code's value by a subgroup shuffle from lane code (cbh); 2: the same written out word by word (put_w_words)
 
 /** A lane's 32 weights of a chunk as loaded: their codes (one 16-byte load) and their block's scale. */
 struct WRaw { q: vec4<u32>, s: f32 }
@@ -27,6 +27,7 @@ fn w_load(row: u32, chunk: u32, h: u32, K: u32) -> WRaw {
  * chunk) swaps its words 0, 1 with 2, 3 (v ^ 4), `flip` (rows 8–15) its words' 16-bit halves (v ^ 1).
  */
 fn put_w(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
+  if (MMA_DECODE == 2u) { put_w_words(at, r, cbh, h, flip); return; }
   let s2 = vec2<f16>(f16(r.s));
   let q = select(r.q, r.q.zwxy, h);
   for (var c = 0u; c < 4u; c++) {
@@ -46,3 +47,30 @@ fn put_w(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
   }
 }
 
+
+/** codebook values of byte b's two codes (low nibble first) as an f16 pair, by two shuffles from the lanes holding them */
+fn code_pair(b: u32, cbh: u32) -> vec2<f16> {
+  return bitcast<vec2<f16>>(subgroupShuffle(cbh, b & 15u) | (subgroupShuffle(cbh, b >> 4u) << 16u));
+}
+
+/** one code word (8 weights) times s2 into ws[at + v] (bytes 0, 1) and ws[at + (v ^ 1)] (bytes 2, 3); `flip` swaps its 16-bit halves first */
+fn put_word(at: u32, v: u32, q: u32, s2: vec2<f16>, cbh: u32, flip: bool) {
+  let w = select(q, (q >> 16u) | (q << 16u), flip);
+  ws[at + v] = vec4<f16>(code_pair(w & 255u, cbh) * s2, code_pair((w >> 8u) & 255u, cbh) * s2);
+  ws[at + (v ^ 1u)] = vec4<f16>(code_pair((w >> 16u) & 255u, cbh) * s2, code_pair(w >> 24u, cbh) * s2);
+}
+
+/**
+ * put_w's shuffle decode (MMA_DECODE 2) with no loop, no local array and no run-time vector index — the
+ * same stores in the same places (word c of the swapped code vec4 to v = 2c ^ sw) — in case the driver's
+ * compiler keeps put_w's loops (a local array indexed at run time can live in slow local memory).
+ */
+fn put_w_words(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
+  let s2 = vec2<f16>(f16(r.s));
+  let q = select(r.q, r.q.zwxy, h);
+  let sw = select(0u, 4u, h) ^ select(0u, 1u, flip);
+  put_word(at, sw, q.x, s2, cbh, flip);
+  put_word(at, 2u ^ sw, q.y, s2, cbh, flip);
+  put_word(at, 4u ^ sw, q.z, s2, cbh, flip);
+  put_word(at, 6u ^ sw, q.w, s2, cbh, flip);
+}

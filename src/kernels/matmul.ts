@@ -144,8 +144,8 @@ export interface MatmulOptions {
   mmaDebug?: 0 | 1 | 2 | 3;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
   mmaPrefetch?: 1 | 2;
-  /** the subgroup-matrix matmul: decode code bytes through a table (0, default) or each code by a subgroup shuffle (1) */
-  mmaDecode?: 0 | 1;
+  /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1, MatmulKernel.mmaDecode's default), or that written out word by word (2: no loop, no local array) */
+  mmaDecode?: 0 | 1 | 2;
   /**
    * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
    * (whole tiles in every part): it also stores Σy² of each 16-column tile of each row it stores (bias,
@@ -440,7 +440,7 @@ export class MatmulKernel {
    */
   gemvMmaRows = 9;
   /** the subgroup-matrix matmul's decode of W (MatmulOptions.mmaDecode): 1, each code by a subgroup shuffle (run 5 above; streamed gate|up at 16 rows 39.9 → 37.7 µs) */
-  mmaDecode: 0 | 1 = 1;
+  mmaDecode: 0 | 1 | 2 = 1;
   /**
    * Decode layers fuse an RMSNorm into the matmul after it where that runs on subgroup matrices in at
    * most this many workgroups (mmaNormFor; src/model/layer.ts): each workgroup reads its rows of x once

@@ -458,10 +458,10 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       const p = problem(ctx, M, N, K, N + K + M);
       const at = `M=${M} N=${N} K=${K}`;
       const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
-      for (const mmaDecode of [0, 1] as const) {
+      for (const mmaDecode of [0, 1, 2] as const) {
         for (const mmaTiles of MMA_TILES_OPTIONS) {
           const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaDecode });
-          const how = `mma NT=${mmaTiles}${mmaDecode ? ' shuffle decode' : ''} ${at}`;
+          const how = `mma NT=${mmaTiles}${['', ' shuffle decode', ' shuffle decode word by word'][mmaDecode]} ${at}`;
           check(how, relError(got, p.want));
           checkModel(`${how} against its f16 model`, relError(got, model));
         }

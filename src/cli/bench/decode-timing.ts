@@ -251,7 +251,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
     // the decode matmuls on subgroup matrices from how many rows of x, q|k|v's norm in them, the LM head too (devices with them only; without, every choice is the GEMVs')
-    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, 0 | 1, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
+    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, 0 | 1 | 2, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma };
   } finally {
     timer.destroy();
@@ -273,10 +273,11 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
 export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['gate|up reads f16 xn from 9 rows', 9]];
 
 /** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode), the norms fused into those of at most so many workgroups (mmaNormWorkgroups), the bf16 LM head on them too (mmaBf16), Σx² passed as tile sums (mmaTileSums), the LoRA term on the matrix units (mmaLora), trips loaded ahead at one tile a workgroup (mmaPrefetch1)] */
-export const MMA_CHOICES: Array<[string, number, 0 | 1, number, boolean, boolean, boolean, 1 | 2]> = [
+export const MMA_CHOICES: Array<[string, number, 0 | 1 | 2, number, boolean, boolean, boolean, 1 | 2]> = [
   ['GEMVs', Infinity, 1, 256, true, false, false, 1], ['subgroup matrices from 9 rows, norm kernels, q4 only', 9, 1, 0, false, false, false, 1], ['norm fused into q|k|v, q4 only', 9, 1, 256, false, false, false, 1],
   ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false, false, 1], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true, false, 1],
   ['tile sums, LoRA term on the matrix units', 9, 1, 256, true, true, true, 1], ['tile sums, LoRA on the matrix units, 2 trips ahead at one tile', 9, 1, 256, true, true, true, 2],
+  ['tile sums, the decode word by word', 9, 2, 256, true, true, false, 1],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
