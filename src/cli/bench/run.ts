@@ -7,6 +7,8 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
+import { benchMmaWaves, MMA_WAVES_COUNTS } from './mma-waves';
+import { mmaSupport } from '../../kernels/matmul_mma';
 import { nodeGpu } from '../../gpu/node';
 import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { CopyKernel } from '../../kernels/copy';
@@ -57,6 +59,8 @@ export async function runBench(argv: string[]): Promise<number> {
       'stream-set': { type: 'string', default: 'default' },
       // --fma-peak: only the multiply-add probes, f32 and (with shader-f16) f16 (fma-peak.ts: the ceiling a many-row GEMV could reach)
       'fma-peak': { type: 'boolean', default: false },
+      // --mma-waves: only the subgroup-matrix matmul alone at a growing number of workgroups (mma-waves.ts: how many an SM holds)
+      'mma-waves': { type: 'boolean', default: false },
     },
   });
   const disable = parseDisable(values.disable);
@@ -71,6 +75,13 @@ export async function runBench(argv: string[]): Promise<number> {
   if (values['fma-peak']) {
     const r = await benchFmaPeak(ctx, quick ? 4 : 132 * 16, quick ? 16 : 2048);
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, fmaPeak: r }, null, 2));
+    return 0;
+  }
+  if (values['mma-waves']) {
+    const why = mmaSupport(ctx);
+    if (why) throw new Error(`--mma-waves: the subgroup-matrix matmul cannot run here (${why})`);
+    const r = await benchMmaWaves(ctx, await MatmulKernel.create(ctx), [1, 2], quick ? [1, 2, 4] : MMA_WAVES_COUNTS);
+    if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, mmaWaves: r }, null, 2));
     return 0;
   }
   if (values.stream) {
