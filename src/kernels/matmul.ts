@@ -142,6 +142,8 @@ export interface MatmulOptions {
   mmaTiles?: number;
   /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both */
   mmaDebug?: 0 | 1 | 2 | 3;
+  /** the subgroup-matrix matmul, benchmarks only (wrong results): its workgroup arrays cut to 1 KiB each (how many workgroups an SM then holds: bench --mma-waves) */
+  mmaDebugSmem?: boolean;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
   mmaPrefetch?: 1 | 2;
   /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1, MatmulKernel.mmaDecode's default), or that written out word by word (2: no loop, no local array) */
@@ -439,8 +441,12 @@ export class MatmulKernel {
    * (run 4: G = 8 2.890 → 4.275 ms with an earlier decode), so not below 9.
    */
   gemvMmaRows = 9;
-  /** the subgroup-matrix matmul's decode of W (MatmulOptions.mmaDecode): 1, each code by a subgroup shuffle (run 5 above; streamed gate|up at 16 rows 39.9 → 37.7 µs) */
-  mmaDecode: 0 | 1 | 2 = 1;
+  /**
+   * the subgroup-matrix matmul's decode of W (MatmulOptions.mmaDecode): each code by a subgroup shuffle (1: run 5 above; streamed
+   * gate|up at 16 rows 39.9 → 37.7 µs), written out word by word (2). H100, 2026-12-07 twenty-fourth session, one call: G = 16 step
+   * pass 3.274 → 3.208 ms (LoRA 4.037 → 3.989), G = 32 6.143 → 6.100 (7.254 → 7.206); streamed gate|up 37.5 → 37.0 µs.
+   */
+  mmaDecode: 0 | 1 | 2 = 2;
   /**
    * Decode layers fuse an RMSNorm into the matmul after it where that runs on subgroup matrices in at
    * most this many workgroups (mmaNormFor; src/model/layer.ts): each workgroup reads its rows of x once
@@ -459,10 +465,14 @@ export class MatmulKernel {
   /**
    * The subgroup-matrix matmul takes the LoRA term as one more 16 × 16 × 16 product a tile (u·scale and
    * B rounded to f16; its loads before the walk) where it can (mmaLoraFor), instead of 32 loads and 16
-   * multiply-adds a thread in its epilogue. Off until timed on a GPU (bench-rollout --choices mma).
+   * multiply-adds a thread in its epilogue. H100, 2026-12-07 twenty-fourth session, one call (bench-rollout --choices mma): the
+   * step pass with LoRA at G = 16 4.037 → 3.761 ms, G = 32 7.254 → 6.847 (without LoRA unchanged: 3.274 / 3.267).
    */
-  mmaLora = false;
-  /** trips of W and x the subgroup-matrix matmul loads ahead where it takes one tile a workgroup (q|k|v, o, down: ≤ 128 workgroups, one an SM): 1 or 2 (MatmulOptions.mmaPrefetch) */
+  mmaLora = true;
+  /**
+   * trips of W and x the subgroup-matrix matmul loads ahead where it takes one tile a workgroup (q|k|v, o, down): 1 or 2
+   * (MatmulOptions.mmaPrefetch). 2 was slower (same call as mmaLora: G = 16 3.267 → 3.373 ms, streamed down 26.2 → 28.8 µs).
+   */
   mmaPrefetch1: 1 | 2 = 1;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
@@ -578,7 +588,7 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode };
+          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode, ...(opts.mmaDebugSmem ? { X_VEC4: 128, CHUNK_VEC4: 128, RESULTS_F32: 256 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);

@@ -72,7 +72,7 @@ describe('subgroup-matrix matmul', () => {
     const cases: Array<[string, number, MatmulOptions]> = [
       ...MMA_TILES_OPTIONS.map((t): [string, number, MatmulOptions] => [`${t} tiles, LoRA, accumulate`, 16, { mmaTiles: t, lora, accumulate: true }]),
       ['9 rows, table decode', 9, { mmaDecode: 0 }],
-      ['2 tiles, shuffle decode word by word', 16, { mmaTiles: 2, mmaDecode: 2 }],
+      ['2 tiles, shuffle decode in loops', 16, { mmaTiles: 2, mmaDecode: 1 }],
       ['2 trips ahead, LoRA, accumulate', 16, { mmaPrefetch: 2, lora, accumulate: true }],
       ['SwiGLU store, LoRA', 16, { ySwiglu: true, lora }],
       ['SwiGLU store, 8 tiles', 3, { ySwiglu: true, mmaTiles: 8 }],

@@ -3,7 +3,8 @@
 // number of workgroups (N = 16 · tiles · workgroups). Were each workgroup's time fixed and an SM to
 // hold O of them, the time would step up past every multiple of O · SMs (a new wave); a time that
 // grows smoothly says the SMs' throughput, not the residency, bounds the kernel. gate|up runs 560
-// workgroups at 2 tiles, down and o 96, q|k|v 128 at 1 (matmul_mma.ts).
+// workgroups at 2 tiles, down and o 96, q|k|v 128 at 1 (matmul_mma.ts). H100, 2026-12-07: steps every
+// 132 workgroups at 1 and 2 tiles — one workgroup an SM at a time.
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
 import { destroyWeight, uploadWeight, type MatmulKernel, type MatmulOptions } from '../../kernels/matmul';
@@ -11,6 +12,8 @@ import { GpuTimer } from './gpu-timer';
 import { quantizeQ4Fast } from './weights';
 
 export interface MmaWavesRow {
+  /** MmaWavesVariant.name */
+  variant: string;
   tiles: number;
   workgroups: number;
   N: number;
@@ -21,7 +24,22 @@ export interface MmaWavesRow {
 
 export const MMA_WAVES_COUNTS = [33, 66, 132, 198, 264, 330, 396, 462, 528, 594, 660, 792, 924];
 
-export async function benchMmaWaves(ctx: GpuContext, kernel: MatmulKernel, tiles: number[] = [1, 2], counts: number[] = MMA_WAVES_COUNTS, K = 1536): Promise<MmaWavesRow[] | null> {
+/** A kernel the sweep times: its name, tiles a workgroup, options, and at which workgroup counts (MMA_WAVES_COUNTS if absent). */
+export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOptions; counts?: number[] }
+
+/**
+ * The sweep: the kernel at 1 and 2 tiles a workgroup, then (wrong results, timing only) what holds a second workgroup
+ * off an SM — registers or workgroup memory: without the decode and the products (fewer registers, same memory),
+ * with every workgroup array cut to 1 KiB (same code, little memory), and both.
+ */
+export const MMA_WAVES_VARIANTS: MmaWavesVariant[] = [
+  { name: 'NT=1', tiles: 1 },
+  { name: 'NT=2', tiles: 2 },
+  ...([['no decode, no products', { mmaDebug: 3 }], ['arrays cut to 1 KiB', { mmaDebugSmem: true }], ['neither, arrays cut', { mmaDebug: 3, mmaDebugSmem: true }]] as Array<[string, MatmulOptions]>)
+    .map(([name, opts]) => ({ name: `NT=2 ${name}`, tiles: 2, opts, counts: [66, 132, 198, 264, 396, 528, 660, 924] })),
+];
+
+export async function benchMmaWaves(ctx: GpuContext, kernel: MatmulKernel, variants: MmaWavesVariant[] = MMA_WAVES_VARIANTS, counts: number[] = MMA_WAVES_COUNTS, K = 1536): Promise<MmaWavesRow[] | null> {
   const timer = GpuTimer.create(ctx);
   if (!timer) return null;
   const m = ctx.memory;
@@ -29,18 +47,19 @@ export async function benchMmaWaves(ctx: GpuContext, kernel: MatmulKernel, tiles
   const x = m.upload('waves.x', Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37)));
   const rows: MmaWavesRow[] = [];
   try {
-    for (const nt of tiles) {
-      for (const wgs of counts) {
+    for (const v of variants) {
+      const nt = v.tiles;
+      for (const wgs of v.counts ?? counts) {
         const N = 16 * nt * wgs;
         const w = uploadWeight(ctx, { format: 'q4', N, K, q: quantizeQ4Fast(N, K, N + K) }, `waves.${N}`);
         const y = m.create('waves.y', M * N * 4);
-        const opts: MatmulOptions = { variant: 'gemv', gemvMma: true, mmaTiles: nt };
+        const opts: MatmulOptions = { variant: 'gemv', gemvMma: true, mmaTiles: nt, ...v.opts };
         try {
           const [ms] = await timer.median([(rec: Recorder) => kernel.encode(rec, x, w, y, M, opts)], 5);
-          rows.push({ tiles: nt, workgroups: wgs, N, K, ms });
-          console.log(`  mma waves NT=${nt}: ${wgs} workgroups (N ${N}, K ${K}, 16 rows): ${(ms * 1000).toFixed(2)} µs`);
+          rows.push({ variant: v.name, tiles: nt, workgroups: wgs, N, K, ms });
+          console.log(`  mma waves ${v.name}: ${wgs} workgroups (N ${N}, K ${K}, 16 rows): ${(ms * 1000).toFixed(2)} µs`);
         } catch (e) {
-          console.log(`  mma waves NT=${nt} ${wgs} workgroups: not run (${(e as Error).message.slice(0, 120)})`);
+          console.log(`  mma waves ${v.name}, ${wgs} workgroups: not run (${(e as Error).message.slice(0, 120)})`);
         } finally {
           m.destroy(y);
           destroyWeight(ctx, w);

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
-import { benchMmaWaves, MMA_WAVES_COUNTS } from './mma-waves';
+import { benchMmaWaves, MMA_WAVES_VARIANTS } from './mma-waves';
 import { mmaSupport } from '../../kernels/matmul_mma';
 import { nodeGpu } from '../../gpu/node';
 import { BENCH_GPU_FLAGS } from './gpu-timer';
@@ -80,7 +80,7 @@ export async function runBench(argv: string[]): Promise<number> {
   if (values['mma-waves']) {
     const why = mmaSupport(ctx);
     if (why) throw new Error(`--mma-waves: the subgroup-matrix matmul cannot run here (${why})`);
-    const r = await benchMmaWaves(ctx, await MatmulKernel.create(ctx), [1, 2], quick ? [1, 2, 4] : MMA_WAVES_COUNTS);
+    const r = await benchMmaWaves(ctx, await MatmulKernel.create(ctx), quick ? MMA_WAVES_VARIANTS.map((v) => ({ ...v, counts: [1, 2] })) : MMA_WAVES_VARIANTS);
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, mmaWaves: r }, null, 2));
     return 0;
   }
