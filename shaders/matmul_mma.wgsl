@@ -11,7 +11,8 @@
 // subgroups whose partial 16 × 16 results are added at the end. Per trip the workgroup stages the KS
 // chunks of x (16 rows × 64, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
 // chunk of W to f16 (put_w), then takes 4 products of 16 × 16 × 16. A subgroup's next chunk of weights
-// and x are loaded before the trip's products, so their latency overlaps them (PF = 2: two trips ahead).
+// and x are loaded before the trip's products, so their latency overlaps them (PF = 2: two trips ahead; PF = 0:
+// each trip loads its own at its start — fewer registers live across the products, no overlap).
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
@@ -45,7 +46,7 @@ fn x_chunk(xrow: u32, c: u32, chunks: u32, xc: u32, xok: bool) -> vec4<f32> {
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;
 override LORA_MMA: bool = false;
-override PF: u32 = 1;                 // trips of W and x loaded ahead: 1, or 2 (more loads in flight, more registers)
+override PF: u32 = 1;                 // trips of W and x loaded ahead: 0, 1, or 2 (more loads in flight, more registers)
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
@@ -123,6 +124,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * 8u; // this lane's 8 vec4<f16> of W in ws
   workgroupBarrier(); // w_setup's tables
   for (var it = 0u; it < trips; it++) {
+    if (PF == 0u) { // this trip's weights and x, loaded now (the ones before the loop were trip 0's)
+      if (it > 0u) {
+        raw = w_load(row, min(q + it * KS, chunks - 1u), lane & 1u, p.K);
+        for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, it * KS + i, chunks, xc, xok); }
+      }
+    }
     for (var i = 0u; i < KS; i++) {
       var xn = xv[i];
       if (X_NORM) { xn *= rsq * norm_g(min(it * KS + i, chunks - 1u) * 16u + xc); }
@@ -134,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       raw = raw2;
       raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
       for (var i = 0u; i < KS; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * KS + i, chunks, xc, xok); }
-    } else {
+    } else if (PF == 1u) {
       raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
       for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, (it + 1u) * KS + i, chunks, xc, xok); }
     }

@@ -144,8 +144,8 @@ export interface MatmulOptions {
   mmaDebug?: 0 | 1 | 2 | 3;
   /** the subgroup-matrix matmul, benchmarks only (wrong results): its workgroup arrays cut to 1 KiB each (how many workgroups an SM then holds: bench --mma-waves) */
   mmaDebugSmem?: boolean;
-  /** the subgroup-matrix matmul: trips of W and x loaded ahead (1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
-  mmaPrefetch?: 1 | 2;
+  /** the subgroup-matrix matmul: trips of W and x loaded ahead (0: each trip loads its own, 1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
+  mmaPrefetch?: 0 | 1 | 2;
   /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1, MatmulKernel.mmaDecode's default), or that written out word by word (2: no loop, no local array) */
   mmaDecode?: 0 | 1 | 2;
   /**

@@ -466,11 +466,14 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
       }
-      // W and x loaded two trips ahead
+      // W and x loaded two trips ahead, or each trip's at its start
       for (const mmaTiles of [1, 2] as const) {
-        const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaPrefetch: 2 });
-        check(`mma NT=${mmaTiles} 2 trips ahead ${at}`, relError(got, p.want));
-        checkModel(`mma NT=${mmaTiles} 2 trips ahead ${at} against its f16 model`, relError(got, model));
+        for (const mmaPrefetch of [0, 2] as const) {
+          const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaPrefetch });
+          const how = `mma NT=${mmaTiles} ${mmaPrefetch ? '2 trips ahead' : 'loads at the trip start'} ${at}`;
+          check(how, relError(got, p.want));
+          checkModel(`${how} against its f16 model`, relError(got, model));
+        }
       }
       // the RMSNorm applied as x is staged (the decode q|k|v and gate|up), its LoRA u without the rsqrt (uUnscaled), and with the SwiGLU store
       for (const mmaTiles of [1, 2] as const) {

@@ -88,7 +88,7 @@ export const STREAM_F16_VARIANTS: StreamVariant[] = [
 /**
  * The subgroup-matrix sweep (bench --stream --stream-set mma; devices with 16×16×16 f16 subgroup
  * matrices): the engine's f32 and f16-x GEMVs against the subgroup-matrix matmul (matmul_mma.ts) at its
- * default layout, each tile count a workgroup, the table decode, the shuffle decode written out word by word, loads two trips ahead, and where its time goes.
+ * default layout, each tile count a workgroup, the table decode, the shuffle decode in loops, loads two trips ahead or at each trip's start, and where its time goes.
  */
 export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },
@@ -97,7 +97,8 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   ...[1, 2, 4].map((t) => ({ name: `mma NT=${t}`, opts: { gemvMma: true, mmaTiles: t } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} table decode`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 0 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} 2 trips ahead`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 2 } as MatmulOptions })),
-  ...[1, 2].map((t) => ({ name: `mma NT=${t} decode word by word`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 2 } as MatmulOptions })),
+  ...[1, 2].map((t) => ({ name: `mma NT=${t} decode in loops`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 1 } as MatmulOptions })),
+  ...[1, 2].map((t) => ({ name: `mma NT=${t} loads at the trip start`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 0 } as MatmulOptions })),
   // where its time goes (wrong results, not compared): without the products, without decoding W, neither
   { name: 'mma NT=2 no products', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 1 } },
   { name: 'mma NT=2 no decode', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 2 } },

@@ -28,13 +28,16 @@ export const MMA_WAVES_COUNTS = [33, 66, 132, 198, 264, 330, 396, 462, 528, 594,
 export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOptions; counts?: number[] }
 
 /**
- * The sweep: the kernel at 1 and 2 tiles a workgroup, then (wrong results, timing only) what holds a second workgroup
+ * The sweep: the kernel at 1 and 2 tiles a workgroup, with each trip loading its own W and x (fewer registers live
+ * across the products), then (wrong results, timing only) what holds a second workgroup
  * off an SM — registers or workgroup memory: without the decode and the products (fewer registers, same memory),
  * with every workgroup array cut to 1 KiB (same code, little memory), and both.
  */
 export const MMA_WAVES_VARIANTS: MmaWavesVariant[] = [
   { name: 'NT=1', tiles: 1 },
   { name: 'NT=2', tiles: 2 },
+  { name: 'NT=1 loads at the trip start', tiles: 1, opts: { mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
+  { name: 'NT=2 loads at the trip start', tiles: 2, opts: { mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
   ...([['no decode, no products', { mmaDebug: 3 }], ['arrays cut to 1 KiB', { mmaDebugSmem: true }], ['neither, arrays cut', { mmaDebug: 3, mmaDebugSmem: true }]] as Array<[string, MatmulOptions]>)
     .map(([name, opts]) => ({ name: `NT=2 ${name}`, tiles: 2, opts, counts: [66, 132, 198, 264, 396, 528, 660, 924] })),
 ];
