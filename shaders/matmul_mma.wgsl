@@ -50,6 +50,7 @@ override PF: u32 = 1;                 // trips of W and x loaded ahead: 0, 1, or
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
+override MMA_SERIAL: bool = false;     // a barrier between the trip's 4 products and between the decode's 4 words: loads cannot be hoisted past them (fewer registers live; bench --mma-waves)
 const SGW = 32u;                      // subgroup width
 const SGS = 8u;                       // subgroups a workgroup
 override KS: u32 = SGS / NT;          // subgroups splitting a tile's chunks
@@ -148,6 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     workgroupBarrier();
     if (MMA_DEBUG != 1u && MMA_DEBUG != 3u) {
       for (var kk = 0u; kk < 4u; kk++) {
+        if (MMA_SERIAL && kk > 0u) { workgroupBarrier(); }
         // offsets and strides count the arrays' vec4<f16>
         let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, q * 16u * STR4 + kk * 4u, STR4);
         let b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, s * 16u * STR4 + kk * 4u, STR4);

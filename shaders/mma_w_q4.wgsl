@@ -70,7 +70,10 @@ fn put_w_words(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
   let q = select(r.q, r.q.zwxy, h);
   let sw = select(0u, 4u, h) ^ select(0u, 1u, flip);
   put_word(at, sw, q.x, s2, cbh, flip);
+  if (MMA_SERIAL) { workgroupBarrier(); } // (matmul_mma.wgsl's override: the words' shuffles not hoisted together)
   put_word(at, 2u ^ sw, q.y, s2, cbh, flip);
+  if (MMA_SERIAL) { workgroupBarrier(); }
   put_word(at, 4u ^ sw, q.z, s2, cbh, flip);
+  if (MMA_SERIAL) { workgroupBarrier(); }
   put_word(at, 6u ^ sw, q.w, s2, cbh, flip);
 }

@@ -75,6 +75,7 @@ describe('subgroup-matrix matmul', () => {
       ['2 tiles, shuffle decode in loops', 16, { mmaTiles: 2, mmaDecode: 1 }],
       ['2 trips ahead, LoRA, accumulate', 16, { mmaPrefetch: 2, lora, accumulate: true }],
       ['loads at the trip start, LoRA', 16, { mmaPrefetch: 0, lora }],
+      ['serial (barriers between products and words)', 16, { mmaSerial: true }],
       ['SwiGLU store, LoRA', 16, { ySwiglu: true, lora }],
       ['SwiGLU store, 8 tiles', 3, { ySwiglu: true, mmaTiles: 8 }],
     ];

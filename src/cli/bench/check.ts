@@ -474,6 +474,9 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
           check(how, relError(got, p.want));
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
+        const serial = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaSerial: true });
+        check(`mma NT=${mmaTiles} serial ${at}`, relError(serial, p.want));
+        checkModel(`mma NT=${mmaTiles} serial ${at} against its f16 model`, relError(serial, model));
       }
       // the RMSNorm applied as x is staged (the decode q|k|v and gate|up), its LoRA u without the rsqrt (uUnscaled), and with the SwiGLU store
       for (const mmaTiles of [1, 2] as const) {

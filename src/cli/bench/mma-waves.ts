@@ -38,6 +38,8 @@ export const MMA_WAVES_VARIANTS: MmaWavesVariant[] = [
   { name: 'NT=2', tiles: 2 },
   { name: 'NT=1 loads at the trip start', tiles: 1, opts: { mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
   { name: 'NT=2 loads at the trip start', tiles: 2, opts: { mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
+  { name: 'NT=2 serial (barriers between products and words)', tiles: 2, opts: { mmaSerial: true }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
+  { name: 'NT=2 serial, loads at the trip start', tiles: 2, opts: { mmaSerial: true, mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
   ...([['no decode, no products', { mmaDebug: 3 }], ['arrays cut to 1 KiB', { mmaDebugSmem: true }], ['neither, arrays cut', { mmaDebug: 3, mmaDebugSmem: true }]] as Array<[string, MatmulOptions]>)
     .map(([name, opts]) => ({ name: `NT=2 ${name}`, tiles: 2, opts, counts: [66, 132, 198, 264, 396, 528, 660, 924] })),
 ];
