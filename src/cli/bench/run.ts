@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { acquireDevice, parseDisable, type GpuContext } from '../../gpu/device';
 import { benchMmaWaves, MMA_WAVES_VARIANTS } from './mma-waves';
+import { benchOccupancy } from './occupancy';
 import { mmaSupport } from '../../kernels/matmul_mma';
 import { nodeGpu } from '../../gpu/node';
 import { BENCH_GPU_FLAGS } from './gpu-timer';
@@ -61,6 +62,8 @@ export async function runBench(argv: string[]): Promise<number> {
       'fma-peak': { type: 'boolean', default: false },
       // --mma-waves: only the subgroup-matrix matmul alone at a growing number of workgroups (mma-waves.ts: how many an SM holds)
       'mma-waves': { type: 'boolean', default: false },
+      // --occupancy: only the residency probe (occupancy.ts: workgroups an SM by workgroup memory, with and without a subgroup-matrix product)
+      occupancy: { type: 'boolean', default: false },
     },
   });
   const disable = parseDisable(values.disable);
@@ -75,6 +78,12 @@ export async function runBench(argv: string[]): Promise<number> {
   if (values['fma-peak']) {
     const r = await benchFmaPeak(ctx, quick ? 4 : 132 * 16, quick ? 16 : 2048);
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, fmaPeak: r }, null, 2));
+    return 0;
+  }
+  if (values.occupancy) {
+    const matrix = mmaSupport(ctx) ? [false] : [false, true];
+    const r = await benchOccupancy(ctx, quick ? { smemKiB: [4], counts: [1, 2], iters: 64, matrix } : { matrix });
+    if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, occupancy: r }, null, 2));
     return 0;
   }
   if (values['mma-waves']) {

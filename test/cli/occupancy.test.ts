@@ -1,0 +1,34 @@
+// The residency probe of `bench --occupancy` (occupancy.ts): it runs on SwiftShader and computes its CPU
+// model's values (so the chain is not optimized away), and its subgroup-matrix variant compiles (null backend).
+import { describe, expect, it } from 'vitest';
+import { readF32 } from '../../src/gpu/buffers';
+import { Recorder } from '../../src/gpu/encoder';
+import { occupancyProbeRef, occupancyProbeSource } from '../../src/cli/bench/occupancy';
+import { acquireDevice } from '../../src/gpu/device';
+import { nodeGpu } from '../../src/gpu/node';
+import { testGpu } from '../helpers/gpu';
+
+describe('occupancy probe', () => {
+  it('runs and matches its CPU model', async () => {
+    const ctx = await testGpu();
+    const [wgs, smem, iters] = [3, 64, 50];
+    const pl = ctx.pipelines.getSync('occupancy_probe', occupancyProbeSource(false), { SMEM_VEC4: smem, ITERS: iters });
+    const out = ctx.memory.create('out', wgs * 4);
+    const rec = new Recorder(ctx, 'probe');
+    rec.dispatch(pl, null, [out], [wgs]);
+    rec.submit();
+    const got = await readF32(ctx.device, out, wgs);
+    for (let w = 0; w < wgs; w++) expect(got[w]).toBeCloseTo(occupancyProbeRef(w, smem, iters), 4);
+    ctx.memory.destroy(out);
+  });
+
+  it('compiles with the subgroup-matrix product (null backend with unsafe APIs: the matrices)', async () => {
+    const { device: d } = await acquireDevice(await nodeGpu(['backend=null', 'enable-dawn-features=allow_unsafe_apis']));
+    d.pushErrorScope('validation');
+    const m = d.createShaderModule({ code: occupancyProbeSource(true) });
+    const errors = (await m.getCompilationInfo()).messages.filter((x) => x.type === 'error').map((x) => `${x.lineNum}:${x.linePos} ${x.message}`);
+    d.createComputePipeline({ layout: 'auto', compute: { module: m, entryPoint: 'main', constants: { SMEM_VEC4: 256, ITERS: 64 } } });
+    const e = await d.popErrorScope();
+    expect([...errors, ...(e ? [e.message] : [])]).toEqual([]);
+  });
+});
