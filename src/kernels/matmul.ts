@@ -142,8 +142,6 @@ export interface MatmulOptions {
   mmaTiles?: number;
   /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both */
   mmaDebug?: 0 | 1 | 2 | 3;
-  /** the subgroup-matrix matmul, benchmarks only (wrong results): its workgroup arrays cut to 1 KiB each (how many workgroups an SM then holds: bench --mma-waves) */
-  mmaDebugSmem?: boolean;
   /** the subgroup-matrix matmul, benchmarks: barriers between a trip's products and between the decode's words, so their loads are not hoisted together (fewer registers live: bench --mma-waves) */
   mmaSerial?: boolean;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (0: each trip loads its own, 1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
@@ -590,7 +588,7 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode, ...(opts.mmaDebugSmem ? { X_VEC4: 128, CHUNK_VEC4: 128, RESULTS_F32: 256 } : {}), ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
+          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);
