@@ -32,14 +32,15 @@ export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOpt
  * its own W and x; barriers between the products and between the decode's words, MMA_SERIAL); and, wrong results,
  * timing only, without the decode and the products. (Workgroup memory apart from this kernel: bench --occupancy.)
  */
+const PROBE_COUNTS = [66, 132, 198, 264, 396, 528, 660, 924];
 export const MMA_WAVES_VARIANTS: MmaWavesVariant[] = [
   { name: 'NT=1', tiles: 1 },
   { name: 'NT=2', tiles: 2 },
-  { name: 'NT=1 loads at the trip start', tiles: 1, opts: { mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
-  { name: 'NT=2 loads at the trip start', tiles: 2, opts: { mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
-  { name: 'NT=2 serial (barriers between products and words)', tiles: 2, opts: { mmaSerial: true }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
-  { name: 'NT=2 serial, loads at the trip start', tiles: 2, opts: { mmaSerial: true, mmaPrefetch: 0 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
-  { name: 'NT=2 no decode, no products', tiles: 2, opts: { mmaDebug: 3 }, counts: [66, 132, 198, 264, 396, 528, 660, 924] },
+  { name: 'NT=1 loads at the trip start', tiles: 1, opts: { mmaPrefetch: 0 }, counts: PROBE_COUNTS },
+  { name: 'NT=2 loads at the trip start', tiles: 2, opts: { mmaPrefetch: 0 }, counts: PROBE_COUNTS },
+  { name: 'NT=2 serial (barriers between products and words)', tiles: 2, opts: { mmaSerial: true }, counts: PROBE_COUNTS },
+  { name: 'NT=2 serial, loads at the trip start', tiles: 2, opts: { mmaSerial: true, mmaPrefetch: 0 }, counts: PROBE_COUNTS },
+  { name: 'NT=2 no decode, no products', tiles: 2, opts: { mmaDebug: 3 }, counts: PROBE_COUNTS },
 ];
 
 export async function benchMmaWaves(ctx: GpuContext, kernel: MatmulKernel, variants: MmaWavesVariant[] = MMA_WAVES_VARIANTS, counts: number[] = MMA_WAVES_COUNTS, K = 1536): Promise<MmaWavesRow[] | null> {

@@ -81,7 +81,7 @@ export async function runBench(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.occupancy) {
-    const matrix = mmaSupport(ctx) ? [false] : [false, true];
+    const matrix = mmaSupport(ctx) ? [false] : [false, true]; // mmaSupport names what is missing ('' where the matrices run)
     const r = await benchOccupancy(ctx, quick ? { smemKiB: [4], counts: [1, 2], iters: 64, matrix } : { matrix });
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, occupancy: r }, null, 2));
     return 0;
