@@ -82,7 +82,7 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   if (values.occupancy) {
     const matrix = mmaSupport(ctx) ? [false] : [false, true]; // mmaSupport names what is missing ('' where the matrices run)
-    const r = await benchOccupancy(ctx, quick ? { smemKiB: [4], counts: [1, 2], iters: 64, matrix } : { matrix });
+    const r = await benchOccupancy(ctx, quick ? { smemKiB: [4], counts: [1, 2], iters: 64, matrix, chaseWords: 32 * 2048 } : { matrix });
     if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, occupancy: r }, null, 2));
     return 0;
   }
