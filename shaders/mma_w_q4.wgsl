@@ -36,7 +36,7 @@ fn put_w(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
     for (var i = 0u; i < 4u; i++) {
       let b = (w >> (8u * i)) & 255u;
       if (MMA_DECODE == 1u) {
-        p[i] = bitcast<vec2<f16>>(subgroupShuffle(cbh, b & 15u) | (subgroupShuffle(cbh, b >> 4u) << 16u)) * s2;
+        p[i] = code_pair(b, cbh) * s2;
       } else {
         p[i] = bitcast<vec2<f16>>(lut2[b]) * s2;
       }

@@ -7,9 +7,9 @@ import { nodeGpu } from '../../src/gpu/node';
 
 let ctx: Promise<GpuContext> | null = null;
 
-/** A device of Dawn's null backend, with shader-f16 (compile and build checks only: it computes nothing). */
+/** A device of Dawn's null backend, with shader-f16 and (unsafe APIs) subgroup matrices (compile and build checks only: it computes nothing). */
 export function nullGpu(): Promise<GpuContext> {
-  ctx ??= nodeGpu(['backend=null']).then((gpu) => acquireDevice(gpu));
+  ctx ??= nodeGpu(['backend=null', 'enable-dawn-features=allow_unsafe_apis']).then((gpu) => acquireDevice(gpu));
   return ctx;
 }
 

@@ -59,7 +59,7 @@ async function setup(argv: string[]) {
     k.matmul.gemvMmaRows = n;
   }
   k.matmul.mmaTileSums = onOff('tile-sums') ?? k.matmul.mmaTileSums; // decode on subgroup matrices: Σx² passed as tile sums, both norms fused (on, the default) or not
-  k.matmul.mmaLora = onOff('mma-lora') ?? k.matmul.mmaLora; // the subgroup-matrix matmul's LoRA term on the matrix units (on) or in its epilogue (off, the default)
+  k.matmul.mmaLora = onOff('mma-lora') ?? k.matmul.mmaLora; // the subgroup-matrix matmul's LoRA term on the matrix units (on, the default) or in its epilogue (off)
   if (values['mma-prefetch'] !== undefined) { // --mma-prefetch 1|2: trips of W and x the one-tile subgroup-matrix matmuls load ahead (default 1)
     const n = Number(values['mma-prefetch']);
     if (n !== 1 && n !== 2) throw new Error(`--mma-prefetch ${values['mma-prefetch']}: expected 1 or 2`);
