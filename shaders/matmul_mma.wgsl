@@ -6,11 +6,15 @@
 // lora_term()), a save_row(), the X_NORM snippet and the format's decode (mma_w_q4.wgsl, mma_w_bf16.wgsl:
 // w_setup(), w_load(), put_w()).
 // Workgroup: 256 threads = 8 subgroups of 32 (SGW must be 32: lane l of a subgroup decodes half a
-// row of its 16 × 64 W chunk). Subgroup s owns tile t = s % NT (16 rows of W) and walks every KS-th
-// 64-weight chunk of K (q = s / NT: chunks q, q + KS, …; KS = 8 / NT), so a tile's K is split over KS
+// row of its 16 × KC W chunk). Subgroup s owns tile t = s % NT (16 rows of W) and walks every KS-th
+// KC-weight chunk of K (q = s / NT: chunks q, q + KS, …; KS = 8 / NT), so a tile's K is split over KS
 // subgroups whose partial 16 × 16 results are added at the end. Per trip the workgroup stages the KS
-// chunks of x (16 rows × 64, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
-// chunk of W to f16 (put_w), then takes 4 products of 16 × 16 × 16. A subgroup's next chunk of weights
+// chunks of x (16 rows × KC, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
+// chunk of W to f16 (put_w), then takes KC / 16 products of 16 × 16 × 16. KC = 32 halves the x and W
+// chunks' workgroup memory (twice the trips): the driver gives each SM 48 KiB of workgroup memory for
+// all its workgroups (bench --occupancy, H100), so the kernel's size sets how many an SM runs at once.
+// RS_ROUNDS: the partial results are added through rs one K-phase (1) or one subgroup (2) at a time,
+// rs then holding NT · 256 or 256 floats instead of 8 · 256 (more barriers, less memory). A subgroup's next chunk of weights
 // and x are loaded before the trip's products, so their latency overlaps them (PF = 2: two trips ahead; PF = 0:
 // each trip loads its own at its start — fewer registers live across the products, no overlap).
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
@@ -38,9 +42,9 @@ fn gather4(v: f32) -> vec4<f32> {
   return vec4(v, subgroupShuffleXor(v, 1u), subgroupShuffleXor(v, 2u), subgroupShuffleXor(v, 3u));
 }
 
-/** vec4 xc of chunk c of the row at xrow (vec4 index), zero past the rows of x (xok false) and past K */
-fn x_chunk(xrow: u32, c: u32, chunks: u32, xc: u32, xok: bool) -> vec4<f32> {
-  return select(vec4(0.0), x[xrow + min(c, chunks - 1u) * 16u + xc], xok && c < chunks);
+/** vec4 xc of 64-weight span c of the row at xrow (vec4 index), zero past the rows of x (xok false) and past K (`spans` of them) */
+fn x_chunk(xrow: u32, c: u32, spans: u32, xc: u32, xok: bool) -> vec4<f32> {
+  return select(vec4(0.0), x[xrow + min(c, spans - 1u) * 16u + xc], xok && c < spans);
 }
 
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
@@ -54,17 +58,20 @@ override MMA_SERIAL: bool = false;     // a barrier between the trip's 4 product
 const SGW = 32u;                      // subgroup width
 const SGS = 8u;                       // subgroups a workgroup
 override KS: u32 = SGS / NT;          // subgroups splitting a tile's chunks
-const KC = 64u;                       // weights a chunk (one scale block of the q4 layout)
-const STR = 72u;                      // row stride of the staged x and W chunks in f16 (64 + 8: rows start 16 bytes apart in the banks)
-const STR4 = STR / 4u;                // … in vec4<f16>
+override KC: u32 = 64u;               // weights a chunk: 64 (one scale block of the q4 layout) or 32 (half of one; NT ≤ 4)
+override KC4: u32 = KC / 4u;          // … in vec4
+override NV: u32 = KS * KC / 64u;     // 64-weight spans of x a trip: the vec4s of x each thread stages
+override STR: u32 = KC + 8u;          // row stride of the staged x and W chunks in f16 (KC + 8: rows start 16 bytes apart in the banks)
+override STR4: u32 = STR / 4u;        // … in vec4<f16>
+override RS_ROUNDS: u32 = 0u;         // partial results added all at once (0: rs [8][256]), a K-phase a round (1: rs [NT][256]) or a subgroup a round (2: rs [256])
 
 override X_VEC4: u32 = 2304;               // vec4<f16> of xs: KS · 16 · STR / 4
 override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: 8 · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
-override RESULTS_F32: u32 = 2048;          // floats of rs: 8 · 256
+override RESULTS_F32: u32 = 2048;          // floats of rs: 8 · 256, NT · 256 (RS_ROUNDS 1) or 256 (2)
 override LORA_UNSCALED: bool = false;      // with X_NORM, the LoRA u was made from x∘g without the norm's rsqrt (LoraEpilogue.uUnscaled): its term is scaled here
 var<workgroup> xs: array<vec4<f16>, X_VEC4>;     // [KS][16 rows of x][STR / 4]: chunk q of the trip
 var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
-var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results
+var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results (RS_ROUNDS: [NT] or one of them)
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
@@ -78,6 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let n0 = tile_row(wg, t, half, tp);
   let row = min(n0 + lane / 2u, p.N - 1u); // the row this lane decodes
   let chunks = p.K / KC;
+  let spans = p.K / 64u; // 64-weight spans of x
   let trips = (chunks + KS - 1u) / KS;
   let k4 = p.K / 4u;
   let cbh = w_setup(lid);
@@ -100,11 +108,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   }
   let xrow = (p.mOff + min(xm, p.M - 1u)) * k4;
-  // this thread's x of the first trip (vec4 xc of row xm of chunks 0 … KS − 1), zero past M and K
+  // this thread's x of the first trip (vec4 xc of row xm of spans 0 … NV − 1), zero past M and K
   var xv: array<vec4<f32>, 8>;
   var xv2: array<vec4<f32>, 8>; // PF = 2: the trip after
-  for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, i, chunks, xc, xok); }
-  if (PF == 2u) { for (var i = 0u; i < KS; i++) { xv2[i] = x_chunk(xrow, KS + i, chunks, xc, xok); } }
+  for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, i, spans, xc, xok); }
+  if (PF == 2u) { for (var i = 0u; i < NV; i++) { xv2[i] = x_chunk(xrow, NV + i, spans, xc, xok); } }
   // X_NORM: rsqrt(mean x² + eps) of row xm, summed over its 16 threads (lanes 16·(xm & 1) … + 15 of one subgroup)
   var rsq = 1.0;
   if (X_NORM) {
@@ -122,33 +130,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     ss += subgroupShuffleXor(ss, 1u);
     rsq = inverseSqrt(ss / f32(p.K) + p.eps);
   }
-  let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * 8u; // this lane's 8 vec4<f16> of W in ws
+  let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * (KC / 8u); // this lane's KC / 8 vec4<f16> of W in ws
   workgroupBarrier(); // w_setup's tables
   for (var it = 0u; it < trips; it++) {
     if (PF == 0u) { // this trip's weights and x, loaded now (the ones before the loop were trip 0's)
       if (it > 0u) {
         raw = w_load(row, min(q + it * KS, chunks - 1u), lane & 1u, p.K);
-        for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, it * KS + i, chunks, xc, xok); }
+        for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, it * NV + i, spans, xc, xok); }
       }
     }
-    for (var i = 0u; i < KS; i++) {
+    for (var i = 0u; i < NV; i++) {
       var xn = xv[i];
-      if (X_NORM) { xn *= rsq * norm_g(min(it * KS + i, chunks - 1u) * 16u + xc); }
-      xs[(i * 16u + xm) * STR4 + xc] = vec4<f16>(xn);
+      if (X_NORM) { xn *= rsq * norm_g(min(it * NV + i, spans - 1u) * 16u + xc); }
+      let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
+      xs[((cv / KC4) * 16u + xm) * STR4 + cv % KC4] = vec4<f16>(xn);
     }
     if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
     // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
     if (PF == 2u) {
       raw = raw2;
       raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
-      for (var i = 0u; i < KS; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * KS + i, chunks, xc, xok); }
+      for (var i = 0u; i < NV; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * NV + i, spans, xc, xok); }
     } else if (PF == 1u) {
       raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
-      for (var i = 0u; i < KS; i++) { xv[i] = x_chunk(xrow, (it + 1u) * KS + i, chunks, xc, xok); }
+      for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, (it + 1u) * NV + i, spans, xc, xok); }
     }
     workgroupBarrier();
     if (MMA_DEBUG != 1u && MMA_DEBUG != 3u) {
-      for (var kk = 0u; kk < 4u; kk++) {
+      for (var kk = 0u; kk < KC / 16u; kk++) {
         if (MMA_SERIAL && kk > 0u) { workgroupBarrier(); }
         // offsets and strides count the arrays' vec4<f16>
         let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, q * 16u * STR4 + kk * 4u, STR4);
@@ -176,16 +185,38 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       acc = subgroupMatrixMultiplyAccumulate(a, b, acc);
     }
   }
-  subgroupMatrixStore<row_major>(&rs, s * 256u, acc, 16u);
-  workgroupBarrier();
+  // tile i's result at (m, n) of this thread (lid = 16m + n): the KS partial results added, K-phase 0 first
+  var part: array<f32, 8>;
+  if (RS_ROUNDS == 0u) {
+    subgroupMatrixStore<row_major>(&rs, s * 256u, acc, 16u);
+    workgroupBarrier();
+    for (var i = 0u; i < NT; i++) {
+      for (var k = 0u; k < KS; k++) { part[i] += rs[(k * NT + i) * 256u + lid]; }
+    }
+  } else {
+    for (var k = 0u; k < KS; k++) {
+      if (RS_ROUNDS == 1u) { // every tile's K-phase k at once
+        if (q == k) { subgroupMatrixStore<row_major>(&rs, t * 256u, acc, 16u); }
+        workgroupBarrier();
+        for (var i = 0u; i < NT; i++) { part[i] += rs[i * 256u + lid]; }
+        workgroupBarrier();
+      } else { // one subgroup's a round
+        for (var i = 0u; i < NT; i++) {
+          if (s == k * NT + i) { subgroupMatrixStore<row_major>(&rs, 0u, acc, 16u); }
+          workgroupBarrier();
+          part[i] += rs[lid];
+          workgroupBarrier();
+        }
+      }
+    }
+  }
   let m = lid / 16u; // = xm: this thread's rsq is row m's
   let n = lid % 16u;
   let lsc = select(1.0, rsq, LORA_UNSCALED); // the LoRA term's scale
   if (Y_SWIGLU) {
     for (var i = 0u; i < tp && m < p.M; i++) {
-      var g = 0.0;
-      var u = 0.0;
-      for (var k = 0u; k < KS; k++) { g += rs[(k * NT + i) * 256u + lid]; u += rs[(k * NT + i + tp) * 256u + lid]; }
+      var g = part[i];
+      var u = part[i + tp];
       let jj = (wg * tp + i) * 16u + n;
       if (jj < half) {
         if (LORA && !LORA_MMA) { g += lora_term(m, jj) * lsc; u += lora_term(m, jj + half) * lsc; }
@@ -195,8 +226,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     return;
   }
   for (var i = 0u; i < NT; i++) {
-    var v = 0.0;
-    for (var k = 0u; k < KS; k++) { v += rs[(k * NT + i) * 256u + lid]; }
+    var v = part[i];
     let nn = (wg * NT + i) * 16u + n;
     let ok = m < p.M && nn < p.N;
     if (ok) {

@@ -30,7 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups } from './matmul_mma';
+import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups, type MmaChunk, type MmaRounds } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -148,6 +148,10 @@ export interface MatmulOptions {
   mmaPrefetch?: 0 | 1 | 2;
   /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1, MatmulKernel.mmaDecode's default), or that written out word by word (2: no loop, no local array) */
   mmaDecode?: 0 | 1 | 2;
+  /** the subgroup-matrix matmul: weights a chunk (64, or 32: half the x and W chunks' workgroup memory, twice the trips; NT ≤ 4); default MatmulKernel.mmaChunk1 at one tile a workgroup, else mmaChunk2 */
+  mmaChunk?: MmaChunk;
+  /** the subgroup-matrix matmul: its partial results added all at once (0), a K-phase a round (1) or a subgroup a round (2: 1 KiB of workgroup memory); default MatmulKernel.mmaRounds */
+  mmaRounds?: MmaRounds;
   /**
    * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
    * (whole tiles in every part): it also stores Σy² of each 16-column tile of each row it stores (bias,
@@ -474,6 +478,14 @@ export class MatmulKernel {
    * (MatmulOptions.mmaPrefetch). 2 was slower (same call as mmaLora: G = 16 3.267 → 3.373 ms, streamed down 26.2 → 28.8 µs).
    */
   mmaPrefetch1: 1 | 2 = 1;
+  /**
+   * Weights a chunk of the subgroup-matrix matmul at one tile a workgroup (q|k|v, o, down: fewer workgroups than a large
+   * GPU's SMs, so how many an SM holds does not matter) and at more (gate|up, the LM head: the SM's 48 KiB of workgroup
+   * memory, shared by the workgroups it runs at once, bench --occupancy); with mmaRounds, how the partial results are added.
+   */
+  mmaChunk1: MmaChunk = 64;
+  mmaChunk2: MmaChunk = 64;
+  mmaRounds: MmaRounds = 0;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -588,10 +600,15 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const consts = { ...flags, ...mmaConstants(nt), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: opts.mmaDecode ?? this.mmaDecode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
+          const kc = opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= 4 ? this.mmaChunk2 : 64); // (32 needs NT ≤ 4)
+          checkOption('mmaChunk', kc, MMA_CHUNK_OPTIONS);
+          const rounds = opts.mmaRounds ?? this.mmaRounds;
+          checkOption('mmaRounds', rounds, MMA_ROUNDS_OPTIONS);
+          const decode = opts.mmaDecode ?? this.mmaDecode;
+          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
-          const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, MMA_DECODES[fmt], mmaBody), consts);
+          const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (decode === 0 ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);
           rec.dispatch(pl, u8, bindings, grid1d(mmaWorkgroups(part.rows, nt, swiglu)));
         } else if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;

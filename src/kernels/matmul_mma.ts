@@ -22,8 +22,26 @@ export const MMA_DECODES: Record<'q4' | 'bf16', string> = { q4: mmaQ4, bf16: mma
 export const MMA_NORM = 'const X_NORM = true;\nfn norm_g(i: u32) -> vec4<f32> { return normw[i]; }';
 export const MMA_NO_NORM = 'const X_NORM = false;\nfn norm_g(i: u32) -> vec4<f32> { return vec4(1.0); }';
 
-/** Workgroup memory the kernel declares: x and W chunks (2 × 9216 f16), partial results (2048 f32), the code-byte table (256 u32). */
-export const MMA_WORKGROUP_BYTES = 2 * 9216 * 2 + 2048 * 4 + 256 * 4;
+/** The q4 decode's code-byte table (MMA_DECODE 0: lut2, 1 KiB of workgroup memory), or none (the shuffle decodes: a table nobody reads would still be allocated). */
+export const MMA_Q4_LUT = `var<workgroup> lut2: array<u32, 256>; // code byte b → the f16 pair (codebook[b & 15], codebook[b >> 4])
+fn lut_fill(lid: u32) { lut2[lid] = pack2x16float(vec2(codebook[lid & 15u], codebook[lid >> 4u])); }
+fn lut_pair(b: u32) -> vec2<f16> { return bitcast<vec2<f16>>(lut2[b]); }`;
+export const MMA_Q4_NO_LUT = 'fn lut_fill(lid: u32) {}\nfn lut_pair(b: u32) -> vec2<f16> { return vec2<f16>(); }';
+
+/** Weights a chunk (KC: 64, one q4 scale block; 32, half the x and W chunks' workgroup memory) and how the partial results are added (RS_ROUNDS: 0 all at once, 1 a K-phase a round, 2 a subgroup a round). */
+export type MmaChunk = 32 | 64;
+export type MmaRounds = 0 | 1 | 2;
+export const MMA_CHUNK_OPTIONS = [32, 64] as const;
+export const MMA_ROUNDS_OPTIONS = [0, 1, 2] as const;
+
+/** Workgroup memory a layout declares (bytes): x chunks [KS][16][KC + 8] and W chunks [8][16][KC + 8] in f16, partial results (f32: 8, NT or 1 times 256), the q4 code-byte table where the decode reads one. */
+export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, lut = false): number {
+  const c = mmaConstants(NT, KC, rounds);
+  return (c.X_VEC4 + c.CHUNK_VEC4) * 8 + c.RESULTS_F32 * 4 + (lut ? 1024 : 0);
+}
+
+/** Workgroup memory the largest layout declares (1 tile, 64-weight chunks, the table: 46,080 bytes); what mmaSupport asks of a device. */
+export const MMA_WORKGROUP_BYTES = mmaWorkgroupBytes(1, 64, 0, true);
 
 /** Tile counts a workgroup may take (the WGSL's NT: 8 subgroups split into NT tiles × 8 / NT K-phases). */
 export const MMA_TILES_OPTIONS = [1, 2, 4, 8] as const;
@@ -58,9 +76,15 @@ export function mmaTiles(N: number, swiglu: boolean): number {
 /** Workgroups the default layout aims for: gate|up (17,920 rows) takes 2 tiles a workgroup (H100, streamed at 16 rows: 39.8 µs against 41.0 with 4 and 45.9 with 1), the 1,536–2,048-row weights 1 (with 2: 30–50% slower). */
 export const MMA_MIN_WORKGROUPS = 512;
 
-/** The layout constants of a pipeline with NT tiles a workgroup: its x chunks' workgroup memory (KS = 8 / NT chunks of 16 rows × 72 f16: less for more tiles, so more workgroups fit an SM) */
-export function mmaConstants(NT: number): { NT: number; X_VEC4: number } {
-  return { NT, X_VEC4: (8 / NT) * 16 * 18 };
+/**
+ * The layout constants of a pipeline with NT tiles a workgroup, KC weights a chunk and RS_ROUNDS: its arrays'
+ * sizes in vec4<f16> or f32 (x: KS = 8 / NT chunks of 16 rows × KC + 8 f16, less for more tiles; W: 8 such
+ * chunks; results: 8, NT or 1 tiles of 256). KC = 32 needs NT ≤ 4 (each thread stages KS · KC / 64 vec4s of x).
+ */
+export function mmaConstants(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0): { NT: number; KC: number; RS_ROUNDS: number; X_VEC4: number; CHUNK_VEC4: number; RESULTS_F32: number } {
+  if (KC === 32 && NT > 4) throw new Error(`subgroup-matrix matmul: 32-weight chunks need 4 tiles a workgroup or fewer (each thread stages 8 / NT · 32 / 64 vec4s of x a trip), got ${NT}; hint: mmaChunk 64`);
+  const str4 = (KC + 8) / 4;
+  return { NT, KC, RS_ROUNDS: rounds, X_VEC4: (8 / NT) * 16 * str4, CHUNK_VEC4: 8 * 16 * str4, RESULTS_F32: (rounds === 0 ? 8 : rounds === 1 ? NT : 1) * 256 };
 }
 
 /** Workgroups of a dispatch with NT tiles a workgroup (the SwiGLU store: NT / 2 gate tiles and their up tiles). */

@@ -12,7 +12,7 @@ import { acquireDevice, type GpuContext } from '../../src/gpu/device';
 import { nodeGpu } from '../../src/gpu/node';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
-import { MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroups } from '../../src/kernels/matmul_mma';
+import { MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups } from '../../src/kernels/matmul_mma';
 import { dequantizeWeight, packWeight } from '../../src/formats/weights';
 import { matmulMmaRef, mmaWeights, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
 import { roundF16 } from '../../src/reference/gemv_f16';
@@ -60,7 +60,7 @@ async function mmaGpu(storageBuffers?: number): Promise<{ ctx: GpuContext; built
 }
 
 describe('subgroup-matrix matmul', () => {
-  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, the three q4 decodes, bf16 weights) on a device with subgroup matrices (null backend)', async () => {
+  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, the three q4 decodes, 32- and 64-weight chunks, results added in rounds, bf16 weights) on a device with subgroup matrices (null backend)', async () => {
     const { ctx, built } = await mmaGpu();
     expect(mmaSupport(ctx)).toBe('');
     const kernel = await MatmulKernel.create(ctx);
@@ -78,6 +78,10 @@ describe('subgroup-matrix matmul', () => {
       ['serial (barriers between products and words)', 16, { mmaSerial: true }],
       ['SwiGLU store, LoRA', 16, { ySwiglu: true, lora }],
       ['SwiGLU store, 8 tiles', 3, { ySwiglu: true, mmaTiles: 8 }],
+      ...[1, 2, 4].map((t): [string, number, MatmulOptions] => [`${t} tiles, 32-weight chunks, results a subgroup a round, LoRA, accumulate`, 16, { mmaTiles: t, mmaChunk: 32, mmaRounds: 2, lora, accumulate: true }]),
+      ['32-weight chunks, results a K-phase a round, table decode', 5, { mmaTiles: 2, mmaChunk: 32, mmaRounds: 1, mmaDecode: 0 }],
+      ['results a subgroup a round, 64-weight chunks', 16, { mmaRounds: 2 }],
+      ['SwiGLU store, 32-weight chunks, LoRA', 16, { ySwiglu: true, mmaChunk: 32, mmaRounds: 2, lora }],
     ];
     const bf = uploadWeight(ctx, packWeight('bf16', normal(12, N * K, 0.05), N, K), 'bf');
     for (const [name, M, opts, wt] of [...cases.map(([n, M, o]): [string, number, MatmulOptions, typeof w] => [n, M, o, w]), ['bf16 weights (the LM head)', 16, {}, bf] as [string, number, MatmulOptions, typeof w]]) {
@@ -91,7 +95,19 @@ describe('subgroup-matrix matmul', () => {
       expect(info.messages.filter((e) => e.type === 'error').map((e) => `${e.lineNum}:${e.linePos} ${e.message}`), name).toEqual([]);
       expect(built[0].errors, name).toEqual([]);
       expect(built[0].constants.NT, name).toBe(opts.mmaTiles ?? mmaTiles(N, !!opts.ySwiglu));
+      expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? 64);
+      // the code-byte table (1 KiB of workgroup memory) only where the q4 decode reads it
+      expect(built[0].code.includes('var<workgroup> lut2'), name).toBe(wt === w && (opts.mmaDecode ?? kernel.mmaDecode) === 0);
     }
+    // the bf16 decode at 32-weight chunks
+    built.length = 0;
+    kernel.encode(new Recorder(ctx, 'bf16 KC=32'), x, bf, y, 16, { variant: 'gemv', gemvMma: true, mmaChunk: 32, mmaRounds: 2 });
+    await ctx.device.queue.onSubmittedWorkDone();
+    expect(built[0].errors).toEqual([]);
+    expect(built[0].constants).toMatchObject({ KC: 32, RS_ROUNDS: 2, RESULTS_F32: 256 });
+    // 32-weight chunks need 4 tiles or fewer (the defaults fall back to 64 at 8)
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 8, mmaChunk: 32 })).toThrow(/32-weight chunks need 4 tiles a workgroup or fewer.*got 8; hint: mmaChunk 64/);
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaChunk: 16 as 32 })).toThrow(/mmaChunk/);
   });
 
   it('takes the LoRA term on the matrix units where its rank is 16 and its slices start on 16-row tiles, up to 4 tiles a workgroup (null backend)', async () => {
@@ -229,7 +245,19 @@ describe('subgroup-matrix matmul', () => {
     expect(mmaTiles(64, true)).toBe(2); // the SwiGLU store pairs a gate tile with its up tile
     expect(mmaWorkgroups(17920, 2, true)).toBe(560);
     expect(mmaWorkgroups(200, 1, false)).toBe(13);
-    expect(mmaConstants(2)).toEqual({ NT: 2, X_VEC4: 4 * 16 * 18 });
+    expect(mmaConstants(2)).toEqual({ NT: 2, KC: 64, RS_ROUNDS: 0, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 8 * 16 * 18, RESULTS_F32: 2048 });
+    expect(mmaConstants(2, 32, 1)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 1, X_VEC4: 4 * 16 * 10, CHUNK_VEC4: 8 * 16 * 10, RESULTS_F32: 512 });
+  });
+
+  it('sizes its workgroup memory by layout: an H100 SM holds 48 KiB of it for all its workgroups (bench --occupancy)', () => {
+    expect(MMA_WORKGROUP_BYTES).toBe(46080); // 1 tile, 64-weight chunks, the table decode: the most it asks of a device
+    expect(mmaWorkgroupBytes(1)).toBe(45056);
+    expect(mmaWorkgroupBytes(2)).toBe(35840); // gate|up's until now: one workgroup an SM
+    expect(mmaWorkgroupBytes(2, 32, 0)).toBe(23552); // two
+    expect(mmaWorkgroupBytes(2, 32, 2)).toBe(16384); // three
+    expect(mmaWorkgroupBytes(4, 32, 2)).toBe(13824);
+    expect(mmaWorkgroupBytes(1, 32, 2, true)).toBe(22528);
+    expect(() => mmaConstants(8, 32)).toThrow(/4 tiles a workgroup or fewer/);
   });
 });
 

@@ -478,6 +478,17 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
         check(`mma NT=${mmaTiles} serial ${at}`, relError(serial, p.want));
         checkModel(`mma NT=${mmaTiles} serial ${at} against its f16 model`, relError(serial, model));
       }
+      // less workgroup memory: 32-weight chunks (the table decode and the shuffle decode), the results added in rounds
+      for (const mmaTiles of [1, 2, 4] as const) {
+        for (const [mmaChunk, mmaRounds, mmaDecode] of [[32, 0, 2], [32, 1, 2], [32, 2, 2], [32, 2, 0], [64, 1, 2], [64, 2, 2]] as const) {
+          const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaChunk, mmaRounds, mmaDecode });
+          const how = `mma NT=${mmaTiles} KC=${mmaChunk} rounds ${mmaRounds}${mmaDecode ? '' : ' table decode'} ${at}`;
+          check(how, relError(got, p.want));
+          checkModel(`${how} against its f16 model`, relError(got, model));
+        }
+        check(`mma NT=${mmaTiles} KC=32 rounds 2 RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaChunk: 32, mmaRounds: 2 }, true), p.wantNorm));
+        if (mmaTiles >= 2) check(`mma SwiGLU store NT=${mmaTiles} KC=32 rounds 2 ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles, mmaChunk: 32, mmaRounds: 2 }, false));
+      }
       // the RMSNorm applied as x is staged (the decode q|k|v and gate|up), its LoRA u without the rsqrt (uUnscaled), and with the SwiGLU store
       for (const mmaTiles of [1, 2] as const) {
         check(`mma NT=${mmaTiles} RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles }, true), p.wantNorm));
@@ -488,14 +499,25 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       destroyWeight(ctx, p.w);
     }
   }
-  await checkTileSums(ctx, kernel, check, checkModel);
-  await checkLoraMma(ctx, kernel, check, checkModel);
+  // the tile sums and the LoRA term on the matrix units again at the layout of least workgroup memory (32-weight chunks, results a subgroup a round)
+  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds] as const;
+  for (const [c1, c2, r] of [layout, [32, 32, 2]] as const) {
+    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds] = [c1, c2, r];
+    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r})`;
+    await checkTileSums(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
+    await checkLoraMma(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
+  }
+  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds] = layout;
   // bf16 weights (the LM head)
   for (const M of [3, 16]) {
     const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');
-    const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true });
-    check(`mma bf16 M=${M} N=200 K=1536`, relError(got, p.want));
-    checkModel(`mma bf16 M=${M} N=200 K=1536 against its f16 model`, relError(got, matmulMmaRef(p.x, mmaWeights(p.host), M, 200, 1536, { bias: p.bias, yIn: p.yIn, lora: p.lora })));
+    const bfModel = matmulMmaRef(p.x, mmaWeights(p.host), M, 200, 1536, { bias: p.bias, yIn: p.yIn, lora: p.lora });
+    for (const mmaChunk of [64, 32] as const) {
+      const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaChunk, mmaRounds: mmaChunk === 32 ? 2 : 0 });
+      const how = `mma bf16${mmaChunk === 32 ? ' KC=32 rounds 2' : ''} M=${M} N=200 K=1536`;
+      check(how, relError(got, p.want));
+      checkModel(`${how} against its f16 model`, relError(got, bfModel));
+    }
     destroyWeight(ctx, p.w);
   }
 }

@@ -15,6 +15,7 @@ import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import type { ModelWeights } from '../../model/weights';
 import type { LoraAdapter } from '../../lora/adapter';
 import { GEMV_MAX_ROWS, ROWLANE_MIN_N } from '../../kernels/matmul';
+import type { MmaChunk, MmaRounds } from '../../kernels/matmul_mma';
 import { GpuTimer, median } from './gpu-timer';
 import { heatGpu, timeKernel } from './timing';
 import { decodeLayerProfile } from './decode-profile';
@@ -133,11 +134,13 @@ export interface StepGpuTime {
   byF16: Record<string, number>;
   /** the step's pass by subgroup-matrix choice (MMA_CHOICES: MatmulKernel.gemvMmaRows; devices with them only): GPU ms */
   byMma: Record<string, number>;
+  /** the step's pass by the subgroup-matrix matmul's chunk and result rounds (MMA_CHUNK_CHOICES: MatmulKernel.mmaChunk1, mmaChunk2, mmaRounds): GPU ms */
+  byMmaChunk: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -252,7 +255,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
     // the decode matmuls on subgroup matrices from how many rows of x, q|k|v's norm in them, the LM head too (devices with them only; without, every choice is the GEMVs')
     const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, 0 | 1 | 2, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma };
+    // the subgroup-matrix matmul's weights a chunk at one tile a workgroup and at more, and how its partial results are added
+    const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds] as [MmaChunk, MmaChunk, MmaRounds], ([a, b, c]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds] = [a, b, c]; }, 'mmachunk'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -278,6 +283,12 @@ export const MMA_CHOICES: Array<[string, number, 0 | 1 | 2, number, boolean, boo
   ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false, false, 1], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true, false, 1],
   ['tile sums, LoRA term on the matrix units', 9, 1, 256, true, true, true, 1], ['tile sums, LoRA on the matrix units, 2 trips ahead at one tile', 9, 1, 256, true, true, true, 2],
   ['tile sums, the decode word by word', 9, 2, 256, true, true, false, 1],
+];
+
+/** subgroup-matrix layout choices the breakdown times: [name, weights a chunk at one tile a workgroup (MatmulKernel.mmaChunk1), at more (mmaChunk2), partial results added all at once, a K-phase or a subgroup a round (mmaRounds)] */
+export const MMA_CHUNK_CHOICES: Array<[string, MmaChunk, MmaChunk, MmaRounds]> = [
+  ['64-weight chunks', 64, 64, 0], ['64, results a subgroup a round', 64, 64, 2], ['32 at 2+ tiles, results a K-phase a round', 64, 32, 1],
+  ['32 at 2+ tiles, results a subgroup a round', 64, 32, 2], ['32 everywhere, results a subgroup a round', 32, 32, 2],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */

@@ -100,6 +100,9 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   ...[1, 2].map((t) => ({ name: `mma NT=${t} decode in loops`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 1 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} loads at the trip start`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 0 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} serial`, opts: { gemvMma: true, mmaTiles: t, mmaSerial: true } as MatmulOptions })),
+  // less workgroup memory, so more workgroups an SM: 32-weight chunks, the results added a subgroup a round
+  ...[1, 2].map((t) => ({ name: `mma NT=${t} KC=32 rounds`, opts: { gemvMma: true, mmaTiles: t, mmaChunk: 32, mmaRounds: 2 } as MatmulOptions })),
+  { name: 'mma NT=2 KC=32', opts: { gemvMma: true, mmaTiles: 2, mmaChunk: 32, mmaRounds: 0 } },
   // where its time goes (wrong results, not compared): without the products, without decoding W, neither
   { name: 'mma NT=2 no products', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 1 } },
   { name: 'mma NT=2 no decode', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 2 } },
