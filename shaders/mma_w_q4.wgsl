@@ -2,7 +2,7 @@
 // and a code-byte table snippet (matmul_mma.ts: MMA_Q4_LUT with lut2 for MMA_DECODE 0, else MMA_Q4_NO_LUT —
 // a table nobody reads would still take 1 KiB of the workgroup memory), before the kernel: w_setup(),
 // w_load() (a lane's KC / 2 weights of a chunk), put_w() (decoded to f16 into workgroup memory).
-override MMA_DECODE: u32 = 0;              // 0: code bytes through lut2; 1: each code's value by a subgroup shuffle from lane code (cbh); 2: the same written out word by word (put_w_words)
+override MMA_DECODE: u32 = 0;              // 0: code bytes through lut2; 1: each code's value by a subgroup shuffle from lane code (cbh); 2: the same written out word by word (put_w_words); 3: word by word, each code's value loaded from the codebook buffer (no table, no shuffles)
 
 /** A lane's weights of a chunk as loaded: their codes (one 16-byte load: 32 weights; at KC = 32 the whole chunk row, of which the lane decodes half) and their block's scale. */
 struct WRaw { q: vec4<u32>, s: f32 }
@@ -28,7 +28,7 @@ fn w_load(row: u32, chunk: u32, h: u32, K: u32) -> WRaw {
  */
 fn put_w(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
   if (KC == 32u) { put_w_half(at, r, cbh, h, flip); return; }
-  if (MMA_DECODE == 2u) { put_w_words(at, r, cbh, h, flip); return; }
+  if (MMA_DECODE >= 2u) { put_w_words(at, r, cbh, h, flip); return; }
   let s2 = vec2<f16>(f16(r.s));
   let q = select(r.q, r.q.zwxy, h);
   for (var c = 0u; c < 4u; c++) {
@@ -54,9 +54,10 @@ fn code_pair(b: u32, cbh: u32) -> vec2<f16> {
   return bitcast<vec2<f16>>(subgroupShuffle(cbh, b & 15u) | (subgroupShuffle(cbh, b >> 4u) << 16u));
 }
 
-/** codebook values of byte b's two codes by the decode MMA_DECODE picks: the table (0) or the shuffles (1, 2) */
+/** codebook values of byte b's two codes by the decode MMA_DECODE picks: the table (0), the shuffles (1, 2) or the codebook buffer (3) */
 fn byte_pair(b: u32, cbh: u32) -> vec2<f16> {
   if (MMA_DECODE == 0u) { return lut_pair(b); }
+  if (MMA_DECODE == 3u) { return vec2<f16>(vec2(codebook[b & 15u], codebook[b >> 4u])); }
   return code_pair(b, cbh);
 }
 

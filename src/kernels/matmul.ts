@@ -30,7 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups, type MmaChunk, type MmaRounds } from './matmul_mma';
+import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups, type MmaChunk, type MmaDecode, type MmaRounds } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -146,11 +146,11 @@ export interface MatmulOptions {
   mmaSerial?: boolean;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (0: each trip loads its own, 1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
   mmaPrefetch?: 0 | 1 | 2;
-  /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1, MatmulKernel.mmaDecode's default), or that written out word by word (2: no loop, no local array) */
-  mmaDecode?: 0 | 1 | 2;
+  /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1), that written out word by word (2: no loop, no local array; MatmulKernel.mmaDecode's default), or word by word with each code's value loaded from the codebook buffer (3) */
+  mmaDecode?: MmaDecode;
   /** the subgroup-matrix matmul: weights a chunk (64, or 32: half the x and W chunks' workgroup memory, twice the trips; NT ≤ 4); default MatmulKernel.mmaChunk1 at one tile a workgroup, else mmaChunk2 */
   mmaChunk?: MmaChunk;
-  /** the subgroup-matrix matmul: its partial results added all at once (0), a K-phase a round (1) or a subgroup a round (2: 1 KiB of workgroup memory); default MatmulKernel.mmaRounds */
+  /** the subgroup-matrix matmul: its partial results added all at once (0), a K-phase a round (1) or a subgroup a round (2: 1 KiB of workgroup memory); default MatmulKernel.mmaRounds1 at one tile a workgroup, else mmaRounds2 */
   mmaRounds?: MmaRounds;
   /**
    * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
@@ -450,7 +450,7 @@ export class MatmulKernel {
    * gate|up at 16 rows 39.9 → 37.7 µs), written out word by word (2). H100, 2026-12-07 twenty-fourth session, one call: G = 16 step
    * pass 3.274 → 3.208 ms (LoRA 4.037 → 3.989), G = 32 6.143 → 6.100 (7.254 → 7.206); streamed gate|up 37.5 → 37.0 µs.
    */
-  mmaDecode: 0 | 1 | 2 = 2;
+  mmaDecode: MmaDecode = 2;
   /**
    * Decode layers fuse an RMSNorm into the matmul after it where that runs on subgroup matrices in at
    * most this many workgroups (mmaNormFor; src/model/layer.ts): each workgroup reads its rows of x once
@@ -479,13 +479,18 @@ export class MatmulKernel {
    */
   mmaPrefetch1: 1 | 2 = 1;
   /**
-   * Weights a chunk of the subgroup-matrix matmul at one tile a workgroup (q|k|v, o, down: fewer workgroups than a large
-   * GPU's SMs, so how many an SM holds does not matter) and at more (gate|up, the LM head: the SM's 48 KiB of workgroup
-   * memory, shared by the workgroups it runs at once, bench --occupancy); with mmaRounds, how the partial results are added.
+   * Weights a chunk of the subgroup-matrix matmul (MatmulOptions.mmaChunk) and how its partial results are added
+   * (mmaRounds), at one tile a workgroup (q|k|v, o, down: fewer workgroups than a large GPU has SMs) and at more
+   * (gate|up, the LM head). An H100 SM's workgroups share 48 KiB of workgroup memory (bench --occupancy), and the
+   * smaller layout (32-weight chunks, the results a subgroup a round: 16 KiB at 2 tiles, against 35) is faster where
+   * there are many workgroups. H100, 2026-12-07 twenty-fifth session, run 3 (bench-rollout --g 16 --choices mmachunk): the G = 16
+   * step pass 3.220 → 2.994 ms (LoRA 3.846 → 3.562) with it at 2+ tiles; at 1 tile too 3.220 (its 64-weight chunks with
+   * the results in rounds 3.386).
    */
   mmaChunk1: MmaChunk = 64;
-  mmaChunk2: MmaChunk = 64;
-  mmaRounds: MmaRounds = 0;
+  mmaChunk2: MmaChunk = 32;
+  mmaRounds1: MmaRounds = 0;
+  mmaRounds2: MmaRounds = 2;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -602,7 +607,7 @@ export class MatmulKernel {
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
           const kc = opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= 4 ? this.mmaChunk2 : 64); // (32 needs NT ≤ 4)
           checkOption('mmaChunk', kc, MMA_CHUNK_OPTIONS);
-          const rounds = opts.mmaRounds ?? this.mmaRounds;
+          const rounds = opts.mmaRounds ?? (nt === 1 ? this.mmaRounds1 : this.mmaRounds2);
           checkOption('mmaRounds', rounds, MMA_ROUNDS_OPTIONS);
           const decode = opts.mmaDecode ?? this.mmaDecode;
           const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };

@@ -31,6 +31,8 @@ export const MMA_Q4_NO_LUT = 'fn lut_fill(lid: u32) {}\nfn lut_pair(b: u32) -> v
 /** Weights a chunk (KC: 64, one q4 scale block; 32, half the x and W chunks' workgroup memory) and how the partial results are added (RS_ROUNDS: 0 all at once, 1 a K-phase a round, 2 a subgroup a round). */
 export type MmaChunk = 32 | 64;
 export type MmaRounds = 0 | 1 | 2;
+/** The q4 decode (MMA_DECODE): the code-byte table (0), subgroup shuffles in loops (1) or word by word (2), word by word from the codebook buffer (3). */
+export type MmaDecode = 0 | 1 | 2 | 3;
 export const MMA_CHUNK_OPTIONS = [32, 64] as const;
 export const MMA_ROUNDS_OPTIONS = [0, 1, 2] as const;
 

@@ -60,7 +60,7 @@ async function mmaGpu(storageBuffers?: number): Promise<{ ctx: GpuContext; built
 }
 
 describe('subgroup-matrix matmul', () => {
-  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, the three q4 decodes, 32- and 64-weight chunks, results added in rounds, bf16 weights) on a device with subgroup matrices (null backend)', async () => {
+  it('builds every variant it composes (tiles, SwiGLU store, LoRA, bias, accumulate, the four q4 decodes, 32- and 64-weight chunks, results added in rounds, bf16 weights) on a device with subgroup matrices (null backend)', async () => {
     const { ctx, built } = await mmaGpu();
     expect(mmaSupport(ctx)).toBe('');
     const kernel = await MatmulKernel.create(ctx);
@@ -73,6 +73,7 @@ describe('subgroup-matrix matmul', () => {
       ...MMA_TILES_OPTIONS.map((t): [string, number, MatmulOptions] => [`${t} tiles, LoRA, accumulate`, 16, { mmaTiles: t, lora, accumulate: true }]),
       ['9 rows, table decode', 9, { mmaDecode: 0 }],
       ['2 tiles, shuffle decode in loops', 16, { mmaTiles: 2, mmaDecode: 1 }],
+      ['codes from the codebook buffer, 1 tile', 16, { mmaTiles: 1, mmaDecode: 3 }], ['codes from the codebook buffer, 2 tiles', 16, { mmaTiles: 2, mmaDecode: 3 }],
       ['2 trips ahead, LoRA, accumulate', 16, { mmaPrefetch: 2, lora, accumulate: true }],
       ['loads at the trip start, LoRA', 16, { mmaPrefetch: 0, lora }],
       ['serial (barriers between products and words)', 16, { mmaSerial: true }],
@@ -95,7 +96,9 @@ describe('subgroup-matrix matmul', () => {
       expect(info.messages.filter((e) => e.type === 'error').map((e) => `${e.lineNum}:${e.linePos} ${e.message}`), name).toEqual([]);
       expect(built[0].errors, name).toEqual([]);
       expect(built[0].constants.NT, name).toBe(opts.mmaTiles ?? mmaTiles(N, !!opts.ySwiglu));
-      expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? 64);
+      const nt = built[0].constants.NT;
+      expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? (nt === 1 ? kernel.mmaChunk1 : nt <= 4 ? kernel.mmaChunk2 : 64));
+      expect(built[0].constants.RS_ROUNDS, name).toBe(opts.mmaRounds ?? (nt === 1 ? kernel.mmaRounds1 : kernel.mmaRounds2));
       // the code-byte table (1 KiB of workgroup memory) only where the q4 decode reads it
       expect(built[0].code.includes('var<workgroup> lut2'), name).toBe(wt === w && (opts.mmaDecode ?? kernel.mmaDecode) === 0);
     }

@@ -458,10 +458,10 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       const p = problem(ctx, M, N, K, N + K + M);
       const at = `M=${M} N=${N} K=${K}`;
       const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
-      for (const mmaDecode of [0, 1, 2] as const) {
+      for (const mmaDecode of [0, 1, 2, 3] as const) {
         for (const mmaTiles of MMA_TILES_OPTIONS) {
           const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaDecode });
-          const how = `mma NT=${mmaTiles}${['', ' shuffle decode', ' shuffle decode word by word'][mmaDecode]} ${at}`;
+          const how = `mma NT=${mmaTiles}${['', ' shuffle decode', ' shuffle decode word by word', ' codes from the codebook buffer'][mmaDecode]} ${at}`;
           check(how, relError(got, p.want));
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
@@ -480,9 +480,9 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       }
       // less workgroup memory: 32-weight chunks (the table decode and the shuffle decode), the results added in rounds
       for (const mmaTiles of [1, 2, 4] as const) {
-        for (const [mmaChunk, mmaRounds, mmaDecode] of [[32, 0, 2], [32, 1, 2], [32, 2, 2], [32, 2, 0], [64, 1, 2], [64, 2, 2]] as const) {
+        for (const [mmaChunk, mmaRounds, mmaDecode] of [[32, 0, 2], [32, 1, 2], [32, 2, 2], [32, 2, 0], [32, 2, 3], [64, 1, 2], [64, 2, 2]] as const) {
           const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaChunk, mmaRounds, mmaDecode });
-          const how = `mma NT=${mmaTiles} KC=${mmaChunk} rounds ${mmaRounds}${mmaDecode ? '' : ' table decode'} ${at}`;
+          const how = `mma NT=${mmaTiles} KC=${mmaChunk} rounds ${mmaRounds}${[' table decode', '', '', ' codes from the codebook buffer'][mmaDecode]} ${at}`;
           check(how, relError(got, p.want));
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
@@ -500,14 +500,14 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     }
   }
   // the tile sums and the LoRA term on the matrix units again at the layout of least workgroup memory (32-weight chunks, results a subgroup a round)
-  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds] as const;
-  for (const [c1, c2, r] of [layout, [32, 32, 2]] as const) {
-    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds] = [c1, c2, r];
-    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r})`;
+  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] as const;
+  for (const [c1, c2, r1, r2] of [layout, [64, 64, 0, 0], [32, 32, 2, 2]] as const) {
+    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] = [c1, c2, r1, r2];
+    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r1}/${r2})`;
     await checkTileSums(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
     await checkLoraMma(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
   }
-  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds] = layout;
+  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] = layout;
   // bf16 weights (the LM head)
   for (const M of [3, 16]) {
     const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');

@@ -15,7 +15,7 @@ import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import type { ModelWeights } from '../../model/weights';
 import type { LoraAdapter } from '../../lora/adapter';
 import { GEMV_MAX_ROWS, ROWLANE_MIN_N } from '../../kernels/matmul';
-import type { MmaChunk, MmaRounds } from '../../kernels/matmul_mma';
+import type { MmaChunk, MmaDecode, MmaRounds } from '../../kernels/matmul_mma';
 import { GpuTimer, median } from './gpu-timer';
 import { heatGpu, timeKernel } from './timing';
 import { decodeLayerProfile } from './decode-profile';
@@ -254,9 +254,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // gate|up reading an f16 xn from how many rows of x (shader-f16 only; without it every choice is the f32 kernels')
     const byF16 = msOf(await byChoice(F16_CHOICES, () => mm.gemvX16Rows, (v) => { mm.gemvX16Rows = v; }, 'f16'));
     // the decode matmuls on subgroup matrices from how many rows of x, q|k|v's norm in them, the LM head too (devices with them only; without, every choice is the GEMVs')
-    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, 0 | 1 | 2, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
+    const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, MmaDecode, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
     // the subgroup-matrix matmul's weights a chunk at one tile a workgroup and at more, and how its partial results are added
-    const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds] as [MmaChunk, MmaChunk, MmaRounds], ([a, b, c]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds] = [a, b, c]; }, 'mmachunk'));
+    const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk };
   } finally {
     timer.destroy();
@@ -278,17 +278,19 @@ export const STAGED_CHOICES: Array<[string, number, number, number, number]> = [
 export const F16_CHOICES: Array<[string, number]> = [['f32', Infinity], ['gate|up reads f16 xn from 9 rows', 9]];
 
 /** subgroup-matrix choices the breakdown times: [name, from how many rows of x the q4 matmuls run on subgroup matrices (MatmulKernel.gemvMmaRows), their decode of W (mmaDecode), the norms fused into those of at most so many workgroups (mmaNormWorkgroups), the bf16 LM head on them too (mmaBf16), Σx² passed as tile sums (mmaTileSums), the LoRA term on the matrix units (mmaLora), trips loaded ahead at one tile a workgroup (mmaPrefetch1)] */
-export const MMA_CHOICES: Array<[string, number, 0 | 1 | 2, number, boolean, boolean, boolean, 1 | 2]> = [
+export const MMA_CHOICES: Array<[string, number, MmaDecode, number, boolean, boolean, boolean, 1 | 2]> = [
   ['GEMVs', Infinity, 1, 256, true, false, false, 1], ['subgroup matrices from 9 rows, norm kernels, q4 only', 9, 1, 0, false, false, false, 1], ['norm fused into q|k|v, q4 only', 9, 1, 256, false, false, false, 1],
   ['norm fused into q|k|v, the bf16 LM head too', 9, 1, 256, true, false, false, 1], ['both norms fused, Σx² as tile sums', 9, 1, 256, true, true, false, 1],
   ['tile sums, LoRA term on the matrix units', 9, 1, 256, true, true, true, 1], ['tile sums, LoRA on the matrix units, 2 trips ahead at one tile', 9, 1, 256, true, true, true, 2],
   ['tile sums, the decode word by word', 9, 2, 256, true, true, false, 1],
+  ['tile sums, LoRA on the matrix units, word by word', 9, 2, 256, true, true, true, 1], ['tile sums, LoRA on the matrix units, codes from the codebook buffer', 9, 3, 256, true, true, true, 1],
+  ['tile sums, LoRA on the matrix units, the code-byte table', 9, 0, 256, true, true, true, 1],
 ];
 
-/** subgroup-matrix layout choices the breakdown times: [name, weights a chunk at one tile a workgroup (MatmulKernel.mmaChunk1), at more (mmaChunk2), partial results added all at once, a K-phase or a subgroup a round (mmaRounds)] */
-export const MMA_CHUNK_CHOICES: Array<[string, MmaChunk, MmaChunk, MmaRounds]> = [
-  ['64-weight chunks', 64, 64, 0], ['64, results a subgroup a round', 64, 64, 2], ['32 at 2+ tiles, results a K-phase a round', 64, 32, 1],
-  ['32 at 2+ tiles, results a subgroup a round', 64, 32, 2], ['32 everywhere, results a subgroup a round', 32, 32, 2],
+/** subgroup-matrix layout choices the breakdown times: [name, weights a chunk at one tile a workgroup (MatmulKernel.mmaChunk1), at more (mmaChunk2), partial results added all at once, a K-phase or a subgroup a round at one tile (mmaRounds1) and at more (mmaRounds2)] */
+export const MMA_CHUNK_CHOICES: Array<[string, MmaChunk, MmaChunk, MmaRounds, MmaRounds]> = [
+  ['64-weight chunks', 64, 64, 0, 0], ['32 at 2+ tiles, results a K-phase a round', 64, 32, 0, 1], ['32 at 2+ tiles, results a subgroup a round', 64, 32, 0, 2],
+  ['32 at 2+ tiles, results a subgroup a round there and at 1 tile', 64, 32, 2, 2], ['32 everywhere, results a subgroup a round at 2+ tiles', 32, 32, 0, 2],
 ];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
