@@ -53,7 +53,7 @@ override LORA_MMA: bool = false;
 override PF: u32 = 1;                 // trips of W and x loaded ahead: 0, 1, or 2 (more loads in flight, more registers)
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
-override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both
+override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both, 4 stores W's codes undecoded (its loads kept), 5 the q4 decode without the scale, 6 the q4 decode's stores of the code bits (no values)
 override MMA_SERIAL: bool = false;     // a barrier between the trip's 4 products and between the decode's 4 words: loads cannot be hoisted past them (fewer registers live; bench --mma-waves)
 const SGW = 32u;                      // subgroup width
 const SGS = 8u;                       // subgroups a workgroup
@@ -145,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
       xs[((cv / KC4) * 16u + xm) * STR4 + cv % KC4] = vec4<f16>(xn);
     }
-    if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
+    if (MMA_DEBUG == 4u) { ws[wat] = bitcast<vec4<f16>>(raw.q.xy); } else if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
     // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
     if (PF == 2u) {
       raw = raw2;

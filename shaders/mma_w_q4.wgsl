@@ -64,6 +64,16 @@ fn byte_pair(b: u32, cbh: u32) -> vec2<f16> {
 /** one code word (8 weights) times s2 into ws[at + v] (bytes 0, 1) and ws[at + (v ^ 1)] (bytes 2, 3); `flip` swaps its 16-bit halves first */
 fn put_word(at: u32, v: u32, q: u32, s2: vec2<f16>, cbh: u32, flip: bool) {
   let w = select(q, (q >> 16u) | (q << 16u), flip);
+  if (MMA_DEBUG == 5u) { // (benchmarks: the codes' values unscaled)
+    ws[at + v] = vec4<f16>(byte_pair(w & 255u, cbh), byte_pair((w >> 8u) & 255u, cbh));
+    ws[at + (v ^ 1u)] = vec4<f16>(byte_pair((w >> 16u) & 255u, cbh), byte_pair(w >> 24u, cbh));
+    return;
+  }
+  if (MMA_DEBUG == 6u) { // (benchmarks: the code bits as they are, no values)
+    ws[at + v] = bitcast<vec4<f16>>(vec2(w & 0xff00ffu, w >> 8u));
+    ws[at + (v ^ 1u)] = bitcast<vec4<f16>>(vec2(w & 0xff00ffu, w >> 16u));
+    return;
+  }
   ws[at + v] = vec4<f16>(byte_pair(w & 255u, cbh) * s2, byte_pair((w >> 8u) & 255u, cbh) * s2);
   ws[at + (v ^ 1u)] = vec4<f16>(byte_pair((w >> 16u) & 255u, cbh) * s2, byte_pair(w >> 24u, cbh) * s2);
 }
@@ -77,6 +87,7 @@ fn put_w_half(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
   let s2 = vec2<f16>(f16(r.s));
   let fl = select(0u, 1u, flip);
   put_word(at, fl, select(r.q.x, r.q.z, h), s2, cbh, flip);
+  if (MMA_SERIAL) { workgroupBarrier(); }
   put_word(at, 2u ^ fl, select(r.q.y, r.q.w, h), s2, cbh, flip);
 }
 

@@ -141,7 +141,7 @@ export interface MatmulOptions {
   /** the subgroup-matrix matmul only: 16-row tiles of W a workgroup (1, 2, 4, 8); default mmaTiles() */
   mmaTiles?: number;
   /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both */
-  mmaDebug?: 0 | 1 | 2 | 3;
+  mmaDebug?: 0 | 1 | 2 | 3 | 4 | 5 | 6;
   /** the subgroup-matrix matmul, benchmarks: barriers between a trip's products and between the decode's words, so their loads are not hoisted together (fewer registers live: bench --mma-waves) */
   mmaSerial?: boolean;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (0: each trip loads its own, 1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */

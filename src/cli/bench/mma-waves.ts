@@ -50,7 +50,9 @@ export const MMA_WAVES_VARIANTS: MmaWavesVariant[] = [
   ...MMA_WAVES_LAYOUTS,
   // at 16 KiB (which the probe kernel runs 3 an SM): which part of the kernel holds the second workgroup off (mmaDebug: wrong
   // results, timing only; run 3 of the twenty-fifth session: without the decode 3 an SM) and the other decodes (the table: 17 KiB)
-  ...([[2, 'no decode'], [3, 'no decode, no products']] as const).map(([d, what]): MmaWavesVariant => ({ name: `NT=2 KC=32, results a subgroup a round, ${what}`, tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaDebug: d }, counts: PROBE_COUNTS })),
+  ...([[2, 'no decode'], [3, 'no decode, no products'], [4, "W's codes stored undecoded"], [5, 'the decode without the scale'], [6, 'the code bits stored as the decode would (no values)']] as const).map(([d, what]): MmaWavesVariant => ({ name: `NT=2 KC=32, results a subgroup a round, ${what}`, tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaDebug: d }, counts: PROBE_COUNTS })),
+  { name: 'NT=2 KC=32, results a subgroup a round, serial (barriers between products and words)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaSerial: true }, counts: PROBE_COUNTS },
+  { name: 'NT=2 KC=32, results a subgroup a round, serial, loads at the trip start', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaSerial: true, mmaPrefetch: 0 }, counts: PROBE_COUNTS },
   ...([[0, 'the code-byte table (17 KiB)'], [1, 'the shuffle decode in loops'], [3, 'codes from the codebook buffer']] as const).map(([d, what]): MmaWavesVariant => ({ name: `NT=2 KC=32, results a subgroup a round, ${what}`, tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaDecode: d }, counts: PROBE_COUNTS })),
 ];
 
