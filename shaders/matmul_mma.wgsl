@@ -3,8 +3,8 @@
 // as Y [16, 16·NT] = X [16, K] · Wᵀ [K, 16·NT] in 16 × 16 × 16 products of f16 inputs summed in f32.
 // Composed after the f16/subgroup-matrix enables, the weight reader (weights_q4_wide.wgsl: 16-byte code
 // loads, or weights_bf16.wgsl), the epilogue (matmul_epilogue.wgsl: bindings, store_y(), store_swiglu(),
-// lora_term()), a save_row(), the X_NORM snippet and the format's decode (mma_w_q4.wgsl, mma_w_bf16.wgsl:
-// w_setup(), w_load(), put_w()).
+// lora_term()), a save_row(), the X_NORM snippet, the q4 code-byte table snippet and the format's decode
+// (mma_w_q4.wgsl, mma_w_bf16.wgsl: w_setup(), w_load(), put_w()).
 // Workgroup: 256 threads = 8 subgroups of 32 (SGW must be 32: lane l of a subgroup decodes half a
 // row of its 16 × KC W chunk). Subgroup s owns tile t = s % NT (16 rows of W) and walks every KS-th
 // KC-weight chunk of K (q = s / NT: chunks q, q + KS, …; KS = 8 / NT), so a tile's K is split over KS
@@ -54,7 +54,7 @@ override PF: u32 = 1;                 // trips of W and x loaded ahead: 0, 1, or
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both, 4 stores W's codes undecoded (its loads kept), 5 the q4 decode without the scale, 6 the q4 decode's stores of the code bits (no values)
-override MMA_SERIAL: bool = false;     // a barrier between the trip's 4 products and between the decode's 4 words: loads cannot be hoisted past them (fewer registers live; bench --mma-waves)
+override MMA_SERIAL: bool = false;     // a barrier between the trip's products and between the decode's words: loads cannot be hoisted past them (fewer registers live; bench --mma-waves)
 const SGW = 32u;                      // subgroup width
 const SGS = 8u;                       // subgroups a workgroup
 override KS: u32 = SGS / NT;          // subgroups splitting a tile's chunks
@@ -89,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let trips = (chunks + KS - 1u) / KS;
   let k4 = p.K / 4u;
   let cbh = w_setup(lid);
-  // this lane's first weights: chunk q, half lane & 1 (32 weights)
+  // this lane's first weights: chunk q, half lane & 1 (KC / 2 weights)
   var raw = w_load(row, min(q, chunks - 1u), lane & 1u, p.K);
   var raw2 = raw; // PF = 2: the trip after
   if (PF == 2u) { raw2 = w_load(row, min(q + KS, chunks - 1u), lane & 1u, p.K); }
@@ -145,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
       xs[((cv / KC4) * 16u + xm) * STR4 + cv % KC4] = vec4<f16>(xn);
     }
-    if (MMA_DEBUG == 4u) { ws[wat] = bitcast<vec4<f16>>(raw.q.xy); } else if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
+    if (MMA_DEBUG == 4u) { ws[wat] = bitcast<vec4<f16>>(raw_bits(raw)); } else if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
     // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
     if (PF == 2u) {
       raw = raw2;

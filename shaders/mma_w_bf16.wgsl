@@ -16,6 +16,9 @@ fn w_load(row: u32, chunk: u32, h: u32, K: u32) -> WRaw {
   return WRaw(wdata[i], wdata[i + 1u], wdata[i + 2u], wdata[i + 3u]);
 }
 
+/** two words as loaded (MMA_DEBUG 4: benchmarks) */
+fn raw_bits(r: WRaw) -> vec2<u32> { return r.a.xy; }
+
 /** two words of bf16 pairs (4 weights) as vec4<f16> */
 fn bf4(u: vec2<u32>) -> vec4<f16> {
   return bitcast<vec4<f16>>(vec2(pack2x16float(bf2(u.x)), pack2x16float(bf2(u.y))));

@@ -13,6 +13,9 @@ fn w_setup(lid: u32) -> u32 {
   return pack2x16float(vec2(codebook[lid & 15u], 0.0));
 }
 
+/** two words of the loaded codes as they are (MMA_DEBUG 4: benchmarks) */
+fn raw_bits(r: WRaw) -> vec2<u32> { return r.q.xy; }
+
 /** Row `row`'s weights KC·chunk + 32·h … + 31 (KC = 64), or KC·chunk … + 31 (KC = 32: both lanes of a row load the same 16 bytes) */
 fn w_load(row: u32, chunk: u32, h: u32, K: u32) -> WRaw {
   let j = select(chunk, chunk * 2u + h, KC == 64u);

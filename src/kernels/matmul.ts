@@ -140,7 +140,7 @@ export interface MatmulOptions {
   gemvMma?: boolean;
   /** the subgroup-matrix matmul only: 16-row tiles of W a workgroup (1, 2, 4, 8); default mmaTiles() */
   mmaTiles?: number;
-  /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both */
+  /** the subgroup-matrix matmul, benchmarks only (wrong results): 1 skips the products, 2 the decode of W, 3 both, 4 stores W's codes undecoded, 5 decodes without the scale, 6 stores the code bits where the decode's values would go (bench --mma-waves) */
   mmaDebug?: 0 | 1 | 2 | 3 | 4 | 5 | 6;
   /** the subgroup-matrix matmul, benchmarks: barriers between a trip's products and between the decode's words, so their loads are not hoisted together (fewer registers live: bench --mma-waves) */
   mmaSerial?: boolean;

@@ -21,6 +21,8 @@ import { relError } from '../helpers/compare';
 import { testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import { tinyDecode } from '../helpers/decode-step';
+import { MMA_WAVES_VARIANTS } from '../../src/cli/bench/mma-waves';
+import { STREAM_MMA_VARIANTS } from '../../src/cli/bench/gemv-stream';
 
 /** the chunk arrays' override constants at one 16-row chunk each: 7 KiB of workgroup memory, within the null backend's 16 KiB */
 const SMALL = { CHUNK_VEC4: 288, X_VEC4: 288, RESULTS_F32: 256 };
@@ -111,6 +113,25 @@ describe('subgroup-matrix matmul', () => {
     // 32-weight chunks need 4 tiles or fewer (the defaults fall back to 64 at 8)
     expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 8, mmaChunk: 32 })).toThrow(/32-weight chunks need 4 tiles a workgroup or fewer.*got 8; hint: mmaChunk 64/);
     expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaChunk: 16 as 32 })).toThrow(/mmaChunk/);
+  });
+
+  it("builds every layout and probe bench --mma-waves and the stream's mma set time (null backend)", async () => {
+    const { ctx, built } = await mmaGpu();
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const [N, K] = [128, 1536];
+    const w = uploadWeight(ctx, packWeight('q4', normal(17, N * K, 0.05), N, K), 'w');
+    const [x, y] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4)];
+    const variants = [...MMA_WAVES_VARIANTS.map((v) => ({ name: v.name, opts: { mmaTiles: v.tiles, ...v.opts } })), ...STREAM_MMA_VARIANTS.filter((v) => v.opts.gemvMma)];
+    for (const v of variants) {
+      built.length = 0;
+      const rec = new Recorder(ctx, v.name);
+      kernel.encode(rec, x, w, y, 16, { variant: 'gemv', gemvMma: true, ...v.opts });
+      rec.submit();
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect(built.length, v.name).toBe(1);
+      expect(built[0].errors, v.name).toEqual([]);
+    }
   });
 
   it('takes the LoRA term on the matrix units where its rank is 16 and its slices start on 16-row tiles, up to 4 tiles a workgroup (null backend)', async () => {
