@@ -14,9 +14,10 @@
 // chunks' workgroup memory (twice the trips): the driver gives each SM 48 KiB of workgroup memory for
 // all its workgroups (bench --occupancy, H100), so the kernel's size sets how many an SM runs at once.
 // RS_ROUNDS: the partial results are added through rs one K-phase (1) or one subgroup (2) at a time,
-// rs then holding NT · 256 or 256 floats instead of 8 · 256 (more barriers, less memory). A subgroup's next chunk of weights
-// and x are loaded before the trip's products, so their latency overlaps them (PF = 2: two trips ahead; PF = 0:
-// each trip loads its own at its start — fewer registers live across the products, no overlap).
+// rs then holding NT · 256 or 256 floats instead of 8 · 256 (more barriers, less memory).
+// A subgroup's next chunk of weights and x are loaded before the trip's products, so their latency
+// overlaps them (PF = 2: two trips ahead; PF = 0: each trip loads its own at its start — fewer registers
+// live across the products, no overlap).
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):

@@ -30,7 +30,7 @@ fn w_load(row: u32, chunk: u32, h: u32, K: u32) -> WRaw {
  * chunk) swaps its words 0, 1 with 2, 3 (v ^ 4), `flip` (rows 8–15) its words' 16-bit halves (v ^ 1).
  */
 fn put_w(at: u32, r: WRaw, cbh: u32, h: bool, flip: bool) {
-  if (KC == 32u) { put_w_half(at, r, cbh, h, flip); return; }
+  if (KC == 32u) { put_w_half(at, r, cbh, h, flip); return; } // (word by word: decodes 1 and 2 the same there)
   if (MMA_DECODE >= 2u) { put_w_words(at, r, cbh, h, flip); return; }
   let s2 = vec2<f16>(f16(r.s));
   let q = select(r.q, r.q.zwxy, h);

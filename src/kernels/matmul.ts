@@ -483,9 +483,9 @@ export class MatmulKernel {
    * (mmaRounds), at one tile a workgroup (q|k|v, o, down: fewer workgroups than a large GPU has SMs) and at more
    * (gate|up, the LM head). An H100 SM's workgroups share 48 KiB of workgroup memory (bench --occupancy), and the
    * smaller layout (32-weight chunks, the results a subgroup a round: 16 KiB at 2 tiles, against 35) is faster where
-   * there are many workgroups. H100, 2026-12-07 twenty-fifth session, run 3 (bench-rollout --g 16 --choices mmachunk): the G = 16
-   * step pass 3.220 → 2.994 ms (LoRA 3.846 → 3.562) with it at 2+ tiles; at 1 tile too 3.220 (its 64-weight chunks with
-   * the results in rounds 3.386).
+   * there are many workgroups, though the SM still runs one (its decode's registers, bench/RESULTS.md). H100, 2026-12-07
+   * twenty-fifth session, run 4 (bench-rollout --choices mmachunk): with it at 2+ tiles the G = 16 step pass 3.211 → 2.917 ms
+   * (LoRA 3.839 → 3.509), G = 32 6.069 → 5.576; with 1 tile's results in rounds too 2.987, with 1 tile's at 32 too 3.175.
    */
   mmaChunk1: MmaChunk = 64;
   mmaChunk2: MmaChunk = 32;

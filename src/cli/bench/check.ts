@@ -449,8 +449,9 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  * The subgroup-matrix matmul (matmul_mma.ts) at 1–16 rows of x, K = 1536 and 8960, N not a multiple of
  * its 16-row tiles, every tile count a workgroup, with bias, residual accumulate and LoRA, against the
  * exact product (within F16_TOLERANCE) and the CPU model of its f16 inputs (matmulMmaRef, within
- * F16_MODEL_TOLERANCE); with the RMSNorm fused (and a LoRA u without its rsqrt), its SwiGLU store
- * (a gate|up pair, with LoRA), and bf16 weights (the LM head).
+ * F16_MODEL_TOLERANCE); every q4 decode, 32- and 64-weight chunks and the results added in rounds; with the
+ * RMSNorm fused (and a LoRA u without its rsqrt), its SwiGLU store (a gate|up pair, with LoRA), the tile sums
+ * and the LoRA term on the matrix units at the kernel's layout, all-64 and all-32, and bf16 weights (the LM head).
  */
 async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {

@@ -134,7 +134,7 @@ export interface StepGpuTime {
   byF16: Record<string, number>;
   /** the step's pass by subgroup-matrix choice (MMA_CHOICES: MatmulKernel.gemvMmaRows; devices with them only): GPU ms */
   byMma: Record<string, number>;
-  /** the step's pass by the subgroup-matrix matmul's chunk and result rounds (MMA_CHUNK_CHOICES: MatmulKernel.mmaChunk1, mmaChunk2, mmaRounds): GPU ms */
+  /** the step's pass by the subgroup-matrix matmul's chunk and result rounds (MMA_CHUNK_CHOICES: MatmulKernel.mmaChunk1, mmaChunk2, mmaRounds1, mmaRounds2): GPU ms */
   byMmaChunk: Record<string, number>;
 }
 

@@ -6,7 +6,8 @@
 // workgroups at 2 tiles, down and o 96, q|k|v 128 at 1 (matmul_mma.ts). H100, 2026-12-07: steps every
 // 132 workgroups at 1 and 2 tiles — one workgroup an SM at a time — and still with fewer registers live;
 // bench --occupancy then showed an SM's workgroups sharing 48 KiB of workgroup memory, so the sweep
-// also times the layouts of less (MMA_WAVES_LAYOUTS: the KiB in each name, the shuffle decode's).
+// also times the layouts of less (MMA_WAVES_LAYOUTS: the KiB in each name, the shuffle decode's). Twenty-fifth
+// session: even at 16 KiB the kernel runs one an SM; without its decode of W, three (the probes below).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder } from '../../gpu/encoder';
 import { destroyWeight, uploadWeight, type MatmulKernel, type MatmulOptions } from '../../kernels/matmul';
@@ -35,13 +36,13 @@ export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOpt
  * timing only, without the decode and the products. (Workgroup memory apart from this kernel: bench --occupancy.)
  */
 const PROBE_COUNTS = [66, 132, 198, 264, 396, 528, 660, 924];
-/** The layouts of less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles. */
+/** The layouts (each named in full, whatever the kernel's defaults) down to less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles. */
 export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [
-  { name: 'NT=1 (44 KiB)', tiles: 1 },
-  { name: 'NT=2 (35 KiB)', tiles: 2 },
-  { name: 'NT=2 results a subgroup a round (28 KiB)', tiles: 2, opts: { mmaRounds: 2 } },
+  { name: 'NT=1 (44 KiB)', tiles: 1, opts: { mmaChunk: 64, mmaRounds: 0 } },
+  { name: 'NT=2 (35 KiB)', tiles: 2, opts: { mmaChunk: 64, mmaRounds: 0 } },
+  { name: 'NT=2 results a subgroup a round (28 KiB)', tiles: 2, opts: { mmaChunk: 64, mmaRounds: 2 } },
   { name: 'NT=1 KC=32, results a subgroup a round (21 KiB)', tiles: 1, opts: { mmaChunk: 32, mmaRounds: 2 } },
-  { name: 'NT=2 KC=32 (23 KiB)', tiles: 2, opts: { mmaChunk: 32 } },
+  { name: 'NT=2 KC=32 (23 KiB)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 0 } },
   { name: 'NT=2 KC=32, results a K-phase a round (17 KiB)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 1 } },
   { name: 'NT=2 KC=32, results a subgroup a round (16 KiB)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2 } },
   { name: 'NT=4 KC=32, results a subgroup a round (13.5 KiB)', tiles: 4, opts: { mmaChunk: 32, mmaRounds: 2 } },
