@@ -154,6 +154,8 @@ export interface LoopGpuTime {
   gapSumMs: number;
   gapP90Ms: number;
   gapMaxMs: number;
+  /** the decode steps after the three largest gaps, largest first (step 2 is the first timed): where a stall falls */
+  gapWorstSteps: number[];
 }
 
 /** A rollout as bench-rollout's, each replayed decode step's pass GPU-timestamped: is the GPU busy in the loop? null without timestamp-query. */
@@ -171,10 +173,16 @@ export async function loopGpuTime(ctx: GpuContext, engine: Engine, req: Generate
     return {
       tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerStep: (1000 * r.decodeSeconds) / r.steps, busyMs: median(busyMs), gapMs: median(gapMs), busyFraction: busy / span,
       gapSumMs: span - busy, gapP90Ms: sorted[Math.floor(0.9 * (sorted.length - 1))] ?? 0, gapMaxMs: sorted[sorted.length - 1] ?? 0,
+      gapWorstSteps: worstGapSteps(gapMs, 3, 2),
     };
   } finally {
     timer.destroy();
   }
+}
+
+/** The steps after the `n` largest of `gaps` (gaps[i]: the time before step first + 1 + i), largest first. */
+export function worstGapSteps(gaps: number[], n: number, first: number): number[] {
+  return gaps.map((g, i) => [g, first + 1 + i]).sort((a, b) => b[0] - a[0]).slice(0, n).map(([, step]) => step);
 }
 
 /** Each dispatch of one decode step's forward + LM head (as generate() captures it) timed on the GPU; null without timestamp-query. */

@@ -135,7 +135,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       if (!values['no-breakdown']) {
         loopGpu = { plain: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, null)), lora: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, lora)) };
         for (const [k, v] of Object.entries(loopGpu)) {
-          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1}; gaps ${v.gapSumMs.toFixed(1)} ms in all, 90th percentile ${v.gapP90Ms.toFixed(3)}, largest ${v.gapMaxMs.toFixed(3)})`);
+          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1}; gaps ${v.gapSumMs.toFixed(1)} ms in all, 90th percentile ${v.gapP90Ms.toFixed(3)}, largest ${v.gapMaxMs.toFixed(3)}, before steps ${v.gapWorstSteps.join(', ')})`);
         }
         const only = sets as StepChoiceSet[];
         stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null, only), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora, only) };
