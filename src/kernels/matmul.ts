@@ -30,7 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroups, type MmaChunk, type MmaDecode, type MmaRounds } from './matmul_mma';
+import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaFitLayout, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups, type MmaChunk, type MmaDecode, type MmaRounds } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -283,6 +283,11 @@ export function stagedLanes(N: number, NR: number, workgroups: number, mr = 1): 
 }
 
 /** Throws unless v is one of a setting's options: "<what> must be one of …, got v". */
+/** Whether the subgroup-matrix matmul of this format and q4 decode composes the code-byte table (1 KiB of workgroup memory). */
+function fmtLut(format: string, decode: MmaDecode): boolean {
+  return format === 'q4' && decode === 0;
+}
+
 function checkOption(what: string, v: number, options: readonly number[]): void {
   if (!options.includes(v)) throw new Error(`${what} must be one of ${options.join(', ')}, got ${v}`);
 }
@@ -605,15 +610,19 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const kc = opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= 4 ? this.mmaChunk2 : 64); // (32 needs NT ≤ 4)
-          checkOption('mmaChunk', kc, MMA_CHUNK_OPTIONS);
-          const rounds = opts.mmaRounds ?? (nt === 1 ? this.mmaRounds1 : this.mmaRounds2);
-          checkOption('mmaRounds', rounds, MMA_ROUNDS_OPTIONS);
+          const asked = { KC: opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= 4 ? this.mmaChunk2 : 64), rounds: opts.mmaRounds ?? (nt === 1 ? this.mmaRounds1 : this.mmaRounds2) }; // (32 needs NT ≤ 4)
+          checkOption('mmaChunk', asked.KC, MMA_CHUNK_OPTIONS);
+          checkOption('mmaRounds', asked.rounds, MMA_ROUNDS_OPTIONS);
           const decode = opts.mmaDecode ?? this.mmaDecode;
+          // a layout over the device's workgroup memory: the smallest instead, unless the call named its own
+          const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
+          const lut = fmtLut(w.format, decode);
+          const { KC: kc, rounds } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit);
+          if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks and results rounds ${asked.rounds} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk and mmaRounds out (the kernel then takes its smallest layout)`);
           const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
-          const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (decode === 0 ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);
+          const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (lut ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);
           rec.dispatch(pl, u8, bindings, grid1d(mmaWorkgroups(part.rows, nt, swiglu)));
         } else if (staged) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? gemvLayout(mr, part.rows, w.K, 32).rows;

@@ -42,8 +42,21 @@ export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRoun
   return (c.X_VEC4 + c.CHUNK_VEC4) * 8 + c.RESULTS_F32 * 4 + (lut ? 1024 : 0);
 }
 
-/** Workgroup memory the largest layout declares (1 tile, 64-weight chunks, the table: 46,080 bytes); what mmaSupport asks of a device. */
+/** Workgroup memory the largest layout declares (1 tile, 64-weight chunks, the table: 46,080 bytes). */
 export const MMA_WORKGROUP_BYTES = mmaWorkgroupBytes(1, 64, 0, true);
+
+/**
+ * Workgroup memory the smallest layout of every tile count needs at most (the results a subgroup a round,
+ * 32-weight chunks up to 4 tiles, the table: 22,784 bytes at 8 tiles); what mmaSupport asks of a device. Where
+ * the kernel's layout does not fit a device (32 KiB: D3D12's limit, many adapters'), it takes that one (mmaFitLayout).
+ */
+export const MMA_MIN_WORKGROUP_BYTES = Math.max(...[1, 2, 4, 8].map((nt) => mmaWorkgroupBytes(nt, nt <= 4 ? 32 : 64, 2, true)));
+
+/** The layout for NT tiles: KC and rounds as asked where they fit `limit` bytes of workgroup memory, else the smallest (32-weight chunks up to 4 tiles, the results a subgroup a round). */
+export function mmaFitLayout(NT: number, KC: MmaChunk, rounds: MmaRounds, lut: boolean, limit: number): { KC: MmaChunk; rounds: MmaRounds } {
+  if (mmaWorkgroupBytes(NT, KC, rounds, lut) <= limit) return { KC, rounds };
+  return { KC: NT <= 4 ? 32 : 64, rounds: 2 };
+}
 
 /** Tile counts a workgroup may take (the WGSL's NT: 8 subgroups split into NT tiles × 8 / NT K-phases). */
 export const MMA_TILES_OPTIONS = [1, 2, 4, 8] as const;
@@ -56,7 +69,7 @@ export function mmaSupport(ctx: GpuContext): string {
   if (!cfgs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16)) return 'no 16×16×16 f16→f32 subgroup-matrix config';
   if (ctx.subgroupMinSize !== 32 || ctx.subgroupMaxSize !== 32) return `subgroups of ${ctx.subgroupMinSize}–${ctx.subgroupMaxSize} lanes, not always 32`;
   const wg = ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
-  if (wg < MMA_WORKGROUP_BYTES) return `${wg} bytes of workgroup memory, needs ${MMA_WORKGROUP_BYTES}`;
+  if (wg < MMA_MIN_WORKGROUP_BYTES) return `${wg} bytes of workgroup memory, needs ${MMA_MIN_WORKGROUP_BYTES}`;
   return '';
 }
 

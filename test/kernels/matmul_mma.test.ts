@@ -12,7 +12,7 @@ import { acquireDevice, type GpuContext } from '../../src/gpu/device';
 import { nodeGpu } from '../../src/gpu/node';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
-import { MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups } from '../../src/kernels/matmul_mma';
+import { MMA_MIN_WORKGROUP_BYTES, MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups } from '../../src/kernels/matmul_mma';
 import { dequantizeWeight, packWeight } from '../../src/formats/weights';
 import { matmulMmaRef, mmaWeights, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
 import { roundF16 } from '../../src/reference/gemv_f16';
@@ -31,11 +31,11 @@ let nullCtx: Promise<GpuContext> | null = null;
 
 /**
  * A null-backend device with subgroup matrices enabled, dressed as a GPU that has 16×16×16 f16 configs,
- * subgroups of 32 and 48 KiB of workgroup memory (what mmaSupport asks) — and, where given, that many
+ * subgroups of 32 and 45 KiB of workgroup memory (its largest layout; or `workgroupBytes`) — and, where given, that many
  * storage buffers a shader (the null backend binds 8: pipelines with more then fail); its pipelines for the kernel
  * are built with SMALL chunk arrays, and each one's source, constants and build errors recorded.
  */
-async function mmaGpu(storageBuffers?: number): Promise<{ ctx: GpuContext; built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> }> {
+async function mmaGpu(storageBuffers?: number, workgroupBytes = MMA_WORKGROUP_BYTES): Promise<{ ctx: GpuContext; built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> }> {
   nullCtx ??= nodeGpu(['backend=null', 'enable-dawn-features=allow_unsafe_apis']).then((gpu) => acquireDevice(gpu));
   const real = await nullCtx;
   const built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> = [];
@@ -55,7 +55,7 @@ async function mmaGpu(storageBuffers?: number): Promise<{ ctx: GpuContext; built
     adapter: { ...real.adapter, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] },
     subgroupMinSize: 32,
     subgroupMaxSize: 32,
-    limits: { ...real.limits, maxComputeWorkgroupStorageSize: MMA_WORKGROUP_BYTES, ...(storageBuffers ? { maxStorageBuffersPerShaderStage: storageBuffers } : {}) },
+    limits: { ...real.limits, maxComputeWorkgroupStorageSize: workgroupBytes, ...(storageBuffers ? { maxStorageBuffersPerShaderStage: storageBuffers } : {}) },
     pipelines,
   };
   return { ctx, built };
@@ -271,6 +271,33 @@ describe('subgroup-matrix matmul', () => {
     expect(mmaWorkgroups(200, 1, false)).toBe(13);
     expect(mmaConstants(2)).toEqual({ NT: 2, KC: 64, RS_ROUNDS: 0, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 8 * 16 * 18, RESULTS_F32: 2048 });
     expect(mmaConstants(2, 32, 1)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 1, X_VEC4: 4 * 16 * 10, CHUNK_VEC4: 8 * 16 * 10, RESULTS_F32: 512 });
+  });
+
+  it('takes its smallest layout where the device allows less workgroup memory than the asked one, and is refused below that with a hint (null backend)', async () => {
+    const { ctx, built } = await mmaGpu(undefined, 32768); // D3D12's limit
+    expect(mmaSupport(ctx)).toBe('');
+    const kernel = await MatmulKernel.create(ctx);
+    const m = ctx.memory;
+    const [N, K] = [64, 1536];
+    const w = uploadWeight(ctx, packWeight('q4', normal(61, N * K, 0.05), N, K), 'w');
+    const [x, y] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4)];
+    const layout = async (opts: MatmulOptions) => {
+      built.length = 0;
+      const rec = new Recorder(ctx, 'fit');
+      kernel.encode(rec, x, w, y, 16, { variant: 'gemv', gemvMma: true, ...opts });
+      rec.submit();
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect(built[0].errors).toEqual([]);
+      return [built[0].constants.KC, built[0].constants.RS_ROUNDS];
+    };
+    expect(await layout({ mmaTiles: 1 })).toEqual([32, 2]); // 44 KiB asked (64-weight chunks): 21 KiB taken
+    expect(await layout({ mmaTiles: 2 })).toEqual([32, 2]); // the default at 2 tiles fits
+    expect(await layout({ mmaTiles: 8 })).toEqual([64, 2]); // 8 tiles: 64-weight chunks, the results in rounds
+    expect(await layout({ mmaTiles: 1, mmaChunk: 32 })).toEqual([32, 0]); // named, and it fits: as named
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 1, mmaChunk: 64 })).toThrow(/1 tiles a workgroup with 64-weight chunks and results rounds 0 need 45056 bytes of workgroup memory, the device allows 32768; hint: leave mmaChunk and mmaRounds out/);
+    const { ctx: small } = await mmaGpu(undefined, 16384); // WebGPU's default
+    expect(mmaSupport(small)).toBe(`16384 bytes of workgroup memory, needs ${MMA_MIN_WORKGROUP_BYTES}`);
+    expect(MMA_MIN_WORKGROUP_BYTES).toBe(22784);
   });
 
   it('sizes its workgroup memory by layout: an H100 SM holds 48 KiB of it for all its workgroups (bench --occupancy)', () => {
