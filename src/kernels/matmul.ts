@@ -282,12 +282,12 @@ export function stagedLanes(N: number, NR: number, workgroups: number, mr = 1): 
   return stagedLaneOptions(mr).find((l) => Math.ceil(N / ((256 / l) * NR)) >= workgroups) ?? 32;
 }
 
-/** Throws unless v is one of a setting's options: "<what> must be one of …, got v". */
 /** Whether the subgroup-matrix matmul of this format and q4 decode composes the code-byte table (1 KiB of workgroup memory). */
 function fmtLut(format: string, decode: MmaDecode): boolean {
   return format === 'q4' && decode === 0;
 }
 
+/** Throws unless v is one of a setting's options: "<what> must be one of …, got v". */
 function checkOption(what: string, v: number, options: readonly number[]): void {
   if (!options.includes(v)) throw new Error(`${what} must be one of ${options.join(', ')}, got ${v}`);
 }
