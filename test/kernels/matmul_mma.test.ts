@@ -8,8 +8,7 @@
 // (`bench-check --only mma`: against matmulMmaRef within 1e-4, the exact product within 5e-3;
 // bench/RESULTS.md).
 import { describe, expect, it } from 'vitest';
-import { acquireDevice, type GpuContext } from '../../src/gpu/device';
-import { nodeGpu } from '../../src/gpu/node';
+import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
 import { MMA_MIN_WORKGROUP_BYTES, MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups } from '../../src/kernels/matmul_mma';
@@ -21,13 +20,12 @@ import { relError } from '../helpers/compare';
 import { testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 import { tinyDecode } from '../helpers/decode-step';
+import { nullGpu } from '../helpers/wgsl-check';
 import { MMA_WAVES_VARIANTS } from '../../src/cli/bench/mma-waves';
 import { STREAM_MMA_VARIANTS } from '../../src/cli/bench/gemv-stream';
 
 /** the chunk arrays' override constants at one 16-row chunk each: 7 KiB of workgroup memory, within the null backend's 16 KiB */
 const SMALL = { CHUNK_VEC4: 288, X_VEC4: 288, RESULTS_F32: 256 };
-
-let nullCtx: Promise<GpuContext> | null = null;
 
 /**
  * A null-backend device with subgroup matrices enabled, dressed as a GPU that has 16×16×16 f16 configs,
@@ -36,8 +34,7 @@ let nullCtx: Promise<GpuContext> | null = null;
  * are built with SMALL chunk arrays, and each one's source, constants and build errors recorded.
  */
 async function mmaGpu(storageBuffers?: number, workgroupBytes = MMA_WORKGROUP_BYTES): Promise<{ ctx: GpuContext; built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> }> {
-  nullCtx ??= nodeGpu(['backend=null', 'enable-dawn-features=allow_unsafe_apis']).then((gpu) => acquireDevice(gpu));
-  const real = await nullCtx;
+  const real = await nullGpu();
   const built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> = [];
   const pipelines = Object.create(real.pipelines) as typeof real.pipelines;
   pipelines.getSync = (label, code, constants = {}, entry) => {
