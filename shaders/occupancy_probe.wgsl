@@ -6,10 +6,10 @@
 // other), and thread 0 writes where it ended. Timed against the number of workgroups, the time steps up
 // past every multiple of (workgroups an SM) × SMs. matrix_touch() comes from a snippet composed before
 // this: a 16 × 16 × 16 subgroup-matrix product (with the f16 / subgroup-matrix enables) or nothing.
-// Bindings: 0 unused (the recorder's params slot) · 1 out f32[workgroups] · 2 chase u32[N]: chase[i] = (i + STEP) mod N
+// Bindings: 0 unused (the recorder's params slot) · 1 out f32[workgroups] · 2 chase u32[N]: chase[i] = (i + STEP) mod N,
+// STEP a whole number of 32-word lines, so a warp's lanes stay on one line (occupancy.ts: chaseTable, CHASE_STEP)
 override SMEM_VEC4: u32 = 256;  // vec4<f32> of workgroup memory (16 bytes each)
 override ITERS: u32 = 256;
-override STEP: u32 = 32u * 1031u; // a whole number of 32-word lines: a warp's lanes stay on one line
 var<workgroup> buf: array<vec4<f32>, SMEM_VEC4>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> chase: array<u32>;

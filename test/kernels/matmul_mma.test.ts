@@ -119,6 +119,7 @@ describe('subgroup-matrix matmul', () => {
     const [N, K] = [128, 1536];
     const w = uploadWeight(ctx, packWeight('q4', normal(17, N * K, 0.05), N, K), 'w');
     const [x, y] = [m.create('x', 16 * K * 4), m.create('y', 16 * N * 4)];
+    expect(MMA_WAVES_VARIANTS.map((v) => v.name)).toContain('NT=2 KC=32, results a subgroup a round (16 KiB)'); // each layout's memory in its name, as bench/RESULTS.md quotes them
     const variants = [...MMA_WAVES_VARIANTS.map((v) => ({ name: v.name, opts: { mmaTiles: v.tiles, ...v.opts } })), ...STREAM_MMA_VARIANTS.filter((v) => v.opts.gemvMma)];
     for (const v of variants) {
       built.length = 0;

@@ -11,6 +11,7 @@
 import type { GpuContext } from '../../gpu/device';
 import { Recorder } from '../../gpu/encoder';
 import { destroyWeight, uploadWeight, type MatmulKernel, type MatmulOptions } from '../../kernels/matmul';
+import { mmaWorkgroupBytes, type MmaChunk, type MmaRounds } from '../../kernels/matmul_mma';
 import { GpuTimer } from './gpu-timer';
 import { quantizeQ4Fast } from './weights';
 
@@ -30,31 +31,30 @@ export const MMA_WAVES_COUNTS = [33, 66, 132, 198, 264, 330, 396, 462, 528, 594,
 /** A kernel the sweep times: its name, tiles a workgroup, options, and at which workgroup counts (MMA_WAVES_COUNTS if absent). */
 export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOptions; counts?: number[] }
 
-/**
- * The sweep: the kernel at 1 and 2 tiles a workgroup; with fewer registers live across the products (each trip loading
- * its own W and x; barriers between the products and between the decode's words, MMA_SERIAL); and, wrong results,
- * timing only, without the decode and the products. (Workgroup memory apart from this kernel: bench --occupancy.)
- */
 const PROBE_COUNTS = [66, 132, 198, 264, 396, 528, 660, 924];
-/** The layouts (each named in full, whatever the kernel's defaults) down to less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles. */
-export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [
-  { name: 'NT=1 (44 KiB)', tiles: 1, opts: { mmaChunk: 64, mmaRounds: 0 } },
-  { name: 'NT=2 (35 KiB)', tiles: 2, opts: { mmaChunk: 64, mmaRounds: 0 } },
-  { name: 'NT=2 results a subgroup a round (28 KiB)', tiles: 2, opts: { mmaChunk: 64, mmaRounds: 2 } },
-  { name: 'NT=1 KC=32, results a subgroup a round (21 KiB)', tiles: 1, opts: { mmaChunk: 32, mmaRounds: 2 } },
-  { name: 'NT=2 KC=32 (23 KiB)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 0 } },
-  { name: 'NT=2 KC=32, results a K-phase a round (17 KiB)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 1 } },
-  { name: 'NT=2 KC=32, results a subgroup a round (16 KiB)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2 } },
-  { name: 'NT=4 KC=32, results a subgroup a round (13.5 KiB)', tiles: 4, opts: { mmaChunk: 32, mmaRounds: 2 } },
-];
+
+/** A layout named in full (whatever the kernel's defaults), its workgroup memory in the name (the shuffle decode's: no code-byte table). */
+function layout(tiles: number, mmaChunk: MmaChunk, mmaRounds: MmaRounds): MmaWavesVariant {
+  const how = [mmaChunk === 32 ? 'KC=32' : '', ['', 'results a K-phase a round', 'results a subgroup a round'][mmaRounds]].filter(Boolean).join(', ');
+  return { name: `NT=${tiles}${how ? ` ${how}` : ''} (${mmaWorkgroupBytes(tiles, mmaChunk, mmaRounds) / 1024} KiB)`, tiles, opts: { mmaChunk, mmaRounds } };
+}
+
+/** The layouts down to less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles. */
+export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [layout(1, 64, 0), layout(2, 64, 0), layout(2, 64, 2), layout(1, 32, 2), layout(2, 32, 0), layout(2, 32, 1), layout(2, 32, 2), layout(4, 32, 2)];
+
+/**
+ * The sweep: the layouts; then at the 16 KiB one (which the probe kernel runs 3 an SM), which part of the kernel
+ * holds the second workgroup off — mmaDebug probes (wrong results, timing only; twenty-fifth session: without the
+ * decode 3 an SM), barriers between the products and between the decode's words (MMA_SERIAL), each trip loading its
+ * own W and x — and the other decodes (the table: 17 KiB; codes from the codebook buffer). At 32-weight chunks the
+ * shuffle decode is written out word by word whatever mmaDecode asks (1 and 2 are the same kernel there).
+ */
 export const MMA_WAVES_VARIANTS: MmaWavesVariant[] = [
   ...MMA_WAVES_LAYOUTS,
-  // at 16 KiB (which the probe kernel runs 3 an SM): which part of the kernel holds the second workgroup off (mmaDebug: wrong
-  // results, timing only; run 3 of the twenty-fifth session: without the decode 3 an SM) and the other decodes (the table: 17 KiB)
-  ...([[2, 'no decode'], [3, 'no decode, no products'], [4, "W's codes stored undecoded"], [5, 'the decode without the scale'], [6, 'the code bits stored as the decode would (no values)']] as const).map(([d, what]): MmaWavesVariant => ({ name: `NT=2 KC=32, results a subgroup a round, ${what}`, tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaDebug: d }, counts: PROBE_COUNTS })),
-  { name: 'NT=2 KC=32, results a subgroup a round, serial (barriers between products and words)', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaSerial: true }, counts: PROBE_COUNTS },
-  { name: 'NT=2 KC=32, results a subgroup a round, serial, loads at the trip start', tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaSerial: true, mmaPrefetch: 0 }, counts: PROBE_COUNTS },
-  ...([[0, 'the code-byte table (17 KiB)'], [1, 'the shuffle decode in loops'], [3, 'codes from the codebook buffer']] as const).map(([d, what]): MmaWavesVariant => ({ name: `NT=2 KC=32, results a subgroup a round, ${what}`, tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, mmaDecode: d }, counts: PROBE_COUNTS })),
+  ...([[{ mmaDebug: 2 }, 'no decode'], [{ mmaDebug: 3 }, 'no decode, no products'], [{ mmaDebug: 4 }, "W's codes stored undecoded"], [{ mmaDebug: 5 }, 'the decode without the scale'],
+    [{ mmaDebug: 6 }, 'the code bits stored as the decode would (no values)'], [{ mmaSerial: true }, 'serial (barriers between products and words)'], [{ mmaSerial: true, mmaPrefetch: 0 }, 'serial, loads at the trip start'],
+    [{ mmaDecode: 0 }, 'the code-byte table (17 KiB)'], [{ mmaDecode: 3 }, 'codes from the codebook buffer']] as Array<[MatmulOptions, string]>)
+    .map(([opts, what]): MmaWavesVariant => ({ name: `NT=2 KC=32, results a subgroup a round, ${what}`, tiles: 2, opts: { mmaChunk: 32, mmaRounds: 2, ...opts }, counts: PROBE_COUNTS })),
 ];
 
 export async function benchMmaWaves(ctx: GpuContext, kernel: MatmulKernel, variants: MmaWavesVariant[] = MMA_WAVES_VARIANTS, counts: number[] = MMA_WAVES_COUNTS, K = 1536): Promise<MmaWavesRow[] | null> {
