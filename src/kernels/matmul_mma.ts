@@ -42,9 +42,6 @@ export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRoun
   return (c.X_VEC4 + c.CHUNK_VEC4) * 8 + c.RESULTS_F32 * 4 + (lut ? 1024 : 0);
 }
 
-/** Workgroup memory the largest layout declares (1 tile, 64-weight chunks, the table: 46,080 bytes). */
-export const MMA_WORKGROUP_BYTES = mmaWorkgroupBytes(1, 64, 0, true);
-
 /**
  * Workgroup memory the smallest layout of every tile count needs at most (the results a subgroup a round,
  * 32-weight chunks up to 4 tiles, the table: 22,784 bytes at 8 tiles); what mmaSupport asks of a device. Where

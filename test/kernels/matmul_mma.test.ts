@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 import { MatmulKernel, uploadWeight, type MatmulOptions } from '../../src/kernels/matmul';
-import { MMA_MIN_WORKGROUP_BYTES, MMA_TILES_OPTIONS, MMA_WORKGROUP_BYTES, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups } from '../../src/kernels/matmul_mma';
+import { MMA_MIN_WORKGROUP_BYTES, MMA_TILES_OPTIONS, mmaConstants, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups } from '../../src/kernels/matmul_mma';
 import { dequantizeWeight, packWeight } from '../../src/formats/weights';
 import { matmulMmaRef, mmaWeights, mmaWeightsQ4 } from '../../src/reference/matmul_mma';
 import { roundF16 } from '../../src/reference/gemv_f16';
@@ -33,7 +33,7 @@ const SMALL = { CHUNK_VEC4: 288, X_VEC4: 288, RESULTS_F32: 256 };
  * storage buffers a shader (the null backend binds 8: pipelines with more then fail); its pipelines for the kernel
  * are built with SMALL chunk arrays, and each one's source, constants and build errors recorded.
  */
-async function mmaGpu(storageBuffers?: number, workgroupBytes = MMA_WORKGROUP_BYTES): Promise<{ ctx: GpuContext; built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> }> {
+async function mmaGpu(storageBuffers?: number, workgroupBytes = mmaWorkgroupBytes(1, 64, 0, true)): Promise<{ ctx: GpuContext; built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> }> {
   const real = await nullGpu();
   const built: Array<{ label: string; code: string; constants: Record<string, number>; errors: string[] }> = [];
   const pipelines = Object.create(real.pipelines) as typeof real.pipelines;
@@ -299,7 +299,7 @@ describe('subgroup-matrix matmul', () => {
   });
 
   it('sizes its workgroup memory by layout: an H100 SM holds 48 KiB of it for all its workgroups (bench --occupancy)', () => {
-    expect(MMA_WORKGROUP_BYTES).toBe(46080); // 1 tile, 64-weight chunks, the table decode: the most it asks of a device
+    expect(mmaWorkgroupBytes(1, 64, 0, true)).toBe(46080); // 1 tile, 64-weight chunks, the table decode: the largest layout
     expect(mmaWorkgroupBytes(1)).toBe(45056);
     expect(mmaWorkgroupBytes(2)).toBe(35840); // gate|up's until now: one workgroup an SM
     expect(mmaWorkgroupBytes(2, 32, 0)).toBe(23552); // two
