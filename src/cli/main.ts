@@ -18,7 +18,7 @@ const USAGE = `usage: tabzero <command> [options]
   inspect <file.safetensors | folder | owner/name> [--endpoint URL] [--revision REV]   a checkpoint's config, tensors, dtypes, quantization and completeness
   adapter <folder | adapter.zip | adapter_config.json adapter_model.safetensors>   validates a PEFT LoRA adapter: r, alpha, targets, tensors, bytes, base model, warnings
   train (--model <folder> | --random-model <config.json> --tokenizer <folder>) [--preset NAME] [--set k=v] [--steps N] [--metrics out.jsonl] [--checkpoint-dir DIR] [--resume] [--disable shader-f16,…]   headless GRPO
-  bench-rollout [--g 1,8,16] [--completion 256] [--prompt 128] [--full] [--no-breakdown] [--in-flight N] [--json out.json]   group sampling on the 1.5B-shape 4-bit model (--full: that shape on SwiftShader too)
+  bench-rollout [--g 1,8,16] [--completion 256] [--prompt 128] [--full] [--no-breakdown] [--in-flight N] [--poll-interval-ms T] [--json out.json]   group sampling on the 1.5B-shape 4-bit model (--full: that shape on SwiftShader too)
   bench-step [--g 8] [--steps 3] [--micro 1] [--json out.json]                one full GRPO step by phase, peak GPU memory
   bench-encode [--g 1,8,16] [--iters 100] [--json out.json]                  CPU time to encode one decode step (1.5B shape, with and without LoRA)
   bench-check [--disable subgroups]                                          the matmul kernels (every GEMV layout, tiled) vs the CPU reference on this GPU

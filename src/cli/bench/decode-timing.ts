@@ -19,6 +19,7 @@ import type { MmaChunk, MmaDecode, MmaRounds } from '../../kernels/matmul_mma';
 import { GpuTimer, median } from './gpu-timer';
 import { heatGpu, timeKernel } from './timing';
 import { decodeLayerProfile } from './decode-profile';
+import { watchGc, type GcPauses } from './gc-watch';
 
 /** A decode step's inputs at R rows, every row at the last of L positions: KV cache, token ids / slots / positions, logits. */
 function decodeStepBuffers(ctx: GpuContext, engine: Engine, weights: ModelWeights, R: number, L: number) {
@@ -156,6 +157,8 @@ export interface LoopGpuTime {
   gapMaxMs: number;
   /** the decode steps after the three largest gaps, largest first (step 2 is the first timed): where a stall falls */
   gapWorstSteps: number[];
+  /** the collector's pauses in the rerun */
+  gc: GcPauses;
 }
 
 /** A rollout as bench-rollout's, each replayed decode step's pass GPU-timestamped: is the GPU busy in the loop? null without timestamp-query. */
@@ -165,7 +168,9 @@ export async function loopGpuTime(ctx: GpuContext, engine: Engine, req: Generate
   const G = req.G;
   try {
     await heatGpu(ctx);
+    const stopGc = watchGc();
     const r = await generate(engine, { ...req, timeStep: timer.stepHook });
+    const gc = await stopGc();
     const { busyMs, gapMs } = await timer.loopSteps(2, r.steps);
     const busy = busyMs.reduce((a, b) => a + b, 0);
     const span = busy + gapMs.reduce((a, b) => a + b, 0);
@@ -173,7 +178,7 @@ export async function loopGpuTime(ctx: GpuContext, engine: Engine, req: Generate
     return {
       tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerStep: (1000 * r.decodeSeconds) / r.steps, busyMs: median(busyMs), gapMs: median(gapMs), busyFraction: busy / span,
       gapSumMs: span - busy, gapP90Ms: sorted[Math.floor(0.9 * (sorted.length - 1))] ?? 0, gapMaxMs: sorted[sorted.length - 1] ?? 0,
-      gapWorstSteps: worstGapSteps(gapMs, 3, 2),
+      gapWorstSteps: worstGapSteps(gapMs, 3, 2), gc,
     };
   } finally {
     timer.destroy();

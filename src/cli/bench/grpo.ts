@@ -8,7 +8,8 @@ import { mmaSupport } from '../../kernels/matmul_mma';
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice } from '../../gpu/device';
-import { nodeGpu } from '../../gpu/node';
+import { nodeGpu, paceDawnPolls } from '../../gpu/node';
+import { formatGc, watchGc } from './gc-watch';
 import { BENCH_GPU_FLAGS } from './gpu-timer';
 import { parseQwen2Config, type Qwen2Config } from '../../model/config';
 import { buildRandomModel } from '../../model/random';
@@ -29,8 +30,13 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, 'tile-sums': str, 'mma-lora': str, 'mma-prefetch': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, 'tile-sums': str, 'mma-lora': str, 'mma-prefetch': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str, 'poll-interval-ms': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
+  if (values['poll-interval-ms'] !== undefined) { // --poll-interval-ms T: Dawn's polls at most one every T ms (0: Dawn's own pace, an event-loop turn; default node.ts dawnPollIntervalMs)
+    const t = Number(values['poll-interval-ms']);
+    if (!(t >= 0)) throw new Error(`--poll-interval-ms ${values['poll-interval-ms']}: expected a number of ms ≥ 0`);
+    paceDawnPolls(t);
+  }
   const k = await engineKernels(ctx); // the kernels every engine of this run shares: the flags below set them
   /** an on|off flag's value; undefined when not given */
   const onOff = (name: 'lora-fold' | 'dense-row-grid' | 'rollout-reuse' | 'save-fused' | 'swiglu-store' | 'tile-sums' | 'mma-lora'): boolean | undefined => {
@@ -124,9 +130,13 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       // LoRA kernels compiling inside the timed LoRA rollout made it 15–40% slow, varying run to run)
       for (const l of [null, lora]) await generate(engine, { prompts, G, maxNewTokens: Math.min(8, C), eosIds: [], lora: l, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } });
       await heatGpu(ctx); // clocks up at the start (a G = 1 decode, CPU-bound, may still let them fall: as for a user)
+      let stopGc = watchGc();
       const r = await generate(engine, rolloutRequest(prompts, G, C, inFlight, null));
+      const gc = await stopGc();
       await heatGpu(ctx);
+      stopGc = watchGc();
       const rl = await generate(engine, rolloutRequest(prompts, G, C, inFlight, lora));
+      const gcLora = await stopGc();
       const peakGpuBytes = ctx.memory.peak; // the rollouts' (the breakdown below allocates its own buffers)
       // --no-breakdown: skip the per-part timings (20 repeats each: hours at the 1.5B shape on SwiftShader)
       const parts = values['no-breakdown'] ? { layersMs: NaN, lmHeadMs: NaN, sampleMs: NaN, stepKernelsMs: NaN, dispatchesPerStep: countDispatches(ctx, engine, weights, G, P + C) } : await breakdown(ctx, engine, weights, G, P + C);
@@ -135,7 +145,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
       if (!values['no-breakdown']) {
         loopGpu = { plain: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, null)), lora: await loopGpuTime(ctx, engine, rolloutRequest(prompts, G, C, inFlight, lora)) };
         for (const [k, v] of Object.entries(loopGpu)) {
-          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1}; gaps ${v.gapSumMs.toFixed(1)} ms in all, 90th percentile ${v.gapP90Ms.toFixed(3)}, largest ${v.gapMaxMs.toFixed(3)}, before steps ${v.gapWorstSteps.join(', ')})`);
+          if (v) console.log(`  G=${G} ${k}, in the decode loop (timed rerun, ${v.tokensPerSecond.toFixed(0)} tok/s): ${v.msPerStep.toFixed(2)} ms/step; on the GPU a step's pass takes ${v.busyMs.toFixed(3)} ms, then ${v.gapMs.toFixed(3)} ms until the next step's pass (medians; busy ${(100 * v.busyFraction).toFixed(0)}% of steps 2…${C - 1}; gaps ${v.gapSumMs.toFixed(1)} ms in all, 90th percentile ${v.gapP90Ms.toFixed(3)}, largest ${v.gapMaxMs.toFixed(3)}, before steps ${v.gapWorstSteps.join(', ')}; ${formatGc(v.gc)})`);
         }
         const only = sets as StepChoiceSet[];
         stepGpu = { plain: await stepGpuTime(ctx, engine, weights, G, P + C, null, only), lora: await stepGpuTime(ctx, engine, weights, G, P + C, lora, only) };
@@ -166,10 +176,10 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
         }
       }
       destroyLora(ctx, lora);
-      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, ...parts, stepGpu, loopGpu };
+      const row = { G, prompt: P, completion: C, tokensPerSecond: (G * r.steps) / r.decodeSeconds, msPerDecodeStep: (1000 * r.decodeSeconds) / r.steps, tokensPerSecondLora: (G * rl.steps) / rl.decodeSeconds, msEncodePerStep: (1000 * r.encodeSeconds) / r.steps, msWaitPerStep: (1000 * r.waitSeconds) / r.steps, prefillSeconds: r.prefillSeconds, peakGpuBytes, gc, gcLora, ...parts, stepGpu, loopGpu };
       rows.push(row);
       const split = Number.isNaN(parts.layersMs) ? '' : `layers ${parts.layersMs.toFixed(2)}${'loopFormMs' in parts ? ` (loop-form GEMVs ${parts.loopFormMs.toFixed(2)})` : ''}, LM head ${parts.lmHeadMs.toFixed(2)}, sampling ${parts.sampleMs.toFixed(2)}, all of a step's kernels back to back ${parts.stepKernelsMs.toFixed(2)} ms${'stepSubmittedMs' in parts ? `, steps submitted one by one with no read-back ${parts.stepSubmittedMs.toFixed(2)} ms (CPU ${parts.stepSubmittedCpuMs.toFixed(2)})` : ''}; `;
-      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB`);
+      console.log(`G=${G} C=${C}: ${row.tokensPerSecond.toFixed(2)} tok/s (with LoRA r = 16: ${row.tokensPerSecondLora.toFixed(2)}), ${row.msPerDecodeStep.toFixed(2)} ms/step (CPU encode + submit ${row.msEncodePerStep.toFixed(2)}, waiting ${row.msWaitPerStep.toFixed(2)}; ${split}${parts.dispatchesPerStep} dispatches), prefill ${r.prefillSeconds.toFixed(3)} s, peak ${(row.peakGpuBytes / 2 ** 30).toFixed(2)} GiB; in the rollout ${formatGc(gc)} (with LoRA ${formatGc(gcLora)})`);
       if ('layerProfile' in parts) console.log(`  one layer at ${G} rows, ${P + C} positions: ${Object.entries(parts.layerProfile).map(([k, v]) => `${k} ${(1000 * v).toFixed(1)} µs`).join(' · ')}`);
       engine.destroy();
     }
