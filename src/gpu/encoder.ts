@@ -62,7 +62,7 @@ export class Recorder {
     this.held = opts.defer ? [] : null;
     this.enc = ctx.device.createCommandEncoder({ label });
     this.arena = uniformArena(ctx);
-    this.uniforms = new Uint8Array(512 * SLOT); // a decode step's few hundred dispatches without regrowing
+    this.uniforms = spareStaging.pop() ?? new Uint8Array(STAGING_BYTES);
   }
 
   /**
@@ -194,10 +194,11 @@ export class Recorder {
       }
       this.held.length = 0;
     }
-    if (this.used) q.writeBuffer(this.arena, 0, this.uniforms, 0, this.used);
+    if (this.used) q.writeBuffer(this.arena, 0, this.uniforms, 0, this.used); // (copied now: the staging is free after)
     q.submit([this.enc.finish()]);
     this.used = 0;
     this.submits++;
+    this.releaseStaging();
   }
 
   /** Drops what is recorded, unsubmitted (benchmarks of encoding alone). */
@@ -206,6 +207,7 @@ export class Recorder {
     this.enc.finish();
     this.used = 0;
     if (this.held) this.held.length = 0;
+    this.releaseStaging();
   }
 
   /**
@@ -232,11 +234,27 @@ export class Recorder {
   }
 
   private growStaging(): void {
+    if (this.uniforms.byteLength === 0) { // released at a submit, used again
+      this.uniforms = spareStaging.pop() ?? new Uint8Array(STAGING_BYTES);
+      return;
+    }
     const bigger = new Uint8Array(this.uniforms.byteLength * 2);
     bigger.set(this.uniforms);
     this.uniforms = bigger;
   }
+
+  /** Hands the parameter staging to the next recorder (a decode step makes one a step: 128 KiB of garbage each, else). */
+  private releaseStaging(): void {
+    if (this.uniforms.byteLength === STAGING_BYTES && spareStaging.length < MAX_SPARE_STAGING) spareStaging.push(this.uniforms);
+    this.uniforms = NO_STAGING;
+  }
 }
+
+/** Parameter staging of a recorder: a decode step's few hundred dispatches without regrowing. */
+const STAGING_BYTES = 512 * SLOT;
+const MAX_SPARE_STAGING = 4;
+const spareStaging: Array<Uint8Array<ArrayBuffer>> = [];
+const NO_STAGING = new Uint8Array(0);
 
 const ARENA_BYTES = 1 << 20;
 /** Dispatches with parameters one submission holds; a recorder given more submits the first ones while still recording (flush). */

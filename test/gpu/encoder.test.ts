@@ -2,7 +2,8 @@
 // replayed in a fresh recorder (parameters rewritten to the offsets its bind groups point at), and
 // misuse (replay at another parameter offset, submit inside a capture) is refused with a hint.
 // Cut recorders: command buffers every `cutEvery` dispatches, submitted as cut or held (defer) until
-// submit() — each with its own parameters, in order, after work queued in between.
+// submit() — each with its own parameters, in order, after work queued in between. Recorders open side
+// by side keep their own parameters.
 import { describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/gpu/encoder';
 import { readF32 } from '../../src/gpu/buffers';
@@ -37,6 +38,27 @@ describe('Recorder capture / replay', () => {
       expect(got[n - 1]).toBeCloseTo(1 + 2.5 * step * (n - 1), 3);
     }
     [y, b, out].forEach((buf) => m.destroy(buf));
+  });
+
+  it('recorders open side by side keep their own parameters, and later ones reuse the staging passed on at a submit', async () => {
+    const ctx = await testGpu();
+    const add = await AddKernel.create(ctx);
+    const n = 64;
+    const m = ctx.memory;
+    const b = m.upload('b', new Float32Array(n).fill(1));
+    const y = m.upload('y', new Float32Array(n));
+    const a = new Recorder(ctx, 'a');
+    const c = new Recorder(ctx, 'c'); // open while a records: its own staging
+    add.encodeInPlace(a, y, b, n, 1);
+    add.encodeInPlace(c, y, b, n, 10);
+    a.submit();
+    add.encodeInPlace(c, y, b, n, 100); // c goes on after a's submit
+    c.submit();
+    for (let i = 0; i < 3; i++) { const r = new Recorder(ctx, `r${i}`); add.encodeInPlace(r, y, b, n, 1000); r.submit(); } // staging reused
+    const got = await readF32(ctx.device, y);
+    expect(got[0]).toBe(3111);
+    expect(got[n - 1]).toBe(3111);
+    [b, y].forEach((buf) => m.destroy(buf));
   });
 
   it('cut every 3 dispatches: submitted as cut, or held until submit() (queued after a write made in between), each part with its own parameters', async () => {
