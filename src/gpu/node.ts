@@ -75,7 +75,9 @@ export function pacedImmediate(real: typeof setImmediate, intervalMs: number, no
       fn(...args);
     });
   }) as typeof setImmediate;
-  return Object.assign(paced, { __promisify__: real.__promisify__ });
+  // util.promisify(setImmediate) keeps working: the real one's custom promisified form (Symbol nodejs.util.promisify.custom)
+  for (const sym of Object.getOwnPropertySymbols(real)) Object.defineProperty(paced, sym, { value: (real as unknown as Record<symbol, unknown>)[sym] });
+  return paced;
 }
 
 /** A function the addon made (its source reads `[native code]`), not one of JavaScript's. */

@@ -43,6 +43,12 @@ describe('pacedImmediate', () => {
     expect(calls).toEqual([[1, 'x']]);
   });
 
+  it('keeps the promisified form of the real one', async () => {
+    const { promisify } = await import('node:util');
+    const paced = pacedImmediate(setImmediate, 0.25, () => 0, () => {});
+    expect(await promisify(paced)('v')).toBe('v');
+  });
+
   it('is installed for the test device, and a map resolves through it', async () => {
     const ctx = await testGpu();
     expect(dawnPollIntervalMs).toBeGreaterThan(0);
