@@ -139,11 +139,13 @@ export interface StepGpuTime {
   byMmaChunk: Record<string, number>;
   /** the step's pass by the subgroup-matrix matmul's double buffers (MMA_DOUBLE_CHOICES: MatmulKernel.mmaDouble1, mmaDouble2): GPU ms */
   byMmaDouble: Record<string, number>;
+  /** the step's pass by the rows up to which the attention runs in one dispatch (ATTENTION_ONE_CHOICES: DecodeFusion.attentionOne): GPU ms */
+  byAttentionOne: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'mmadouble';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'mmadouble'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'mmadouble' | 'attone';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'mmadouble', 'attone'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -274,7 +276,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
     // the subgroup-matrix matmul's x and W chunks double-buffered at one tile a workgroup, at more
     const byMmaDouble = msOf(await byChoice(MMA_DOUBLE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaRounds1, mm.mmaDouble1, mm.mmaDouble2] as [MmaChunk, MmaRounds, boolean, boolean], ([c, r, a, b]) => { [mm.mmaChunk1, mm.mmaRounds1, mm.mmaDouble1, mm.mmaDouble2] = [c, r, a, b]; }, 'mmadouble'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byMmaDouble };
+    // the attention in one dispatch (RoPE and the cache write inside) up to how many rows, or split into key chunks and merged
+    const byAttentionOne = msOf(await byChoice(ATTENTION_ONE_CHOICES, () => engine.k.decodeFusion.attentionOne ?? 0, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: v }; }, 'attone'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byMmaDouble, byAttentionOne };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -319,6 +323,9 @@ export const MMA_DOUBLE_CHOICES: Array<[string, MmaChunk, MmaRounds, boolean, bo
   ['one buffer', 64, 0, false, false], ['double at 2+ tiles', 64, 0, false, true], ['double everywhere (1 tile: 32-weight chunks, results a subgroup a round)', 32, 2, true, true],
   ['one buffer, 1 tile as the double one', 32, 2, false, false],
 ];
+
+/** one-dispatch attention choices the breakdown times: [name, the most rows a decode step may have for it (DecodeFusion.attentionOne; 0: the split kernel's two dispatches)] */
+export const ATTENTION_ONE_CHOICES: Array<[string, number]> = [['split, merged', 0], ['one dispatch up to 1 row', 1], ['up to 4 rows', 4], ['up to 16 rows', 16], ['up to 32 rows', 32]];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
 export const NORM_CHOICES: Array<[string, number, number, number]> = [

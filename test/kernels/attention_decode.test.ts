@@ -1,0 +1,83 @@
+// Decode attention in one dispatch (src/kernels/attention_decode.ts) against rope_kv's reference followed by
+// the attention's: out, lse, the token's k and v written to its cache cell and nothing else, qkv left
+// unrotated — for Qwen's head shape, more keys than threads, G = 8 and D = 256, D = 16 (16 partial sums a
+// dim), the own key first or last; a position past the table makes that token NaN and caches nothing; refusals.
+import { describe, expect, it } from 'vitest';
+import { AttentionDecodeKernel, DECODE_ATTENTION_MAX_KEYS } from '../../src/kernels/attention_decode';
+import { attentionRef } from '../../src/reference/attention';
+import { ropeKvRef } from '../../src/reference/rope_kv';
+import { uploadRopeTable } from '../../src/kernels/rope';
+import { readF32 } from '../../src/gpu/buffers';
+import { Recorder } from '../../src/gpu/encoder';
+import { expectClose } from '../helpers/compare';
+import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
+import { normal } from '../helpers/random';
+
+interface Case { name: string; H: number; K: number; D: number; B: number; L: number; slot: number[]; pos: number[]; theta: number; table?: number }
+
+const CASES: Case[] = [
+  { name: 'Qwen H=12 K=2 D=128, 3 slots', H: 12, K: 2, D: 128, B: 3, L: 64, slot: [2, 0, 1], pos: [60, 0, 20], theta: 1e6 },
+  { name: '600 keys (more than threads), G = 2, D = 16', H: 4, K: 2, D: 16, B: 2, L: 640, slot: [1, 0], pos: [599, 257], theta: 1e4 },
+  { name: 'G = 8, D = 256', H: 8, K: 1, D: 256, B: 2, L: 40, slot: [1, 0], pos: [39, 5], theta: 1e6 },
+  { name: 'a position past the table: NaN, no cache cell', H: 4, K: 2, D: 16, B: 2, L: 40, slot: [0, 1], pos: [9, 30], theta: 1e6, table: 20 },
+];
+
+describe('attention_decode (one dispatch, RoPE and the cache write inside)', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const ctx = await testGpu();
+      const T = c.slot.length;
+      const shape = { T, H: c.H, K: c.K, D: c.D, L: c.L };
+      const qkv = normal(T + 5 * c.D, T * (c.H + 2 * c.K) * c.D);
+      const kc0 = normal(31, c.B * c.L * c.K * c.D);
+      const vc0 = normal(32, c.B * c.L * c.K * c.D);
+      const slot = Int32Array.from(c.slot);
+      const pos = Int32Array.from(c.pos);
+      const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+      const ref = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: c.theta }), rk, rv, slot, pos, T, c.H, c.K, c.D, c.L);
+      const k = await AttentionDecodeKernel.create(ctx);
+      const table = uploadRopeTable(ctx, c.theta, c.D, c.table ?? c.L);
+      const b = {
+        qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc0), vc: ctx.memory.upload('vc', vc0),
+        slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos), out: poisoned(ctx, T * c.H * c.D), lse: poisoned(ctx, T * c.H),
+      };
+      const out = await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, table, b));
+      const lse = await readF32(ctx.device, b.lse, T * c.H);
+      const kc = await readF32(ctx.device, b.kc, kc0.length);
+      const vc = await readF32(ctx.device, b.vc, vc0.length);
+      const cell = c.H * c.D; // a token's out
+      for (let t = 0; t < T; t++) {
+        const past = c.table !== undefined && c.pos[t] >= c.table;
+        const o = out.subarray(t * cell, (t + 1) * cell);
+        if (past) {
+          expect(Array.from(o).every(Number.isNaN), `${c.name} token ${t} NaN`).toBe(true);
+          const row = (c.slot[t] * c.L + c.pos[t]) * c.K * c.D; // its cell: untouched
+          expect(Array.from(kc.subarray(row, row + c.K * c.D))).toEqual(Array.from(kc0.subarray(row, row + c.K * c.D)));
+          continue;
+        }
+        expectClose(o, ref.out.subarray(t * cell, (t + 1) * cell), 1e-5, `${c.name} token ${t} out`);
+        expectClose(lse.subarray(t * c.H, (t + 1) * c.H), ref.lse.subarray(t * c.H, (t + 1) * c.H), 1e-5, `${c.name} token ${t} lse`);
+        const s = c.slot[t] * c.L * c.K * c.D;
+        const n = c.L * c.K * c.D;
+        expectClose(kc.subarray(s, s + n), rk.subarray(s, s + n), 1e-6, `${c.name} token ${t} k cache`);
+        expectClose(vc.subarray(s, s + n), rv.subarray(s, s + n), 0, `${c.name} token ${t} v cache`);
+      }
+      expect(Array.from(await readF32(ctx.device, b.qkv, qkv.length))).toEqual(Array.from(qkv)); // qkv stays unrotated
+      Object.values(b).forEach((x) => ctx.memory.destroy(x));
+      ctx.memory.destroy(table.buffer);
+    });
+  }
+
+  it('refuses shapes it does not take, with a hint', async () => {
+    const ctx = await testGpu();
+    const k = await AttentionDecodeKernel.create(ctx);
+    const table = uploadRopeTable(ctx, 1e6, 12, 20);
+    const x = ctx.memory.create('x', 64);
+    const b = { qkv: x, kc: x, vc: x, slot: x, pos: x, out: x, lse: x };
+    expect(() => k.encode(new Recorder(ctx, 't'), { T: 1, H: 4, K: 2, D: 12, L: 20 }, table, b)).toThrow(/multiple of 8.*hint: use the split attention/);
+    expect(() => k.encode(new Recorder(ctx, 't'), { T: 1, H: 4, K: 2, D: 16, L: DECODE_ATTENTION_MAX_KEYS + 1 }, table, b)).toThrow(/2048 positions/);
+    expect(AttentionDecodeKernel.fits({ T: 1, H: 12, K: 2, D: 128, L: 384 })).toBe(true);
+    ctx.memory.destroy(x);
+    ctx.memory.destroy(table.buffer);
+  });
+});
