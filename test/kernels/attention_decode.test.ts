@@ -1,11 +1,10 @@
-// Decode attention in one dispatch (src/kernels/attention_decode.ts) against rope_kv's reference followed by
-// the attention's: out, lse, the token's k and v written to its cache cell and nothing else, qkv left
+// Decode attention in one dispatch (src/kernels/attention_decode.ts) against its reference (rope_kv's followed by
+// the attention's, src/reference/attention_decode.ts): out, lse, the token's k and v written to its cache cell and nothing else, qkv left
 // unrotated — for Qwen's head shape, more keys than threads, G = 8 and D = 256, D = 16 (16 partial sums a
 // dim), the own key first or last; a position past the table makes that token NaN and caches nothing; refusals.
 import { describe, expect, it } from 'vitest';
 import { AttentionDecodeKernel, DECODE_ATTENTION_MAX_KEYS } from '../../src/kernels/attention_decode';
-import { attentionRef } from '../../src/reference/attention';
-import { ropeKvRef } from '../../src/reference/rope_kv';
+import { attentionDecodeRef } from '../../src/reference/attention_decode';
 import { uploadRopeTable } from '../../src/kernels/rope';
 import { readF32 } from '../../src/gpu/buffers';
 import { Recorder } from '../../src/gpu/encoder';
@@ -34,7 +33,7 @@ describe('attention_decode (one dispatch, RoPE and the cache write inside)', () 
       const slot = Int32Array.from(c.slot);
       const pos = Int32Array.from(c.pos);
       const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
-      const ref = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: c.theta }), rk, rv, slot, pos, T, c.H, c.K, c.D, c.L);
+      const ref = attentionDecodeRef(qkv, slot, pos, rk, rv, { ...shape, theta: c.theta });
       const k = await AttentionDecodeKernel.create(ctx);
       const table = uploadRopeTable(ctx, c.theta, c.D, c.table ?? c.L);
       const b = {
