@@ -17,9 +17,7 @@
 // rs then holding NT · 256 or 256 floats instead of 8 · 256 (more barriers, less memory).
 // A subgroup's next chunk of weights and x are loaded before the trip's products, so their latency
 // overlaps them (PF = 2: two trips ahead; PF = 0: each trip loads its own at its start — fewer registers
-// live across the products, no overlap). DB: two buffers of x and W chunks, trip i + 1 decoded and staged
-// into one while trip i's products read the other — one barrier a trip instead of two, and a subgroup's
-// decode (shuffles, arithmetic) free to run beside the products (tensor cores) of its own and the others'.
+// live across the products, no overlap).
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
@@ -50,18 +48,6 @@ fn x_chunk(xrow: u32, c: u32, spans: u32, xc: u32, xok: bool) -> vec4<f32> {
   return select(vec4(0.0), x[xrow + min(c, spans - 1u) * 16u + xc], xok && c < spans);
 }
 
-/** trip `it`'s x (this thread's vec4s xv; X_NORM: the norm applied) and W (raw, decoded) into buffer `buf` of xs and ws */
-fn stage_trip(buf: u32, it: u32, xv: array<vec4<f32>, 8>, raw: WRaw, rsq: f32, spans: u32, xm: u32, xc: u32, wat: u32, cbh: u32, lane: u32) {
-  for (var i = 0u; i < NV; i++) {
-    var xn = xv[i];
-    if (X_NORM) { xn *= rsq * norm_g(min(it * NV + i, spans - 1u) * 16u + xc); }
-    let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
-    xs[buf * X_BUF + ((cv / KC4) * 16u + xm) * STR4 + cv % KC4] = vec4<f16>(xn);
-  }
-  let at = buf * W_BUF + wat;
-  if (MMA_DEBUG == 4u) { ws[at] = bitcast<vec4<f16>>(raw_bits(raw)); } else if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(at, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
-}
-
 override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 or 8
 override Y_SWIGLU: bool = false;
 override LORA_MMA: bool = false;
@@ -79,16 +65,13 @@ override NV: u32 = KS * KC / 64u;     // 64-weight spans of x a trip: the vec4s 
 override STR: u32 = KC + 8u;          // row stride of the staged x and W chunks in f16 (KC + 8: rows start 16 bytes apart in the banks)
 override STR4: u32 = STR / 4u;        // … in vec4<f16>
 override RS_ROUNDS: u32 = 0u;         // partial results added all at once (0: rs [8][256]), a K-phase a round (1: rs [NT][256]) or a subgroup a round (2: rs [256])
-override DB: bool = false;            // double-buffered x and W chunks: trip i + 1 staged while trip i's products run, one barrier a trip (PF 1 only)
-override X_BUF: u32 = 2304;           // vec4<f16> of one x buffer: KS · 16 · STR / 4 (xs holds 1, or 2 with DB)
-override W_BUF: u32 = 2304;           // vec4<f16> of one W buffer: 8 · 16 · STR / 4
 
-override X_VEC4: u32 = 2304;               // vec4<f16> of xs: X_BUF (2 · X_BUF with DB)
-override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: W_BUF (2 · W_BUF with DB; tests build pipelines with less: Dawn's null backend allows 16 KiB)
+override X_VEC4: u32 = 2304;               // vec4<f16> of xs: KS · 16 · STR / 4
+override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: 8 · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
 override RESULTS_F32: u32 = 2048;          // floats of rs: 8 · 256, NT · 256 (RS_ROUNDS 1) or 256 (2)
 override LORA_UNSCALED: bool = false;      // with X_NORM, the LoRA u was made from x∘g without the norm's rsqrt (LoraEpilogue.uUnscaled): its term is scaled here
-var<workgroup> xs: array<vec4<f16>, X_VEC4>;     // [1 or 2 buffers][KS][16 rows of x][STR / 4]: chunk q of the trip
-var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [1 or 2 buffers][8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
+var<workgroup> xs: array<vec4<f16>, X_VEC4>;     // [KS][16 rows of x][STR / 4]: chunk q of the trip
+var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
 var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results (RS_ROUNDS: [NT] or one of them)
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -150,49 +133,38 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * (KC / 8u); // this lane's KC / 8 vec4<f16> of W in ws
   workgroupBarrier(); // w_setup's tables
-  var b = 0u; // the buffer of xs and ws this trip's products read (DB: 0 and 1 in turn)
-  if (DB) { // trip 0 staged before the walk, trip 1's W and x in flight
-    stage_trip(0u, 0u, xv, raw, rsq, spans, xm, xc, wat, cbh, lane);
-    raw = w_load(row, min(q + KS, chunks - 1u), lane & 1u, p.K);
-    for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, NV + i, spans, xc, xok); }
-    workgroupBarrier();
-  }
   for (var it = 0u; it < trips; it++) {
-    if (!DB) {
-      if (PF == 0u) { // this trip's weights and x, loaded now (the ones before the loop were trip 0's)
-        if (it > 0u) {
-          raw = w_load(row, min(q + it * KS, chunks - 1u), lane & 1u, p.K);
-          for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, it * NV + i, spans, xc, xok); }
-        }
+    if (PF == 0u) { // this trip's weights and x, loaded now (the ones before the loop were trip 0's)
+      if (it > 0u) {
+        raw = w_load(row, min(q + it * KS, chunks - 1u), lane & 1u, p.K);
+        for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, it * NV + i, spans, xc, xok); }
       }
-      stage_trip(0u, it, xv, raw, rsq, spans, xm, xc, wat, cbh, lane);
-      // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
-      if (PF == 2u) {
-        raw = raw2;
-        raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
-        for (var i = 0u; i < NV; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * NV + i, spans, xc, xok); }
-      } else if (PF == 1u) {
-        raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
-        for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, (it + 1u) * NV + i, spans, xc, xok); }
-      }
-      workgroupBarrier();
     }
+    for (var i = 0u; i < NV; i++) {
+      var xn = xv[i];
+      if (X_NORM) { xn *= rsq * norm_g(min(it * NV + i, spans - 1u) * 16u + xc); }
+      let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
+      xs[((cv / KC4) * 16u + xm) * STR4 + cv % KC4] = vec4<f16>(xn);
+    }
+    if (MMA_DEBUG == 4u) { ws[wat] = bitcast<vec4<f16>>(raw_bits(raw)); } else if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
+    // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
+    if (PF == 2u) {
+      raw = raw2;
+      raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
+      for (var i = 0u; i < NV; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * NV + i, spans, xc, xok); }
+    } else if (PF == 1u) {
+      raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
+      for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, (it + 1u) * NV + i, spans, xc, xok); }
+    }
+    workgroupBarrier();
     if (MMA_DEBUG != 1u && MMA_DEBUG != 3u) {
       for (var kk = 0u; kk < KC / 16u; kk++) {
         if (MMA_SERIAL && kk > 0u) { workgroupBarrier(); }
         // offsets and strides count the arrays' vec4<f16>
-        let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, b * X_BUF + q * 16u * STR4 + kk * 4u, STR4);
-        let bm = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, b * W_BUF + s * 16u * STR4 + kk * 4u, STR4);
-        acc = subgroupMatrixMultiplyAccumulate(a, bm, acc);
+        let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, q * 16u * STR4 + kk * 4u, STR4);
+        let b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, s * 16u * STR4 + kk * 4u, STR4);
+        acc = subgroupMatrixMultiplyAccumulate(a, b, acc);
       }
-    }
-    if (DB) { // the next trip staged into the other buffer while these products run; the trip after's W and x loaded
-      if (it + 1u < trips) {
-        stage_trip(b ^ 1u, it + 1u, xv, raw, rsq, spans, xm, xc, wat, cbh, lane);
-        raw = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
-        for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, (it + 2u) * NV + i, spans, xc, xok); }
-      }
-      b ^= 1u;
     }
     workgroupBarrier();
   }

@@ -152,8 +152,6 @@ export interface MatmulOptions {
   mmaChunk?: MmaChunk;
   /** the subgroup-matrix matmul: its partial results added all at once (0), a K-phase a round (1) or a subgroup a round (2: 1 KiB of workgroup memory); default MatmulKernel.mmaRounds1 at one tile a workgroup, else mmaRounds2 */
   mmaRounds?: MmaRounds;
-  /** the subgroup-matrix matmul: x and W chunks double-buffered (trip i + 1 staged while trip i's products run, one barrier a trip; twice their workgroup memory; loads one trip ahead only); default MatmulKernel.mmaDouble1 at one tile a workgroup, else mmaDouble2 */
-  mmaDouble?: boolean;
   /**
    * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
    * (whole tiles in every part): it also stores Σy² of each 16-column tile of each row it stores (bias,
@@ -498,9 +496,6 @@ export class MatmulKernel {
   mmaChunk2: MmaChunk = 32;
   mmaRounds1: MmaRounds = 0;
   mmaRounds2: MmaRounds = 2;
-  /** the subgroup-matrix matmul's x and W chunks double-buffered (MatmulOptions.mmaDouble) at one tile a workgroup and at more; where the layout with two buffers does not fit the device, one */
-  mmaDouble1 = false;
-  mmaDouble2 = false;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -622,11 +617,9 @@ export class MatmulKernel {
           // a layout over the device's workgroup memory: the smallest instead, unless the call named its own
           const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
           const lut = fmtLut(w.format, decode);
-          const askedDouble = opts.mmaDouble ?? (nt === 1 ? this.mmaDouble1 : this.mmaDouble2);
-          const { KC: kc, rounds, double } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit, askedDouble);
-          if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined) || (double !== askedDouble && opts.mmaDouble !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks, results rounds ${asked.rounds}${askedDouble ? ' and double buffers' : ''} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut, askedDouble)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk, mmaRounds and mmaDouble out (the kernel then takes its smallest layout)`);
-          if (double && (opts.mmaPrefetch ?? 1) !== 1) throw new Error(`subgroup-matrix matmul: double buffers load W and x one trip ahead, got mmaPrefetch ${opts.mmaPrefetch}; hint: leave mmaPrefetch out or mmaDouble off`);
-          const consts = { ...flags, ...mmaConstants(nt, kc, rounds, double), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: double ? 1 : opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
+          const { KC: kc, rounds } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit);
+          if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks and results rounds ${asked.rounds} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk and mmaRounds out (the kernel then takes its smallest layout)`);
+          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (lut ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);

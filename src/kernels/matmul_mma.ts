@@ -36,9 +36,9 @@ export type MmaDecode = 0 | 1 | 2 | 3;
 export const MMA_CHUNK_OPTIONS = [32, 64] as const;
 export const MMA_ROUNDS_OPTIONS = [0, 1, 2] as const;
 
-/** Workgroup memory a layout declares (bytes): x chunks [KS][16][KC + 8] and W chunks [8][16][KC + 8] in f16 (twice over double-buffered), partial results (f32: 8, NT or 1 times 256), the q4 code-byte table where the decode reads one. */
-export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, lut = false, double = false): number {
-  const c = mmaConstants(NT, KC, rounds, double);
+/** Workgroup memory a layout declares (bytes): x chunks [KS][16][KC + 8] and W chunks [8][16][KC + 8] in f16, partial results (f32: 8, NT or 1 times 256), the q4 code-byte table where the decode reads one. */
+export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, lut = false): number {
+  const c = mmaConstants(NT, KC, rounds);
   return (c.X_VEC4 + c.CHUNK_VEC4) * 8 + c.RESULTS_F32 * 4 + (lut ? 1024 : 0);
 }
 
@@ -49,10 +49,10 @@ export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRoun
  */
 export const MMA_MIN_WORKGROUP_BYTES = Math.max(...[1, 2, 4, 8].map((nt) => mmaWorkgroupBytes(nt, nt <= 4 ? 32 : 64, 2, true)));
 
-/** The layout for NT tiles: KC, rounds and double buffers as asked where they fit `limit` bytes of workgroup memory, else the smallest (32-weight chunks up to 4 tiles, the results a subgroup a round, one buffer). */
-export function mmaFitLayout(NT: number, KC: MmaChunk, rounds: MmaRounds, lut: boolean, limit: number, double = false): { KC: MmaChunk; rounds: MmaRounds; double: boolean } {
-  if (mmaWorkgroupBytes(NT, KC, rounds, lut, double) <= limit) return { KC, rounds, double };
-  return { KC: NT <= 4 ? 32 : 64, rounds: 2, double: false };
+/** The layout for NT tiles: KC and rounds as asked where they fit `limit` bytes of workgroup memory, else the smallest (32-weight chunks up to 4 tiles, the results a subgroup a round). */
+export function mmaFitLayout(NT: number, KC: MmaChunk, rounds: MmaRounds, lut: boolean, limit: number): { KC: MmaChunk; rounds: MmaRounds } {
+  if (mmaWorkgroupBytes(NT, KC, rounds, lut) <= limit) return { KC, rounds };
+  return { KC: NT <= 4 ? 32 : 64, rounds: 2 };
 }
 
 /** Tile counts a workgroup may take (the WGSL's NT: 8 subgroups split into NT tiles × 8 / NT K-phases). */
@@ -89,16 +89,14 @@ export function mmaTiles(N: number, swiglu: boolean): number {
 export const MMA_MIN_WORKGROUPS = 512;
 
 /**
- * The layout constants of a pipeline with NT tiles a workgroup, KC weights a chunk, RS_ROUNDS and (DB) double
- * buffers: its arrays' sizes in vec4<f16> or f32 (an x buffer X_BUF: KS = 8 / NT chunks of 16 rows × KC + 8 f16,
- * less for more tiles; a W buffer W_BUF: 8 such chunks; xs and ws hold one buffer, or two with DB; results: 8, NT
- * or 1 tiles of 256). KC = 32 needs NT ≤ 4 (each thread stages KS · KC / 64 vec4s of x).
+ * The layout constants of a pipeline with NT tiles a workgroup, KC weights a chunk and RS_ROUNDS: its arrays'
+ * sizes in vec4<f16> or f32 (x: KS = 8 / NT chunks of 16 rows × KC + 8 f16, less for more tiles; W: 8 such
+ * chunks; results: 8, NT or 1 tiles of 256). KC = 32 needs NT ≤ 4 (each thread stages KS · KC / 64 vec4s of x).
  */
-export function mmaConstants(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, double = false): { NT: number; KC: number; RS_ROUNDS: number; DB: number; X_BUF: number; W_BUF: number; X_VEC4: number; CHUNK_VEC4: number; RESULTS_F32: number } {
+export function mmaConstants(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0): { NT: number; KC: number; RS_ROUNDS: number; X_VEC4: number; CHUNK_VEC4: number; RESULTS_F32: number } {
   if (KC === 32 && NT > 4) throw new Error(`subgroup-matrix matmul: 32-weight chunks need 4 tiles a workgroup or fewer (each thread stages 8 / NT · 32 / 64 vec4s of x a trip), got ${NT}; hint: mmaChunk 64`);
   const str4 = (KC + 8) / 4;
-  const [xb, wb, nb] = [(8 / NT) * 16 * str4, 8 * 16 * str4, double ? 2 : 1];
-  return { NT, KC, RS_ROUNDS: rounds, DB: double ? 1 : 0, X_BUF: xb, W_BUF: wb, X_VEC4: xb * nb, CHUNK_VEC4: wb * nb, RESULTS_F32: (rounds === 0 ? 8 : rounds === 1 ? NT : 1) * 256 };
+  return { NT, KC, RS_ROUNDS: rounds, X_VEC4: (8 / NT) * 16 * str4, CHUNK_VEC4: 8 * 16 * str4, RESULTS_F32: (rounds === 0 ? 8 : rounds === 1 ? NT : 1) * 256 };
 }
 
 /** Workgroups of a dispatch with NT tiles a workgroup (the SwiGLU store: NT / 2 gate tiles and their up tiles). */

@@ -82,8 +82,6 @@ describe('subgroup-matrix matmul', () => {
       ['32-weight chunks, results a K-phase a round, table decode', 5, { mmaTiles: 2, mmaChunk: 32, mmaRounds: 1, mmaDecode: 0 }],
       ['results a subgroup a round, 64-weight chunks', 16, { mmaRounds: 2 }],
       ['SwiGLU store, 32-weight chunks, LoRA', 16, { ySwiglu: true, mmaChunk: 32, mmaRounds: 2, lora }],
-      ...[1, 2, 4].map((t): [string, number, MatmulOptions] => [`${t} tiles, double buffers, 32-weight chunks, results a subgroup a round, LoRA`, 16, { mmaTiles: t, mmaChunk: 32, mmaRounds: 2, mmaDouble: true, lora }]),
-      ['SwiGLU store, double buffers, 32-weight chunks', 16, { ySwiglu: true, mmaChunk: 32, mmaRounds: 2, mmaDouble: true }],
     ];
     const bf = uploadWeight(ctx, packWeight('bf16', normal(12, N * K, 0.05), N, K), 'bf');
     for (const [name, M, opts, wt] of [...cases.map(([n, M, o]): [string, number, MatmulOptions, typeof w] => [n, M, o, w]), ['bf16 weights (the LM head)', 16, {}, bf] as [string, number, MatmulOptions, typeof w]]) {
@@ -100,8 +98,6 @@ describe('subgroup-matrix matmul', () => {
       const nt = built[0].constants.NT;
       expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? (nt === 1 ? kernel.mmaChunk1 : nt <= 4 ? kernel.mmaChunk2 : 64));
       expect(built[0].constants.RS_ROUNDS, name).toBe(opts.mmaRounds ?? (nt === 1 ? kernel.mmaRounds1 : kernel.mmaRounds2));
-      expect(built[0].constants.DB, name).toBe(opts.mmaDouble ? 1 : 0);
-      if (opts.mmaDouble) expect(built[0].constants.PF, name).toBe(1);
       // the code-byte table (1 KiB of workgroup memory) only where the q4 decode reads it
       expect(built[0].code.includes('var<workgroup> lut2'), name).toBe(wt === w && (opts.mmaDecode ?? kernel.mmaDecode) === 0);
     }
@@ -271,9 +267,8 @@ describe('subgroup-matrix matmul', () => {
     expect(mmaTiles(64, true)).toBe(2); // the SwiGLU store pairs a gate tile with its up tile
     expect(mmaWorkgroups(17920, 2, true)).toBe(560);
     expect(mmaWorkgroups(200, 1, false)).toBe(13);
-    expect(mmaConstants(2)).toEqual({ NT: 2, KC: 64, RS_ROUNDS: 0, DB: 0, X_BUF: 4 * 16 * 18, W_BUF: 8 * 16 * 18, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 8 * 16 * 18, RESULTS_F32: 2048 });
-    expect(mmaConstants(2, 32, 1)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 1, DB: 0, X_BUF: 4 * 16 * 10, W_BUF: 8 * 16 * 10, X_VEC4: 4 * 16 * 10, CHUNK_VEC4: 8 * 16 * 10, RESULTS_F32: 512 });
-    expect(mmaConstants(2, 32, 2, true)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 2, DB: 1, X_BUF: 4 * 16 * 10, W_BUF: 8 * 16 * 10, X_VEC4: 2 * 4 * 16 * 10, CHUNK_VEC4: 2 * 8 * 16 * 10, RESULTS_F32: 256 });
+    expect(mmaConstants(2)).toEqual({ NT: 2, KC: 64, RS_ROUNDS: 0, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 8 * 16 * 18, RESULTS_F32: 2048 });
+    expect(mmaConstants(2, 32, 1)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 1, X_VEC4: 4 * 16 * 10, CHUNK_VEC4: 8 * 16 * 10, RESULTS_F32: 512 });
   });
 
   it('takes its smallest layout where the device allows less workgroup memory than the asked one, and is refused below that with a hint (null backend)', async () => {
@@ -297,16 +292,7 @@ describe('subgroup-matrix matmul', () => {
     expect(await layout({ mmaTiles: 2 })).toEqual([32, 2]); // the default at 2 tiles fits
     expect(await layout({ mmaTiles: 8 })).toEqual([64, 2]); // 8 tiles: 64-weight chunks, the results in rounds
     expect(await layout({ mmaTiles: 1, mmaChunk: 32 })).toEqual([32, 0]); // named, and it fits: as named
-    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 1, mmaChunk: 64 })).toThrow(/1 tiles a workgroup with 64-weight chunks, results rounds 0 need 45056 bytes of workgroup memory, the device allows 32768; hint: leave mmaChunk, mmaRounds and mmaDouble out/);
-    // double buffers: 31 KiB at 2 tiles fit; at 1 tile (41 KiB) the kernel's default falls back to one buffer, a named one is refused
-    kernel.mmaDouble1 = kernel.mmaDouble2 = true;
-    expect(await layout({ mmaTiles: 2 })).toEqual([32, 2]);
-    expect(built[0].constants.DB).toBe(1);
-    expect(await layout({ mmaTiles: 1 })).toEqual([32, 2]);
-    expect(built[0].constants.DB).toBe(0);
-    kernel.mmaDouble1 = kernel.mmaDouble2 = false;
-    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 1, mmaDouble: true })).toThrow(/1 tiles a workgroup with 64-weight chunks, results rounds 0 and double buffers need 81920 bytes.*mmaDouble out/);
-    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 2, mmaDouble: true, mmaPrefetch: 2 })).toThrow(/double buffers load W and x one trip ahead, got mmaPrefetch 2/);
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 1, mmaChunk: 64 })).toThrow(/1 tiles a workgroup with 64-weight chunks and results rounds 0 need 45056 bytes of workgroup memory, the device allows 32768; hint: leave mmaChunk and mmaRounds out/);
     const { ctx: small } = await mmaGpu(undefined, 16384); // WebGPU's default
     expect(mmaSupport(small)).toBe(`16384 bytes of workgroup memory, needs ${MMA_MIN_WORKGROUP_BYTES}`);
     expect(MMA_MIN_WORKGROUP_BYTES).toBe(22784);
@@ -320,8 +306,6 @@ describe('subgroup-matrix matmul', () => {
     expect(mmaWorkgroupBytes(2, 32, 2)).toBe(16384); // three
     expect(mmaWorkgroupBytes(4, 32, 2)).toBe(13824);
     expect(mmaWorkgroupBytes(1, 32, 2, true)).toBe(22528);
-    expect(mmaWorkgroupBytes(2, 32, 2, false, true)).toBe(31744); // double buffers: x and W chunks twice
-    expect(mmaWorkgroupBytes(1, 32, 2, false, true)).toBe(41984);
     expect(() => mmaConstants(8, 32)).toThrow(/4 tiles a workgroup or fewer/);
   });
 });

@@ -481,9 +481,9 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       }
       // less workgroup memory: 32-weight chunks (the table decode and the shuffle decode), the results added in rounds
       for (const mmaTiles of [1, 2, 4] as const) {
-        for (const [mmaChunk, mmaRounds, mmaDecode, mmaDouble] of [[32, 0, 2, false], [32, 1, 2, false], [32, 2, 2, false], [32, 2, 0, false], [32, 2, 3, false], [64, 1, 2, false], [64, 2, 2, false], [32, 2, 2, true], [32, 2, 0, true]] as const) {
-          const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaChunk, mmaRounds, mmaDecode, mmaDouble });
-          const how = `mma NT=${mmaTiles} KC=${mmaChunk} rounds ${mmaRounds}${[' table decode', '', '', ' codes from the codebook buffer'][mmaDecode]}${mmaDouble ? ' double buffers' : ''} ${at}`;
+        for (const [mmaChunk, mmaRounds, mmaDecode] of [[32, 0, 2], [32, 1, 2], [32, 2, 2], [32, 2, 0], [32, 2, 3], [64, 1, 2], [64, 2, 2]] as const) {
+          const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles, mmaChunk, mmaRounds, mmaDecode });
+          const how = `mma NT=${mmaTiles} KC=${mmaChunk} rounds ${mmaRounds}${[' table decode', '', '', ' codes from the codebook buffer'][mmaDecode]} ${at}`;
           check(how, relError(got, p.want));
           checkModel(`${how} against its f16 model`, relError(got, model));
         }
@@ -501,21 +501,21 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
     }
   }
   // the tile sums and the LoRA term on the matrix units again at the layout of least workgroup memory (32-weight chunks, results a subgroup a round)
-  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2, kernel.mmaDouble1, kernel.mmaDouble2] as const;
-  for (const [c1, c2, r1, r2, d1, d2] of [layout, [64, 64, 0, 0, false, false], [32, 32, 2, 2, false, false], [32, 32, 2, 2, true, true]] as const) {
-    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2, kernel.mmaDouble1, kernel.mmaDouble2] = [c1, c2, r1, r2, d1, d2];
-    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r1}/${r2}${d1 || d2 ? `, double buffers ${d1}/${d2}` : ''})`;
+  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] as const;
+  for (const [c1, c2, r1, r2] of [layout, [64, 64, 0, 0], [32, 32, 2, 2]] as const) {
+    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] = [c1, c2, r1, r2];
+    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r1}/${r2})`;
     await checkTileSums(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
     await checkLoraMma(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
   }
-  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2, kernel.mmaDouble1, kernel.mmaDouble2] = layout;
+  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] = layout;
   // bf16 weights (the LM head)
   for (const M of [3, 16]) {
     const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');
     const bfModel = matmulMmaRef(p.x, mmaWeights(p.host), M, 200, 1536, { bias: p.bias, yIn: p.yIn, lora: p.lora });
-    for (const [mmaChunk, mmaDouble] of [[64, false], [32, false], [32, true]] as const) {
-      const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaChunk, mmaRounds: mmaChunk === 32 ? 2 : 0, mmaDouble });
-      const how = `mma bf16${mmaChunk === 32 ? ' KC=32 rounds 2' : ''}${mmaDouble ? ' double buffers' : ''} M=${M} N=200 K=1536`;
+    for (const mmaChunk of [64, 32] as const) {
+      const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaChunk, mmaRounds: mmaChunk === 32 ? 2 : 0 });
+      const how = `mma bf16${mmaChunk === 32 ? ' KC=32 rounds 2' : ''} M=${M} N=200 K=1536`;
       check(how, relError(got, p.want));
       checkModel(`${how} against its f16 model`, relError(got, bfModel));
     }

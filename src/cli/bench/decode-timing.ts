@@ -137,15 +137,13 @@ export interface StepGpuTime {
   byMma: Record<string, number>;
   /** the step's pass by the subgroup-matrix matmul's chunk and result rounds (MMA_CHUNK_CHOICES: MatmulKernel.mmaChunk1, mmaChunk2, mmaRounds1, mmaRounds2): GPU ms */
   byMmaChunk: Record<string, number>;
-  /** the step's pass by the subgroup-matrix matmul's double buffers (MMA_DOUBLE_CHOICES: MatmulKernel.mmaDouble1, mmaDouble2): GPU ms */
-  byMmaDouble: Record<string, number>;
   /** the step's pass by the rows up to which the attention runs in one dispatch (ATTENTION_ONE_CHOICES: DecodeFusion.attentionOne): GPU ms */
   byAttentionOne: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'mmadouble' | 'attone';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'mmadouble', 'attone'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'attone';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'attone'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -274,11 +272,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, MmaDecode, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
     // the subgroup-matrix matmul's weights a chunk at one tile a workgroup and at more, and how its partial results are added
     const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
-    // the subgroup-matrix matmul's x and W chunks double-buffered at one tile a workgroup, at more
-    const byMmaDouble = msOf(await byChoice(MMA_DOUBLE_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaRounds1, mm.mmaDouble1, mm.mmaDouble2] as [MmaChunk, MmaRounds, boolean, boolean], ([c, r, a, b]) => { [mm.mmaChunk1, mm.mmaRounds1, mm.mmaDouble1, mm.mmaDouble2] = [c, r, a, b]; }, 'mmadouble'));
     // the attention in one dispatch (RoPE and the cache write inside) up to how many rows, or split into key chunks and merged
     const byAttentionOne = msOf(await byChoice(ATTENTION_ONE_CHOICES, () => engine.k.decodeFusion.attentionOne ?? 0, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: v }; }, 'attone'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byMmaDouble, byAttentionOne };
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byAttentionOne };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -312,16 +308,6 @@ export const MMA_CHOICES: Array<[string, number, MmaDecode, number, boolean, boo
 export const MMA_CHUNK_CHOICES: Array<[string, MmaChunk, MmaChunk, MmaRounds, MmaRounds]> = [
   ['64-weight chunks', 64, 64, 0, 0], ['32 at 2+ tiles, results a K-phase a round', 64, 32, 0, 1], ['32 at 2+ tiles, results a subgroup a round', 64, 32, 0, 2],
   ['32 at 2+ tiles, results a subgroup a round there and at 1 tile', 64, 32, 2, 2], ['32 everywhere, results a subgroup a round at 2+ tiles', 32, 32, 0, 2],
-];
-
-/**
- * subgroup-matrix double-buffer choices the breakdown times: [name, one tile's weights a chunk (MatmulKernel.mmaChunk1) and
- * result rounds (mmaRounds1), double buffers at one tile (mmaDouble1) and at more (mmaDouble2)] — two buffers of 64-weight
- * chunks at one tile (80 KiB) fit no device, so the double one there takes 32-weight chunks and its results in rounds (41 KiB)
- */
-export const MMA_DOUBLE_CHOICES: Array<[string, MmaChunk, MmaRounds, boolean, boolean]> = [
-  ['one buffer', 64, 0, false, false], ['double at 2+ tiles', 64, 0, false, true], ['double everywhere (1 tile: 32-weight chunks, results a subgroup a round)', 32, 2, true, true],
-  ['one buffer, 1 tile as the double one', 32, 2, false, false],
 ];
 
 /** one-dispatch attention choices the breakdown times: [name, the most rows a decode step may have for it (DecodeFusion.attentionOne; 0: the split kernel's two dispatches)] */

@@ -103,8 +103,6 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   // less workgroup memory, so more workgroups an SM: 32-weight chunks, the results added a subgroup a round
   ...[1, 2].map((t) => ({ name: `mma NT=${t} KC=32 rounds`, opts: { gemvMma: true, mmaTiles: t, mmaChunk: 32, mmaRounds: 2 } as MatmulOptions })),
   { name: 'mma NT=2 KC=32', opts: { gemvMma: true, mmaTiles: 2, mmaChunk: 32, mmaRounds: 0 } },
-  // double buffers: a trip staged while the one before's products run, one barrier a trip
-  ...[1, 2].map((t) => ({ name: `mma NT=${t} KC=32 rounds double buffers`, opts: { gemvMma: true, mmaTiles: t, mmaChunk: 32, mmaRounds: 2, mmaDouble: true } as MatmulOptions })),
   // where its time goes (wrong results, not compared): without the products, without decoding W, neither
   { name: 'mma NT=2 no products', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 1 } },
   { name: 'mma NT=2 no decode', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 2 } },

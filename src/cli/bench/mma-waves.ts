@@ -34,13 +34,13 @@ export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOpt
 const PROBE_COUNTS = [66, 132, 198, 264, 396, 528, 660, 924];
 
 /** A layout named in full (whatever the kernel's defaults), its workgroup memory in the name (the shuffle decode's: no code-byte table). */
-function layout(tiles: number, mmaChunk: MmaChunk, mmaRounds: MmaRounds, mmaDouble = false): MmaWavesVariant {
-  const how = [mmaChunk === 32 ? 'KC=32' : '', ['', 'results a K-phase a round', 'results a subgroup a round'][mmaRounds], mmaDouble ? 'double buffers' : ''].filter(Boolean).join(', ');
-  return { name: `NT=${tiles}${how ? ` ${how}` : ''} (${mmaWorkgroupBytes(tiles, mmaChunk, mmaRounds, false, mmaDouble) / 1024} KiB)`, tiles, opts: { mmaChunk, mmaRounds, mmaDouble } };
+function layout(tiles: number, mmaChunk: MmaChunk, mmaRounds: MmaRounds): MmaWavesVariant {
+  const how = [mmaChunk === 32 ? 'KC=32' : '', ['', 'results a K-phase a round', 'results a subgroup a round'][mmaRounds]].filter(Boolean).join(', ');
+  return { name: `NT=${tiles}${how ? ` ${how}` : ''} (${mmaWorkgroupBytes(tiles, mmaChunk, mmaRounds) / 1024} KiB)`, tiles, opts: { mmaChunk, mmaRounds } };
 }
 
-/** The layouts down to less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles; and double-buffered (one barrier a trip, the decode beside the products). */
-export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [layout(1, 64, 0), layout(2, 64, 0), layout(2, 64, 2), layout(1, 32, 2), layout(2, 32, 0), layout(2, 32, 1), layout(2, 32, 2), layout(4, 32, 2), layout(1, 32, 2, true), layout(2, 32, 2, true)];
+/** The layouts down to less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles. */
+export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [layout(1, 64, 0), layout(2, 64, 0), layout(2, 64, 2), layout(1, 32, 2), layout(2, 32, 0), layout(2, 32, 1), layout(2, 32, 2), layout(4, 32, 2)];
 
 /**
  * The sweep: the layouts; then at the 16 KiB one (which the probe kernel runs 3 an SM), which part of the kernel
