@@ -1,8 +1,9 @@
 // Decode attention in one dispatch (shaders/attention_decode.wgsl): a workgroup per (query head, token)
 // walks all of the token's keys, RoPE and the cache write inside — where the split kernel
 // (attention_gqa.ts) takes two dispatches (key-chunk partials, then their merge). For few rows of
-// few positions (a single stream), where the split's second dispatch costs more than its parallelism
-// gains; off in the engine until measured (EngineKernels.decodeAttentionMaxRows).
+// few positions (a single stream), were the split's second dispatch to cost more than its parallelism
+// gains. It does not: on an H100 the G = 1 decode step takes 3.882 ms with it against 1.741 split
+// (bench/RESULTS.md, twenty-sixth session), so the engine leaves it off (DecodeFusion.attentionOne = 0).
 import code from '../../shaders/attention_decode.wgsl?raw';
 import rotCode from '../../shaders/rope_rot.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
