@@ -137,13 +137,11 @@ export interface StepGpuTime {
   byMma: Record<string, number>;
   /** the step's pass by the subgroup-matrix matmul's chunk and result rounds (MMA_CHUNK_CHOICES: MatmulKernel.mmaChunk1, mmaChunk2, mmaRounds1, mmaRounds2): GPU ms */
   byMmaChunk: Record<string, number>;
-  /** the step's pass by the rows up to which the attention runs in one dispatch (ATTENTION_ONE_CHOICES: DecodeFusion.attentionOne): GPU ms */
-  byAttentionOne: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'attone';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'attone'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -272,9 +270,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMma = msOf(await byChoice(MMA_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] as [number, MmaDecode, number, boolean, boolean, boolean, 1 | 2], ([r, d, f, b, t, l, pf]) => { [mm.gemvMmaRows, mm.mmaDecode, mm.mmaNormWorkgroups, mm.mmaBf16, mm.mmaTileSums, mm.mmaLora, mm.mmaPrefetch1] = [r, d, f, b, t, l, pf]; }, 'mma'));
     // the subgroup-matrix matmul's weights a chunk at one tile a workgroup and at more, and how its partial results are added
     const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
-    // the attention in one dispatch (RoPE and the cache write inside) up to how many rows, or split into key chunks and merged
-    const byAttentionOne = msOf(await byChoice(ATTENTION_ONE_CHOICES, () => engine.k.decodeFusion.attentionOne ?? 0, (v) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: v }; }, 'attone'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byAttentionOne };
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk };
   } finally {
     timer.destroy();
     bufs.destroy();
@@ -309,9 +305,6 @@ export const MMA_CHUNK_CHOICES: Array<[string, MmaChunk, MmaChunk, MmaRounds, Mm
   ['64-weight chunks', 64, 64, 0, 0], ['32 at 2+ tiles, results a K-phase a round', 64, 32, 0, 1], ['32 at 2+ tiles, results a subgroup a round', 64, 32, 0, 2],
   ['32 at 2+ tiles, results a subgroup a round there and at 1 tile', 64, 32, 2, 2], ['32 everywhere, results a subgroup a round at 2+ tiles', 32, 32, 0, 2],
 ];
-
-/** one-dispatch attention choices the breakdown times: [name, the most rows a decode step may have for it (DecodeFusion.attentionOne; 0: the split kernel's two dispatches)] */
-export const ATTENTION_ONE_CHOICES: Array<[string, number]> = [['split, merged', 0], ['one dispatch up to 1 row', 1], ['up to 4 rows', 4], ['up to 16 rows', 16], ['up to 32 rows', 32]];
 
 /** fused-norm choices the breakdown times: [name, most rows of x fused into q|k|v (DecodeFusion.norm) and into gate|up (normMlp), from how many rows Σx² comes from the prologue (MatmulKernel.gemvNormPrologueRows)] */
 export const NORM_CHOICES: Array<[string, number, number, number]> = [
