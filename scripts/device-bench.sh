@@ -20,6 +20,8 @@
 #   checkf16 `bench-check --only f16`: the f16 GEMVs against the CPU reference (relative error ≤ 5e-3)
 #   mma      the q4 matmuls on subgroup matrices (tensor cores; f16 inputs): `bench --stream --stream-set mma --m 16,8`, `bench-rollout --g 16,8 --choices mma`
 #   checkmma `bench-check --only mma`: the subgroup-matrix matmul against the CPU reference (relative error ≤ 5e-3)
+#   red      the GEMVs' reduction array sized to its use or 8 KiB always: `bench --stream --stream-set red --m 1,8`, `bench-rollout --g 1,8 --choices red`
+#   rollouts `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 (prompt 128, completion 256)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
 #   norm=N,P[,M] `bench-rollout --no-breakdown` and `bench-step --steps 3` with the norm fused up to N rows of x (gate|up: M, default N), Σx² from the prologue from P rows
@@ -74,6 +76,9 @@ for p in "${parts[@]}"; do
     mma) run stream-mma 200 bench --stream --stream-set mma --m 16,8 --json "$OUT/stream-mma.json"
       run rollout-mma 240 bench-rollout --g 16,8 --choices mma --json "$OUT/rollout-mma.json" ;;
     checkmma) run check-mma 120 bench-check --only mma ;;
+    red) run stream-red 150 bench --stream --stream-set red --m 1,8 --json "$OUT/stream-red.json"
+      run rollout-red 200 bench-rollout --g 1,8 --choices red --json "$OUT/rollout-red.json" ;;
+    rollouts) run rollouts 200 bench-rollout --no-breakdown --g 1,8,16,32 --json "$OUT/rollouts.json" ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
       run "step-rl-$n" 120 bench-step --steps 3 --gemv-rowlane-rows "$n" --json "$OUT/step-rl-$n.json" ;;
@@ -107,6 +112,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

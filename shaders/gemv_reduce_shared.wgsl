@@ -2,7 +2,8 @@
 // are summed into lane 0 by halving through workgroup memory (log2(LANES) rounds, two barriers
 // each), then lane m takes the sum for row m of x (so finish()'s MR stores run in parallel lanes).
 // Prepended.
-var<workgroup> red: array<f32, 2048>; // [ROWS][LANES / 2][MAXM 16]: ROWS · LANES = 256
+override RED_F32: u32 = 2048; // floats of red: 2048 where reduce_rows may use it, less where the caller knows (MatmulKernel.gemvRedFloats)
+var<workgroup> red: array<f32, RED_F32>; // [ROWS][LANES / 2][MAXM 16]: ROWS · LANES = 256
 
 /** Σ over the row's LANES lanes of acc[m] for m = lane: valid in lanes < MR (where finish() stores it). */
 fn reduce_rows(acc: ptr<function, array<f32, 16>>, r: u32, lane: u32) -> f32 {

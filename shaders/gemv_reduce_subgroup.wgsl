@@ -5,7 +5,8 @@
 // bias/LoRA epilogues) run in parallel lanes. Prepended (its `enable` must come first). Needs subgroups of at least 2 lanes.
 enable subgroups;
 
-var<workgroup> red: array<f32, 2048>; // [ROWS][LANES / sg ≤ LANES / 2][MAXM 16]: ROWS · LANES = 256
+override RED_F32: u32 = 2048; // floats of red: 2048 where reduce_rows may use it, less where the caller knows (MatmulKernel.gemvRedFloats)
+var<workgroup> red: array<f32, RED_F32>; // [ROWS][LANES / sg ≤ LANES / 2][MAXM 16]: ROWS · LANES = 256
 var<workgroup> sgWidth: u32;
 
 /** Σ over the row's LANES lanes of acc[m] for m = lane: valid in lanes < MR (where finish() stores it). */

@@ -116,6 +116,8 @@ export interface MatmulOptions {
   gemvRowLane?: boolean;
   /** row-lane GEMV only: threads a workgroup, 128 or 256; default rowLaneLayout's (128) */
   gemvThreads?: number;
+  /** GEMV only: the reduction array sized to its use (true) or 8 KiB always (false); default MatmulKernel.gemvRedSized (benchmarks compare them) */
+  gemvRedSized?: boolean;
   /** GEMV only (q4, K % 32 = 0): true stages x in workgroup memory (gemv_body.ts gemvStagedBody; gemvLanes then 4…32), false never; default up to the kernel's gemvStagedRows rows of x */
   gemvStaged?: boolean;
   /**
@@ -553,6 +555,13 @@ export class MatmulKernel {
   splitMinSteps = 8;
   /** row sums of the unrolled GEMV bodies as a reduce-scatter where every subgroup has the same width (gemv_body.ts rowSum; default), else reduce_rows() */
   gemvScatter = true;
+  /**
+   * The GEMVs' reduction array `red` (gemv_reduce_*.wgsl, RED_F32) sized to what the kernel uses
+   * (gemvRedFloats; false: 2048 floats, 8 KiB, always). The 8 KiB count against the 48 KiB of workgroup memory an H100 SM
+   * shares between its workgroups (bench --occupancy, twenty-fifth session) even where the row sums
+   * never touch it (lanes ≤ the subgroup width) — unless the driver drops an array only dead code reads.
+   */
+  gemvRedSized = true;
   private dummy: GPUBuffer;
   /** why this device cannot run the subgroup-matrix matmul ('' where it can): mmaSupport, once (mmaFor asks for every decode matmul) */
   private readonly mmaWhy: string;
@@ -632,7 +641,8 @@ export class MatmulKernel {
           if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${stagedLaneOptions(mr)[0]}`);
           const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
-          const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes }, !!save);
+          const red = this.gemvRedFloats(mr, lanes, bo.sg, bo.norm && !bo.unscaled, opts.gemvRedSized);
+          const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: red }, !!save);
           rec.dispatch(pl, u8, bindings, grid1d(ceilDiv(part.rows, (256 / lanes) * nr)));
         } else if (rowLane) {
           const nr = opts.ySwiglu ? 2 : opts.gemvRows ?? rowLane.rows;
@@ -652,8 +662,8 @@ export class MatmulKernel {
           const lanes = opts.gemvLanes ?? shape.lanes;
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
-          const constants = { ...flags, MR: mr, NR: nr, LANES: lanes };
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
+          const constants = { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: this.gemvUnrolled ? this.gemvRedFloats(mr, lanes, this.scatterWidth, prologue, opts.gemvRedSized) : 2048 };
           const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${x16 ? '_x16' : ''}`;
           const pl = wide
@@ -703,6 +713,7 @@ export class MatmulKernel {
     const bindings = [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null];
     const body = (mr: number, rows: number) => (this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode);
     const flags = { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
+    const red = (mr: number, lanes: number) => (this.gemvUnrolled ? this.gemvRedFloats(mr, lanes, this.scatterWidth, false) : 2048);
     if (this.denseRowGrid && this.gemvUnrolled && M > 1 && M <= 65535) {
       // a workgroup row per row of x: each workgroup streams one row of x, where all rows of x in the
       // same workgroups leave most SMs idle (the LoRA u: N = 16–48 rows, as many workgroups)
@@ -710,7 +721,7 @@ export class MatmulKernel {
       const gx = ceilDiv(N, (256 / one.lanes) * one.rows);
       if (gx <= 65535) {
         const u8 = matmulParams(1, N, K, ldy, 0, N, 0, null, norm?.eps);
-        rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(1, one.rows), { ...flags, MR: 1, NR: one.rows, LANES: one.lanes, MGRID: 1 }), u8, bindings, [gx, M]);
+        rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(1, one.rows), { ...flags, MR: 1, NR: one.rows, LANES: one.lanes, MGRID: 1, RED_F32: red(1, one.lanes) }), u8, bindings, [gx, M]);
         return;
       }
     }
@@ -718,7 +729,7 @@ export class MatmulKernel {
       const mr = Math.min(GEMV_MAX_ROWS, M - m0);
       const u8 = matmulParams(mr, N, K, ldy, 0, N, m0, null, norm?.eps);
       const { rows, lanes } = gemvLayout(mr, N, K);
-      rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(mr, rows), { ...flags, MR: mr, NR: rows, LANES: lanes }), u8, bindings, grid1d(ceilDiv(N, (256 / lanes) * rows)));
+      rec.dispatch(this.gemvPipeline('matmul_gemv_f32', f32Code, body(mr, rows), { ...flags, MR: mr, NR: rows, LANES: lanes, RED_F32: red(mr, lanes) }), u8, bindings, grid1d(ceilDiv(N, (256 / lanes) * rows)));
     }
   }
 
@@ -900,6 +911,18 @@ export class MatmulKernel {
    */
   swigluOutFor(w: Weight, M: number): boolean {
     return this.swigluStore && this.loraFold && this.gemvUnrolled && this.variantFor(M) === 'gemv' && M <= this.swigluStoreMaxRows && w.parts.length === 1 && w.N % 2 === 0;
+  }
+
+  /**
+   * Floats of the GEMV row reduction's workgroup array `red` (RED_F32) for a kernel of `lanes` lanes a
+   * row whose unrolled body sums rows for subgroups of `sg` (gemv_body.ts rowSum; 0: reduce_rows(),
+   * which may use all 2048) and, with `sums`, Σx² by the workgroup (the prologue or the staged GEMV's:
+   * reduceSumSquares, 256 floats a row of x, 8 rows a round). At least 16 (a shader array is not empty).
+   */
+  gemvRedFloats(mr: number, lanes: number, sg: number, sums: boolean, sized = this.gemvRedSized): number {
+    if (!sized) return 2048;
+    const rows = sg > 0 && lanes <= sg ? 0 : 2048;
+    return Math.max(16, rows, sums ? Math.min(mr, 8) * 256 : 0);
   }
 
   /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */

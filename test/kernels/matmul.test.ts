@@ -589,6 +589,19 @@ describe('matmul', () => {
     expect(kernel.splitsFor([24, 17], 96, 2168 * 1536, { scratch: big })).toBe(1);
   });
 
+
+  it("the GEMVs' reduction array: none for row sums whose lanes fit a subgroup, 256 floats a row of x for Σx² by the workgroup (8 rows a round), 2048 for reduce_rows or rows spanning subgroups, or when not sized", async () => {
+    const kernel = await MatmulKernel.create(await testGpu());
+    expect(kernel.gemvRedFloats(1, 16, 32, false)).toBe(16); // the staged gate|up at one row, no norm: nothing read
+    expect(kernel.gemvRedFloats(1, 16, 32, true)).toBe(256); // … with its norm's Σx²
+    expect(kernel.gemvRedFloats(8, 32, 32, true)).toBe(2048);
+    expect(kernel.gemvRedFloats(16, 32, 32, true)).toBe(2048); // two rounds of 8 rows
+    expect(kernel.gemvRedFloats(1, 64, 32, false)).toBe(2048); // a row over two subgroups
+    expect(kernel.gemvRedFloats(1, 16, 0, false)).toBe(2048); // reduce_rows (subgroup width not fixed)
+    expect(kernel.gemvRedFloats(1, 16, 32, false, false)).toBe(2048);
+    kernel.gemvRedSized = false;
+    expect(kernel.gemvRedFloats(1, 16, 32, false)).toBe(2048);
+  });
   it('quantization error of NF4 on Gaussian weights is within the stated bound', () => {
     // Stated bound: for N(0, σ²) weights in blocks of 64, NF4 with absmax scales has a relative
     // RMS weight error below 12% (measured ≈ 10%); the f16 scale adds < 0.05%.

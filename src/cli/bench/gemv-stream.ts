@@ -109,6 +109,19 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   { name: 'mma NT=2 neither', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 3 } },
 ];
 
+/**
+ * The reduction-array sweep (bench --stream --stream-set red): the lane-group and staged GEMVs with the
+ * row reduction's workgroup array sized to its use (MatmulKernel.gemvRedSized) and at 8 KiB always —
+ * whether the 8 KiB, unread where a row's lanes fit one subgroup, still cost workgroups an SM.
+ */
+export const STREAM_RED_VARIANTS: StreamVariant[] = [
+  { name: 'lane-group, red 8 KiB', opts: { gemvStaged: false, gemvRedSized: false } },
+  { name: 'lane-group, red sized', opts: { gemvStaged: false, gemvRedSized: true } },
+  { name: 'staged, red 8 KiB', opts: { gemvStaged: true, gemvRedSized: false }, Ms: [1] },
+  { name: 'staged, red sized', opts: { gemvStaged: true, gemvRedSized: true }, Ms: [1] },
+  ...[8, 32].flatMap((l) => [false, true].map((r) => ({ name: `staged, ${l} lanes, red ${r ? 'sized' : '8 KiB'}`, opts: { gemvStaged: true, gemvLanes: l, gemvRedSized: r }, Ms: [1] }))),
+];
+
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 
