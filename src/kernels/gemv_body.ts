@@ -211,21 +211,33 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
  */
 export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: number }): string {
   const S = o.staged;
+  const U = o.steps ?? 1;
   if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
-  return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4', ...stepLoads32(NR)];
-    L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
-    for (let c = 0; c < 4; c++) {
-      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
-      for (let m = 0; m < MR; m++) {
-        const at = (v: number) => `xs[${m * S}u + 8u * j + (${v}u ^ jx)]`;
-        L.push(`    { let xa = ${at(2 * c)}; let xb = ${at(2 * c + 1)};`);
-        for (let i = 0; i < NR; i++) L.push(`      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
-        L.push('    }');
-      }
+  if (!(U >= 1 && U <= 4)) throw new Error(`staged GEMV body: 1 to 4 steps a trip, got ${U}`);
+  return memo(`st:${MR}:${NR}:${key({ ...o, steps: U })}`, () => {
+    // U steps a trip (j, j + LANES, …), every code and scale load first; a step past the row's end reloads step j and its scale is 0
+    const L: string[] = [];
+    for (let u = 0; u < U; u++) {
+      if (u === 0) L.push('    let j0 = j;');
+      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u});`);
+      for (let i = 0; i < NR; i++) L.push(`    let q${i}_${u} = w32(wr${i}, j${u}, p.K); let s${i}_${u} = ${u ? `select(0.0, w32_scale(wr${i}, j${u}, p.K), ok${u})` : `w32_scale(wr${i}, j${u}, p.K)`};`);
     }
-    for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
-    return shell('// 32 q4 weights a lane step, x staged in workgroup memory', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
+    for (let u = 0; u < U; u++) {
+      L.push(`    { let jx = j${u} & 7u; // the swizzle of step j${u}'s 8 x vec4`);
+      L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
+      for (let c = 0; c < 4; c++) {
+        for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}_${u}[${c}]);`);
+        for (let m = 0; m < MR; m++) {
+          const at = (v: number) => `xs[${m * S}u + 8u * j${u} + (${v}u ^ jx)]`;
+          L.push(`    { let xa = ${at(2 * c)}; let xb = ${at(2 * c + 1)};`);
+          for (let i = 0; i < NR; i++) L.push(`      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
+          L.push('    }');
+        }
+      }
+      for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i}_${u} * t${i}_${m};`).join(' ')}`);
+      L.push('    }');
+    }
+    return shell(`// 32 q4 weights a lane step${U > 1 ? `, ${U} steps a trip` : ''}, x staged in workgroup memory`, MR, NR, 'p.K / 32u', L, { ...o, steps: U });
   });
 }
 

@@ -106,6 +106,8 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only (8-weight unrolled body): lane steps per loop trip, their loads issued together (1, 2 or 4); default the kernel's gemvSteps */
   gemvSteps?: number;
+  /** the staged GEMV only: 32-weight lane steps a loop trip, their code and scale loads issued together (1, 2 or 4); default the kernel's gemvStagedSteps */
+  gemvStagedSteps?: number;
   /** GEMV only (q4 and bf16, unrolled bodies): 4 weights per lane step, a warp's x loads contiguous (gemvBody4); default from the kernel's gemvStep4Rows rows of x */
   gemvStep4?: boolean;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
@@ -500,6 +502,12 @@ export class MatmulKernel {
   mmaRounds2: MmaRounds = 2;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
+  /**
+   * 32-weight lane steps a loop trip of the staged GEMV, their code and scale loads issued together
+   * (MatmulOptions.gemvStagedSteps): at one row of x gate|up's lanes walk 3 steps each (K = 1536, 16
+   * lanes a row), one 16-byte load a row in flight at a time with 1.
+   */
+  gemvStagedSteps = 1;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -639,7 +647,9 @@ export class MatmulKernel {
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
           if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${stagedLaneOptions(mr)[0]}`);
-          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
+          const steps = opts.gemvStagedSteps ?? this.gemvStagedSteps;
+          checkOption('gemvStagedSteps', steps, GEMV_STEPS_OPTIONS);
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, steps };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const red = this.gemvRedFloats(mr, lanes, bo.sg, bo.norm && !bo.unscaled, opts.gemvRedSized);
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: red }, !!save);

@@ -16,7 +16,7 @@ import { readF32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/encoder';
 
-interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean }
+interface Case { name: string; M: number; N: number; K: number; format?: WeightFormat; variant?: 'gemv' | 'tiled'; bias?: boolean; accumulate?: boolean; lora?: boolean; gemvRows?: number; gemvLanes?: number; gemvWide?: boolean; tiledRows?: 4 | 8; gemvSteps?: number; scatter?: boolean; loraR?: number; gemvStep4?: boolean; loraFold?: boolean; splitK?: number; gemvRowLane?: boolean; gemvThreads?: number; gemvStaged?: boolean; gemvStagedSteps?: number }
 
 const CASES: Case[] = [
   { name: 'q4 gemv odd M=7 N=37 K=160', M: 7, N: 37, K: 160, variant: 'gemv' },
@@ -90,6 +90,10 @@ const CASES: Case[] = [
   { name: 'q4 gemv staged LANES=32 M=1 N=45 K=2048 lora slices r = 40', M: 1, N: 45, K: 2048, variant: 'gemv', lora: true, loraR: 40, gemvStaged: true, gemvLanes: 32 },
   { name: 'q4 gemv staged reduce_rows LANES=8 NR=2 M=5 N=37 K=256 bias', M: 5, N: 37, K: 256, variant: 'gemv', bias: true, gemvStaged: true, gemvLanes: 8, gemvRows: 2, scatter: false },
   { name: 'Qwen gate|up decode M=1 1536→17920, staged (the default layout: 16 lanes a row, 560 workgroups)', M: 1, N: 17920, K: 1536, variant: 'gemv', gemvStaged: true },
+  // … with 2 and 4 lane steps a trip (their loads first; steps past the row's end reload step j with scale 0): 3 steps a lane, 7 and 1 (fewer than a trip)
+  { name: 'q4 gemv staged 2 steps a trip LANES=16 NR=2 M=1 N=37 K=1536 bias accumulate + lora slices', M: 1, N: 37, K: 1536, variant: 'gemv', bias: true, accumulate: true, lora: true, gemvStaged: true, gemvLanes: 16, gemvRows: 2, gemvStagedSteps: 2 },
+  { name: 'q4 gemv staged 4 steps a trip LANES=4 NR=1 M=3 N=21 K=896 lora slices', M: 3, N: 21, K: 896, variant: 'gemv', lora: true, gemvStaged: true, gemvLanes: 4, gemvRows: 1, gemvStagedSteps: 4 },
+  { name: 'q4 gemv staged 4 steps a trip LANES=32 NR=4 M=1 N=70 K=1024', M: 1, N: 70, K: 1024, variant: 'gemv', gemvStaged: true, gemvLanes: 32, gemvRows: 4, gemvStagedSteps: 4 },
   // split-K (training's small grids): K in chunks of whole 16-k steps, partials summed by a second pass; the bias once, the residual once
   { name: 'q4 tiled split-K 3 chunks (80, 80, 40 k) M=70 N=130 K=200 bias accumulate', M: 70, N: 130, K: 200, variant: 'tiled', bias: true, accumulate: true, splitK: 3 },
   { name: 'bf16 tiled split-K 8 rows per thread, 5 chunks M=150 N=70 K=168 bias', M: 150, N: 70, K: 168, format: 'bf16', variant: 'tiled', bias: true, tiledRows: 8, splitK: 5 },
@@ -107,7 +111,7 @@ async function run(ctx: GpuContext, c: Case, w: Weight, x: Float32Array, yIn: Fl
   const scratch = c.splitK ? poisoned(ctx, c.splitK * c.M * c.N, 'scratch') : null;
   const y = await runAndRead(ctx, yb, (rec) =>
     kernel.encode(rec, xb, w, yb, c.M, {
-      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads, gemvStaged: c.gemvStaged,
+      variant: c.variant, accumulate: c.accumulate, gemvRows: c.gemvRows, gemvLanes: c.gemvLanes, gemvWide: c.gemvWide, tiledRows: c.tiledRows, gemvSteps: c.gemvSteps, gemvStep4: c.gemvStep4, gemvRowLane: c.gemvRowLane, gemvThreads: c.gemvThreads, gemvStaged: c.gemvStaged, gemvStagedSteps: c.gemvStagedSteps,
       lora: lora && ub && bb ? { u: ub, ldu: lora.ldu, B: bb, R: lora.R, scale: lora.scale, slice1: lora.slice1, slice2: lora.slice2 } : null,
       split: scratch ? { scratch, splits: c.splitK } : undefined,
     }),

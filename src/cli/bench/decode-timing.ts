@@ -139,11 +139,13 @@ export interface StepGpuTime {
   byMmaChunk: Record<string, number>;
   /** the step's pass with the GEMVs' reduction array sized to its use or 8 KiB always (MatmulKernel.gemvRedSized): GPU ms */
   byRed: Record<string, number>;
+  /** the step's pass by the staged GEMV's lane steps a trip (MatmulKernel.gemvStagedSteps): GPU ms */
+  byStagedSteps: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'stagedsteps';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'stagedsteps'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -274,7 +276,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
     // the GEMVs' reduction array: 8 KiB of workgroup memory always, or only what the kernel uses
     const byRed = msOf(await byChoice([['red 8 KiB always', false], ['red sized', true]], () => mm.gemvRedSized, (v) => { mm.gemvRedSized = v; }, 'red'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed };
+    // the staged GEMV's lane steps a trip (their loads issued together)
+    const byStagedSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvStagedSteps, (v) => { mm.gemvStagedSteps = v; }, 'stagedsteps'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byStagedSteps };
   } finally {
     timer.destroy();
     bufs.destroy();

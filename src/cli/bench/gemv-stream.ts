@@ -112,7 +112,8 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
 /**
  * The reduction-array sweep (bench --stream --stream-set red): the lane-group and staged GEMVs with the
  * row reduction's workgroup array sized to its use (MatmulKernel.gemvRedSized) and at 8 KiB always —
- * whether the 8 KiB, unread where a row's lanes fit one subgroup, still cost workgroups an SM.
+ * whether the 8 KiB, unread where a row's lanes fit one subgroup, still cost workgroups an SM — and
+ * the staged GEMV at 2 and 4 lane steps a trip (gemvStagedSteps).
  */
 export const STREAM_RED_VARIANTS: StreamVariant[] = [
   { name: 'lane-group, red 8 KiB', opts: { gemvStaged: false, gemvRedSized: false } },
@@ -120,6 +121,9 @@ export const STREAM_RED_VARIANTS: StreamVariant[] = [
   { name: 'staged, red 8 KiB', opts: { gemvStaged: true, gemvRedSized: false }, Ms: [1] },
   { name: 'staged, red sized', opts: { gemvStaged: true, gemvRedSized: true }, Ms: [1] },
   ...[8, 32].flatMap((l) => [false, true].map((r) => ({ name: `staged, ${l} lanes, red ${r ? 'sized' : '8 KiB'}`, opts: { gemvStaged: true, gemvLanes: l, gemvRedSized: r }, Ms: [1] }))),
+  // and the staged GEMV's lane steps a trip (their loads issued together: more bytes in flight a lane)
+  ...[2, 4].map((u) => ({ name: `staged, red sized, ${u} steps a trip`, opts: { gemvStaged: true, gemvRedSized: true, gemvStagedSteps: u }, Ms: [1] })),
+  ...[2, 4].map((u) => ({ name: `staged, 8 lanes, red sized, ${u} steps a trip`, opts: { gemvStaged: true, gemvLanes: 8, gemvRedSized: true, gemvStagedSteps: u }, Ms: [1] })),
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
