@@ -174,24 +174,37 @@ function laneStepsF16(MR: number, NR: number): string[] {
   return L;
 }
 
-/** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
+/**
+ * the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's;
+ * BodyOpts.steps 32-weight steps a trip with every code and scale load first (a step past the row's end reloads step j, its scale 0, and with `norm` its x 0 so it adds no Σx²)
+ */
 export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const norm = !!o.norm;
-  return memo(`32:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
-    const L: string[] = stepLoads32(NR);
-    for (let c = 0; c < 4; c++) {
-      if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
-      else {
-        for (let i = 0; i < NR; i++) L.push(`    let r${i}_${c} = w_word(q${i}[${c}]);`);
-        L.push(...normWeights(NR, (i) => `w${i}_${c}`, (i) => `r${i}_${c}`, `8u * j + ${2 * c}u`, `${c}`, 8));
-      }
-      for (let m = 0; m < MR; m++) {
-        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm, '', 2, walkSums(o))}`);
-        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
-        L.push('    }');
-      }
+  const U = o.steps ?? 1;
+  return memo(`32:${MR}:${NR}:${key({ ...o, steps: U })}`, () => {
+    const L: string[] = [];
+    for (let u = 0; u < U; u++) {
+      if (u === 0) L.push('    let j0 = j;');
+      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
+      for (let i = 0; i < NR; i++) L.push(`    let q${i}_${u} = w32(wr${i}, j${u}, p.K); let s${i}_${u} = w32_scale(wr${i}, j${u}, p.K)${u ? ` * f${u}` : ''};`);
     }
-    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
+    for (let u = 0; u < U; u++) {
+      L.push('    {');
+      for (let c = 0; c < 4; c++) {
+        if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}_${u}[${c}]);`);
+        else {
+          for (let i = 0; i < NR; i++) L.push(`    let r${i}_${c} = w_word(q${i}_${u}[${c}]);`);
+          L.push(...normWeights(NR, (i) => `w${i}_${c}`, (i) => `r${i}_${c}`, `8u * j${u} + ${2 * c}u`, `${c}`, 8));
+        }
+        for (let m = 0; m < MR; m++) {
+          L.push(`    { ${xLoads(m, `8u * j${u} + ${2 * c}u`, norm, norm && u ? `f${u}` : '', 2, walkSums(o))}`);
+          for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i}_${u};`);
+          L.push('    }');
+        }
+      }
+      L.push('    }');
+    }
+    return shell(`// 32 q4 weights (one vec4<u32> of codes) per lane step${U > 1 ? `, ${U} steps a trip` : ''}`, MR, NR, 'p.K / 32u', L, { ...o, steps: U });
   });
 }
 
@@ -239,11 +252,6 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
     }
     return shell(`// 32 q4 weights a lane step${U > 1 ? `, ${U} steps a trip` : ''}, x staged in workgroup memory`, MR, NR, 'p.K / 32u', L, { ...o, steps: U });
   });
-}
-
-/** The 32-weight step j's code words and scales of its NR rows (q<i>, s<i>): the wide and staged bodies' loads. */
-function stepLoads32(NR: number): string[] {
-  return Array.from({ length: NR }, (_, i) => `    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
 }
 
 /** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */

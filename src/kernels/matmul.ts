@@ -106,6 +106,8 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only (8-weight unrolled body): lane steps per loop trip, their loads issued together (1, 2 or 4); default the kernel's gemvSteps */
   gemvSteps?: number;
+  /** the wide GEMV only: 32-weight lane steps a loop trip, their code and scale loads issued together (1, 2 or 4); default the kernel's gemvWideSteps */
+  gemvWideSteps?: number;
   /** the staged GEMV only: 32-weight lane steps a loop trip, their code and scale loads issued together (1, 2 or 4); default the kernel's gemvStagedSteps */
   gemvStagedSteps?: number;
   /** GEMV only (q4 and bf16, unrolled bodies): 4 weights per lane step, a warp's x loads contiguous (gemvBody4); default from the kernel's gemvStep4Rows rows of x */
@@ -508,6 +510,8 @@ export class MatmulKernel {
    * lanes a row), one 16-byte load a row in flight at a time with 1.
    */
   gemvStagedSteps = 1;
+  /** The same for the wide GEMV (MatmulOptions.gemvWideSteps; M = 1's q|k|v, o and down: 3–18 steps a lane). */
+  gemvWideSteps = 1;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -674,7 +678,7 @@ export class MatmulKernel {
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: this.gemvUnrolled ? this.gemvRedFloats(mr, lanes, this.scatterWidth, prologue, opts.gemvRedSized) : 2048 };
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : wide ? this.stepsFor(opts.gemvWideSteps ?? this.gemvWideSteps) : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${x16 ? '_x16' : ''}`;
           const pl = wide
             ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)

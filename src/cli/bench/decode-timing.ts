@@ -141,11 +141,13 @@ export interface StepGpuTime {
   byRed: Record<string, number>;
   /** the step's pass by the staged GEMV's lane steps a trip (MatmulKernel.gemvStagedSteps): GPU ms */
   byStagedSteps: Record<string, number>;
+  /** the step's pass by the wide GEMV's lane steps a trip (MatmulKernel.gemvWideSteps): GPU ms */
+  byWideSteps: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'stagedsteps';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'stagedsteps'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'stagedsteps' | 'widesteps';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'stagedsteps', 'widesteps'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -278,7 +280,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byRed = msOf(await byChoice([['red 8 KiB always', false], ['red sized', true]], () => mm.gemvRedSized, (v) => { mm.gemvRedSized = v; }, 'red'));
     // the staged GEMV's lane steps a trip (their loads issued together)
     const byStagedSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvStagedSteps, (v) => { mm.gemvStagedSteps = v; }, 'stagedsteps'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byStagedSteps };
+    // the wide GEMV's lane steps a trip
+    const byWideSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvWideSteps, (v) => { mm.gemvWideSteps = v; }, 'widesteps'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byStagedSteps, byWideSteps };
   } finally {
     timer.destroy();
     bufs.destroy();

@@ -113,7 +113,7 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
  * The reduction-array sweep (bench --stream --stream-set red): the lane-group and staged GEMVs with the
  * row reduction's workgroup array sized to its use (MatmulKernel.gemvRedSized) and at 8 KiB always —
  * whether the 8 KiB, unread where a row's lanes fit one subgroup, still cost workgroups an SM — and
- * the staged GEMV at 2 and 4 lane steps a trip (gemvStagedSteps).
+ * the staged and wide GEMVs at 2 and 4 lane steps a trip (gemvStagedSteps, gemvWideSteps).
  */
 export const STREAM_RED_VARIANTS: StreamVariant[] = [
   { name: 'lane-group, red 8 KiB', opts: { gemvStaged: false, gemvRedSized: false } },
@@ -124,6 +124,8 @@ export const STREAM_RED_VARIANTS: StreamVariant[] = [
   // and the staged GEMV's lane steps a trip (their loads issued together: more bytes in flight a lane)
   ...[2, 4].map((u) => ({ name: `staged, red sized, ${u} steps a trip`, opts: { gemvStaged: true, gemvRedSized: true, gemvStagedSteps: u }, Ms: [1] })),
   ...[2, 4].map((u) => ({ name: `staged, 8 lanes, red sized, ${u} steps a trip`, opts: { gemvStaged: true, gemvLanes: 8, gemvRedSized: true, gemvStagedSteps: u }, Ms: [1] })),
+  // the wide GEMV (one row of x's lane-group body) at 2 and 4 steps a trip
+  ...[2, 4].map((u) => ({ name: `lane-group, red sized, wide ${u} steps a trip`, opts: { gemvStaged: false, gemvRedSized: true, gemvWideSteps: u }, Ms: [1] })),
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
