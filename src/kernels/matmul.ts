@@ -152,6 +152,8 @@ export interface MatmulOptions {
   mmaSerial?: boolean;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (0: each trip loads its own, 1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
   mmaPrefetch?: 0 | 1 | 2;
+  /** the subgroup-matrix matmul with mmaPrefetch 1: W two trips ahead (x one); default MatmulKernel.mmaPrefetchW2 */
+  mmaPrefetchW2?: boolean;
   /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1), that written out word by word (2: no loop, no local array; MatmulKernel.mmaDecode's default), or word by word with each code's value loaded from the codebook buffer (3) */
   mmaDecode?: MmaDecode;
   /** the subgroup-matrix matmul: weights a chunk (64, or 32: half the x and W chunks' workgroup memory, twice the trips; NT ≤ 4); default MatmulKernel.mmaChunk1 at one tile a workgroup, else mmaChunk2 */
@@ -489,6 +491,8 @@ export class MatmulKernel {
    * (MatmulOptions.mmaPrefetch). 2 was slower (same call as mmaLora: G = 16 3.267 → 3.373 ms, streamed down 26.2 → 28.8 µs).
    */
   mmaPrefetch1: 1 | 2 = 1;
+  /** W two trips ahead and x one (MatmulOptions.mmaPrefetchW2): W's latency (memory) is the longer, x's loads (from L2, NV vec4 a thread) the more registers. */
+  mmaPrefetchW2 = false;
   /**
    * Weights a chunk of the subgroup-matrix matmul (MatmulOptions.mmaChunk) and how its partial results are added
    * (mmaRounds), at one tile a workgroup (q|k|v, o, down: fewer workgroups than a large GPU has SMs) and at more
@@ -640,7 +644,7 @@ export class MatmulKernel {
           const lut = fmtLut(w.format, decode);
           const { KC: kc, rounds } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit);
           if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks and results rounds ${asked.rounds} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk and mmaRounds out (the kernel then takes its smallest layout)`);
-          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
+          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}), ...(opts.mmaPrefetchW2 ?? this.mmaPrefetchW2 ? { PF_W2: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (lut ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);

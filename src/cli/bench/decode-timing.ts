@@ -143,11 +143,13 @@ export interface StepGpuTime {
   byStagedSteps: Record<string, number>;
   /** the step's pass by the wide GEMV's lane steps a trip (MatmulKernel.gemvWideSteps): GPU ms */
   byWideSteps: Record<string, number>;
+  /** the step's pass with the subgroup-matrix matmul's W one or two trips ahead (MatmulKernel.mmaPrefetchW2): GPU ms */
+  byMmaW2: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'stagedsteps' | 'widesteps';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'stagedsteps', 'widesteps'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'stagedsteps' | 'widesteps' | 'mmaw2';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'stagedsteps', 'widesteps', 'mmaw2'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -282,7 +284,9 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byStagedSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvStagedSteps, (v) => { mm.gemvStagedSteps = v; }, 'stagedsteps'));
     // the wide GEMV's lane steps a trip
     const byWideSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvWideSteps, (v) => { mm.gemvWideSteps = v; }, 'widesteps'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byStagedSteps, byWideSteps };
+    // the subgroup-matrix matmul's W two trips ahead (x one)
+    const byMmaW2 = msOf(await byChoice([['W 1 trip ahead', false], ['W 2 trips ahead', true]], () => mm.mmaPrefetchW2, (v) => { mm.mmaPrefetchW2 = v; }, 'mmaw2'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byStagedSteps, byWideSteps, byMmaW2 };
   } finally {
     timer.destroy();
     bufs.destroy();

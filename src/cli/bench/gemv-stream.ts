@@ -97,6 +97,7 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   ...[1, 2, 4].map((t) => ({ name: `mma NT=${t}`, opts: { gemvMma: true, mmaTiles: t } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} table decode`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 0 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} 2 trips ahead`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 2 } as MatmulOptions })),
+  ...[1, 2].map((t) => ({ name: `mma NT=${t} W 2 trips ahead, x 1`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetchW2: true } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} decode in loops`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 1 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} loads at the trip start`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 0 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} serial`, opts: { gemvMma: true, mmaTiles: t, mmaSerial: true } as MatmulOptions })),
