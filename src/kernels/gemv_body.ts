@@ -254,7 +254,7 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
   });
 }
 
-/** Bytes of workgroup memory gemvStagedBody needs for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`), the codebook, the norm's partial sums (`nss`, `nrsq`). */
+/** Bytes of workgroup memory gemvStagedBody needs at most for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`: fewer where MatmulKernel.gemvRedFloats sizes it), the codebook, the norm's partial sums (`nss`, `nrsq`). */
 export function stagedGemvBytes(mr: number, K: number, norm: boolean): number {
   return mr * K * 4 + 2048 * 4 + 16 * 4 + (norm ? (256 + 16) * 4 : 0);
 }
