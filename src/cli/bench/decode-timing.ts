@@ -4,8 +4,9 @@
 // and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
 // of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
 // store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, RoPE in
-// the attention or its own kernel, and the attention's key chunks (which of
-// these run: STEP_CHOICE_SETS, bench-rollout --choices).
+// the attention or its own kernel, the attention's key chunks, the GEMVs' reduction array, the staged and
+// wide GEMVs' steps a trip and the tensor-core matmul's W trips ahead (which of these run:
+// STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
