@@ -62,6 +62,14 @@ export interface BodyOpts {
   x16?: boolean;
 }
 
+/** Rows of x whose Σx² the workgroup's 256 threads reduce a round through `red` (the prologue, the staged GEMV's norm). */
+const SS_ROWS = 8;
+
+/** Floats of `red` that Σx² by the workgroup takes for MR rows of x (reduceSumSquares: 256 a row, SS_ROWS rows a round). */
+export function sumSquaresRedFloats(MR: number): number {
+  return Math.min(MR, SS_ROWS) * 256;
+}
+
 /** The directive a module with f16 bodies starts with. */
 export const F16_ENABLE = 'enable f16;';
 
@@ -127,6 +135,21 @@ export function gemvBody4(MR: number, NR: number, o: BodyOpts = {}): string {
 }
 
 /**
+ * Step u of a loop trip of U lane steps (j, j + LANES, …): its index j<u> and, for u > 0, whether it lies
+ * inside the row (ok<u>) and that as a 0/1 mask f<u>; a step past the row's end takes step j's (a valid
+ * address) and its caller zeroes it by the mask.
+ */
+function tripStep(u: number): string {
+  if (u === 0) return '    let j0 = j;';
+  return `    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`;
+}
+
+/** Step u's 32-weight code vec4s and scales of the NR rows (q<i>_<u>, s<i>_<u>; the scale masked past the row's end): the wide and staged bodies' loads. */
+function stepLoads32(NR: number, u: number): string[] {
+  return Array.from({ length: NR }, (_, i) => `    let q${i}_${u} = w32(wr${i}, j${u}, p.K); let s${i}_${u} = w32_scale(wr${i}, j${u}, p.K)${u ? ` * f${u}` : ''};`);
+}
+
+/**
  * One loop trip of `width`-weight lane steps (8: w8 and two vec4 of x; 4: w4 and one): U steps, all
  * their weight loads first (U loads in flight per row); a step past the row's end reloads step j (a
  * valid address) and is zeroed by its mask f<u> — on the sums without norm (one multiply per row
@@ -135,8 +158,7 @@ export function gemvBody4(MR: number, NR: number, o: BodyOpts = {}): string {
 function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 8, ss: boolean): string[] {
   const L: string[] = [];
   for (let u = 0; u < U; u++) {
-    if (u === 0) L.push('    let j0 = j;');
-    else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
+    L.push(tripStep(u));
     const load = (i: number) => `${width === 4 ? 'w4' : 'w8'}(wr${i}, j${u}, p.K)`;
     if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = ${load(i)};`);
     else {
@@ -184,9 +206,7 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   return memo(`32:${MR}:${NR}:${key({ ...o, steps: U })}`, () => {
     const L: string[] = [];
     for (let u = 0; u < U; u++) {
-      if (u === 0) L.push('    let j0 = j;');
-      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
-      for (let i = 0; i < NR; i++) L.push(`    let q${i}_${u} = w32(wr${i}, j${u}, p.K); let s${i}_${u} = w32_scale(wr${i}, j${u}, p.K)${u ? ` * f${u}` : ''};`);
+      L.push(tripStep(u), ...stepLoads32(NR, u));
     }
     for (let u = 0; u < U; u++) {
       L.push('    {');
@@ -231,9 +251,7 @@ export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: n
     // U steps a trip (j, j + LANES, …), every code and scale load first; a step past the row's end reloads step j and its scale is 0
     const L: string[] = [];
     for (let u = 0; u < U; u++) {
-      if (u === 0) L.push('    let j0 = j;');
-      else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u});`);
-      for (let i = 0; i < NR; i++) L.push(`    let q${i}_${u} = w32(wr${i}, j${u}, p.K); let s${i}_${u} = ${u ? `select(0.0, w32_scale(wr${i}, j${u}, p.K), ok${u})` : `w32_scale(wr${i}, j${u}, p.K)`};`);
+      L.push(tripStep(u), ...stepLoads32(NR, u));
     }
     for (let u = 0; u < U; u++) {
       L.push(`    { let jx = j${u} & 7u; // the swizzle of step j${u}'s 8 x vec4`);
@@ -380,9 +398,9 @@ function shell(what: string, MR: number, NR: number, groups: string, step: strin
     `  var ${acc.map((a) => `${a} = 0.0`).join('; var ')};`,
     ...(h16.length ? [`  var ${h16.map((h) => `${h} = vec4<f16>()`).join('; var ')};`] : []),
     ...(loraFold ? loraLoads(MR, NR) : []),
-    ...(pro ? sumSquaresByWorkgroup(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends
+    ...(pro ? sumSquaresByWorkgroup(MR, 256, SS_ROWS, { red: 'red', part: 'nss', out: 'nrsq' }, 'ps', '(p.K / 4u)') : []), // red: the row reduction's 2048 floats, free until the walk ends
     ...(S ? stageX(MR, S, !!o.norm, stagedSums) : []),
-    ...(stagedSums ? reduceSumSquares(MR, 256, 8, { red: 'red', part: 'nss', out: 'nrsq' }, 'st') : []),
+    ...(stagedSums ? reduceSumSquares(MR, 256, SS_ROWS, { red: 'red', part: 'nss', out: 'nrsq' }, 'st') : []),
     '  w_init(lid);',
     '  workgroupBarrier();',
     ...(loraFold ? loraSums(MR, NR) : []),

@@ -28,7 +28,7 @@ import { sliceRowsQ4 } from '../formats/q4';
 import { rowBytes, type WeightFormat, type WeightHost } from '../formats/weights';
 import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
-import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, type BodyOpts } from './gemv_body';
+import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, sumSquaresRedFloats, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
 import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaFitLayout, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups, type MmaChunk, type MmaDecode, type MmaRounds } from './matmul_mma';
 
@@ -655,8 +655,7 @@ export class MatmulKernel {
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
           if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${stagedLaneOptions(mr)[0]}`);
-          const steps = opts.gemvStagedSteps ?? this.gemvStagedSteps;
-          checkOption('gemvStagedSteps', steps, GEMV_STEPS_OPTIONS);
+          const steps = this.stepsFor(opts.gemvStagedSteps ?? this.gemvStagedSteps, 'gemvStagedSteps');
           const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, steps };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const red = this.gemvRedFloats(mr, lanes, bo.sg, bo.norm && !bo.unscaled, opts.gemvRedSized);
@@ -681,8 +680,8 @@ export class MatmulKernel {
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
-          const constants = { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: this.gemvUnrolled ? this.gemvRedFloats(mr, lanes, this.scatterWidth, prologue, opts.gemvRedSized) : 2048 };
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : wide ? this.stepsFor(opts.gemvWideSteps ?? this.gemvWideSteps) : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
+          const constants = { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: this.gemvRedFloats(mr, lanes, this.scatterWidth, prologue, opts.gemvRedSized) };
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : wide ? this.stepsFor(opts.gemvWideSteps ?? this.gemvWideSteps, 'gemvWideSteps') : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${x16 ? '_x16' : ''}`;
           const pl = wide
             ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)
@@ -731,7 +730,7 @@ export class MatmulKernel {
     const bindings = [x, a, null, null, this.dummy, y, this.dummy, this.dummy, norm?.w ?? null];
     const body = (mr: number, rows: number) => (this.gemvUnrolled ? gemvBody(mr, rows, { norm: !!norm, unscaled: !!norm?.unscaled, steps: this.stepsFor(opts.gemvSteps), sg: this.scatterWidth }) : gemvCode);
     const flags = { HAS_BIAS: 0, ACCUMULATE: 0, LORA: 0, X_SWIGLU: opts.xSwiglu ? 1 : 0 };
-    const red = (mr: number, lanes: number) => (this.gemvUnrolled ? this.gemvRedFloats(mr, lanes, this.scatterWidth, false) : 2048);
+    const red = (mr: number, lanes: number) => this.gemvRedFloats(mr, lanes, this.scatterWidth, false);
     if (this.denseRowGrid && this.gemvUnrolled && M > 1 && M <= 65535) {
       // a workgroup row per row of x: each workgroup streams one row of x, where all rows of x in the
       // same workgroups leave most SMs idle (the LoRA u: N = 16–48 rows, as many workgroups)
@@ -751,9 +750,10 @@ export class MatmulKernel {
     }
   }
 
-  private stepsFor(want?: number): number {
+  /** Lane steps a trip: `want`, else the 8-weight bodies' gemvSteps; checked against GEMV_STEPS_OPTIONS under the option's `name`. */
+  private stepsFor(want?: number, name = 'gemvSteps'): number {
     const u = want ?? this.gemvSteps;
-    checkOption('gemvSteps', u, GEMV_STEPS_OPTIONS);
+    checkOption(name, u, GEMV_STEPS_OPTIONS);
     return u;
   }
 
@@ -933,14 +933,14 @@ export class MatmulKernel {
 
   /**
    * Floats of the GEMV row reduction's workgroup array `red` (RED_F32) for a kernel of `lanes` lanes a
-   * row whose unrolled body sums rows for subgroups of `sg` (gemv_body.ts rowSum; 0: reduce_rows(),
-   * which may use all 2048) and, with `sums`, Σx² by the workgroup (the prologue or the staged GEMV's:
-   * reduceSumSquares, 256 floats a row of x, 8 rows a round). At least 16 (a shader array is not empty).
+   * row whose unrolled body sums rows for subgroups of `sg` (gemv_body.ts rowSum; 0, or the loop bodies
+   * (gemvUnrolled false): reduce_rows(), which may use all 2048) and, with `sums`, Σx² by the workgroup
+   * (the prologue or the staged GEMV's: sumSquaresRedFloats). At least 16 (a shader array is not empty).
    */
   gemvRedFloats(mr: number, lanes: number, sg: number, sums: boolean, sized = this.gemvRedSized): number {
-    if (!sized) return 2048;
+    if (!sized || !this.gemvUnrolled) return 2048;
     const rows = sg > 0 && lanes <= sg ? 0 : 2048;
-    return Math.max(16, rows, sums ? Math.min(mr, 8) * 256 : 0);
+    return Math.max(16, rows, sums ? sumSquaresRedFloats(mr) : 0);
   }
 
   /** floats of workgroup memory the row-lane GEMV's reduction may take on this device */
