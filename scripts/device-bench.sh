@@ -20,9 +20,8 @@
 #   checkf16 `bench-check --only f16`: the f16 GEMVs against the CPU reference (relative error ≤ 5e-3)
 #   mma      the q4 matmuls on subgroup matrices (tensor cores; f16 inputs): `bench --stream --stream-set mma --m 16,8`, `bench-rollout --g 16,8 --choices mma`
 #   checkmma `bench-check --only mma`: the subgroup-matrix matmul against the CPU reference (relative error ≤ 5e-3)
-#   red      the GEMVs' reduction array sized to its use or 8 KiB always, the staged GEMV's steps a trip: `bench --stream --stream-set red --m 1`, `bench-rollout --g 1 --choices red,stagedsteps,widesteps`
+#   red      the GEMVs' reduction array sized to its use or 8 KiB always: `bench --stream --stream-set red --m 1`, `bench-rollout --g 1 --choices red`
 #   red8     `bench-rollout --g 8 --choices red`
-#   mmaw2    the subgroup-matrix matmul's W two trips ahead (x one): `bench-rollout --g 16 --choices mmaw2` (checkmma checks it)
 #   rollouts `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 (prompt 128, completion 256)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
@@ -79,10 +78,9 @@ for p in "${parts[@]}"; do
       run rollout-mma 240 bench-rollout --g 16,8 --choices mma --json "$OUT/rollout-mma.json" ;;
     checkmma) run check-mma 120 bench-check --only mma ;;
     red) run stream-red 150 bench --stream --stream-set red --m 1 --json "$OUT/stream-red.json"
-      run rollout-red 200 bench-rollout --g 1 --choices red,stagedsteps,widesteps --json "$OUT/rollout-red.json"
+      run rollout-red 200 bench-rollout --g 1 --choices red --json "$OUT/rollout-red.json"
       ;;
     red8) run rollout-red8 150 bench-rollout --g 8 --choices red --json "$OUT/rollout-red8.json" ;;
-    mmaw2) run rollout-mmaw2 200 bench-rollout --g 16 --choices mmaw2 --json "$OUT/rollout-mmaw2.json" ;;
     rollouts) run rollouts 200 bench-rollout --no-breakdown --g 1,8,16,32 --json "$OUT/rollouts.json" ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
@@ -117,6 +115,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red red8 mmaw2 rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red red8 rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

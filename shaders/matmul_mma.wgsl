@@ -17,7 +17,7 @@
 // rs then holding NT · 256 or 256 floats instead of 8 · 256 (more barriers, less memory).
 // A subgroup's next chunk of weights and x are loaded before the trip's products, so their latency
 // overlaps them (PF = 2: two trips ahead; PF = 0: each trip loads its own at its start — fewer registers
-// live across the products, no overlap; PF_W2: W two trips ahead and x one).
+// live across the products, no overlap).
 // Y_SWIGLU (a gate|up weight [2I, K], NT even): tiles t < NT/2 are gate rows j0 + 16t…, tiles t ≥ NT/2
 // the up rows I + j0 + 16(t − NT/2)…, and the store is h = silu(gate)·up (store_swiglu).
 // X_NORM (a const of the snippet composed before this, with norm_g(): vec4 i of the norm weight g):
@@ -52,7 +52,6 @@ override NT: u32 = 1;                 // 16-row tiles of W a workgroup: 1, 2, 4 
 override Y_SWIGLU: bool = false;
 override LORA_MMA: bool = false;
 override PF: u32 = 1;                 // trips of W and x loaded ahead: 0, 1, or 2 (more loads in flight, more registers)
-override PF_W2: bool = false;         // with PF = 1: W two trips ahead, x one (W comes from memory, x mostly from L2; 5 registers more, not x's NV vec4)
 override SQ_IN: bool = false;
 override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both, 4 stores W's codes undecoded (its loads kept), 5 the q4 decode without the scale, 6 the q4 decode's stores of the code bits (no values)
@@ -94,7 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   // this lane's first weights: chunk q, half lane & 1 (KC / 2 weights)
   var raw = w_load(row, min(q, chunks - 1u), lane & 1u, p.K);
   var raw2 = raw; // PF = 2: the trip after
-  if (PF == 2u || (PF == 1u && PF_W2)) { raw2 = w_load(row, min(q + KS, chunks - 1u), lane & 1u, p.K); }
+  if (PF == 2u) { raw2 = w_load(row, min(q + KS, chunks - 1u), lane & 1u, p.K); }
   var acc = subgroup_matrix_result<f32, 16, 16>();
   let xm = lid / 16u;       // the row of x this thread stages
   let xc = lid % 16u;       // its vec4 within a chunk row
@@ -154,12 +153,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
       for (var i = 0u; i < NV; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * NV + i, spans, xc, xok); }
     } else if (PF == 1u) {
-      if (PF_W2) {
-        raw = raw2;
-        raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
-      } else {
-        raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
-      }
+      raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
       for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, (it + 1u) * NV + i, spans, xc, xok); }
     }
     workgroupBarrier();

@@ -144,11 +144,6 @@ function tripStep(u: number): string {
   return `    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`;
 }
 
-/** Step u's 32-weight code vec4s and scales of the NR rows (q<i>_<u>, s<i>_<u>; the scale masked past the row's end): the wide and staged bodies' loads. */
-function stepLoads32(NR: number, u: number): string[] {
-  return Array.from({ length: NR }, (_, i) => `    let q${i}_${u} = w32(wr${i}, j${u}, p.K); let s${i}_${u} = w32_scale(wr${i}, j${u}, p.K)${u ? ` * f${u}` : ''};`);
-}
-
 /**
  * One loop trip of `width`-weight lane steps (8: w8 and two vec4 of x; 4: w4 and one): U steps, all
  * their weight loads first (U loads in flight per row); a step past the row's end reloads step j (a
@@ -196,35 +191,24 @@ function laneStepsF16(MR: number, NR: number): string[] {
   return L;
 }
 
-/**
- * the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's;
- * BodyOpts.steps 32-weight steps a trip with every code and scale load first (a step past the row's end reloads step j, its scale 0, and with `norm` its x 0 so it adds no Σx²)
- */
+/** the body of the wide q4 GEMV (matmul_gemv_wide.wgsl) for MR rows of x and NR output rows per lane group; `norm` as gemvBody's */
 export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
   const norm = !!o.norm;
-  const U = o.steps ?? 1;
-  return memo(`32:${MR}:${NR}:${key({ ...o, steps: U })}`, () => {
-    const L: string[] = [];
-    for (let u = 0; u < U; u++) {
-      L.push(tripStep(u), ...stepLoads32(NR, u));
-    }
-    for (let u = 0; u < U; u++) {
-      L.push('    {');
-      for (let c = 0; c < 4; c++) {
-        if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}_${u}[${c}]);`);
-        else {
-          for (let i = 0; i < NR; i++) L.push(`    let r${i}_${c} = w_word(q${i}_${u}[${c}]);`);
-          L.push(...normWeights(NR, (i) => `w${i}_${c}`, (i) => `r${i}_${c}`, `8u * j${u} + ${2 * c}u`, `${c}`, 8));
-        }
-        for (let m = 0; m < MR; m++) {
-          L.push(`    { ${xLoads(m, `8u * j${u} + ${2 * c}u`, norm, norm && u ? `f${u}` : '', 2, walkSums(o))}`);
-          for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i}_${u};`);
-          L.push('    }');
-        }
+  return memo(`32:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
+    const L: string[] = stepLoads32(NR);
+    for (let c = 0; c < 4; c++) {
+      if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
+      else {
+        for (let i = 0; i < NR; i++) L.push(`    let r${i}_${c} = w_word(q${i}[${c}]);`);
+        L.push(...normWeights(NR, (i) => `w${i}_${c}`, (i) => `r${i}_${c}`, `8u * j + ${2 * c}u`, `${c}`, 8));
       }
-      L.push('    }');
+      for (let m = 0; m < MR; m++) {
+        L.push(`    { ${xLoads(m, `8u * j + ${2 * c}u`, norm, '', 2, walkSums(o))}`);
+        for (let i = 0; i < NR; i++) L.push(`      a${i}_${m} += (dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b)) * s${i};`);
+        L.push('    }');
+      }
     }
-    return shell(`// 32 q4 weights (one vec4<u32> of codes) per lane step${U > 1 ? `, ${U} steps a trip` : ''}`, MR, NR, 'p.K / 32u', L, { ...o, steps: U });
+    return shell('// 32 q4 weights (one vec4<u32> of codes) per lane step', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
   });
 }
 
@@ -244,32 +228,27 @@ export function gemvWideBody(MR: number, NR: number, o: BodyOpts = {}): string {
  */
 export function gemvStagedBody(MR: number, NR: number, o: BodyOpts & { staged: number }): string {
   const S = o.staged;
-  const U = o.steps ?? 1;
   if (!(S > 0 && S % 8 === 0)) throw new Error(`staged GEMV body: K / 4 must be a positive multiple of 8 (K % 32 = 0), got ${S}`);
-  if (!(U >= 1 && U <= 4)) throw new Error(`staged GEMV body: 1 to 4 steps a trip, got ${U}`);
-  return memo(`st:${MR}:${NR}:${key({ ...o, steps: U })}`, () => {
-    // U steps a trip (j, j + LANES, …), every code and scale load first; a step past the row's end reloads step j and its scale is 0
-    const L: string[] = [];
-    for (let u = 0; u < U; u++) {
-      L.push(tripStep(u), ...stepLoads32(NR, u));
-    }
-    for (let u = 0; u < U; u++) {
-      L.push(`    { let jx = j${u} & 7u; // the swizzle of step j${u}'s 8 x vec4`);
-      L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
-      for (let c = 0; c < 4; c++) {
-        for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}_${u}[${c}]);`);
-        for (let m = 0; m < MR; m++) {
-          const at = (v: number) => `xs[${m * S}u + 8u * j${u} + (${v}u ^ jx)]`;
-          L.push(`    { let xa = ${at(2 * c)}; let xb = ${at(2 * c + 1)};`);
-          for (let i = 0; i < NR; i++) L.push(`      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
-          L.push('    }');
-        }
+  return memo(`st:${MR}:${NR}:${key({ ...o, steps: 1 })}`, () => {
+    const L: string[] = ['    let jx = j & 7u; // the swizzle of step j\'s 8 x vec4', ...stepLoads32(NR)];
+    L.push(`    var ${Array.from({ length: NR }, (_, i) => Array.from({ length: MR }, (_, m) => `t${i}_${m} = 0.0`)).flat().join('; var ')};`);
+    for (let c = 0; c < 4; c++) {
+      for (let i = 0; i < NR; i++) L.push(`    let w${i}_${c} = w_word(q${i}[${c}]);`);
+      for (let m = 0; m < MR; m++) {
+        const at = (v: number) => `xs[${m * S}u + 8u * j + (${v}u ^ jx)]`;
+        L.push(`    { let xa = ${at(2 * c)}; let xb = ${at(2 * c + 1)};`);
+        for (let i = 0; i < NR; i++) L.push(`      t${i}_${m} += dot(xa, w${i}_${c}.a) + dot(xb, w${i}_${c}.b);`);
+        L.push('    }');
       }
-      for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i}_${u} * t${i}_${m};`).join(' ')}`);
-      L.push('    }');
     }
-    return shell(`// 32 q4 weights a lane step${U > 1 ? `, ${U} steps a trip` : ''}, x staged in workgroup memory`, MR, NR, 'p.K / 32u', L, { ...o, steps: U });
+    for (let i = 0; i < NR; i++) L.push(`    ${Array.from({ length: MR }, (_, m) => `a${i}_${m} += s${i} * t${i}_${m};`).join(' ')}`);
+    return shell('// 32 q4 weights a lane step, x staged in workgroup memory', MR, NR, 'p.K / 32u', L, { ...o, steps: 1 });
   });
+}
+
+/** The 32-weight step j's code words and scales of its NR rows (q<i>, s<i>): the wide and staged bodies' loads. */
+function stepLoads32(NR: number): string[] {
+  return Array.from({ length: NR }, (_, i) => `    let q${i} = w32(wr${i}, j, p.K); let s${i} = w32_scale(wr${i}, j, p.K);`);
 }
 
 /** Bytes of workgroup memory gemvStagedBody needs at most for mr rows of x of length K: the rows (`xs`), the row reduction's 2048 floats (`red`: fewer where MatmulKernel.gemvRedFloats sizes it), the codebook, the norm's partial sums (`nss`, `nrsq`). */

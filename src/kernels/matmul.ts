@@ -106,10 +106,6 @@ export interface MatmulOptions {
   gemvLanes?: number;
   /** GEMV only (8-weight unrolled body): lane steps per loop trip, their loads issued together (1, 2 or 4); default the kernel's gemvSteps */
   gemvSteps?: number;
-  /** the wide GEMV only: 32-weight lane steps a loop trip, their code and scale loads issued together (1, 2 or 4); default the kernel's gemvWideSteps */
-  gemvWideSteps?: number;
-  /** the staged GEMV only: 32-weight lane steps a loop trip, their code and scale loads issued together (1, 2 or 4); default the kernel's gemvStagedSteps */
-  gemvStagedSteps?: number;
   /** GEMV only (q4 and bf16, unrolled bodies): 4 weights per lane step, a warp's x loads contiguous (gemvBody4); default from the kernel's gemvStep4Rows rows of x */
   gemvStep4?: boolean;
   /** GEMV only: true forces the wide GEMV, false the 8-weight one (tests, benchmarks); default: wide at M = 1 where K % 32 = 0 (gemvWide) */
@@ -152,8 +148,6 @@ export interface MatmulOptions {
   mmaSerial?: boolean;
   /** the subgroup-matrix matmul: trips of W and x loaded ahead (0: each trip loads its own, 1, 2); default MatmulKernel.mmaPrefetch1 at one tile a workgroup, else 1 */
   mmaPrefetch?: 0 | 1 | 2;
-  /** the subgroup-matrix matmul with mmaPrefetch 1: W two trips ahead (x one); default MatmulKernel.mmaPrefetchW2 */
-  mmaPrefetchW2?: boolean;
   /** the subgroup-matrix matmul: decode code bytes through a table (0), each code by a subgroup shuffle (1), that written out word by word (2: no loop, no local array; MatmulKernel.mmaDecode's default), or word by word with each code's value loaded from the codebook buffer (3) */
   mmaDecode?: MmaDecode;
   /** the subgroup-matrix matmul: weights a chunk (64, or 32: half the x and W chunks' workgroup memory, twice the trips; NT ≤ 4); default MatmulKernel.mmaChunk1 at one tile a workgroup, else mmaChunk2 */
@@ -491,8 +485,6 @@ export class MatmulKernel {
    * (MatmulOptions.mmaPrefetch). 2 was slower (same call as mmaLora: G = 16 3.267 → 3.373 ms, streamed down 26.2 → 28.8 µs).
    */
   mmaPrefetch1: 1 | 2 = 1;
-  /** W two trips ahead and x one (MatmulOptions.mmaPrefetchW2): W's latency (memory) is the longer, x's loads (from L2, NV vec4 a thread) the more registers. */
-  mmaPrefetchW2 = false;
   /**
    * Weights a chunk of the subgroup-matrix matmul (MatmulOptions.mmaChunk) and how its partial results are added
    * (mmaRounds), at one tile a workgroup (q|k|v, o, down: fewer workgroups than a large GPU has SMs) and at more
@@ -508,14 +500,6 @@ export class MatmulKernel {
   mmaRounds2: MmaRounds = 2;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
-  /**
-   * 32-weight lane steps a loop trip of the staged GEMV, their code and scale loads issued together
-   * (MatmulOptions.gemvStagedSteps): at one row of x gate|up's lanes walk 3 steps each (K = 1536, 16
-   * lanes a row), one 16-byte load a row in flight at a time with 1.
-   */
-  gemvStagedSteps = 1;
-  /** The same for the wide GEMV (MatmulOptions.gemvWideSteps; M = 1's q|k|v, o and down: 3–18 steps a lane). */
-  gemvWideSteps = 1;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
   gemvStagedWorkgroups = 512;
   /** Longest rows (K) the staged GEMV is the default for. */
@@ -644,7 +628,7 @@ export class MatmulKernel {
           const lut = fmtLut(w.format, decode);
           const { KC: kc, rounds } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit);
           if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks and results rounds ${asked.rounds} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk and mmaRounds out (the kernel then takes its smallest layout)`);
-          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}), ...(opts.mmaPrefetchW2 ?? this.mmaPrefetchW2 ? { PF_W2: 1 } : {}) };
+          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (lut ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);
@@ -655,8 +639,7 @@ export class MatmulKernel {
           checkOption('gemvRows', nr, GEMV_ROWS_OPTIONS);
           checkOption('staged GEMV: gemvLanes', lanes, STAGED_LANES_OPTIONS);
           if (lanes < mr) throw new Error(`staged GEMV: ${lanes} lanes a row for ${mr} rows of x; lane m stores row m's sums, so it needs at least ${mr}; hint: gemvLanes ${stagedLaneOptions(mr)[0]}`);
-          const steps = this.stepsFor(opts.gemvStagedSteps ?? this.gemvStagedSteps, 'gemvStagedSteps');
-          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4, steps };
+          const bo = { norm: !!norm, unscaled: !!norm?.unscaled, sg: this.scatterWidth, loraFold: fold, swiglu: !!opts.ySwiglu, staged: w.K / 4 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}`;
           const red = this.gemvRedFloats(mr, lanes, bo.sg, bo.norm && !bo.unscaled, opts.gemvRedSized);
           const pl = this.gemvPipeline(`matmul_gemv_staged_q4${tag}`, q4WideCode, gemvStagedBody(mr, nr, bo), { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: red }, !!save);
@@ -681,7 +664,7 @@ export class MatmulKernel {
           checkOption('gemvLanes', lanes, GEMV_LANES_OPTIONS);
           const prologue = !!norm && !norm.unscaled && (opts.gemvNormPrologue ?? mr >= this.gemvNormPrologueRows);
           const constants = { ...flags, MR: mr, NR: nr, LANES: lanes, RED_F32: this.gemvRedFloats(mr, lanes, this.scatterWidth, prologue, opts.gemvRedSized) };
-          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : wide ? this.stepsFor(opts.gemvWideSteps ?? this.gemvWideSteps, 'gemvWideSteps') : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
+          const bo: BodyOpts = { norm: !!norm, unscaled: !!norm?.unscaled, steps: x16 ? 1 : this.stepsFor(opts.gemvSteps), sg: this.scatterWidth, loraFold: fold, prologue, swiglu: !!opts.ySwiglu, x16 };
           const tag = `${save ? '_save' : ''}${opts.ySwiglu ? '_swiglu' : ''}${x16 ? '_x16' : ''}`;
           const pl = wide
             ? this.gemvPipeline(`matmul_gemv_wide_q4${tag}`, q4WideCode, this.gemvUnrolled ? gemvWideBody(mr, nr, bo) : gemvWideCode, constants, !!save)
@@ -750,10 +733,9 @@ export class MatmulKernel {
     }
   }
 
-  /** Lane steps a trip: `want`, else the 8-weight bodies' gemvSteps; checked against GEMV_STEPS_OPTIONS under the option's `name`. */
-  private stepsFor(want?: number, name = 'gemvSteps'): number {
+  private stepsFor(want?: number): number {
     const u = want ?? this.gemvSteps;
-    checkOption(name, u, GEMV_STEPS_OPTIONS);
+    checkOption('gemvSteps', u, GEMV_STEPS_OPTIONS);
     return u;
   }
 

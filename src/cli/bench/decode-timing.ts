@@ -4,9 +4,8 @@
 // and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
 // of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
 // store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, RoPE in
-// the attention or its own kernel, the attention's key chunks, the GEMVs' reduction array, the staged and
-// wide GEMVs' steps a trip and the tensor-core matmul's W trips ahead (which of these run:
-// STEP_CHOICE_SETS, bench-rollout --choices).
+// the attention or its own kernel, the attention's key chunks and the GEMVs' reduction array (which of
+// these run: STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
@@ -140,17 +139,11 @@ export interface StepGpuTime {
   byMmaChunk: Record<string, number>;
   /** the step's pass with the GEMVs' reduction array sized to its use or 8 KiB always (MatmulKernel.gemvRedSized): GPU ms */
   byRed: Record<string, number>;
-  /** the step's pass by the staged GEMV's lane steps a trip (MatmulKernel.gemvStagedSteps): GPU ms */
-  byStagedSteps: Record<string, number>;
-  /** the step's pass by the wide GEMV's lane steps a trip (MatmulKernel.gemvWideSteps): GPU ms */
-  byWideSteps: Record<string, number>;
-  /** the step's pass with the subgroup-matrix matmul's W one or two trips ahead (MatmulKernel.mmaPrefetchW2): GPU ms */
-  byMmaW2: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'stagedsteps' | 'widesteps' | 'mmaw2';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'stagedsteps', 'widesteps', 'mmaw2'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -281,13 +274,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
     // the GEMVs' reduction array: 8 KiB of workgroup memory always, or only what the kernel uses
     const byRed = msOf(await byChoice([['red 8 KiB always', false], ['red sized', true]], () => mm.gemvRedSized, (v) => { mm.gemvRedSized = v; }, 'red'));
-    // the staged GEMV's lane steps a trip (their loads issued together)
-    const byStagedSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvStagedSteps, (v) => { mm.gemvStagedSteps = v; }, 'stagedsteps'));
-    // the wide GEMV's lane steps a trip
-    const byWideSteps = msOf(await byChoice([['1', 1], ['2', 2], ['4', 4]], () => mm.gemvWideSteps, (v) => { mm.gemvWideSteps = v; }, 'widesteps'));
-    // the subgroup-matrix matmul's W two trips ahead (x one)
-    const byMmaW2 = msOf(await byChoice([['W 1 trip ahead', false], ['W 2 trips ahead', true]], () => mm.mmaPrefetchW2, (v) => { mm.mmaPrefetchW2 = v; }, 'mmaw2'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byStagedSteps, byWideSteps, byMmaW2 };
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed };
   } finally {
     timer.destroy();
     bufs.destroy();

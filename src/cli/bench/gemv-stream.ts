@@ -97,7 +97,6 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   ...[1, 2, 4].map((t) => ({ name: `mma NT=${t}`, opts: { gemvMma: true, mmaTiles: t } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} table decode`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 0 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} 2 trips ahead`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 2 } as MatmulOptions })),
-  ...[1, 2].map((t) => ({ name: `mma NT=${t} W 2 trips ahead, x 1`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetchW2: true } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} decode in loops`, opts: { gemvMma: true, mmaTiles: t, mmaDecode: 1 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} loads at the trip start`, opts: { gemvMma: true, mmaTiles: t, mmaPrefetch: 0 } as MatmulOptions })),
   ...[1, 2].map((t) => ({ name: `mma NT=${t} serial`, opts: { gemvMma: true, mmaTiles: t, mmaSerial: true } as MatmulOptions })),
@@ -113,8 +112,7 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
 /**
  * The reduction-array sweep (bench --stream --stream-set red): the lane-group and staged GEMVs with the
  * row reduction's workgroup array sized to its use (MatmulKernel.gemvRedSized) and at 8 KiB always —
- * whether the 8 KiB, unread where a row's lanes fit one subgroup, still cost workgroups an SM — and
- * the staged and wide GEMVs at 2 and 4 lane steps a trip (gemvStagedSteps, gemvWideSteps).
+ * whether the 8 KiB, unread where a row's lanes fit one subgroup, still cost workgroups an SM.
  */
 export const STREAM_RED_VARIANTS: StreamVariant[] = [
   { name: 'lane-group, red 8 KiB', opts: { gemvStaged: false, gemvRedSized: false } },
@@ -122,11 +120,6 @@ export const STREAM_RED_VARIANTS: StreamVariant[] = [
   { name: 'staged, red 8 KiB', opts: { gemvStaged: true, gemvRedSized: false }, Ms: [1] },
   { name: 'staged, red sized', opts: { gemvStaged: true, gemvRedSized: true }, Ms: [1] },
   ...[8, 32].flatMap((l) => [false, true].map((r) => ({ name: `staged, ${l} lanes, red ${r ? 'sized' : '8 KiB'}`, opts: { gemvStaged: true, gemvLanes: l, gemvRedSized: r }, Ms: [1] }))),
-  // and the staged GEMV's lane steps a trip (their loads issued together: more bytes in flight a lane)
-  ...[2, 4].map((u) => ({ name: `staged, red sized, ${u} steps a trip`, opts: { gemvStaged: true, gemvRedSized: true, gemvStagedSteps: u }, Ms: [1] })),
-  ...[2, 4].map((u) => ({ name: `staged, 8 lanes, red sized, ${u} steps a trip`, opts: { gemvStaged: true, gemvLanes: 8, gemvRedSized: true, gemvStagedSteps: u }, Ms: [1] })),
-  // the wide GEMV (one row of x's lane-group body) at 2 and 4 steps a trip
-  ...[2, 4].map((u) => ({ name: `lane-group, red sized, wide ${u} steps a trip`, opts: { gemvStaged: false, gemvRedSized: true, gemvWideSteps: u }, Ms: [1] })),
 ];
 
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
