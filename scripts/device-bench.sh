@@ -22,6 +22,7 @@
 #   checkmma `bench-check --only mma`: the subgroup-matrix matmul against the CPU reference (relative error ≤ 5e-3)
 #   red      the GEMVs' reduction array sized to its use or 8 KiB always: `bench --stream --stream-set red --m 1`, `bench-rollout --g 1 --choices red`
 #   red8     `bench-rollout --g 8 --choices red`
+#   mmasgs   the subgroup-matrix matmul in 128-thread workgroups: `bench-check --only mma`, `bench --mma-waves`, `bench --stream --stream-set mma --m 16`, `bench-rollout --g 16 --choices mmasgs`
 #   rollouts `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 (prompt 128, completion 256)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
@@ -81,6 +82,10 @@ for p in "${parts[@]}"; do
       run rollout-red 200 bench-rollout --g 1 --choices red --json "$OUT/rollout-red.json"
       ;;
     red8) run rollout-red8 150 bench-rollout --g 8 --choices red --json "$OUT/rollout-red8.json" ;;
+    mmasgs) run check-mma 150 bench-check --only mma
+      run waves 150 bench --mma-waves --json "$OUT/waves.json"
+      run stream-mma 150 bench --stream --stream-set mma --m 16 --json "$OUT/stream-mma.json"
+      run rollout-mmasgs 200 bench-rollout --g 16 --choices mmasgs --json "$OUT/rollout-mmasgs.json" ;;
     rollouts) run rollouts 200 bench-rollout --no-breakdown --g 1,8,16,32 --json "$OUT/rollouts.json" ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
@@ -115,6 +120,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red red8 rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red red8 mmasgs rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

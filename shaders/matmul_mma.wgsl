@@ -5,10 +5,12 @@
 // loads, or weights_bf16.wgsl), the epilogue (matmul_epilogue.wgsl: bindings, store_y(), store_swiglu(),
 // lora_term()), a save_row(), the X_NORM snippet, the q4 code-byte table snippet and the format's decode
 // (mma_w_q4.wgsl, mma_w_bf16.wgsl: w_setup(), w_load(), put_w()).
-// Workgroup: 256 threads = 8 subgroups of 32 (SGW must be 32: lane l of a subgroup decodes half a
-// row of its 16 × KC W chunk). Subgroup s owns tile t = s % NT (16 rows of W) and walks every KS-th
-// KC-weight chunk of K (q = s / NT: chunks q, q + KS, …; KS = 8 / NT), so a tile's K is split over KS
-// subgroups whose partial 16 × 16 results are added at the end. Per trip the workgroup stages the KS
+// Workgroup: SGS subgroups of 32 (SGS = 8: 256 threads; 4: 128, RPT = 2 rows of x and of the results a
+// thread; SGW must be 32: lane l of a subgroup decodes half a row of its 16 × KC W chunk). Subgroup s owns
+// tile t = s % NT (16 rows of W) and walks every KS-th KC-weight chunk of K (q = s / NT: chunks q, q + KS,
+// …; KS = SGS / NT), so a tile's K is split over KS subgroups whose partial 16 × 16 results are added at
+// the end. 16 threads stage a row of x and hold a row of the results: thread lid rows lid / 16 + 16h / RPT
+// (h < RPT), so every row's 16 threads are one half of a subgroup (the Σx² and LoRA shuffles). Per trip the workgroup stages the KS
 // chunks of x (16 rows × KC, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
 // chunk of W to f16 (put_w), then takes KC / 16 products of 16 × 16 × 16. KC = 32 halves the x and W
 // chunks' workgroup memory (twice the trips): the driver gives each SM 48 KiB of workgroup memory for
@@ -57,7 +59,9 @@ override SQ_OUT: bool = false;
 override MMA_DEBUG: u32 = 0;          // benchmarks only: 1 skips the products, 2 the decode of W, 3 both, 4 stores W's codes undecoded (its loads kept), 5 the q4 decode without the scale, 6 the q4 decode's stores of the code bits (no values)
 override MMA_SERIAL: bool = false;     // a barrier between the trip's products and between the decode's words: loads cannot be hoisted past them (fewer registers live; bench --mma-waves)
 const SGW = 32u;                      // subgroup width
-const SGS = 8u;                       // subgroups a workgroup
+override SGS: u32 = 8u;               // subgroups a workgroup: 8 (256 threads) or 4 (128)
+override WG: u32 = SGS * SGW;         // threads a workgroup
+override RPT: u32 = 8u / SGS;         // rows of x (and of the results) a thread: 1 or 2
 override KS: u32 = SGS / NT;          // subgroups splitting a tile's chunks
 override KC: u32 = 64u;               // weights a chunk: 64 (one scale block of the q4 layout) or 32 (half of one; NT ≤ 4)
 override KC4: u32 = KC / 4u;          // … in vec4
@@ -67,13 +71,13 @@ override STR4: u32 = STR / 4u;        // … in vec4<f16>
 override RS_ROUNDS: u32 = 0u;         // partial results added all at once (0: rs [8][256]), a K-phase a round (1: rs [NT][256]) or a subgroup a round (2: rs [256])
 
 override X_VEC4: u32 = 2304;               // vec4<f16> of xs: KS · 16 · STR / 4
-override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: 8 · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
-override RESULTS_F32: u32 = 2048;          // floats of rs: 8 · 256, NT · 256 (RS_ROUNDS 1) or 256 (2)
+override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: SGS · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
+override RESULTS_F32: u32 = 2048;          // floats of rs: SGS · 256, NT · 256 (RS_ROUNDS 1) or 256 (2)
 override LORA_UNSCALED: bool = false;      // with X_NORM, the LoRA u was made from x∘g without the norm's rsqrt (LoraEpilogue.uUnscaled): its term is scaled here
 var<workgroup> xs: array<vec4<f16>, X_VEC4>;     // [KS][16 rows of x][STR / 4]: chunk q of the trip
-var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [8 subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
-var<workgroup> rs: array<f32, RESULTS_F32>;      // [8 subgroups][16 m][16 n]: the partial results (RS_ROUNDS: [NT] or one of them)
-@compute @workgroup_size(256)
+var<workgroup> ws: array<vec4<f16>, CHUNK_VEC4>; // [SGS subgroups][16 rows of W][STR / 4]: each subgroup's chunk of W
+var<workgroup> rs: array<f32, RESULTS_F32>;      // [SGS subgroups][16 m][16 n]: the partial results (RS_ROUNDS: [NT] or one of them)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
   let s = lid / SGW;
@@ -95,41 +99,51 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var raw2 = raw; // PF = 2: the trip after
   if (PF == 2u) { raw2 = w_load(row, min(q + KS, chunks - 1u), lane & 1u, p.K); }
   var acc = subgroup_matrix_result<f32, 16, 16>();
-  let xm = lid / 16u;       // the row of x this thread stages
-  let xc = lid % 16u;       // its vec4 within a chunk row
-  let xok = xm < p.M;
-  // LORA_MMA: each tile's u[row xm, its slice's r = xc] and B[its row xm, r = xc], loaded now
+  let xc = lid % 16u;       // the vec4 of a chunk row this thread stages, the result column n it holds
+  // row h of this thread (h < RPT): xm[h] = lid / 16 + (WG / 16)·h
+  var xm: array<u32, 2>;
+  var xrow: array<u32, 2>;
+  for (var h = 0u; h < RPT; h++) {
+    xm[h] = lid / 16u + (WG / 16u) * h;
+    xrow[h] = (p.mOff + min(xm[h], p.M - 1u)) * k4;
+  }
+  // LORA_MMA: each tile's u[row xm, its slice's r = xc] and B[its row xm, r = xc], loaded now ([h · NT + i])
   var lu: array<f32, 4>;
   var lb: array<f32, 4>;
   if (LORA && LORA_MMA) {
-    for (var i = 0u; i < NT; i++) {
-      let ni = tile_row(wg, i, half, tp);
-      lu[i] = loraU[(p.mOff + min(xm, p.M - 1u)) * p.ldu + lora_slice(p.nOff + ni) * 16u + xc];
-      lb[i] = loraB[(p.nOff + min(ni + xm, p.N - 1u)) * 16u + xc];
+    for (var h = 0u; h < RPT; h++) {
+      for (var i = 0u; i < NT; i++) {
+        let ni = tile_row(wg, i, half, tp);
+        lu[h * NT + i] = loraU[(p.mOff + min(xm[h], p.M - 1u)) * p.ldu + lora_slice(p.nOff + ni) * 16u + xc];
+        lb[h * NT + i] = loraB[(p.nOff + min(ni + xm[h], p.N - 1u)) * 16u + xc];
+      }
     }
   }
-  let xrow = (p.mOff + min(xm, p.M - 1u)) * k4;
-  // this thread's x of the first trip (vec4 xc of row xm of spans 0 … NV − 1), zero past M and K
+  // this thread's x of the first trip (vec4 xc of its rows of spans 0 … NV − 1: [h · NV + i]), zero past M and K
   var xv: array<vec4<f32>, 8>;
   var xv2: array<vec4<f32>, 8>; // PF = 2: the trip after
-  for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, i, spans, xc, xok); }
-  if (PF == 2u) { for (var i = 0u; i < NV; i++) { xv2[i] = x_chunk(xrow, NV + i, spans, xc, xok); } }
-  // X_NORM: rsqrt(mean x² + eps) of row xm, summed over its 16 threads (lanes 16·(xm & 1) … + 15 of one subgroup)
-  var rsq = 1.0;
+  for (var h = 0u; h < RPT; h++) {
+    for (var i = 0u; i < NV; i++) { xv[h * NV + i] = x_chunk(xrow[h], i, spans, xc, xm[h] < p.M); }
+    if (PF == 2u) { for (var i = 0u; i < NV; i++) { xv2[h * NV + i] = x_chunk(xrow[h], NV + i, spans, xc, xm[h] < p.M); } }
+  }
+  // X_NORM: rsqrt(mean x² + eps) of each row, summed over its 16 threads (lanes 16·(xm & 1) … + 15 of one subgroup)
+  var rsq = array<f32, 2>(1.0, 1.0);
   if (X_NORM) {
-    var ss = 0.0;
-    if (SQ_IN) {
-      let t4 = p.K / 64u; // vec4s of tile sums a row
-      let at = p.sqOff / 4u + (p.mOff + min(xm, p.M - 1u)) * t4;
-      for (var v = xc; v < t4; v += 16u) { ss += dot(x[at + v], vec4(1.0)); }
-    } else {
-      for (var v = xc; v < k4; v += 16u) { let t = x[xrow + v]; ss += dot(t, t); }
+    for (var h = 0u; h < RPT; h++) {
+      var ss = 0.0;
+      if (SQ_IN) {
+        let t4 = p.K / 64u; // vec4s of tile sums a row
+        let at = p.sqOff / 4u + (p.mOff + min(xm[h], p.M - 1u)) * t4;
+        for (var v = xc; v < t4; v += 16u) { ss += dot(x[at + v], vec4(1.0)); }
+      } else {
+        for (var v = xc; v < k4; v += 16u) { let t = x[xrow[h] + v]; ss += dot(t, t); }
+      }
+      ss += subgroupShuffleXor(ss, 8u);
+      ss += subgroupShuffleXor(ss, 4u);
+      ss += subgroupShuffleXor(ss, 2u);
+      ss += subgroupShuffleXor(ss, 1u);
+      rsq[h] = inverseSqrt(ss / f32(p.K) + p.eps);
     }
-    ss += subgroupShuffleXor(ss, 8u);
-    ss += subgroupShuffleXor(ss, 4u);
-    ss += subgroupShuffleXor(ss, 2u);
-    ss += subgroupShuffleXor(ss, 1u);
-    rsq = inverseSqrt(ss / f32(p.K) + p.eps);
   }
   let wat = (s * 16u + lane / 2u) * STR4 + (lane & 1u) * (KC / 8u); // this lane's KC / 8 vec4<f16> of W in ws
   workgroupBarrier(); // w_setup's tables
@@ -137,24 +151,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (PF == 0u) { // this trip's weights and x, loaded now (the ones before the loop were trip 0's)
       if (it > 0u) {
         raw = w_load(row, min(q + it * KS, chunks - 1u), lane & 1u, p.K);
-        for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, it * NV + i, spans, xc, xok); }
+        for (var h = 0u; h < RPT; h++) { for (var i = 0u; i < NV; i++) { xv[h * NV + i] = x_chunk(xrow[h], it * NV + i, spans, xc, xm[h] < p.M); } }
       }
     }
-    for (var i = 0u; i < NV; i++) {
-      var xn = xv[i];
-      if (X_NORM) { xn *= rsq * norm_g(min(it * NV + i, spans - 1u) * 16u + xc); }
-      let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
-      xs[((cv / KC4) * 16u + xm) * STR4 + cv % KC4] = vec4<f16>(xn);
+    for (var h = 0u; h < RPT; h++) {
+      for (var i = 0u; i < NV; i++) {
+        var xn = xv[h * NV + i];
+        if (X_NORM) { xn *= rsq[h] * norm_g(min(it * NV + i, spans - 1u) * 16u + xc); }
+        let cv = i * 16u + xc; // its vec4 in the trip's KS · KC weights: chunk cv / KC4, vec4 cv % KC4 of it
+        xs[((cv / KC4) * 16u + xm[h]) * STR4 + cv % KC4] = vec4<f16>(xn);
+      }
     }
     if (MMA_DEBUG == 4u) { ws[wat] = bitcast<vec4<f16>>(raw_bits(raw)); } else if (MMA_DEBUG != 2u && MMA_DEBUG != 3u) { put_w(wat, raw, cbh, (lane & 1u) == 1u, lane >= 16u); }
     // the next trip's weights and x (PF = 2: the one after), in flight during this trip's products
     if (PF == 2u) {
       raw = raw2;
       raw2 = w_load(row, min(q + (it + 2u) * KS, chunks - 1u), lane & 1u, p.K);
-      for (var i = 0u; i < NV; i++) { xv[i] = xv2[i]; xv2[i] = x_chunk(xrow, (it + 2u) * NV + i, spans, xc, xok); }
+      for (var h = 0u; h < RPT; h++) { for (var i = 0u; i < NV; i++) { xv[h * NV + i] = xv2[h * NV + i]; xv2[h * NV + i] = x_chunk(xrow[h], (it + 2u) * NV + i, spans, xc, xm[h] < p.M); } }
     } else if (PF == 1u) {
       raw = w_load(row, min(q + (it + 1u) * KS, chunks - 1u), lane & 1u, p.K);
-      for (var i = 0u; i < NV; i++) { xv[i] = x_chunk(xrow, (it + 1u) * NV + i, spans, xc, xok); }
+      for (var h = 0u; h < RPT; h++) { for (var i = 0u; i < NV; i++) { xv[h * NV + i] = x_chunk(xrow[h], (it + 1u) * NV + i, spans, xc, xm[h] < p.M); } }
     }
     workgroupBarrier();
     if (MMA_DEBUG != 1u && MMA_DEBUG != 3u) {
@@ -169,14 +185,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     workgroupBarrier();
   }
   if (LORA && LORA_MMA) {
-    // tile i's U (u · scale, row xm) and B (row xm) as f16 into ws at tiles i and NT + i, four values a store
-    let sc = p.loraScale * select(1.0, rsq, LORA_UNSCALED);
-    for (var i = 0u; i < NT; i++) {
-      let u4 = gather4(lu[i] * sc);
-      let b4 = gather4(lb[i]);
-      if ((xc & 3u) == 0u) {
-        ws[(i * 16u + xm) * STR4 + xc / 4u] = vec4<f16>(u4);
-        ws[((NT + i) * 16u + xm) * STR4 + xc / 4u] = vec4<f16>(b4);
+    // tile i's U (u · scale, rows xm) and B (rows xm) as f16 into ws at tiles i and NT + i, four values a store
+    for (var h = 0u; h < RPT; h++) {
+      let sc = p.loraScale * select(1.0, rsq[h], LORA_UNSCALED);
+      for (var i = 0u; i < NT; i++) {
+        let u4 = gather4(lu[h * NT + i] * sc);
+        let b4 = gather4(lb[h * NT + i]);
+        if ((xc & 3u) == 0u) {
+          ws[(i * 16u + xm[h]) * STR4 + xc / 4u] = vec4<f16>(u4);
+          ws[((NT + i) * 16u + xm[h]) * STR4 + xc / 4u] = vec4<f16>(b4);
+        }
       }
     }
     workgroupBarrier();
@@ -186,63 +204,68 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       acc = subgroupMatrixMultiplyAccumulate(a, b, acc);
     }
   }
-  // tile i's result at (m, n) of this thread (lid = 16m + n): the KS partial results added, K-phase 0 first
+  // tile i's result at (m, n) = (xm[h], xc) of this thread (16m + n = lid + WG·h): the KS partial results
+  // added, K-phase 0 first ([h · NT + i])
   var part: array<f32, 8>;
   if (RS_ROUNDS == 0u) {
     subgroupMatrixStore<row_major>(&rs, s * 256u, acc, 16u);
     workgroupBarrier();
-    for (var i = 0u; i < NT; i++) {
-      for (var k = 0u; k < KS; k++) { part[i] += rs[(k * NT + i) * 256u + lid]; }
+    for (var h = 0u; h < RPT; h++) {
+      for (var i = 0u; i < NT; i++) {
+        for (var k = 0u; k < KS; k++) { part[h * NT + i] += rs[(k * NT + i) * 256u + lid + WG * h]; }
+      }
     }
   } else {
     for (var k = 0u; k < KS; k++) {
       if (RS_ROUNDS == 1u) { // every tile's K-phase k at once
         if (q == k) { subgroupMatrixStore<row_major>(&rs, t * 256u, acc, 16u); }
         workgroupBarrier();
-        for (var i = 0u; i < NT; i++) { part[i] += rs[i * 256u + lid]; }
+        for (var h = 0u; h < RPT; h++) { for (var i = 0u; i < NT; i++) { part[h * NT + i] += rs[i * 256u + lid + WG * h]; } }
         workgroupBarrier();
       } else { // one subgroup's a round
         for (var i = 0u; i < NT; i++) {
           if (s == k * NT + i) { subgroupMatrixStore<row_major>(&rs, 0u, acc, 16u); }
           workgroupBarrier();
-          part[i] += rs[lid];
+          for (var h = 0u; h < RPT; h++) { part[h * NT + i] += rs[lid + WG * h]; }
           workgroupBarrier();
         }
       }
     }
   }
-  let m = lid / 16u; // = xm: this thread's rsq is row m's
-  let n = lid % 16u;
-  let lsc = select(1.0, rsq, LORA_UNSCALED); // the LoRA term's scale
-  if (Y_SWIGLU) {
-    for (var i = 0u; i < tp && m < p.M; i++) {
-      var g = part[i];
-      var u = part[i + tp];
-      let jj = (wg * tp + i) * 16u + n;
-      if (jj < half) {
-        if (LORA && !LORA_MMA) { g += lora_term(m, jj) * lsc; u += lora_term(m, jj + half) * lsc; }
-        store_swiglu(m, jj, half, g, u);
+  let n = xc;
+  for (var h = 0u; h < RPT; h++) {
+    let m = xm[h];
+    let lsc = select(1.0, rsq[h], LORA_UNSCALED); // the LoRA term's scale
+    if (Y_SWIGLU) {
+      for (var i = 0u; i < tp && m < p.M; i++) {
+        var g = part[h * NT + i];
+        var u = part[h * NT + i + tp];
+        let jj = (wg * tp + i) * 16u + n;
+        if (jj < half) {
+          if (LORA && !LORA_MMA) { g += lora_term(m, jj) * lsc; u += lora_term(m, jj + half) * lsc; }
+          store_swiglu(m, jj, half, g, u);
+        }
       }
+      continue;
     }
-    return;
-  }
-  for (var i = 0u; i < NT; i++) {
-    var v = part[i];
-    let nn = (wg * NT + i) * 16u + n;
-    let ok = m < p.M && nn < p.N;
-    if (ok) {
-      if (LORA && !LORA_MMA) { v += lora_term(m, nn) * lsc; }
-      store_y(m, nn, v);
-    }
-    if (SQ_OUT) {
-      // Σy² of the tile's 16 columns of row m (its 16 threads: one half of a subgroup), y as stored
-      var sq = 0.0;
-      if (ok) { let yv = y[(p.mOff + m) * p.ldy + p.nOff + nn]; sq = yv * yv; }
-      sq += subgroupShuffleXor(sq, 8u);
-      sq += subgroupShuffleXor(sq, 4u);
-      sq += subgroupShuffleXor(sq, 2u);
-      sq += subgroupShuffleXor(sq, 1u);
-      if (n == 0u && ok) { y[p.sqOff + (p.mOff + m) * (p.ldy / 16u) + (p.nOff + nn) / 16u] = sq; }
+    for (var i = 0u; i < NT; i++) {
+      var v = part[h * NT + i];
+      let nn = (wg * NT + i) * 16u + n;
+      let ok = m < p.M && nn < p.N;
+      if (ok) {
+        if (LORA && !LORA_MMA) { v += lora_term(m, nn) * lsc; }
+        store_y(m, nn, v);
+      }
+      if (SQ_OUT) {
+        // Σy² of the tile's 16 columns of row m (its 16 threads: one half of a subgroup), y as stored
+        var sq = 0.0;
+        if (ok) { let yv = y[(p.mOff + m) * p.ldy + p.nOff + nn]; sq = yv * yv; }
+        sq += subgroupShuffleXor(sq, 8u);
+        sq += subgroupShuffleXor(sq, 4u);
+        sq += subgroupShuffleXor(sq, 2u);
+        sq += subgroupShuffleXor(sq, 1u);
+        if (n == 0u && ok) { y[p.sqOff + (p.mOff + m) * (p.ldy / 16u) + (p.nOff + nn) / 16u] = sq; }
+      }
     }
   }
 }

@@ -30,7 +30,7 @@ import { ceilDiv, grid1d } from './grid';
 import { encodeSumParts } from './matmul_f32';
 import { F16_ENABLE, gemvBody, gemvBody4, gemvStagedBody, gemvWideBody, stagedGemvBytes, sumSquaresRedFloats, type BodyOpts } from './gemv_body';
 import { ROWLANE_LANES_OPTIONS, gemvRowLaneBody, rowLaneFixedFloats } from './gemv_rowlane';
-import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaFitLayout, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups, type MmaChunk, type MmaDecode, type MmaRounds } from './matmul_mma';
+import { MMA_CHUNK_OPTIONS, MMA_DECODES, MMA_ENABLE, MMA_NORM, MMA_NO_NORM, MMA_Q4_LUT, MMA_Q4_NO_LUT, MMA_ROUNDS_OPTIONS, MMA_SUBGROUPS_OPTIONS, MMA_TILES_OPTIONS, mmaBody, mmaConstants, mmaFitLayout, mmaShapeOk, mmaSupport, mmaTiles, mmaWorkgroupBytes, mmaWorkgroups, type MmaChunk, type MmaDecode, type MmaRounds, type MmaSubgroups } from './matmul_mma';
 
 export const GEMV_MAX_ROWS = 16;
 /** Storage buffers a GEMV with the RMSNorm fused binds: x, codes, scales, codebook, bias, y, LoRA u and B, the norm weight. */
@@ -154,6 +154,8 @@ export interface MatmulOptions {
   mmaChunk?: MmaChunk;
   /** the subgroup-matrix matmul: its partial results added all at once (0), a K-phase a round (1) or a subgroup a round (2: 1 KiB of workgroup memory); default MatmulKernel.mmaRounds1 at one tile a workgroup, else mmaRounds2 */
   mmaRounds?: MmaRounds;
+  /** the subgroup-matrix matmul: subgroups a workgroup (8: 256 threads; 4: 128, two rows of x a thread; tiles ≤ 4); default MatmulKernel.mmaSubgroups1 at one tile a workgroup, else mmaSubgroups2 */
+  mmaSubgroups?: MmaSubgroups;
   /**
    * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
    * (whole tiles in every part): it also stores Σy² of each 16-column tile of each row it stores (bias,
@@ -498,6 +500,12 @@ export class MatmulKernel {
   mmaChunk2: MmaChunk = 32;
   mmaRounds1: MmaRounds = 0;
   mmaRounds2: MmaRounds = 2;
+  /**
+   * Subgroups a workgroup of the subgroup-matrix matmul (MatmulOptions.mmaSubgroups) at one tile a workgroup and at
+   * more: 8 (256 threads) or 4 (128 threads, each tile's K over half as many subgroups; matmul_mma.ts MmaSubgroups).
+   */
+  mmaSubgroups1: MmaSubgroups = 8;
+  mmaSubgroups2: MmaSubgroups = 8;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -619,16 +627,18 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const asked = { KC: opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= 4 ? this.mmaChunk2 : 64), rounds: opts.mmaRounds ?? (nt === 1 ? this.mmaRounds1 : this.mmaRounds2) }; // (32 needs NT ≤ 4)
+          const sgs = opts.mmaSubgroups ?? (nt === 1 ? this.mmaSubgroups1 : this.mmaSubgroups2);
+          checkOption('mmaSubgroups', sgs, MMA_SUBGROUPS_OPTIONS);
+          const asked = { KC: opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= sgs / 2 ? this.mmaChunk2 : 64), rounds: opts.mmaRounds ?? (nt === 1 ? this.mmaRounds1 : this.mmaRounds2) }; // (32 needs NT ≤ SGS / 2)
           checkOption('mmaChunk', asked.KC, MMA_CHUNK_OPTIONS);
           checkOption('mmaRounds', asked.rounds, MMA_ROUNDS_OPTIONS);
           const decode = opts.mmaDecode ?? this.mmaDecode;
           // a layout over the device's workgroup memory: the smallest instead, unless the call named its own
           const limit = this.ctx.limits.maxComputeWorkgroupStorageSize ?? 16384;
           const lut = fmtLut(w.format, decode);
-          const { KC: kc, rounds } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit);
-          if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks and results rounds ${asked.rounds} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk and mmaRounds out (the kernel then takes its smallest layout)`);
-          const consts = { ...flags, ...mmaConstants(nt, kc, rounds), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
+          const { KC: kc, rounds } = mmaFitLayout(nt, asked.KC, asked.rounds, lut, limit, sgs);
+          if ((kc !== asked.KC && opts.mmaChunk !== undefined) || (rounds !== asked.rounds && opts.mmaRounds !== undefined)) throw new Error(`subgroup-matrix matmul: ${nt} tiles a workgroup with ${asked.KC}-weight chunks and results rounds ${asked.rounds} need ${mmaWorkgroupBytes(nt, asked.KC, asked.rounds, lut, sgs)} bytes of workgroup memory, the device allows ${limit}; hint: leave mmaChunk and mmaRounds out (the kernel then takes its smallest layout)`);
+          const consts = { ...flags, ...mmaConstants(nt, kc, rounds, sgs), LORA_MMA: lora && this.mmaLoraFor(lora, w.N, nt, part.rowOffset, sgs) ? 1 : 0, PF: opts.mmaPrefetch ?? (nt === 1 ? this.mmaPrefetch1 : 1), Y_SWIGLU: swiglu ? 1 : 0, SQ_IN: sums !== undefined ? 1 : 0, SQ_OUT: ySumSq !== undefined ? 1 : 0, LORA_UNSCALED: lora?.uUnscaled ? 1 : 0, MMA_DEBUG: opts.mmaDebug ?? 0, MMA_DECODE: decode, ...(opts.mmaSerial ? { MMA_SERIAL: 1 } : {}) };
           const fmt = w.format as 'q4' | 'bf16'; // mmaShapeOk
           const reader = fmt === 'q4' ? q4WideCode : bf16Code;
           const pl = this.ctx.pipelines.getSync(`matmul_mma_${fmt}${tag}${norm ? '_norm' : ''}`, composeSource(MMA_ENABLE, reader, epilogueCode, save ? saveRowCode : NO_SAVE, norm ? MMA_NORM : MMA_NO_NORM, fmt === 'q4' ? (lut ? MMA_Q4_LUT : MMA_Q4_NO_LUT) : '', MMA_DECODES[fmt], mmaBody), consts);
@@ -838,10 +848,10 @@ export class MatmulKernel {
     return can && want;
   }
 
-  /** Whether the subgroup-matrix matmul of a weight of N rows with NT tiles a workgroup, part at row nOff, takes its LoRA term on the matrix units (mmaLora): rank 16, slices and the part on 16-row boundaries, NT ≤ 4 (U and B of its tiles fit the W chunks' workgroup memory). */
-  mmaLoraFor(lora: LoraEpilogue, N: number, NT: number, nOff: number): boolean {
+  /** Whether the subgroup-matrix matmul of a weight of N rows with NT tiles a workgroup of SGS subgroups, part at row nOff, takes its LoRA term on the matrix units (mmaLora): rank 16, slices and the part on 16-row boundaries, NT ≤ SGS / 2 (U and B of its tiles fit the W chunks' workgroup memory). */
+  mmaLoraFor(lora: LoraEpilogue, N: number, NT: number, nOff: number, SGS: MmaSubgroups = 8): boolean {
     const aligned = (v: number | undefined) => v === undefined || v >= N || v % 16 === 0;
-    return this.mmaLora && lora.R === 16 && NT <= 4 && nOff % 16 === 0 && aligned(lora.slice1) && aligned(lora.slice2);
+    return this.mmaLora && lora.R === 16 && NT <= SGS / 2 && nOff % 16 === 0 && aligned(lora.slice1) && aligned(lora.slice2);
   }
 
   /** Whether every chunk of GEMV_MAX_ROWS rows of a decode matmul of M rows of x and weight w runs on subgroup matrices (mmaFor). */

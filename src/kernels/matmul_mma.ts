@@ -24,7 +24,7 @@ export const MMA_NO_NORM = 'const X_NORM = false;\nfn norm_g(i: u32) -> vec4<f32
 
 /** The q4 decode's code-byte table (MMA_DECODE 0: lut2, 1 KiB of workgroup memory), or none (the shuffle decodes: a table nobody reads would still be allocated). */
 export const MMA_Q4_LUT = `var<workgroup> lut2: array<u32, 256>; // code byte b → the f16 pair (codebook[b & 15], codebook[b >> 4])
-fn lut_fill(lid: u32) { lut2[lid] = pack2x16float(vec2(codebook[lid & 15u], codebook[lid >> 4u])); }
+fn lut_fill(lid: u32) { for (var b = lid; b < 256u; b += WG) { lut2[b] = pack2x16float(vec2(codebook[b & 15u], codebook[b >> 4u])); } }
 fn lut_pair(b: u32) -> vec2<f16> { return bitcast<vec2<f16>>(lut2[b]); }`;
 export const MMA_Q4_NO_LUT = 'fn lut_fill(lid: u32) {}\nfn lut_pair(b: u32) -> vec2<f16> { return vec2<f16>(); }';
 
@@ -36,9 +36,9 @@ export type MmaDecode = 0 | 1 | 2 | 3;
 export const MMA_CHUNK_OPTIONS = [32, 64] as const;
 export const MMA_ROUNDS_OPTIONS = [0, 1, 2] as const;
 
-/** Workgroup memory a layout declares (bytes): x chunks [KS][16][KC + 8] and W chunks [8][16][KC + 8] in f16, partial results (f32: 8, NT or 1 times 256), the q4 code-byte table where the decode reads one. */
-export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, lut = false): number {
-  const c = mmaConstants(NT, KC, rounds);
+/** Workgroup memory a layout declares (bytes): x chunks [KS][16][KC + 8] and W chunks [SGS][16][KC + 8] in f16, partial results (f32: SGS, NT or 1 times 256), the q4 code-byte table where the decode reads one. */
+export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, lut = false, SGS: MmaSubgroups = 8): number {
+  const c = mmaConstants(NT, KC, rounds, SGS);
   return (c.X_VEC4 + c.CHUNK_VEC4) * 8 + c.RESULTS_F32 * 4 + (lut ? 1024 : 0);
 }
 
@@ -49,14 +49,23 @@ export function mmaWorkgroupBytes(NT: number, KC: MmaChunk = 64, rounds: MmaRoun
  */
 export const MMA_MIN_WORKGROUP_BYTES = Math.max(...[1, 2, 4, 8].map((nt) => mmaWorkgroupBytes(nt, nt <= 4 ? 32 : 64, 2, true)));
 
-/** The layout for NT tiles: KC and rounds as asked where they fit `limit` bytes of workgroup memory, else the smallest (32-weight chunks up to 4 tiles, the results a subgroup a round). */
-export function mmaFitLayout(NT: number, KC: MmaChunk, rounds: MmaRounds, lut: boolean, limit: number): { KC: MmaChunk; rounds: MmaRounds } {
-  if (mmaWorkgroupBytes(NT, KC, rounds, lut) <= limit) return { KC, rounds };
-  return { KC: NT <= 4 ? 32 : 64, rounds: 2 };
+/** The layout for NT tiles: KC and rounds as asked where they fit `limit` bytes of workgroup memory, else the smallest (32-weight chunks up to SGS / 2 tiles, the results a subgroup a round). */
+export function mmaFitLayout(NT: number, KC: MmaChunk, rounds: MmaRounds, lut: boolean, limit: number, SGS: MmaSubgroups = 8): { KC: MmaChunk; rounds: MmaRounds } {
+  if (mmaWorkgroupBytes(NT, KC, rounds, lut, SGS) <= limit) return { KC, rounds };
+  return { KC: NT <= SGS / 2 ? 32 : 64, rounds: 2 };
 }
 
-/** Tile counts a workgroup may take (the WGSL's NT: 8 subgroups split into NT tiles × 8 / NT K-phases). */
+/** Tile counts a workgroup may take (the WGSL's NT: SGS subgroups split into NT tiles × SGS / NT K-phases; at most SGS). */
 export const MMA_TILES_OPTIONS = [1, 2, 4, 8] as const;
+
+/**
+ * Subgroups a workgroup (the WGSL's SGS): 8 (256 threads, a row of x and of the results a thread) or 4
+ * (128 threads, two rows a thread, each tile's K split over half as many subgroups). Why 4: an H100 SM
+ * runs one 256-thread workgroup of this kernel at a time (bench --mma-waves), most likely for its
+ * registers; 128-thread workgroups need half the registers each, so two or more may share an SM.
+ */
+export type MmaSubgroups = 4 | 8;
+export const MMA_SUBGROUPS_OPTIONS = [8, 4] as const;
 
 /** Why the subgroup-matrix matmul cannot run on this device ('' where it can). */
 export function mmaSupport(ctx: GpuContext): string {
@@ -89,14 +98,16 @@ export function mmaTiles(N: number, swiglu: boolean): number {
 export const MMA_MIN_WORKGROUPS = 512;
 
 /**
- * The layout constants of a pipeline with NT tiles a workgroup, KC weights a chunk and RS_ROUNDS: its arrays'
- * sizes in vec4<f16> or f32 (x: KS = 8 / NT chunks of 16 rows × KC + 8 f16, less for more tiles; W: 8 such
- * chunks; results: 8, NT or 1 tiles of 256). KC = 32 needs NT ≤ 4 (each thread stages KS · KC / 64 vec4s of x).
+ * The layout constants of a pipeline with NT tiles a workgroup, KC weights a chunk, RS_ROUNDS and SGS subgroups a
+ * workgroup: its arrays' sizes in vec4<f16> or f32 (x: KS = SGS / NT chunks of 16 rows × KC + 8 f16, less for more
+ * tiles; W: SGS such chunks; results: SGS, NT or 1 tiles of 256). NT ≤ SGS; KC = 32 needs NT ≤ SGS / 2 (each
+ * thread stages KS · KC / 64 vec4s of each of its rows of x).
  */
-export function mmaConstants(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0): { NT: number; KC: number; RS_ROUNDS: number; X_VEC4: number; CHUNK_VEC4: number; RESULTS_F32: number } {
-  if (KC === 32 && NT > 4) throw new Error(`subgroup-matrix matmul: 32-weight chunks need 4 tiles a workgroup or fewer (each thread stages 8 / NT · 32 / 64 vec4s of x a trip), got ${NT}; hint: mmaChunk 64`);
+export function mmaConstants(NT: number, KC: MmaChunk = 64, rounds: MmaRounds = 0, SGS: MmaSubgroups = 8): { NT: number; KC: number; RS_ROUNDS: number; SGS: number; X_VEC4: number; CHUNK_VEC4: number; RESULTS_F32: number } {
+  if (NT > SGS) throw new Error(`subgroup-matrix matmul: ${NT} tiles a workgroup need that many subgroups, the workgroup has ${SGS}; hint: mmaTiles ${SGS} or fewer, or mmaSubgroups 8`);
+  if (KC === 32 && NT > SGS / 2) throw new Error(`subgroup-matrix matmul: 32-weight chunks need ${SGS / 2} tiles a workgroup or fewer at ${SGS} subgroups (each thread stages ${SGS} / NT · 32 / 64 vec4s of x a trip), got ${NT}; hint: mmaChunk 64`);
   const str4 = (KC + 8) / 4;
-  return { NT, KC, RS_ROUNDS: rounds, X_VEC4: (8 / NT) * 16 * str4, CHUNK_VEC4: 8 * 16 * str4, RESULTS_F32: (rounds === 0 ? 8 : rounds === 1 ? NT : 1) * 256 };
+  return { NT, KC, RS_ROUNDS: rounds, SGS, X_VEC4: (SGS / NT) * 16 * str4, CHUNK_VEC4: SGS * 16 * str4, RESULTS_F32: (rounds === 0 ? SGS : rounds === 1 ? NT : 1) * 256 };
 }
 
 /** Workgroups of a dispatch with NT tiles a workgroup (the SwiGLU store: NT / 2 gate tiles and their up tiles). */

@@ -82,6 +82,12 @@ describe('subgroup-matrix matmul', () => {
       ['32-weight chunks, results a K-phase a round, table decode', 5, { mmaTiles: 2, mmaChunk: 32, mmaRounds: 1, mmaDecode: 0 }],
       ['results a subgroup a round, 64-weight chunks', 16, { mmaRounds: 2 }],
       ['SwiGLU store, 32-weight chunks, LoRA', 16, { ySwiglu: true, mmaChunk: 32, mmaRounds: 2, lora }],
+      // 128-thread workgroups (4 subgroups, two rows of x a thread)
+      ...[1, 2, 4].map((t): [string, number, MatmulOptions] => [`4 subgroups, ${t} tiles, accumulate`, 16, { mmaSubgroups: 4, mmaTiles: t, accumulate: true }]),
+      ['4 subgroups, 1 tile, LoRA, 2 trips ahead', 16, { mmaSubgroups: 4, mmaTiles: 1, lora, mmaPrefetch: 2 }],
+      ['4 subgroups, 2 tiles, 32-weight chunks, results a subgroup a round, LoRA', 16, { mmaSubgroups: 4, mmaTiles: 2, mmaChunk: 32, mmaRounds: 2, lora }],
+      ['4 subgroups, results a K-phase a round, table decode, 5 rows', 5, { mmaSubgroups: 4, mmaTiles: 2, mmaChunk: 32, mmaRounds: 1, mmaDecode: 0 }],
+      ['4 subgroups, SwiGLU store, LoRA', 16, { mmaSubgroups: 4, ySwiglu: true, lora }],
     ];
     const bf = uploadWeight(ctx, packWeight('bf16', normal(12, N * K, 0.05), N, K), 'bf');
     for (const [name, M, opts, wt] of [...cases.map(([n, M, o]): [string, number, MatmulOptions, typeof w] => [n, M, o, w]), ['bf16 weights (the LM head)', 16, {}, bf] as [string, number, MatmulOptions, typeof w]]) {
@@ -96,7 +102,9 @@ describe('subgroup-matrix matmul', () => {
       expect(built[0].errors, name).toEqual([]);
       expect(built[0].constants.NT, name).toBe(opts.mmaTiles ?? mmaTiles(N, !!opts.ySwiglu));
       const nt = built[0].constants.NT;
-      expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? (nt === 1 ? kernel.mmaChunk1 : nt <= 4 ? kernel.mmaChunk2 : 64));
+      const sgs = opts.mmaSubgroups ?? 8;
+      expect(built[0].constants.SGS, name).toBe(sgs);
+      expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? (nt === 1 ? kernel.mmaChunk1 : nt <= sgs / 2 ? kernel.mmaChunk2 : 64));
       expect(built[0].constants.RS_ROUNDS, name).toBe(opts.mmaRounds ?? (nt === 1 ? kernel.mmaRounds1 : kernel.mmaRounds2));
       // the code-byte table (1 KiB of workgroup memory) only where the q4 decode reads it
       expect(built[0].code.includes('var<workgroup> lut2'), name).toBe(wt === w && (opts.mmaDecode ?? kernel.mmaDecode) === 0);
@@ -110,6 +118,10 @@ describe('subgroup-matrix matmul', () => {
     // 32-weight chunks need 4 tiles or fewer (the defaults fall back to 64 at 8)
     expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaTiles: 8, mmaChunk: 32 })).toThrow(/32-weight chunks need 4 tiles a workgroup or fewer.*got 8; hint: mmaChunk 64/);
     expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaChunk: 16 as 32 })).toThrow(/mmaChunk/);
+    // 4 subgroups: at most 4 tiles, 32-weight chunks at most 2
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaSubgroups: 4, mmaTiles: 8 })).toThrow(/8 tiles a workgroup need that many subgroups, the workgroup has 4; hint: mmaTiles 4 or fewer/);
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaSubgroups: 4, mmaTiles: 4, mmaChunk: 32 })).toThrow(/32-weight chunks need 2 tiles a workgroup or fewer at 4 subgroups/);
+    expect(() => kernel.encode(new Recorder(ctx, 'x'), x, w, y, 16, { variant: 'gemv', gemvMma: true, mmaSubgroups: 2 as 4 })).toThrow(/mmaSubgroups/);
   });
 
   it("builds every layout and probe bench --mma-waves and the stream's mma set time (null backend)", async () => {
@@ -174,6 +186,7 @@ describe('subgroup-matrix matmul', () => {
       { xNorm: { w: g, eps: 1e-6 } }, { xNorm: { w: g, eps: 1e-6 }, ySwiglu: true }, { save: { pos: b, map: b, dst: y } },
       { xNorm: { w: g, eps: 1e-6, tileSums: 16 * K } }, { xNorm: { w: g, eps: 1e-6, tileSums: 16 * K }, ySwiglu: true },
       { ySumSq: 16 * N, accumulate: true }, { ySumSq: 16 * N, accumulate: true, save: { pos: b, map: b, dst: y } },
+      { xNorm: { w: g, eps: 1e-6, tileSums: 16 * K }, ySwiglu: true, mmaSubgroups: 4 }, { xNorm: { w: g, eps: 1e-6 }, mmaSubgroups: 4 }, { ySumSq: 16 * N, accumulate: true, mmaSubgroups: 4 },
     ];
     for (const opts of cases) {
       built.length = 0;
@@ -267,8 +280,10 @@ describe('subgroup-matrix matmul', () => {
     expect(mmaTiles(64, true)).toBe(2); // the SwiGLU store pairs a gate tile with its up tile
     expect(mmaWorkgroups(17920, 2, true)).toBe(560);
     expect(mmaWorkgroups(200, 1, false)).toBe(13);
-    expect(mmaConstants(2)).toEqual({ NT: 2, KC: 64, RS_ROUNDS: 0, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 8 * 16 * 18, RESULTS_F32: 2048 });
-    expect(mmaConstants(2, 32, 1)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 1, X_VEC4: 4 * 16 * 10, CHUNK_VEC4: 8 * 16 * 10, RESULTS_F32: 512 });
+    expect(mmaConstants(2)).toEqual({ NT: 2, KC: 64, RS_ROUNDS: 0, SGS: 8, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 8 * 16 * 18, RESULTS_F32: 2048 });
+    expect(mmaConstants(2, 32, 1)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 1, SGS: 8, X_VEC4: 4 * 16 * 10, CHUNK_VEC4: 8 * 16 * 10, RESULTS_F32: 512 });
+    expect(mmaConstants(2, 32, 2, 4)).toEqual({ NT: 2, KC: 32, RS_ROUNDS: 2, SGS: 4, X_VEC4: 2 * 16 * 10, CHUNK_VEC4: 4 * 16 * 10, RESULTS_F32: 256 });
+    expect(mmaConstants(1, 64, 0, 4)).toEqual({ NT: 1, KC: 64, RS_ROUNDS: 0, SGS: 4, X_VEC4: 4 * 16 * 18, CHUNK_VEC4: 4 * 16 * 18, RESULTS_F32: 1024 });
   });
 
   it('takes its smallest layout where the device allows less workgroup memory than the asked one, and is refused below that with a hint (null backend)', async () => {
@@ -307,6 +322,9 @@ describe('subgroup-matrix matmul', () => {
     expect(mmaWorkgroupBytes(4, 32, 2)).toBe(13824);
     expect(mmaWorkgroupBytes(1, 32, 2, true)).toBe(22528);
     expect(() => mmaConstants(8, 32)).toThrow(/4 tiles a workgroup or fewer/);
+    // 128-thread workgroups: half the W chunks, x chunks and results
+    expect(mmaWorkgroupBytes(2, 32, 2, false, 4)).toBe(8704); // five an SM by memory
+    expect(mmaWorkgroupBytes(1, 64, 0, false, 4)).toBe(22528); // two
   });
 });
 

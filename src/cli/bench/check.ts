@@ -450,8 +450,9 @@ async function checkF16(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
  * its 16-row tiles, every tile count a workgroup, with bias, residual accumulate and LoRA, against the
  * exact product (within F16_TOLERANCE) and the CPU model of its f16 inputs (matmulMmaRef, within
  * F16_MODEL_TOLERANCE); every q4 decode, 32- and 64-weight chunks and the results added in rounds; with the
- * RMSNorm fused (and a LoRA u without its rsqrt), its SwiGLU store (a gate|up pair, with LoRA), the tile sums
- * and the LoRA term on the matrix units at the kernel's layout, all-64 and all-32, and bf16 weights (the LM head).
+ * RMSNorm fused (and a LoRA u without its rsqrt), its SwiGLU store (a gate|up pair, with LoRA), 128-thread
+ * workgroups (4 subgroups), the tile sums and the LoRA term on the matrix units at the kernel's layout, all-64,
+ * all-32 and in 128-thread workgroups, and bf16 weights (the LM head).
  */
 async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: string, err: number) => void, checkModel: (name: string, err: number) => void): Promise<void> {
   for (const [N, K] of [[200, 1536], [72, 8960]] as const) {
@@ -497,18 +498,32 @@ async function checkMma(ctx: GpuContext, kernel: MatmulKernel, check: (name: str
       }
       // the SwiGLU store: N = 2I rows as gate | up, with LoRA (its term added by the storing thread)
       for (const mmaTiles of MMA_TILES_OPTIONS.filter((t) => t >= 2)) check(`mma SwiGLU store NT=${mmaTiles} ${at}`, await runSwiglu(ctx, kernel, p, { gemvMma: true, mmaTiles }, false));
+      // 128-thread workgroups (4 subgroups, two rows of x a thread): each tile count's default layout, 32-weight chunks in rounds, the norm, the SwiGLU store
+      for (const mmaTiles of [1, 2, 4] as const) {
+        const o = { gemvMma: true, mmaTiles, mmaSubgroups: 4 } as const;
+        const got = await runGot(ctx, kernel, p, { variant: 'gemv', ...o });
+        check(`mma 4 subgroups NT=${mmaTiles} ${at}`, relError(got, p.want));
+        checkModel(`mma 4 subgroups NT=${mmaTiles} ${at} against its f16 model`, relError(got, model));
+        if (mmaTiles <= 2) {
+          const k32 = await runGot(ctx, kernel, p, { variant: 'gemv', ...o, mmaChunk: 32, mmaRounds: 2 });
+          check(`mma 4 subgroups NT=${mmaTiles} KC=32 rounds 2 ${at}`, relError(k32, p.want));
+          checkModel(`mma 4 subgroups NT=${mmaTiles} KC=32 rounds 2 ${at} against its f16 model`, relError(k32, model));
+          check(`mma 4 subgroups NT=${mmaTiles} RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', ...o }, true), p.wantNorm));
+        }
+        if (mmaTiles >= 2) check(`mma 4 subgroups SwiGLU store NT=${mmaTiles} ${at}`, await runSwiglu(ctx, kernel, p, o, false));
+      }
       destroyWeight(ctx, p.w);
     }
   }
-  // the tile sums and the LoRA term on the matrix units again at the layout of least workgroup memory (32-weight chunks, results a subgroup a round)
-  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] as const;
-  for (const [c1, c2, r1, r2] of [layout, [64, 64, 0, 0], [32, 32, 2, 2]] as const) {
-    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] = [c1, c2, r1, r2];
-    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r1}/${r2})`;
+  // the tile sums and the LoRA term on the matrix units again at the layout of least workgroup memory (32-weight chunks, results a subgroup a round), and in 128-thread workgroups
+  const layout = [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2, kernel.mmaSubgroups1, kernel.mmaSubgroups2] as const;
+  for (const [c1, c2, r1, r2, g1, g2] of [layout, [64, 64, 0, 0, 8, 8], [32, 32, 2, 2, 8, 8], [64, 32, 0, 2, 4, 4]] as const) {
+    [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2, kernel.mmaSubgroups1, kernel.mmaSubgroups2] = [c1, c2, r1, r2, g1, g2];
+    const tag = (n: string) => `${n} (KC=${c1}/${c2}, rounds ${r1}/${r2}, subgroups ${g1}/${g2})`;
     await checkTileSums(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
     await checkLoraMma(ctx, kernel, (n, e) => check(tag(n), e), (n, e) => checkModel(tag(n), e));
   }
-  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2] = layout;
+  [kernel.mmaChunk1, kernel.mmaChunk2, kernel.mmaRounds1, kernel.mmaRounds2, kernel.mmaSubgroups1, kernel.mmaSubgroups2] = layout;
   // bf16 weights (the LM head)
   for (const M of [3, 16]) {
     const p = problem(ctx, M, 200, 1536, 400 + M, 'bf16');

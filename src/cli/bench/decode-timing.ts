@@ -4,8 +4,8 @@
 // and each choice of the GEMVs' 4-weight step (STEP4_CHOICES), of the row-lane GEMV (ROWLANE_CHOICES),
 // of the fused norm (NORM_CHOICES: up to how many rows, Σx² in the walk or a prologue), of the SwiGLU
 // store, the attention merge's chunks a trip, the lane-group GEMVs' lane steps and walk, RoPE in
-// the attention or its own kernel, the attention's key chunks and the GEMVs' reduction array (which of
-// these run: STEP_CHOICE_SETS, bench-rollout --choices).
+// the attention or its own kernel, the attention's key chunks, the GEMVs' reduction array and the
+// tensor-core matmul's workgroup size (which of these run: STEP_CHOICE_SETS, bench-rollout --choices).
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
@@ -15,7 +15,7 @@ import { createKvCache, destroyKvCache } from '../../model/kv-cache';
 import type { ModelWeights } from '../../model/weights';
 import type { LoraAdapter } from '../../lora/adapter';
 import { GEMV_MAX_ROWS, ROWLANE_MIN_N } from '../../kernels/matmul';
-import type { MmaChunk, MmaDecode, MmaRounds } from '../../kernels/matmul_mma';
+import type { MmaChunk, MmaDecode, MmaRounds, MmaSubgroups } from '../../kernels/matmul_mma';
 import { GpuTimer, median } from './gpu-timer';
 import { heatGpu, timeKernel } from './timing';
 import { decodeLayerProfile } from './decode-profile';
@@ -139,11 +139,13 @@ export interface StepGpuTime {
   byMmaChunk: Record<string, number>;
   /** the step's pass with the GEMVs' reduction array sized to its use or 8 KiB always (MatmulKernel.gemvRedSized): GPU ms */
   byRed: Record<string, number>;
+  /** the step's pass by the subgroup-matrix matmul's subgroups a workgroup at one tile and at more (MatmulKernel.mmaSubgroups1, mmaSubgroups2): GPU ms */
+  byMmaSubgroups: Record<string, number>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'mmasgs';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'mmasgs'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -274,7 +276,10 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMmaChunk = msOf(await byChoice(MMA_CHUNK_CHOICES.map(([name, ...v]) => [name, v]), () => [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] as [MmaChunk, MmaChunk, MmaRounds, MmaRounds], ([a, b, c, d]) => { [mm.mmaChunk1, mm.mmaChunk2, mm.mmaRounds1, mm.mmaRounds2] = [a, b, c, d]; }, 'mmachunk'));
     // the GEMVs' reduction array: 8 KiB of workgroup memory always, or only what the kernel uses
     const byRed = msOf(await byChoice([['red 8 KiB always', false], ['red sized', true]], () => mm.gemvRedSized, (v) => { mm.gemvRedSized = v; }, 'red'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed };
+    // the subgroup-matrix matmul in 256- or 128-thread workgroups, at one tile a workgroup (q|k|v, o, down) and at more (gate|up, the LM head)
+    const sgsChoices: Array<[string, [MmaSubgroups, MmaSubgroups]]> = [['256 threads', [8, 8]], ['128 at 1 tile', [4, 8]], ['128 at 2+ tiles', [8, 4]], ['128 threads', [4, 4]]];
+    const byMmaSubgroups = msOf(await byChoice(sgsChoices, () => [mm.mmaSubgroups1, mm.mmaSubgroups2] as [MmaSubgroups, MmaSubgroups], ([a, b]) => { [mm.mmaSubgroups1, mm.mmaSubgroups2] = [a, b]; }, 'mmasgs'));
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byMmaSubgroups };
   } finally {
     timer.destroy();
     bufs.destroy();

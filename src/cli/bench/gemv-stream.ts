@@ -88,7 +88,8 @@ export const STREAM_F16_VARIANTS: StreamVariant[] = [
 /**
  * The subgroup-matrix sweep (bench --stream --stream-set mma; devices with 16×16×16 f16 subgroup
  * matrices): the engine's f32 and f16-x GEMVs against the subgroup-matrix matmul (matmul_mma.ts) at its
- * default layout, each tile count a workgroup, the table decode, the shuffle decode in loops, loads two trips ahead or at each trip's start, and where its time goes.
+ * default layout, each tile count a workgroup, the table decode, the shuffle decode in loops, loads two trips ahead or at each trip's start,
+ * 128-thread workgroups, and where its time goes.
  */
 export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },
@@ -103,6 +104,10 @@ export const STREAM_MMA_VARIANTS: StreamVariant[] = [
   // less workgroup memory, so more workgroups an SM: 32-weight chunks, the results added a subgroup a round
   ...[1, 2].map((t) => ({ name: `mma NT=${t} KC=32 rounds`, opts: { gemvMma: true, mmaTiles: t, mmaChunk: 32, mmaRounds: 2 } as MatmulOptions })),
   { name: 'mma NT=2 KC=32', opts: { gemvMma: true, mmaTiles: 2, mmaChunk: 32, mmaRounds: 0 } },
+  // 128-thread workgroups (4 subgroups, two rows of x a thread): more workgroups an SM if registers held them to one
+  { name: 'mma 128 threads', opts: { gemvMma: true, mmaSubgroups: 4 } },
+  ...[1, 2, 4].map((t) => ({ name: `mma NT=${t} 128 threads`, opts: { gemvMma: true, mmaTiles: t, mmaSubgroups: 4 } as MatmulOptions })),
+  { name: 'mma NT=1 128 threads KC=32 rounds', opts: { gemvMma: true, mmaTiles: 1, mmaSubgroups: 4, mmaChunk: 32, mmaRounds: 2 } },
   // where its time goes (wrong results, not compared): without the products, without decoding W, neither
   { name: 'mma NT=2 no products', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 1 } },
   { name: 'mma NT=2 no decode', opts: { gemvMma: true, mmaTiles: 2, mmaDebug: 2 } },

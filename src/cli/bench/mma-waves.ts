@@ -11,7 +11,7 @@
 import type { GpuContext } from '../../gpu/device';
 import { Recorder } from '../../gpu/encoder';
 import { destroyWeight, uploadWeight, type MatmulKernel, type MatmulOptions } from '../../kernels/matmul';
-import { mmaWorkgroupBytes, type MmaChunk, type MmaRounds } from '../../kernels/matmul_mma';
+import { mmaWorkgroupBytes, type MmaChunk, type MmaRounds, type MmaSubgroups } from '../../kernels/matmul_mma';
 import { GpuTimer } from './gpu-timer';
 import { quantizeQ4Fast } from './weights';
 
@@ -34,13 +34,15 @@ export interface MmaWavesVariant { name: string; tiles: number; opts?: MatmulOpt
 const PROBE_COUNTS = [66, 132, 198, 264, 396, 528, 660, 924];
 
 /** A layout named in full (whatever the kernel's defaults), its workgroup memory in the name (the shuffle decode's: no code-byte table). */
-function layout(tiles: number, mmaChunk: MmaChunk, mmaRounds: MmaRounds): MmaWavesVariant {
-  const how = [mmaChunk === 32 ? 'KC=32' : '', ['', 'results a K-phase a round', 'results a subgroup a round'][mmaRounds]].filter(Boolean).join(', ');
-  return { name: `NT=${tiles}${how ? ` ${how}` : ''} (${mmaWorkgroupBytes(tiles, mmaChunk, mmaRounds) / 1024} KiB)`, tiles, opts: { mmaChunk, mmaRounds } };
+function layout(tiles: number, mmaChunk: MmaChunk, mmaRounds: MmaRounds, mmaSubgroups: MmaSubgroups = 8): MmaWavesVariant {
+  const how = [mmaChunk === 32 ? 'KC=32' : '', ['', 'results a K-phase a round', 'results a subgroup a round'][mmaRounds], mmaSubgroups === 4 ? '128 threads' : ''].filter(Boolean).join(', ');
+  return { name: `NT=${tiles}${how ? ` ${how}` : ''} (${mmaWorkgroupBytes(tiles, mmaChunk, mmaRounds, false, mmaSubgroups) / 1024} KiB)`, tiles, opts: { mmaChunk, mmaRounds, mmaSubgroups } };
 }
 
 /** The layouts down to less workgroup memory (bench --occupancy, H100: an SM's workgroups share 48 KiB): 32-weight chunks and the results added in rounds, at 1, 2 and 4 tiles. */
-export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [layout(1, 64, 0), layout(2, 64, 0), layout(2, 64, 2), layout(1, 32, 2), layout(2, 32, 0), layout(2, 32, 1), layout(2, 32, 2), layout(4, 32, 2)];
+export const MMA_WAVES_LAYOUTS: MmaWavesVariant[] = [layout(1, 64, 0), layout(2, 64, 0), layout(2, 64, 2), layout(1, 32, 2), layout(2, 32, 0), layout(2, 32, 1), layout(2, 32, 2), layout(4, 32, 2),
+  // 128-thread workgroups (4 subgroups): half the registers a workgroup, so more an SM if registers were what held them to one
+  layout(1, 64, 0, 4), layout(1, 32, 2, 4), layout(2, 32, 2, 4), layout(4, 64, 2, 4)];
 
 /**
  * The sweep: the layouts; then at the 16 KiB one (which the probe kernel runs 3 an SM), which part of the kernel
