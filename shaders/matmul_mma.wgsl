@@ -9,7 +9,7 @@
 // thread; SGW must be 32: lane l of a subgroup decodes half a row of its 16 × KC W chunk). Subgroup s owns
 // tile t = s % NT (16 rows of W) and walks every KS-th KC-weight chunk of K (q = s / NT: chunks q, q + KS,
 // …; KS = SGS / NT), so a tile's K is split over KS subgroups whose partial 16 × 16 results are added at
-// the end. 16 threads stage a row of x and hold a row of the results: thread lid rows lid / 16 + 16h / RPT
+// the end. 16 threads stage a row of x and hold a row of the results: thread lid rows lid / 16 + (WG / 16)·h
 // (h < RPT), so every row's 16 threads are one half of a subgroup (the Σx² and LoRA shuffles). Per trip the workgroup stages the KS
 // chunks of x (16 rows × KC, f32 → f16; rows ≥ M and chunks past K as zeros), each subgroup decodes its
 // chunk of W to f16 (put_w), then takes KC / 16 products of 16 × 16 × 16. KC = 32 halves the x and W
@@ -63,12 +63,12 @@ override SGS: u32 = 8u;               // subgroups a workgroup: 8 (256 threads) 
 override WG: u32 = SGS * SGW;         // threads a workgroup
 override RPT: u32 = 8u / SGS;         // rows of x (and of the results) a thread: 1 or 2
 override KS: u32 = SGS / NT;          // subgroups splitting a tile's chunks
-override KC: u32 = 64u;               // weights a chunk: 64 (one scale block of the q4 layout) or 32 (half of one; NT ≤ 4)
+override KC: u32 = 64u;               // weights a chunk: 64 (one scale block of the q4 layout) or 32 (half of one; NT ≤ SGS / 2)
 override KC4: u32 = KC / 4u;          // … in vec4
 override NV: u32 = KS * KC / 64u;     // 64-weight spans of x a trip: the vec4s of x each thread stages
 override STR: u32 = KC + 8u;          // row stride of the staged x and W chunks in f16 (KC + 8: rows start 16 bytes apart in the banks)
 override STR4: u32 = STR / 4u;        // … in vec4<f16>
-override RS_ROUNDS: u32 = 0u;         // partial results added all at once (0: rs [8][256]), a K-phase a round (1: rs [NT][256]) or a subgroup a round (2: rs [256])
+override RS_ROUNDS: u32 = 0u;         // partial results added all at once (0: rs [SGS][256]), a K-phase a round (1: rs [NT][256]) or a subgroup a round (2: rs [256])
 
 override X_VEC4: u32 = 2304;               // vec4<f16> of xs: KS · 16 · STR / 4
 override CHUNK_VEC4: u32 = 2304;           // vec4<f16> of ws: SGS · 16 · STR / 4 (tests build pipelines with less: Dawn's null backend allows 16 KiB)
