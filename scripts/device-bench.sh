@@ -79,8 +79,7 @@ for p in "${parts[@]}"; do
       run rollout-mma 240 bench-rollout --g 16,8 --choices mma --json "$OUT/rollout-mma.json" ;;
     checkmma) run check-mma 120 bench-check --only mma ;;
     red) run stream-red 150 bench --stream --stream-set red --m 1 --json "$OUT/stream-red.json"
-      run rollout-red 200 bench-rollout --g 1 --choices red --json "$OUT/rollout-red.json"
-      ;;
+      run rollout-red 200 bench-rollout --g 1 --choices red --json "$OUT/rollout-red.json" ;;
     red8) run rollout-red8 150 bench-rollout --g 8 --choices red --json "$OUT/rollout-red8.json" ;;
     mmasgs) run check-mma 150 bench-check --only mma
       run waves 150 bench --mma-waves --json "$OUT/waves.json"

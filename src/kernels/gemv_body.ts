@@ -135,16 +135,6 @@ export function gemvBody4(MR: number, NR: number, o: BodyOpts = {}): string {
 }
 
 /**
- * Step u of a loop trip of U lane steps (j, j + LANES, …): its index j<u> and, for u > 0, whether it lies
- * inside the row (ok<u>) and that as a 0/1 mask f<u>; a step past the row's end takes step j's (a valid
- * address) and its caller zeroes it by the mask.
- */
-function tripStep(u: number): string {
-  if (u === 0) return '    let j0 = j;';
-  return `    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`;
-}
-
-/**
  * One loop trip of `width`-weight lane steps (8: w8 and two vec4 of x; 4: w4 and one): U steps, all
  * their weight loads first (U loads in flight per row); a step past the row's end reloads step j (a
  * valid address) and is zeroed by its mask f<u> — on the sums without norm (one multiply per row
@@ -153,7 +143,8 @@ function tripStep(u: number): string {
 function laneSteps(MR: number, NR: number, norm: boolean, U: number, width: 4 | 8, ss: boolean): string[] {
   const L: string[] = [];
   for (let u = 0; u < U; u++) {
-    L.push(tripStep(u));
+    if (u === 0) L.push('    let j0 = j;');
+    else L.push(`    let ok${u} = j + ${u}u * LANES < groups; let j${u} = select(j, j + ${u}u * LANES, ok${u}); let f${u} = select(0.0, 1.0, ok${u});`);
     const load = (i: number) => `${width === 4 ? 'w4' : 'w8'}(wr${i}, j${u}, p.K)`;
     if (!norm) for (let i = 0; i < NR; i++) L.push(`    let w${i}_${u} = ${load(i)};`);
     else {
