@@ -23,6 +23,8 @@
 #   red      the GEMVs' reduction array sized to its use or 8 KiB always: `bench --stream --stream-set red --m 1`, `bench-rollout --g 1 --choices red`
 #   red8     `bench-rollout --g 8 --choices red`
 #   mmasgs   the subgroup-matrix matmul in 128-thread workgroups: `bench-check --only mma`, `bench --mma-waves`, `bench --stream --stream-set mma --m 16`, `bench-rollout --g 16 --choices mmasgs`
+#   attone   the decode attention in one dispatch: `bench-check --only attone` (every lane layout), `bench-rollout --g 1,8,16 --choices attone` (the step pass split and merged or in one dispatch, by layout and prefetch workgroups)
+#   attone=N[,LK,KU,WG[,PW]] `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 and `bench-encode --g 1,16` with the attention in one dispatch up to N rows (lanes a key, keys a trip, threads, prefetch workgroups)
 #   rollouts `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 (prompt 128, completion 256)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)
@@ -85,6 +87,11 @@ for p in "${parts[@]}"; do
       run waves 150 bench --mma-waves --json "$OUT/waves.json"
       run stream-mma 150 bench --stream --stream-set mma --m 16 --json "$OUT/stream-mma.json"
       run rollout-mmasgs 200 bench-rollout --g 16 --choices mmasgs --json "$OUT/rollout-mmasgs.json" ;;
+    attone) run check-attone 120 bench-check --only attone
+      run rollout-attone 240 bench-rollout --g 1,8,16 --choices attone --json "$OUT/rollout-attone.json" ;;
+    attone=*) f=${p#attone=}
+      run "rollouts-attone-$f" 200 bench-rollout --no-breakdown --g 1,8,16,32 --attention-one "$f" --json "$OUT/rollouts-attone-$f.json"
+      run "encode-attone-$f" 120 bench-encode --g 1,16 --iters 50 --attention-one "${f%%,*}" --json "$OUT/encode-attone-$f.json" ;;
     rollouts) run rollouts 200 bench-rollout --no-breakdown --g 1,8,16,32 --json "$OUT/rollouts.json" ;;
     rowlane=*) n=${p#rowlane=}
       run "rollout-rl-$n" 120 bench-rollout --no-breakdown --gemv-rowlane-rows "$n" --json "$OUT/rollout-rl-$n.json"
@@ -119,6 +126,6 @@ for p in "${parts[@]}"; do
     savefused=*) f=${p#savefused=}
       run "step-savefused-$f" 120 bench-step --steps 3 --save-fused "$f" --json "$OUT/step-savefused-$f.json" ;;
     nosubgroups) run nosubgroups 150 bench --disable subgroups --no-peer --json "$OUT/kernels-nosubgroups.json" ;;
-    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red red8 mmasgs rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
+    *) echo "unknown part '$p' (kernels rollout step step3 encode scaling nosubgroups check cold rowlane staged f16 checkf16 mma checkmma red red8 mmasgs attone attone=N rollouts fma rowlane=N norm norm=N,P swiglu=S fusion=F step4=N fold=S rowgrid=S reuse=S splitk=S dkvkeys=N dkvsplit=S savefused=S)"; exit 2 ;;
   esac
 done

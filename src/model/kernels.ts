@@ -2,6 +2,7 @@
 import type { GpuContext } from '../gpu/device';
 import { AddKernel } from '../kernels/add';
 import { AttentionKernel } from '../kernels/attention';
+import { AttentionDecodeKernel } from '../kernels/attention_decode';
 import { AttentionGqaKernel } from '../kernels/attention_gqa';
 import { EmbedKernel } from '../kernels/embed';
 import { MatmulKernel } from '../kernels/matmul';
@@ -17,6 +18,7 @@ export interface EngineKernels {
   add: AddKernel;
   attention: AttentionKernel;
   attentionGqa: AttentionGqaKernel;
+  attentionDecode: AttentionDecodeKernel;
   embed: EmbedKernel;
   matmul: MatmulKernel;
   gemm: MatmulF32Kernel;
@@ -42,7 +44,14 @@ export interface EngineKernels {
  * `swiglu` the SwiGLU into the down GEMV's x reads (where gate|up cannot store it); `rope`: a decode
  * step's attention rotates q and k and writes the token's k and v to the cache itself (no rope_kv).
  */
-export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number; rope: boolean }
+export interface DecodeFusion {
+  norm: number;
+  normMlp?: number;
+  swiglu: number;
+  rope: boolean;
+  /** the most rows a decode step may have for its attention in one dispatch, RoPE and the cache write inside (attention_decode.ts; 0 or absent: never — the split kernel's two) */
+  attentionOne?: number;
+}
 
 /**
  * H100, the step's pass GPU-timed: the norms fused were 13% / 4% faster at 1 / 8 rows (LoRA 7% / 3%),
@@ -56,8 +65,10 @@ export interface DecodeFusion { norm: number; normMlp?: number; swiglu: number; 
  * session, G = 16 step pass 5.037 → 4.888 ms, LoRA 6.104 → 6.052): gate|up's 2,240 workgroups would
  * each reread all 16 rows of x, q|k|v's 256 do it cheaply.
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
+ * The attention in one dispatch (attentionOne, twenty-ninth session: a key's dot by a subgroup's lanes)
+ * is off until timed on a GPU (`bench-rollout --choices attone`).
  */
-export const DECODE_FUSION: DecodeFusion = { norm: 16, normMlp: 8, swiglu: 1, rope: true };
+export const DECODE_FUSION: DecodeFusion = { norm: 16, normMlp: 8, swiglu: 1, rope: true, attentionOne: 0 };
 
 const cache = new WeakMap<GpuContext, Promise<EngineKernels>>();
 
@@ -65,12 +76,12 @@ export function engineKernels(ctx: GpuContext): Promise<EngineKernels> {
   let k = cache.get(ctx);
   if (!k) {
     k = (async () => {
-      const [add, attention, attentionGqa, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, scatterRows, swiglu] = await Promise.all([
-        AddKernel.create(ctx), AttentionKernel.create(ctx), AttentionGqaKernel.create(ctx), EmbedKernel.create(ctx), RopeKvKernel.create(ctx),
+      const [add, attention, attentionGqa, attentionDecode, embed, ropeKv, matmul, gemm, rmsnorm, rope, sample, scatterRows, swiglu] = await Promise.all([
+        AddKernel.create(ctx), AttentionKernel.create(ctx), AttentionGqaKernel.create(ctx), AttentionDecodeKernel.create(ctx), EmbedKernel.create(ctx), RopeKvKernel.create(ctx),
         MatmulKernel.create(ctx), MatmulF32Kernel.create(ctx), RmsNormKernel.create(ctx), RopeKernel.create(ctx),
         SampleKernel.create(ctx), ScatterRowsKernel.create(ctx), SwigluKernel.create(ctx),
       ]);
-      return { add, attention, attentionGqa, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, scatterRows, swiglu, decodeFusion: { ...DECODE_FUSION } };
+      return { add, attention, attentionGqa, attentionDecode, embed, matmul, gemm, rmsnorm, rope, ropeKv, sample, scatterRows, swiglu, decodeFusion: { ...DECODE_FUSION } };
     })();
     cache.set(ctx, k);
   }

@@ -3,7 +3,8 @@
 // (one kernel; a decode step's attention does it itself) → causal GQA attention (by KV-head group;
 // keys split into chunks for few tokens) → o (+LoRA) + residual → RMSNorm → gate|up (+LoRA) → SwiGLU
 // → down (+LoRA) + residual. Decode fuses some of these (the norms into the GEMVs, SwiGLU into down's
-// x reads or gate|up's stores, RoPE and the KV write into the attention).
+// x reads or gate|up's stores, RoPE and the KV write into the attention, which for few rows may run
+// in one dispatch: attention_decode).
 import type { Binding, Recorder } from '../gpu/encoder';
 import { GEMV_MAX_ROWS, type RowSaveTarget, type SplitK, type Weight, type XNorm } from '../kernels/matmul';
 import type { RopeTable } from '../kernels/rope';
@@ -110,11 +111,17 @@ export function encodeLayerForward(
   const shape = { T, H: c.numHeads, K: c.numKvHeads, D: c.headDim, L: io.L };
   // by KV-head group; few tokens (decode): keys split into chunks, their partials in gu (dead until gate|up rewrites it)
   const split = k.attentionGqa.plan(shape, gu.size / 4);
+  // few decode rows (DecodeFusion.attentionOne): RoPE, the cache write and the attention in one dispatch
+  const one = !recompute && !!io.decode && !io.fan && T <= (k.decodeFusion.attentionOne ?? 0) && k.attentionDecode.fits(shape);
   // a decode step split into key chunks: the attention rotates q and k and its merge writes the token's k and v (no rope_kv dispatch)
-  const ropeInAttention = !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && k.attentionGqa.canRope(c.headDim, split);
-  if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
-  if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });
-  else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
+  const ropeInAttention = !one && !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && k.attentionGqa.canRope(c.headDim, split);
+  // (its prefetch workgroups, where on, read gate|up's codes into L2 for the GEMV two dispatches on)
+  if (one) k.attentionDecode.encode(rec, shape, rope, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse, prefetch: w.gateUp.parts[0].data });
+  else {
+    if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
+    if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });
+    else k.attention.encode(rec, shape, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
+  }
   encodeLinear(rec, k, att, w.o, x, T, lora, ll?.o, true, acts.u, { ...sk, sumSq });
   const guOut = swigluOut ? h : gu;
   if (fuseNormMlp || sums) {

@@ -4,7 +4,8 @@
 // binds enough buffers; the LoRA term summed by the lanes or stored), the tiled kernels with 4 and 8
 // rows per thread and split over K, bf16 weights (the LM head), the SwiGLU fused into the x reads,
 // the down GEMV saving its rows, and the dense f32 GEMV of the LoRA u (both grids); the attention backward
-// in the training layout at Qwen's heads, and a decode step's attention with RoPE in it; and, where the
+// in the training layout at Qwen's heads, and a decode step's attention with RoPE in it (split, and in
+// one dispatch in each lane layout: `--only attone`); and, where the
 // device has it, the subgroup-matrix matmul (f16 inputs: its own tolerances, as `--only mma`). The unit tests run the same WGSL on
 // SwiftShader (4-lane subgroups); this runs the paths only a hardware GPU takes (32-lane subgroups:
 // a row inside one subgroup). Exit 1 on a relative error above 1e-4.
@@ -31,6 +32,8 @@ import { attentionRef } from '../../reference/attention';
 import { attentionBackwardRef } from '../../reference/attention_backward';
 import { kvWriteRef, ropeKvRef } from '../../reference/rope_kv';
 import { AttentionGqaKernel, splitScratch } from '../../kernels/attention_gqa';
+import { AttentionDecodeKernel } from '../../kernels/attention_decode';
+import { ATTENTION_ONE_CHOICES } from './decode-timing';
 import { uploadRopeTable } from '../../kernels/rope';
 import { maxQueries, trainLayout } from '../../model/train-layout';
 
@@ -246,10 +249,52 @@ async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, e
   m.destroy(table.buffer);
 }
 
+/**
+ * A decode step's attention in one dispatch (attention_decode: RoPE and the cache write inside) at
+ * Qwen2.5-1.5B's heads, 1, 8 and 16 rows at mixed positions of 384 and 1,024 keys, in every lane
+ * layout the breakdown times (ATTENTION_ONE_CHOICES; lanes a key cut to the subgroup width), against
+ * rope_kv's reference followed by the attention's: the output, lse and both caches.
+ */
+async function checkDecodeAttentionOne(ctx: GpuContext, check: (name: string, err: number) => void): Promise<void> {
+  const [H, K, D] = [12, 2, 128];
+  const k = await AttentionDecodeKernel.create(ctx);
+  const m = ctx.memory;
+  for (const L of [384, 1024]) {
+    const table = uploadRopeTable(ctx, 1e6, D, L);
+    for (const T of [1, 8, 16]) {
+      const shape = { T, H, K, D, L };
+      const slot = Int32Array.from({ length: T }, (_, i) => (i * 5) % T);
+      const pos = Int32Array.from({ length: T }, (_, i) => (i * 97 + L - 1) % L);
+      const qkv = normal(T + L + 31, T * (H + 2 * K) * D);
+      const kc0 = normal(T + L + 32, T * L * K * D);
+      const vc0 = normal(T + L + 33, T * L * K * D);
+      const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+      const want = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, T, H, K, D, L);
+      for (const [, rows, layout, pw = 0] of ATTENTION_ONE_CHOICES) {
+        if (rows === 0) continue;
+        k.layout = layout;
+        k.prefetchWorkgroups = pw;
+        if (!k.fits(shape)) continue;
+        const b = { qkv: m.upload('check.qkv', qkv), kc: m.upload('check.kc', kc0), vc: m.upload('check.vc', vc0), slot: m.upload('check.slot', slot), pos: m.upload('check.pos', pos), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
+        const rec = new Recorder(ctx, 'check');
+        k.encode(rec, shape, table, { ...b, prefetch: pw ? b.qkv : undefined }); // the prefetch reads qkv (any read-only bytes do)
+        rec.submit();
+        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads${pw && k.canPrefetch() ? `, ${pw} prefetch workgroups` : ''}`;
+        check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
+        check(`${name}: lse`, relError(await readF32(ctx.device, b.lse), want.lse));
+        check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));
+        check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), rv));
+        Object.values(b).forEach((x) => m.destroy(x));
+      }
+    }
+    m.destroy(table.buffer);
+  }
+}
+
 export async function runBenchCheck(argv: string[]): Promise<number> {
-  // --only staged | f16 | mma: just the staged GEMV's cases, the f16 GEMVs' or the subgroup-matrix matmul's (short device runs)
+  // --only staged | f16 | mma | attone: just the staged GEMV's cases, the f16 GEMVs', the subgroup-matrix matmul's or the one-dispatch decode attention's (short device runs)
   const { values } = parseArgs({ args: argv, options: { disable: { type: 'string', default: '' }, only: { type: 'string' } } });
-  if (values.only !== undefined && values.only !== 'staged' && values.only !== 'f16' && values.only !== 'mma') throw new Error(`--only ${values.only}: expected staged, f16 or mma`);
+  if (values.only !== undefined && !['staged', 'f16', 'mma', 'attone'].includes(values.only)) throw new Error(`--only ${values.only}: expected staged, f16, mma or attone`);
   const onlyStaged = values.only === 'staged';
   const disable = parseDisable(values.disable);
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS), { disable });
@@ -271,6 +316,10 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
     if (!ctx.features.f16) throw new Error('bench-check --only f16: the device has no shader-f16 (on NVIDIA Vulkan BENCH_GPU_FLAGS enables it)');
     await checkF16(ctx, kernel, within(F16_TOLERANCE, ` (f16 tolerance ${F16_TOLERANCE})`, trackWorst), within(F16_MODEL_TOLERANCE, ` (tolerance ${F16_MODEL_TOLERANCE})`, (err) => { worstModel = Math.max(worstModel, err); }));
     console.log(`against the CPU model of the f16 rounding (gemvF16Ref): worst relative error ${worstModel.toExponential(2)}; against the exact product:`);
+    return report(ctx, count, worst, failures);
+  }
+  if (values.only === 'attone') {
+    await checkDecodeAttentionOne(ctx, check);
     return report(ctx, count, worst, failures);
   }
   if (values.only === 'mma') {
@@ -380,6 +429,7 @@ export async function runBenchCheck(argv: string[]): Promise<number> {
   kernel.denseRowGrid = true; // the default
   await checkAttentionBackward(ctx, check);
   await checkDecodeAttentionRope(ctx, check);
+  await checkDecodeAttentionOne(ctx, check);
   // the subgroup-matrix matmul (its f16 inputs: within F16_TOLERANCE of the exact product and F16_MODEL_TOLERANCE of matmulMmaRef)
   kernel.gemvMmaRows = mmaRows;
   if (!mmaSupport(ctx)) {

@@ -9,6 +9,7 @@
 import type { GpuContext } from '../../gpu/device';
 import { Recorder, type Capture } from '../../gpu/encoder';
 import type { Engine } from '../../model/engine';
+import { ATTENTION_DECODE_LAYOUT, type AttentionDecodeLayout } from '../../kernels/attention_decode';
 import { generate, type GenerateRequest } from '../../model/generate';
 import type { DecodeFusion } from '../../model/kernels';
 import { createKvCache, destroyKvCache } from '../../model/kv-cache';
@@ -141,11 +142,13 @@ export interface StepGpuTime {
   byRed: Record<string, number>;
   /** the step's pass by the subgroup-matrix matmul's subgroups a workgroup at one tile and at more (MatmulKernel.mmaSubgroups1, mmaSubgroups2): GPU ms */
   byMmaSubgroups: Record<string, number>;
+  /** the step's pass with the attention split and merged or in one dispatch, by lane layout and prefetch workgroups (ATTENTION_ONE_CHOICES: DecodeFusion.attentionOne, AttentionDecodeKernel.layout, prefetchWorkgroups): GPU ms and dispatches */
+  byAttentionOne: Record<string, { dispatches: number; ms: number }>;
 }
 
 /** The settings the breakdown times each choice of (STEP_CHOICE_SETS; bench-rollout --choices). */
-export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'mmasgs';
-export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'mmasgs'];
+export type StepChoiceSet = 'fusion' | 'step4' | 'rowlane' | 'norm' | 'swiglu' | 'merge' | 'steps' | 'walk' | 'rope' | 'chunks' | 'staged' | 'f16' | 'mma' | 'mmachunk' | 'red' | 'mmasgs' | 'attone';
+export const STEP_CHOICE_SETS: readonly StepChoiceSet[] = ['fusion', 'step4', 'rowlane', 'norm', 'swiglu', 'merge', 'steps', 'walk', 'rope', 'chunks', 'staged', 'f16', 'mma', 'mmachunk', 'red', 'mmasgs', 'attone'];
 
 export interface LoopGpuTime {
   tokensPerSecond: number;
@@ -279,12 +282,28 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     // the subgroup-matrix matmul in 256- or 128-thread workgroups, at one tile a workgroup (q|k|v, o, down) and at more (gate|up, the LM head)
     const sgsChoices: Array<[string, [MmaSubgroups, MmaSubgroups]]> = [['256 threads', [8, 8]], ['128 at 1 tile', [4, 8]], ['128 at 2+ tiles', [8, 4]], ['128 threads', [4, 4]]];
     const byMmaSubgroups = msOf(await byChoice(sgsChoices, () => [mm.mmaSubgroups1, mm.mmaSubgroups2] as [MmaSubgroups, MmaSubgroups], ([a, b]) => { [mm.mmaSubgroups1, mm.mmaSubgroups2] = [a, b]; }, 'mmasgs'));
-    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byMmaSubgroups };
+    // the attention split into key chunks and merged (two dispatches), or in one (RoPE and the cache write inside) by lane layout
+    const dec = engine.k.attentionDecode;
+    const byAttentionOne = await byChoice(ATTENTION_ONE_CHOICES.map(([name, rows, layout, pw = 0]): [string, [number, AttentionDecodeLayout, number]] => [name, [rows, layout, pw]]), () => [engine.k.decodeFusion.attentionOne ?? 0, dec.layout, dec.prefetchWorkgroups] as [number, AttentionDecodeLayout, number], ([rows, layout, pw]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: rows }; dec.layout = layout; dec.prefetchWorkgroups = pw; }, 'attone');
+    return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byMmaSubgroups, byAttentionOne };
   } finally {
     timer.destroy();
     bufs.destroy();
   }
 }
+
+/** attention choices the breakdown times: [name, the most rows for the one-dispatch attention (DecodeFusion.attentionOne; 0: split and merged), its lane layout (lanes a key, keys a slot a trip, threads), the workgroups beside it that read gate|up's weights into L2 (AttentionDecodeKernel.prefetchWorkgroups; default 0)] */
+export const ATTENTION_ONE_CHOICES: Array<[string, number, AttentionDecodeLayout, number?]> = [
+  ['split, merged', 0, ATTENTION_DECODE_LAYOUT],
+  ['one dispatch, 8 lanes a key, 2 keys a trip', Infinity, { lanes: 8, keys: 2, threads: 256 }],
+  ['4 lanes, 2 keys', Infinity, { lanes: 4, keys: 2, threads: 256 }],
+  ['8 lanes, 1 key', Infinity, { lanes: 8, keys: 1, threads: 256 }],
+  ['16 lanes, 2 keys', Infinity, { lanes: 16, keys: 2, threads: 256 }],
+  ['32 lanes, 2 keys', Infinity, { lanes: 32, keys: 2, threads: 256 }],
+  ['8 lanes, 2 keys, 128 threads', Infinity, { lanes: 8, keys: 2, threads: 128 }],
+  ['8 lanes, 2 keys, 128 workgroups reading gate|up into L2', Infinity, { lanes: 8, keys: 2, threads: 256 }, 128],
+  ['8 lanes, 2 keys, 256 workgroups reading gate|up', Infinity, { lanes: 8, keys: 2, threads: 256 }, 256],
+];
 
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */
 export const ROWLANE_CHOICES: Array<[string, number, number, number]> = [['never', Infinity, Infinity, ROWLANE_MIN_N], ['4–8', 4, 8, ROWLANE_MIN_N], ['4–16', 4, 16, ROWLANE_MIN_N], ['4–8, N ≥ 2048', 4, 8, 2048], ['4–8, every N', 4, 8, 0]];

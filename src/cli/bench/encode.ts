@@ -2,10 +2,11 @@
 // layers, the LM head) into a command buffer at the 1.5B shape, with and without a LoRA adapter on
 // all seven projections, at G = 1, 8, 16 rows. The weights are allocated, never filled (encoding does
 // no GPU work, so SwiftShader gives the same CPU numbers as a hardware GPU on the same CPU); the GEMV
-// kernels and the split decode attention a hardware GPU uses are forced. With two decode steps in
-// flight, a step cannot be faster than this. Also the same step replayed from a capture (Recorder.replay,
-// what generate() does after the first decode step), and on a hardware GPU the CPU time to submit it
-// (finish + submit: Dawn records the backend's commands then; the step runs, on unfilled weights). JSON out.
+// kernels and the split decode attention a hardware GPU uses are forced (or the attention in one
+// dispatch: --attention-one). With two decode steps in flight, a step cannot be faster than this.
+// Also the same step replayed from a capture (Recorder.replay, what generate() does after the first
+// decode step), and on a hardware GPU the CPU time to submit it (finish + submit: Dawn records the
+// backend's commands then; the step runs, on unfilled weights). JSON out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { acquireDevice } from '../../gpu/device';
@@ -23,7 +24,7 @@ import { TARGET_WORKGROUPS } from '../../kernels/attention_gqa';
 
 export async function runBenchEncode(argv: string[]): Promise<number> {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, g: str, iters: str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, g: str, iters: str, 'attention-one': str } });
   const ctx = await acquireDevice(await nodeGpu());
   const config = parseQwen2Config(JSON.parse(readFileSync(String(values.config ?? 'test/fixtures/qwen2.5-1.5b-instruct.config.json'), 'utf8')));
   const Gs = String(values.g ?? '1,8,16').split(',').map(Number);
@@ -33,6 +34,10 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
   const engine = await Engine.create(ctx, weights, { maxTokens: maxG, maxPositions: 512, maxRank: 16 });
   engine.k.matmul.variantOverride = 'gemv';
   engine.k.attentionGqa.targetOverride = TARGET_WORKGROUPS.gpu; // split-KV decode attention, as on a hardware GPU
+  // --attention-one N: decode steps of up to N rows take the attention in one dispatch (DecodeFusion.attentionOne; default the engine's)
+  const one = values['attention-one'] === undefined ? engine.k.decodeFusion.attentionOne ?? 0 : Number(values['attention-one']);
+  if (!(one >= 0)) throw new Error(`--attention-one ${values['attention-one']}: expected a number of rows ≥ 0 or Infinity`);
+  engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: one };
   const lora = createLora(ctx, loraBase(weights), { r: 16, alpha: 16, targets: [...LORA_TARGETS], seed: 1 });
   const cache = createKvCache(ctx, config, maxG, 512);
   const b = ctx.memory.create('ids', maxG * 4);
@@ -93,6 +98,6 @@ export async function runBenchEncode(argv: string[]): Promise<number> {
   destroyLora(ctx, lora);
   engine.destroy();
   destroyModel(ctx, weights);
-  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, node: process.version, rows, gpuErrors: ctx.errors.map((e) => e.message) }, null, 2));
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ date: new Date().toISOString(), adapter: ctx.adapter, node: process.version, attentionOne: one, rows, gpuErrors: ctx.errors.map((e) => e.message) }, null, 2));
   return ctx.errors.length ? 1 : 0;
 }

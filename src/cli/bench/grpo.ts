@@ -30,7 +30,7 @@ const TINY = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_
 
 async function setup(argv: string[]) {
   const str = { type: 'string' } as const;
-  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, 'tile-sums': str, 'mma-lora': str, 'mma-prefetch': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str, 'poll-interval-ms': str } });
+  const { values } = parseArgs({ args: argv, options: { json: str, config: str, quick: { type: 'boolean' }, g: str, completion: str, prompt: str, steps: str, micro: str, profile: { type: 'boolean' }, full: { type: 'boolean' }, 'no-breakdown': { type: 'boolean' }, 'in-flight': str, fusion: str, 'gemv-step4-rows': str, 'gemv-rowlane-rows': str, 'gemv-x16-rows': str, 'gemv-mma-rows': str, 'tile-sums': str, 'mma-lora': str, 'mma-prefetch': str, norm: str, choices: str, 'swiglu-store': str, 'lora-fold': str, 'dense-row-grid': str, 'rollout-reuse': str, 'split-k': str, 'save-fused': str, 'dkv-keys': str, 'dkv-split': str, 'poll-interval-ms': str, 'attention-one': str } });
   const ctx = await acquireDevice(await nodeGpu(BENCH_GPU_FLAGS));
   if (values['poll-interval-ms'] !== undefined) { // --poll-interval-ms T: Dawn's polls at most one every T ms (0: Dawn's own pace, an event-loop turn; default node.ts dawnPollIntervalMs)
     const t = Number(values['poll-interval-ms']);
@@ -48,6 +48,14 @@ async function setup(argv: string[]) {
     const f = FUSIONS.find(([name]) => name === values.fusion);
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
     k.decodeFusion = { ...f[1] };
+  }
+  if (values['attention-one'] !== undefined) { // --attention-one N[,LK,KU,WG[,PW]]: a decode step of up to N rows runs its attention in one dispatch (0: never), with LK lanes a key, KU keys a trip, WG threads, PW workgroups reading gate|up into L2
+    const d = k.attentionDecode;
+    const [n, lanes = d.layout.lanes, keys = d.layout.keys, threads = d.layout.threads, pw = d.prefetchWorkgroups] = values['attention-one'].split(',').map(Number);
+    if (!(n >= 0) || ![1, 2, 4, 8, 16, 32].includes(lanes) || (keys !== 1 && keys !== 2) || !(threads % 32 === 0 && threads >= 32 && threads <= 256) || !(Number.isInteger(pw) && pw >= 0)) throw new Error(`--attention-one ${values['attention-one']}: expected N[,LK,KU,WG[,PW]]: rows ≥ 0 or Infinity, lanes a key 1…32 (a power of 2), 1 or 2 keys a trip, 32…256 threads (a multiple of 32), prefetch workgroups ≥ 0`);
+    k.decodeFusion = { ...k.decodeFusion, attentionOne: n };
+    d.layout = { lanes, keys, threads };
+    d.prefetchWorkgroups = pw;
   }
   if (values['gemv-step4-rows'] !== undefined) { // --gemv-step4-rows N[,S]: GEMVs of ≥ N rows take 4 weights a lane step, ≥ S rows (default N) where K ≤ GEMV_SHORT_K (Infinity: never)
     const [n, sk = n] = values['gemv-step4-rows'].split(',').map(Number);
@@ -172,6 +180,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['mmachunk', 'subgroup-matrix chunk (weights at 1 tile, at more) and result rounds', v.byMmaChunk],
             ['red', 'GEMV reduction array (workgroup memory)', v.byRed],
             ['mmasgs', "subgroup-matrix matmul's workgroup size", v.byMmaSubgroups],
+            ['attone', 'attention split and merged, or in one dispatch (lanes a key, keys a trip)', v.byAttentionOne],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
