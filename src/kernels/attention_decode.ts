@@ -1,10 +1,11 @@
 // A decode step's attention in one dispatch (shaders/attention_decode.wgsl): a workgroup per (query
-// head, token) walks all of the token's keys, RoPE and the cache write inside — where the split kernel
-// (attention_gqa.ts) takes two dispatches (key-chunk partials, then their merge). Its keys go to
-// slots of LK lanes (a key's dot by a subgroup butterfly over the slot), so it needs subgroups at
-// least LK wide. For few rows (a single stream, a small group), where the split's second dispatch
-// costs more than its parallelism gains; off in the engine until timed (DecodeFusion.attentionOne).
-// Optionally (an experiment, off) more workgroups beside it read a later kernel's weights into L2.
+// head — or a few of one KV head, sharing its key loads — and token) walks all of the token's keys,
+// RoPE and the cache write inside, where the split kernel (attention_gqa.ts) takes two dispatches
+// (key-chunk partials, then their merge). Its keys go to slots of LK lanes (a key's dot by a
+// subgroup butterfly over the slot), so it needs subgroups at least LK wide. For few rows (a single
+// stream, a small group), where the split's second dispatch costs more than its parallelism gains;
+// off in the engine until timed (DecodeFusion.attentionOne). Optionally (an experiment, off) more
+// workgroups beside it read a later kernel's weights into L2.
 import code from '../../shaders/attention_decode.wgsl?raw';
 import rotCode from '../../shaders/rope_rot.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -25,11 +26,15 @@ const MAGIC = [0x9e3779b9, 0x7f4a7c15, 0xf39cc060, 0x5ced5d3a];
 /** Most vec4s of a head a lane holds (attention_decode.wgsl MAXV): D ≤ 32·LK. */
 const MAX_VEC4_A_LANE = 8;
 const MAX_HEAD_DIM = 256;
+/** Most query heads a workgroup (attention_decode.wgsl MAXH). */
+const MAX_HEADS = 8;
 
 /** How the kernel lays out its walk (override constants of attention_decode.wgsl). */
 export interface AttentionDecodeLayout {
   /** lanes a key (1, 2, 4, …, 32; at most the subgroup width) */
   lanes: number;
+  /** query heads a workgroup (they share each key's loads; a divisor of the query heads a KV head; default 1) */
+  heads?: number;
   /** keys a slot walks a trip (1 or 2: their loads issued together) */
   keys: 1 | 2;
   /** threads a workgroup (a multiple of 32, ≤ 256) */
@@ -55,17 +60,22 @@ export class AttentionDecodeKernel {
     return new AttentionDecodeKernel(ctx);
   }
 
-  /** The lanes a key this device runs `layout` with: the layout's, cut to the narrowest subgroup and to the head's D/4 vec4s, raised until a lane holds ≤ 8 of them (0: none fits). */
+  /**
+   * The lanes a key this device runs `layout` with: the layout's, cut to the narrowest subgroup and to
+   * the head's D/4 vec4s, raised until a lane holds ≤ 8 vec4s over the layout's heads (0: none fits).
+   */
   lanesFor(D: number, layout = this.layout): number {
     const widest = this.ctx.features.subgroups ? this.ctx.subgroupMinSize ?? 0 : 0;
+    const heads = layout.heads ?? 1;
     let lk = Math.min(layout.lanes, widest, D / 4);
-    while (lk > 0 && lk < widest && D / 4 / lk > MAX_VEC4_A_LANE) lk *= 2;
-    return lk > 0 && (D / 4) % lk === 0 && D / 4 / lk <= MAX_VEC4_A_LANE ? lk : 0;
+    while (lk > 0 && lk < widest && lk < D / 4 && (heads * D) / 4 / lk > MAX_VEC4_A_LANE) lk *= 2;
+    return lk > 0 && (D / 4) % lk === 0 && (heads * D) / 4 / lk <= MAX_VEC4_A_LANE ? lk : 0;
   }
 
-  /** Whether the kernel takes this shape here: subgroups, whole query heads a KV head, D a multiple of 8 and ≤ 256 that a lane layout fits, and its tokens in one dispatch row. */
+  /** Whether the kernel takes this shape here: subgroups, whole query heads a KV head (the layout's heads a workgroup among them), D a multiple of 8 and ≤ 256 that a lane layout fits, and its tokens in one dispatch row. */
   fits(s: AttentionShape): boolean {
-    return s.H % s.K === 0 && s.D % 8 === 0 && s.D <= MAX_HEAD_DIM && s.T <= 65535 && this.lanesFor(s.D) > 0;
+    const heads = this.layout.heads ?? 1;
+    return s.H % s.K === 0 && heads >= 1 && heads <= MAX_HEADS && (s.H / s.K) % heads === 0 && s.D % 8 === 0 && s.D <= MAX_HEAD_DIM && s.T <= 65535 && this.lanesFor(s.D) > 0;
   }
 
   /** Whether encode runs prefetch workgroups here: some asked for and 9 storage buffers a shader. */
@@ -81,7 +91,7 @@ export class AttentionDecodeKernel {
    */
   encode(rec: Recorder, s: AttentionShape, rope: RopeTable, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; out: Binding; lse: Binding; prefetch?: Binding }): void {
     if (!this.fits(s)) {
-      throw new Error(`attention_decode: needs subgroups (${this.ctx.features.subgroups ? `${this.ctx.subgroupMinSize}+ lanes` : 'none here'}), H a multiple of K, a head dim that is a multiple of 8, ≤ ${MAX_HEAD_DIM} and ≤ 32 × the lanes a key, and ≤ 65,535 tokens; got H=${s.H}, K=${s.K}, D=${s.D}, T=${s.T}, ${this.layout.lanes} lanes a key; hint: use the split attention (attention_gqa)`);
+      throw new Error(`attention_decode: needs subgroups (${this.ctx.features.subgroups ? `${this.ctx.subgroupMinSize}+ lanes` : 'none here'}), H a multiple of K and H/K of the heads a workgroup, a head dim that is a multiple of 8, ≤ ${MAX_HEAD_DIM} and ≤ 32 × the lanes a key ÷ the heads, and ≤ 65,535 tokens; got H=${s.H}, K=${s.K}, D=${s.D}, T=${s.T}, ${this.layout.lanes} lanes a key, ${this.layout.heads ?? 1} heads a workgroup; hint: use the split attention (attention_gqa)`);
     }
     if (rope.D !== s.D) throw new Error(`attention_decode: the RoPE table's head dim ${rope.D} is not the layer's ${s.D}`);
     const { keys, threads } = this.layout;
@@ -91,8 +101,9 @@ export class AttentionDecodeKernel {
     const pfBytes = w ? Math.floor((w.size ?? w.buffer.size - (w.offset ?? 0)) / 16) * 16 : 0;
     const pf = w && pfBytes > 0 ? { buffer: w.buffer, offset: w.offset ?? 0, size: pfBytes } : null;
     const pfX = pf ? Math.ceil(this.prefetchWorkgroups / s.T) : 0; // prefetch columns of the grid, each T workgroups
-    const pl = this.ctx.pipelines.getSync('attention_decode', pf ? prefetchSource : source, { GQ: s.H / s.K, HD: s.D, LK: this.lanesFor(s.D), KU: keys, WG: threads, PF: pf ? 1 : 0 });
+    const QH = this.layout.heads ?? 1;
+    const pl = this.ctx.pipelines.getSync('attention_decode', pf ? prefetchSource : source, { GQ: s.H / s.K, QH, HD: s.D, LK: this.lanesFor(s.D), KU: keys, WG: threads, PF: pf ? 1 : 0 });
     const u = params([['u32', s.T], ['u32', s.H], ['u32', s.K], ['u32', s.L], ['f32', 1 / Math.sqrt(s.D)], ['u32', rope.maxPos], ['u32', pfBytes / 16], ['u32', pfX], ...MAGIC.map((m): ['u32', number] => ['u32', m])]);
-    rec.dispatch(pl, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, b.out, b.lse, rope.buffer, ...(pf ? [pf] : [])], [s.H + pfX, s.T]);
+    rec.dispatch(pl, u, [b.qkv, b.kc, b.vc, b.slot, b.pos, b.out, b.lse, rope.buffer, ...(pf ? [pf] : [])], [s.H / QH + pfX, s.T]);
   }
 }

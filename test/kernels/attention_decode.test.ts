@@ -2,7 +2,8 @@
 // the attention's, src/reference/attention_decode.ts): out, lse, the token's k and v written to its cache cell and nothing else, qkv left
 // unrotated — for Qwen's head shape, more keys than key slots (several trips, a short last one), G = 8 and D = 256
 // where the subgroups are wide enough, every lane layout SwiftShader's 4-wide subgroups take (1, 2, 4 lanes a
-// key; 1 or 2 keys a trip; 32…256 threads: one to eight rounds of the subgroups' merge), the own key first or last,
+// key; 1 or 2 keys a trip; 32…256 threads: one to eight rounds of the subgroups' merge; 1, 2 or 3 query heads a
+// workgroup), the own key first or last,
 // with prefetch workgroups beside it (the result unchanged, their buffer only read); a position past the table makes
 // that token NaN and caches nothing; refusals.
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,8 @@ const CASES: Case[] = [
   { name: '600 keys (several trips), G = 2, D = 16, 1 lane a key, 1 key a trip', H: 4, K: 2, D: 16, B: 2, L: 640, slot: [1, 0], pos: [599, 257], theta: 1e4, layout: { lanes: 1, keys: 1 } },
   { name: '600 keys, D = 16, 2 lanes a key, 2 keys a trip, 32 threads', H: 4, K: 2, D: 16, B: 2, L: 640, slot: [1, 0], pos: [599, 130], theta: 1e4, layout: { lanes: 2, keys: 2, threads: 32 } },
   { name: '300 keys, D = 32, 4 lanes a key, 1 key a trip, 64 threads', H: 6, K: 3, D: 32, B: 2, L: 300, slot: [0, 1], pos: [299, 64], theta: 1e4, layout: { lanes: 4, keys: 1, threads: 64 } },
+  { name: '2 query heads a workgroup (G = 2: one per KV head), D = 16, 300 keys', H: 4, K: 2, D: 16, B: 2, L: 300, slot: [1, 0], pos: [299, 77], theta: 1e4, layout: { lanes: 4, heads: 2 } },
+  { name: '3 query heads a workgroup of G = 6 (two a KV head, the second not writing the cache), D = 32, 2 keys a trip, 128 threads', H: 12, K: 2, D: 32, B: 3, L: 200, slot: [2, 0, 1], pos: [199, 3, 100], theta: 1e6, layout: { lanes: 4, heads: 3, keys: 2, threads: 128 } },
   { name: 'Qwen heads with 7 prefetch workgroups beside it (2 rows: 4 columns of the grid) reading 10,003 floats (whole vec4s: 10,000)', H: 12, K: 2, D: 128, B: 2, L: 100, slot: [1, 0], pos: [99, 40], theta: 1e6, prefetch: { workgroups: 7, floats: 10003 } },
   { name: 'a position past the table: NaN, no cache cell', H: 4, K: 2, D: 16, B: 2, L: 40, slot: [0, 1], pos: [9, 30], theta: 1e6, table: 20 },
 ];
@@ -93,6 +96,11 @@ describe('attention_decode (one dispatch, RoPE and the cache write inside)', () 
     k.layout = { lanes: 1, keys: 2, threads: 256 };
     expect(k.lanesFor(128)).toBe(w >= 4 ? 4 : 0); // raised from 1 until a lane holds 8 vec4s
     expect(k.fits({ T: 1, H: 12, K: 2, D: 128, L: 4096 })).toBe(w >= 4); // no limit on the keys
+    k.layout = { lanes: 4, keys: 2, threads: 256, heads: 2 };
+    expect(k.lanesFor(128)).toBe(w >= 8 ? 8 : 0); // 2 heads × 32 vec4s over ≤ 8 a lane: 8+ lanes
+    expect(k.lanesFor(16)).toBe(Math.min(w, 4)); // 2 × 4 vec4s: any lanes up to 4
+    k.layout = { lanes: 32, keys: 2, threads: 256, heads: 4 };
+    expect(k.fits({ T: 1, H: 12, K: 2, D: 16, L: 20 })).toBe(false); // 4 heads do not divide G = 6
     const table = uploadRopeTable(ctx, 1e6, 12, 20);
     const x = ctx.memory.create('x', 64);
     const b = { qkv: x, kc: x, vc: x, slot: x, pos: x, out: x, lse: x };

@@ -292,7 +292,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
   }
 }
 
-/** attention choices the breakdown times: [name, the most rows for the one-dispatch attention (DecodeFusion.attentionOne; 0: split and merged), its lane layout (lanes a key, keys a slot a trip, threads), the workgroups beside it that read gate|up's weights into L2 (AttentionDecodeKernel.prefetchWorkgroups; default 0)] */
+/** attention choices the breakdown times: [name, the most rows for the one-dispatch attention (DecodeFusion.attentionOne; 0: split and merged), its lane layout (lanes a key, keys a slot a trip, threads, query heads a workgroup), the workgroups beside it that read gate|up's weights into L2 (AttentionDecodeKernel.prefetchWorkgroups; default 0)] */
 export const ATTENTION_ONE_CHOICES: Array<[string, number, AttentionDecodeLayout, number?]> = [
   ['split, merged', 0, ATTENTION_DECODE_LAYOUT],
   ['one dispatch, 8 lanes a key, 2 keys a trip', Infinity, { lanes: 8, keys: 2, threads: 256 }],
@@ -301,6 +301,9 @@ export const ATTENTION_ONE_CHOICES: Array<[string, number, AttentionDecodeLayout
   ['16 lanes, 2 keys', Infinity, { lanes: 16, keys: 2, threads: 256 }],
   ['32 lanes, 2 keys', Infinity, { lanes: 32, keys: 2, threads: 256 }],
   ['8 lanes, 2 keys, 128 threads', Infinity, { lanes: 8, keys: 2, threads: 128 }],
+  ['16 lanes, 2 keys, 2 query heads a workgroup', Infinity, { lanes: 16, keys: 2, threads: 256, heads: 2 }],
+  ['16 lanes, 2 keys, 3 heads', Infinity, { lanes: 16, keys: 2, threads: 256, heads: 3 }],
+  ['32 lanes, 2 keys, 6 heads', Infinity, { lanes: 32, keys: 2, threads: 256, heads: 6 }],
   ['8 lanes, 2 keys, 128 workgroups reading gate|up into L2', Infinity, { lanes: 8, keys: 2, threads: 256 }, 128],
   ['8 lanes, 2 keys, 256 workgroups reading gate|up', Infinity, { lanes: 8, keys: 2, threads: 256 }, 256],
 ];
