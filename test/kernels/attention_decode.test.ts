@@ -110,6 +110,25 @@ describe('attention_decode (one dispatch, RoPE and the cache write inside)', () 
     ctx.memory.destroy(table.buffer);
   });
 
+  it('leaves the prefetch out where a shader binds only WebGPU\'s default 8 storage buffers (the attention as without it)', async () => {
+    const real = await testGpu();
+    const ctx = { ...real, limits: { ...real.limits, maxStorageBuffersPerShaderStage: 8 } };
+    const k = await AttentionDecodeKernel.create(ctx);
+    k.prefetchWorkgroups = 16;
+    expect(k.canPrefetch()).toBe(false);
+    const shape = { T: 1, H: 4, K: 2, D: 16, L: 20 };
+    const qkv = normal(5, (4 + 4) * 16);
+    const [kc0, vc0] = [normal(6, 20 * 2 * 16), normal(7, 20 * 2 * 16)];
+    const [slot, pos] = [Int32Array.from([0]), Int32Array.from([12])];
+    const ref = attentionDecodeRef(qkv, slot, pos, Float32Array.from(kc0), Float32Array.from(vc0), { ...shape, theta: 1e6 });
+    const table = uploadRopeTable(ctx, 1e6, 16, 20);
+    const m = ctx.memory;
+    const b = { qkv: m.upload('qkv', qkv), kc: m.upload('kc', kc0), vc: m.upload('vc', vc0), slot: m.upload('slot', slot), pos: m.upload('pos', pos), out: poisoned(ctx, 4 * 16), lse: poisoned(ctx, 4) };
+    const pf = m.upload('pf', normal(8, 64));
+    expectClose(await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, table, { ...b, prefetch: pf })), ref.out, 1e-5, 'out');
+    [...Object.values(b), pf, table.buffer].forEach((x) => m.destroy(x));
+  });
+
   it('is not offered without subgroups', async () => {
     const ctx = await testGpu(['subgroups']);
     const k = await AttentionDecodeKernel.create(ctx);
