@@ -13,6 +13,7 @@ import { uploadRopeTable } from '../../src/kernels/rope';
 import { readF32 } from '../../src/gpu/buffers';
 import { Recorder } from '../../src/gpu/encoder';
 import { expectClose } from '../helpers/compare';
+import { decodeAttentionInputs } from '../helpers/decode-attention';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
@@ -33,23 +34,11 @@ describe('attention_decode (one dispatch, RoPE and the cache write inside)', () 
   for (const c of CASES) {
     it(c.name, async () => {
       const ctx = await testGpu();
-      const T = c.slot.length;
-      const shape = { T, H: c.H, K: c.K, D: c.D, L: c.L };
-      const qkv = normal(T + 5 * c.D, T * (c.H + 2 * c.K) * c.D);
-      const kc0 = normal(31, c.B * c.L * c.K * c.D);
-      const vc0 = normal(32, c.B * c.L * c.K * c.D);
-      const slot = Int32Array.from(c.slot);
-      const pos = Int32Array.from(c.pos);
-      const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
-      const ref = attentionDecodeRef(qkv, slot, pos, rk, rv, { ...shape, theta: c.theta });
+      const { T, shape, qkv, kc0, vc0, rk, rv, ref, buffers: b } = decodeAttentionInputs(ctx, c, [c.slot.length + 5 * c.D, 31, 32]);
       const k = await AttentionDecodeKernel.create(ctx);
       k.layout = { ...k.layout, ...c.layout };
       expect(k.fits(shape), `${c.name}: fits`).toBe(true);
       const table = uploadRopeTable(ctx, c.theta, c.D, c.table ?? c.L);
-      const b = {
-        qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc0), vc: ctx.memory.upload('vc', vc0),
-        slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos), out: poisoned(ctx, T * c.H * c.D), lse: poisoned(ctx, T * c.H),
-      };
       k.prefetchWorkgroups = c.prefetch?.workgroups ?? 0;
       const pfData = c.prefetch ? normal(77, c.prefetch.floats) : null;
       const pf = pfData ? ctx.memory.upload('prefetch', pfData) : undefined;

@@ -15,6 +15,7 @@ import { expectClose } from '../helpers/compare';
 import { Recorder } from '../../src/gpu/encoder';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
+import { decodeAttentionInputs } from '../helpers/decode-attention';
 
 interface Case { name: string; H: number; K: number; D: number; B: number; L: number; slot: number[]; pos: number[]; S?: number }
 
@@ -79,26 +80,12 @@ describe('attention_gqa', () => {
   for (const c of ROPE_CASES) {
     it(`RoPE in the kernel, ${c.name}`, async () => {
       const ctx = await testGpu();
-      const T = c.slot.length;
-      const shape = { T, H: c.H, K: c.K, D: c.D, L: c.L };
-      const qkv = normal(T + 3 * c.D, T * (c.H + 2 * c.K) * c.D);
-      const kc0 = normal(11, c.B * c.L * c.K * c.D);
-      const vc0 = normal(12, c.B * c.L * c.K * c.D);
-      const slot = Int32Array.from(c.slot);
-      const pos = Int32Array.from(c.pos);
+      const { T, shape, qkv, rk, rv, ref, buffers } = decodeAttentionInputs(ctx, c, [c.slot.length + 3 * c.D, 11, 12]);
       const split = planSplit(shape, 1 << 24, c.S) as GqaSplit;
       expect(split.S).toBeGreaterThan(1);
-      const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
-      const rotated = ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: c.theta });
-      const ref = attentionRef(rotated, rk, rv, slot, pos, T, c.H, c.K, c.D, c.L);
-
       const k = await AttentionGqaKernel.create(ctx);
       const table = uploadRopeTable(ctx, c.theta, c.D, c.L);
-      const b = {
-        qkv: ctx.memory.upload('qkv', qkv), kc: ctx.memory.upload('kc', kc0), vc: ctx.memory.upload('vc', vc0),
-        slot: ctx.memory.upload('slot', slot), pos: ctx.memory.upload('pos', pos),
-        part: poisoned(ctx, Math.max(1, splitScratch(shape, split.S)), 'part'), out: poisoned(ctx, T * c.H * c.D), lse: poisoned(ctx, T * c.H),
-      };
+      const b = { ...buffers, part: poisoned(ctx, Math.max(1, splitScratch(shape, split.S)), 'part') };
       const out = await runAndRead(ctx, b.out, (rec) => k.encode(rec, shape, split, { ...b, rope: table }));
       expectClose(out, ref.out, 1e-5, `${c.name} out`);
       expectClose(await readF32(ctx.device, b.lse, T * c.H), ref.lse, 1e-5, `${c.name} lse`);
