@@ -1,11 +1,11 @@
 // Decode attention in one dispatch (src/kernels/attention_decode.ts) against its reference (rope_kv's followed by
-// the attention's, src/reference/attention_decode.ts): out, lse, the token's k and v written to its cache cell and nothing else, qkv left
-// unrotated — for Qwen's head shape, more keys than key slots (several trips, a short last one), G = 8 and D = 256
-// where the subgroups are wide enough, every lane layout SwiftShader's 4-wide subgroups take (1, 2, 4 lanes a
-// key; 1 or 2 keys a trip; 32…256 threads: one to eight rounds of the subgroups' merge; 1, 2 or 3 query heads a
-// workgroup), the own key first or last,
-// with prefetch workgroups beside it (the result unchanged, their buffer only read); a position past the table makes
-// that token NaN and caches nothing; refusals.
+// the attention's, src/reference/attention_decode.ts): out, lse, the token's k and v written to its cache cell and
+// nothing else, qkv left unrotated — for Qwen's head shape, more keys than key slots (several trips, a short last
+// one), every lane layout SwiftShader's 4-wide subgroups take (1, 2, 4 lanes a key; 1 or 2 keys a trip; 32…256
+// threads: one to eight rounds of the subgroups' merge; 1, 2 or 3 query heads a workgroup), with prefetch workgroups
+// beside it (the result unchanged, their buffer only read) or without them where a shader binds only 8 storage
+// buffers; a position past the table makes that token NaN and caches nothing; the lane layouts it picks and the shapes
+// it refuses; and in the engine, a sampled rollout with LoRA against the two-kernel path.
 import { describe, expect, it } from 'vitest';
 import { AttentionDecodeKernel, type AttentionDecodeLayout } from '../../src/kernels/attention_decode';
 import { attentionDecodeRef } from '../../src/reference/attention_decode';
@@ -14,6 +14,14 @@ import { readF32 } from '../../src/gpu/buffers';
 import { Recorder } from '../../src/gpu/encoder';
 import { expectClose } from '../helpers/compare';
 import { decodeAttentionInputs } from '../helpers/decode-attention';
+import { tinyCheckpoint } from '../model/tiny-checkpoint';
+import { loadModel } from '../../src/model/loader';
+import { Engine } from '../../src/model/engine';
+import { generate } from '../../src/model/generate';
+import { createLora, destroyLora } from '../../src/lora/adapter';
+import { readLoraTensors } from '../../src/lora/peft';
+import { writeAdapterTensors } from '../../src/grpo/session';
+import { destroyModel } from '../../src/model/weights';
 import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
@@ -122,5 +130,43 @@ describe('attention_decode (one dispatch, RoPE and the cache write inside)', () 
     const ctx = await testGpu(['subgroups']);
     const k = await AttentionDecodeKernel.create(ctx);
     expect(k.fits({ T: 1, H: 12, K: 2, D: 128, L: 384 })).toBe(false);
+  });
+
+  it('in the engine: a sampled rollout of 2 prompts × 3 rows (6 slots at different positions), with LoRA, gives the tokens and log-probs of rope_kv + attention_gqa (SwiftShader\'s decode path)', async () => {
+    const ctx = await testGpu();
+    const ck = await tinyCheckpoint({ hidden: 64, intermediate: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 64, tie: false, lmHeadStd: 0.15, seed: 11 });
+    const weights = await loadModel(ctx, { config: ck.config, model: ck.model }, { linearFormat: 'q4', embedFormat: 'bf16', log: () => {} });
+    const engine = await Engine.create(ctx, weights, { maxTokens: 16, maxPositions: 24, maxRank: 8 });
+    const c = weights.config;
+    const lora = createLora(ctx, { numLayers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, qDim: c.numHeads * c.headDim, kvDim: c.numKvHeads * c.headDim }, { r: 8, alpha: 16, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], seed: 5 });
+    const tensors = await readLoraTensors(ctx, lora);
+    for (const [key, t] of tensors) if (key.includes('lora_B')) t.data.set(normal(key.length, t.data.length, 0.05)); // B ≠ 0: the adapter changes k and v
+    writeAdapterTensors(ctx, lora, tensors);
+    const k = engine.k;
+    const before = k.decodeFusion;
+    const encode = k.attentionDecode.encode;
+    let ones = 0;
+    k.attentionDecode.encode = (...a) => { ones++; encode.apply(k.attentionDecode, a); };
+    const run = async (attentionOne: number) => {
+      k.decodeFusion = { ...before, attentionOne };
+      try {
+        return await generate(engine, { prompts: [[20, 21, 22, 23, 24, 25, 26], [30, 31]], G: 3, maxNewTokens: 12, eosIds: [], lora, sampling: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 4 } });
+      } finally {
+        k.decodeFusion = before;
+      }
+    };
+    try {
+      const split = await run(0);
+      expect(ones).toBe(0);
+      const one = await run(Infinity);
+      expect(ones).toBeGreaterThan(0); // (a decode step is encoded once, then replayed)
+      expect(one.completions).toEqual(split.completions);
+      for (let r = 0; r < 6; r++) expectClose(Float32Array.from(one.logps[r]), Float32Array.from(split.logps[r]), 1e-4, `row ${r} log-probs`);
+    } finally {
+      k.attentionDecode.encode = encode;
+      destroyLora(ctx, lora);
+      engine.destroy();
+      destroyModel(ctx, weights);
+    }
   });
 });
