@@ -23,7 +23,7 @@ const prefetchSource = composeSource('enable subgroups;', rotCode, PF, code);
 export const PREFETCH_STORAGE_BUFFERS = 9;
 /** Compared with the XOR of the prefetched words (never equal in practice), so that the compiler keeps their loads. */
 const MAGIC = [0x9e3779b9, 0x7f4a7c15, 0xf39cc060, 0x5ced5d3a];
-/** Most vec4s of a head a lane holds (attention_decode.wgsl MAXV): D ≤ 32·LK. */
+/** Most vec4s of q a lane holds over its heads (attention_decode.wgsl MAXV): QH·D ≤ 32·LK. */
 const MAX_VEC4_A_LANE = 8;
 const MAX_HEAD_DIM = 256;
 /** Most query heads a workgroup (attention_decode.wgsl MAXH). */

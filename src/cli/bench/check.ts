@@ -279,7 +279,7 @@ async function checkDecodeAttentionOne(ctx: GpuContext, check: (name: string, er
         const rec = new Recorder(ctx, 'check');
         k.encode(rec, shape, table, { ...b, prefetch: pw ? b.qkv : undefined }); // the prefetch reads qkv (any read-only bytes do)
         rec.submit();
-        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads${pw && k.canPrefetch() ? `, ${pw} prefetch workgroups` : ''}`;
+        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads, ${layout.heads ?? 1} heads a workgroup${pw && k.canPrefetch() ? `, ${pw} prefetch workgroups` : ''}`;
         check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
         check(`${name}: lse`, relError(await readF32(ctx.device, b.lse), want.lse));
         check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));

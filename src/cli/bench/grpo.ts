@@ -180,7 +180,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['mmachunk', 'subgroup-matrix chunk (weights at 1 tile, at more) and result rounds', v.byMmaChunk],
             ['red', 'GEMV reduction array (workgroup memory)', v.byRed],
             ['mmasgs', "subgroup-matrix matmul's workgroup size", v.byMmaSubgroups],
-            ['attone', 'attention split and merged, or in one dispatch (lanes a key, keys a trip)', v.byAttentionOne],
+            ['attone', 'attention split and merged, or in one dispatch (lanes a key, keys a trip, threads, heads a workgroup, prefetch workgroups)', v.byAttentionOne],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
