@@ -5,7 +5,7 @@
 // --profile`'s whole passes of a session (its batch is one group: a prompt shared by G completions).
 import { describe, expect, it } from 'vitest';
 import { benchGemvCold } from '../../src/cli/bench/gemv-cold';
-import { STREAM_ROWS_VARIANTS, STREAM_VARIANTS, benchGemvStream } from '../../src/cli/bench/gemv-stream';
+import { STREAM_L2_VARIANTS, STREAM_ROWS_VARIANTS, STREAM_VARIANTS, benchGemvStream } from '../../src/cli/bench/gemv-stream';
 import { benchFmaPeak } from '../../src/cli/bench/fma-peak';
 import { GpuTimer } from '../../src/cli/bench/gpu-timer';
 import { MatmulKernel } from '../../src/kernels/matmul';
@@ -44,6 +44,13 @@ describe('GPU-timed benchmarks', () => {
     expect(r!.copyGbps).toBeGreaterThan(0);
     expect(r!.rows.map((x) => x.maxDiff)).toEqual([0, expect.any(Number), 0]);
     expect(r!.rows[1].maxDiff).toBeLessThan(1e-5); // the staged body's y against the lane-group's
+  });
+
+  it('the L2 set streamed at one row: each body from a weight a layer and from one weight (every dispatch the same), the same result', async () => {
+    const ctx = await testGpu();
+    const r = await benchGemvStream(ctx, await MatmulKernel.create(ctx), [['tiny', 64, 256]], [1], 3, STREAM_L2_VARIANTS);
+    expect(r!.rows.map((x) => x.variant)).toEqual(['lane-group', 'lane-group, weights in L2', 'staged', 'staged, weights in L2']);
+    for (const x of r!.rows) expect(x.maxDiff).toBeLessThan(1e-5);
   });
 
   it('the many-row set streamed at 16 rows: every body agrees with the first (lane-group); the multiply-add probes run', async () => {

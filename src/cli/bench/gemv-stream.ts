@@ -3,8 +3,9 @@
 // for every one of a model's layers in one pass, each writing its own output (no dependency, so no
 // barrier between them and the dispatches overlap) — the bandwidth the kernel reaches when it is
 // not waiting on the one before — next to the copy kernel moving the same bytes the same way (each
-// weight's codes copied to a buffer of its own) and the 64 MiB copy (issue #9.3's roofline). Every
-// body's result is checked against the first body's (a line says where they differ).
+// weight's codes copied to a buffer of its own) and the 64 MiB copy (issue #9.3's roofline); or, for
+// the L2 sweep, every dispatch reading one weight. Every body's result is checked against the first
+// body's (a line says where they differ).
 import type { GpuContext } from '../../gpu/device';
 import type { Recorder } from '../../gpu/encoder';
 import { CopyKernel } from '../../kernels/copy';
@@ -46,8 +47,12 @@ export interface StreamGemvRow {
   f16?: boolean;
 }
 
-/** A GEMV body the stream times: its name, the options that pick it, and at which rows of x (all of them if absent). */
-export interface StreamVariant { name: string; opts: MatmulOptions; Ms?: number[] }
+/**
+ * A GEMV body the stream times: its name, the options that pick it, and at which rows of x (all of them
+ * if absent); `hot`: every dispatch of the pass reads the same weight (in L2 after the first: a
+ * 17,920 × 1,536 q4 weight is 14.6 MB of a 50 MB L2) instead of one weight a layer.
+ */
+export interface StreamVariant { name: string; opts: MatmulOptions; Ms?: number[]; hot?: boolean }
 
 /**
  * The bodies the stream times by default: the kernel's choice without the staged GEMV (lane-group, or
@@ -127,6 +132,18 @@ export const STREAM_RED_VARIANTS: StreamVariant[] = [
   ...[8, 32].flatMap((l) => [false, true].map((r) => ({ name: `staged, ${l} lanes, red ${r ? 'sized' : '8 KiB'}`, opts: { gemvStaged: true, gemvLanes: l, gemvRedSized: r }, Ms: [1] }))),
 ];
 
+/**
+ * The L2 sweep (bench --stream --stream-set l2): the engine's one-row bodies (staged, lane-group) with
+ * each layer's weight from memory, then with one weight read by every dispatch (from L2) — how much a
+ * GEMV gains where its weights were brought into L2 ahead (attention_decode's prefetch workgroups).
+ */
+export const STREAM_L2_VARIANTS: StreamVariant[] = [
+  { name: 'lane-group', opts: { gemvStaged: false } },
+  { name: 'lane-group, weights in L2', opts: { gemvStaged: false }, hot: true },
+  { name: 'staged', opts: { gemvStaged: true }, Ms: [1] },
+  { name: 'staged, weights in L2', opts: { gemvStaged: true }, Ms: [1], hot: true },
+];
+
 /** Qwen2.5-1.5B's decode GEMVs: [name, N, K] */
 export const STREAM_SHAPES: Array<[string, number, number]> = [['q|k|v', 2048, 1536], ['o', 1536, 1536], ['gate|up', 17920, 1536], ['down', 1536, 8960]];
 
@@ -163,7 +180,7 @@ export async function benchGemvStream(ctx: GpuContext, kernel: MatmulKernel, sha
           let ms: number;
           try {
             const xv = v.opts.gemvX16 ? x16 : x;
-            [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, xv, w, ys[i], M, { variant: 'gemv', ...v.opts }))], 5);
+            [ms] = await timer.median([(rec: Recorder) => ws.forEach((w, i) => kernel.encode(rec, xv, v.hot ? ws[0] : w, ys[i], M, { variant: 'gemv', ...v.opts }))], 5);
           } catch (e) {
             console.log(`  streamed q4 ${name} M=${M}, ${v.name}: not run (${(e as Error).message.slice(0, 120)})`);
             continue;

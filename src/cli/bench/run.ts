@@ -21,7 +21,7 @@ import { printTable } from './table';
 import { runBenchLoad } from './load';
 import { benchGemvCold } from './gemv-cold';
 import { benchFmaPeak } from './fma-peak';
-import { benchGemvStream, STREAM_ROWS_VARIANTS, STREAM_F16_VARIANTS, STREAM_MMA_VARIANTS, STREAM_RED_VARIANTS, STREAM_SHAPES, STREAM_VARIANTS, type StreamVariant } from './gemv-stream';
+import { benchGemvStream, STREAM_ROWS_VARIANTS, STREAM_F16_VARIANTS, STREAM_L2_VARIANTS, STREAM_MMA_VARIANTS, STREAM_RED_VARIANTS, STREAM_SHAPES, STREAM_VARIANTS, type StreamVariant } from './gemv-stream';
 
 export interface MatmulResult {
   impl: 'tabzero-q4' | 'tfjs-f32';
@@ -56,7 +56,7 @@ export async function runBench(argv: string[]): Promise<number> {
       stream: { type: 'boolean', default: false },
       // --stream --m 1,8: only these rows of x (default 1, 8, 16)
       m: { type: 'string' },
-      // --stream --stream-set rows|f16|mma|red: a sweep (STREAM_ROWS_VARIANTS, …) instead of the default bodies
+      // --stream --stream-set rows|f16|mma|red|l2: a sweep (STREAM_ROWS_VARIANTS, …) instead of the default bodies
       'stream-set': { type: 'string', default: 'default' },
       // --fma-peak: only the multiply-add probes, f32 and (with shader-f16) f16 (fma-peak.ts: the ceiling a many-row GEMV could reach)
       'fma-peak': { type: 'boolean', default: false },
@@ -97,7 +97,7 @@ export async function runBench(argv: string[]): Promise<number> {
     const Ms = values.m ? values.m.split(',').map(Number) : [1, 8, 16];
     if (!Ms.every((m) => Number.isInteger(m) && m >= 1 && m <= 16)) throw new Error(`--m ${values.m}: expected a comma list of rows of x from 1 to 16`);
     const set = values['stream-set'];
-    const sets: Record<string, StreamVariant[]> = { default: STREAM_VARIANTS, rows: STREAM_ROWS_VARIANTS, f16: STREAM_F16_VARIANTS, mma: STREAM_MMA_VARIANTS, red: STREAM_RED_VARIANTS };
+    const sets: Record<string, StreamVariant[]> = { default: STREAM_VARIANTS, rows: STREAM_ROWS_VARIANTS, f16: STREAM_F16_VARIANTS, mma: STREAM_MMA_VARIANTS, red: STREAM_RED_VARIANTS, l2: STREAM_L2_VARIANTS };
     const variants = sets[set];
     if (!variants) throw new Error(`--stream-set ${set}: expected ${Object.keys(sets).join(', ')}`);
     const s = await benchGemvStream(ctx, await MatmulKernel.create(ctx), quick ? [['tiny', 64, 256]] : STREAM_SHAPES, Ms, quick ? 3 : 28, variants);
