@@ -40,21 +40,25 @@ struct Params { T: u32, H: u32, K: u32, L: u32, scale: f32, maxPos: u32, pfN: u3
 
 override GQ: u32 = 6;   // query heads a KV head
 override QH: u32 = 1;   // query heads a workgroup (of one KV head: QH divides GQ), ≤ MAXH
-override HD: u32 = 128; // head dim: a multiple of 8, HD / 4 a multiple of LK, QH · HD / (4·LK) ≤ 8
+override HD: u32 = 128; // head dim: a multiple of 8, ≤ 256, HD / 4 a multiple of LK, HD / (4·LK) ≤ MAXV, QH · HD / (4·LK) ≤ MAXA
 override LK: u32 = 4;   // lanes a key: 1, 2, 4, …, 32, at most the subgroup's width
 override KU: u32 = 2;   // keys a slot walks a trip (1 or 2)
 override WG: u32 = 256; // threads, a multiple of 32
 override PF: bool = false; // prefetch workgroups (x ≥ H / QH)
 override D4: u32 = HD / 4u;
-override VL: u32 = D4 / LK; // vec4s a lane
+override VL: u32 = D4 / LK; // vec4s of a head a lane holds
 override NS: u32 = WG / LK; // key slots
-const MAXV = 8u; // vec4s of q (and of the sums) a lane holds over its QH heads
+override QSH: bool = QH * VL > MAXV; // q in workgroup memory (read at each key) instead of registers
+override QS: u32 = select(1u, QH * D4, QSH);
+const MAXV = 8u;  // vec4s of a head a lane holds, and of q in registers over the QH heads
+const MAXA = 24u; // vec4s of the sums a lane holds over the QH heads
 const MAXH = 8u;
 const ROWS = 8u; // subgroups' sums merged at a time
 
-var<workgroup> kown: array<vec4<f32>, 64>; // the token's own key, rotated [D4]
-var<workgroup> vown: array<vec4<f32>, 64>; // its value [D4]
-var<workgroup> red: array<vec4<f32>, 512>; // [ROWS][D4]: subgroups' weighted sums
+var<workgroup> kown: array<vec4<f32>, D4>;       // the token's own key, rotated
+var<workgroup> vown: array<vec4<f32>, D4>;       // its value
+var<workgroup> qs: array<vec4<f32>, QS>;         // QSH: q of the QH heads, rotated and scaled [QH][D4]
+var<workgroup> red: array<vec4<f32>, ROWS * D4>; // [ROWS][D4]: subgroups' weighted sums
 var<workgroup> lred: array<f32, 8>;        // [ROWS]: their Σ l
 var<workgroup> smax: array<f32, 256>;      // [WG / subgroup width]: the subgroups' max
 var<workgroup> uni: vec2<i32>;             // (subgroup width, pos[t]): read as uniform values
@@ -97,15 +101,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let tb = own * D4; // the position's row of the table: D/2 (cos, sin) pairs in D/4 vec4s
   let ks = lid / LK; // key slot
   let c = lid % LK;  // lane in the slot
-  // q of each head rotated and scaled: this lane's vec4s c + LK·i (vec4 d < H4 of a head pairs with d + H4), at [hq·VL + i]
+  // q of each head rotated and scaled (vec4 d < H4 of a head pairs with d + H4): in registers, this
+  // lane's vec4s c + LK·i at [hq·VL + i]; or (QSH) all of them in workgroup memory, at [hq·D4 + v]
   var q: array<vec4<f32>, MAXV>;
-  for (var hq = 0u; hq < QH; hq++) {
-    let qa = t * row4 + (h0 + hq) * D4;
-    for (var i = 0u; i < VL; i++) {
-      let v = c + LK * i;
+  if (QSH) {
+    for (var i = lid; i < QH * D4; i += WG) {
+      let v = i % D4;
       let d = v % H4;
+      let qa = t * row4 + (h0 + i / D4) * D4;
       let r = rot(qkv[qa + d], qkv[qa + d + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
-      q[hq * VL + i] = select(r[1], r[0], v < H4) * p.scale;
+      qs[i] = select(r[1], r[0], v < H4) * p.scale;
+    }
+  } else {
+    for (var hq = 0u; hq < QH; hq++) {
+      let qa = t * row4 + (h0 + hq) * D4;
+      for (var i = 0u; i < VL; i++) {
+        let v = c + LK * i;
+        let d = v % H4;
+        let r = rot(qkv[qa + d], qkv[qa + d + H4], table[tb + 2u * d], table[tb + 2u * d + 1u]);
+        q[hq * VL + i] = select(r[1], r[0], v < H4) * p.scale;
+      }
     }
   }
   // the token's own key (rotated) and value into workgroup memory; the group's first workgroup caches them
@@ -134,7 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var m: array<f32, MAXH>;
   var l: array<f32, MAXH>;
   for (var hq = 0u; hq < QH; hq++) { m[hq] = -3.0e38; }
-  var acc: array<vec4<f32>, MAXV>; // [hq·VL + i]
+  var acc: array<vec4<f32>, MAXA>; // [hq·VL + i]
   for (var it = 0u; it < trips; it++) {
     var kk: array<array<vec4<f32>, MAXV>, 2>;
     var vv: array<array<vec4<f32>, MAXV>, 2>;
@@ -161,7 +176,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       for (var u = 0u; u < KU; u++) {
         let j = (it * KU + u) * NS + ks;
         var sd = 0.0;
-        for (var i = 0u; i < VL; i++) { sd += dot(q[hq * VL + i], kk[u][i]); }
+        for (var i = 0u; i < VL; i++) {
+          var qv: vec4<f32>;
+          if (QSH) { qv = qs[hq * D4 + c + LK * i]; } else { qv = q[hq * VL + i]; }
+          sd += dot(qv, kk[u][i]);
+        }
         for (var off = 1u; off < LK; off <<= 1u) { sd += subgroupShuffleXor(sd, off); }
         s[u] = select(-3.0e38, sd, j < n);
         mn = max(mn, s[u]);

@@ -23,8 +23,9 @@ const prefetchSource = composeSource('enable subgroups;', rotCode, PF, code);
 export const PREFETCH_STORAGE_BUFFERS = 9;
 /** Compared with the XOR of the prefetched words (never equal in practice), so that the compiler keeps their loads. */
 const MAGIC = [0x9e3779b9, 0x7f4a7c15, 0xf39cc060, 0x5ced5d3a];
-/** Most vec4s of q a lane holds over its heads (attention_decode.wgsl MAXV): QH·D ≤ 32·LK. */
+/** Most vec4s of a head a lane holds (attention_decode.wgsl MAXV: D ≤ 32·LK), and of the sums over its heads (MAXA: QH·D ≤ 96·LK; past MAXV q is read from workgroup memory). */
 const MAX_VEC4_A_LANE = 8;
+const MAX_SUMS_A_LANE = 24;
 const MAX_HEAD_DIM = 256;
 /** Most query heads a workgroup (attention_decode.wgsl MAXH). */
 const MAX_HEADS = 8;
@@ -62,14 +63,16 @@ export class AttentionDecodeKernel {
 
   /**
    * The lanes a key this device runs `layout` with: the layout's, cut to the narrowest subgroup and to
-   * the head's D/4 vec4s, raised until a lane holds ≤ 8 vec4s over the layout's heads (0: none fits).
+   * the head's D/4 vec4s, raised until a lane holds ≤ 8 of a head's vec4s and ≤ 24 sums over the
+   * layout's heads (0: none fits).
    */
   lanesFor(D: number, layout = this.layout): number {
     const widest = this.ctx.features.subgroups ? this.ctx.subgroupMinSize ?? 0 : 0;
     const heads = layout.heads ?? 1;
+    const fitsLane = (lk: number) => D / 4 / lk <= MAX_VEC4_A_LANE && (heads * D) / 4 / lk <= MAX_SUMS_A_LANE;
     let lk = Math.min(layout.lanes, widest, D / 4);
-    while (lk > 0 && lk < widest && lk < D / 4 && (heads * D) / 4 / lk > MAX_VEC4_A_LANE) lk *= 2;
-    return lk > 0 && (D / 4) % lk === 0 && (heads * D) / 4 / lk <= MAX_VEC4_A_LANE ? lk : 0;
+    while (lk > 0 && lk < widest && lk < D / 4 && !fitsLane(lk)) lk *= 2;
+    return lk > 0 && (D / 4) % lk === 0 && fitsLane(lk) ? lk : 0;
   }
 
   /** Whether the kernel takes this shape here: subgroups, whole query heads a KV head (the layout's heads a workgroup among them), D a multiple of 8 and ≤ 256 that a lane layout fits, and its tokens in one dispatch row. */
@@ -91,7 +94,7 @@ export class AttentionDecodeKernel {
    */
   encode(rec: Recorder, s: AttentionShape, rope: RopeTable, b: { qkv: Binding; kc: Binding; vc: Binding; slot: Binding; pos: Binding; out: Binding; lse: Binding; prefetch?: Binding }): void {
     if (!this.fits(s)) {
-      throw new Error(`attention_decode: needs subgroups (${this.ctx.features.subgroups ? `${this.ctx.subgroupMinSize}+ lanes` : 'none here'}), H a multiple of K and H/K of the heads a workgroup, a head dim that is a multiple of 8, ≤ ${MAX_HEAD_DIM} and ≤ 32 × the lanes a key ÷ the heads, and ≤ 65,535 tokens; got H=${s.H}, K=${s.K}, D=${s.D}, T=${s.T}, ${this.layout.lanes} lanes a key, ${this.layout.heads ?? 1} heads a workgroup; hint: use the split attention (attention_gqa)`);
+      throw new Error(`attention_decode: needs subgroups (${this.ctx.features.subgroups ? `${this.ctx.subgroupMinSize}+ lanes` : 'none here'}), H a multiple of K and H/K of the heads a workgroup, a head dim that is a multiple of 8, ≤ ${MAX_HEAD_DIM} and ≤ 32 × the lanes a key (96 × ÷ the heads), and ≤ 65,535 tokens; got H=${s.H}, K=${s.K}, D=${s.D}, T=${s.T}, ${this.layout.lanes} lanes a key, ${this.layout.heads ?? 1} heads a workgroup; hint: use the split attention (attention_gqa)`);
     }
     if (rope.D !== s.D) throw new Error(`attention_decode: the RoPE table's head dim ${rope.D} is not the layer's ${s.D}`);
     const { keys, threads } = this.layout;

@@ -2,7 +2,8 @@
 // the attention's, src/reference/attention_decode.ts): out, lse, the token's k and v written to its cache cell and
 // nothing else, qkv left unrotated — for Qwen's head shape, more keys than key slots (several trips, a short last
 // one), every lane layout SwiftShader's 4-wide subgroups take (1, 2, 4 lanes a key; 1 or 2 keys a trip; 32…256
-// threads: one to eight rounds of the subgroups' merge; 1, 2 or 3 query heads a workgroup), with prefetch workgroups
+// threads: one to eight rounds of the subgroups' merge; 1, 2, 3 or 6 query heads a workgroup, q in registers or in
+// workgroup memory), with prefetch workgroups
 // beside it (the result unchanged, their buffer only read) or without them where a shader binds only 8 storage
 // buffers; a position past the table makes that token NaN and caches nothing; the lane layouts it picks and the shapes
 // it refuses; and in the engine, a sampled rollout with LoRA against the two-kernel path.
@@ -34,6 +35,8 @@ const CASES: Case[] = [
   { name: '300 keys, D = 32, 4 lanes a key, 1 key a trip, 64 threads', H: 6, K: 3, D: 32, B: 2, L: 300, slot: [0, 1], pos: [299, 64], theta: 1e4, layout: { lanes: 4, keys: 1, threads: 64 } },
   { name: '2 query heads a workgroup (G = 2: one per KV head), D = 16, 300 keys', H: 4, K: 2, D: 16, B: 2, L: 300, slot: [1, 0], pos: [299, 77], theta: 1e4, layout: { lanes: 4, heads: 2 } },
   { name: '3 query heads a workgroup of G = 6 (two a KV head, the second not writing the cache), D = 32, 2 keys a trip, 128 threads', H: 12, K: 2, D: 32, B: 3, L: 200, slot: [2, 0, 1], pos: [199, 3, 100], theta: 1e6, layout: { lanes: 4, heads: 3, keys: 2, threads: 128 } },
+  { name: 'Qwen heads, 2 a workgroup at 4 lanes a key: 16 vec4s of q a lane, read from workgroup memory', H: 12, K: 2, D: 128, B: 2, L: 300, slot: [1, 0], pos: [299, 150], theta: 1e6, layout: { lanes: 4, heads: 2 } },
+  { name: 'all 6 query heads of a KV head a workgroup, D = 32 (q from workgroup memory), 1 key a trip', H: 12, K: 2, D: 32, B: 2, L: 260, slot: [0, 1], pos: [259, 31], theta: 1e6, layout: { lanes: 4, heads: 6, keys: 1 } },
   { name: 'Qwen heads with 7 prefetch workgroups beside it (2 rows: 4 columns of the grid) reading 10,003 floats (whole vec4s: 10,000)', H: 12, K: 2, D: 128, B: 2, L: 100, slot: [1, 0], pos: [99, 40], theta: 1e6, prefetch: { workgroups: 7, floats: 10003 } },
   { name: 'a position past the table: NaN, no cache cell', H: 4, K: 2, D: 16, B: 2, L: 40, slot: [0, 1], pos: [9, 30], theta: 1e6, table: 20 },
 ];
@@ -94,7 +97,10 @@ describe('attention_decode (one dispatch, RoPE and the cache write inside)', () 
     expect(k.lanesFor(128)).toBe(w >= 4 ? 4 : 0); // raised from 1 until a lane holds 8 vec4s
     expect(k.fits({ T: 1, H: 12, K: 2, D: 128, L: 4096 })).toBe(w >= 4); // no limit on the keys
     k.layout = { lanes: 4, keys: 2, threads: 256, heads: 2 };
-    expect(k.lanesFor(128)).toBe(w >= 8 ? 8 : 0); // 2 heads × 32 vec4s over ≤ 8 a lane: 8+ lanes
+    expect(k.lanesFor(128)).toBe(w >= 4 ? 4 : 0); // 8 of a head's vec4s a lane, 16 sums over the 2 heads (≤ 24: q from workgroup memory)
+    k.layout = { lanes: 4, keys: 2, threads: 256, heads: 6 };
+    expect(k.lanesFor(128)).toBe(w >= 8 ? 8 : 0); // 6 heads × 32 vec4s: ≤ 24 sums a lane from 8 lanes
+    k.layout = { lanes: 4, keys: 2, threads: 256, heads: 2 };
     expect(k.lanesFor(16)).toBe(Math.min(w, 4)); // 2 × 4 vec4s: any lanes up to 4
     k.layout = { lanes: 32, keys: 2, threads: 256, heads: 4 };
     expect(k.fits({ T: 1, H: 12, K: 2, D: 16, L: 20 })).toBe(false); // 4 heads do not divide G = 6
