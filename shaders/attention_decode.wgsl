@@ -10,7 +10,8 @@
 // gemv_reduce_subgroup.wgsl takes). Slot k walks keys k, k + NS, k + 2·NS, … (KU of them a trip,
 // their K and V loads issued together, each serving the QH heads); lane c of a slot owns a head's
 // vec4s c, c + LK, … (VL of them), so a key's dot is VL vec4 dots and a butterfly over the slot's
-// LK lanes (no workgroup memory, no barrier in the walk). Each slot keeps its own online softmax
+// LK lanes (no barrier in the walk; q in registers, or in workgroup memory where QH·VL exceeds 8
+// vec4s a lane). Each slot keeps its own online softmax
 // (m, l, acc) a head; at the end the slots are merged head by head: the max by subgroupMax and
 // workgroup memory, the weighted sums by a butterfly across a subgroup's slots, then the subgroups'
 // sums through workgroup memory, 8 at a time.
