@@ -23,8 +23,8 @@
 #   red      the GEMVs' reduction array sized to its use or 8 KiB always: `bench --stream --stream-set red --m 1`, `bench-rollout --g 1 --choices red`
 #   red8     `bench-rollout --g 8 --choices red`
 #   mmasgs   the subgroup-matrix matmul in 128-thread workgroups: `bench-check --only mma`, `bench --mma-waves`, `bench --stream --stream-set mma --m 16`, `bench-rollout --g 16 --choices mmasgs`
-#   attone   the decode attention in one dispatch: `bench-check --only attone` (every lane layout), `bench --stream --stream-set l2 --m 1` (the one-row GEMVs with their weights in L2 or not: what a prefetch could gain), `bench-rollout --g 1,8,16 --choices attone` (the step pass split and merged or in one dispatch, by layout and prefetch workgroups)
-#   attone=N[,LK,KU,WG[,PW[,QH]]] `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 and `bench-encode --g 1,16` with the attention in one dispatch up to N rows (lanes a key, keys a trip, threads, prefetch workgroups, query heads a workgroup)
+#   attone   the decode attention in one dispatch: `bench-check --only attone` (every lane layout), `bench --stream --stream-set l2 --m 1` (the one-row GEMVs with their weights in L2 or not), `bench-rollout --g 1,8,16 --choices attone` (the step pass split and merged or in one dispatch, by layout)
+#   attone=N[,LK,KU,WG] `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 and `bench-encode --g 1,16` with the attention in one dispatch up to N rows (lanes a key, keys a trip, threads)
 #   rollouts `bench-rollout --no-breakdown` at G = 1, 8, 16, 32 (prompt 128, completion 256)
 #   rowlane=N `bench-rollout --no-breakdown` and `bench-step --steps 3` with the row-lane GEMV from N rows of x (N,M: N to M rows; Infinity: never)
 #   norm     `bench-rollout` with only the fused-norm choices in the breakdown (rows of x fused; Σx² in the walk or a workgroup prologue)

@@ -154,7 +154,7 @@ export interface MatmulOptions {
   mmaChunk?: MmaChunk;
   /** the subgroup-matrix matmul: its partial results added all at once (0), a K-phase a round (1) or a subgroup a round (2: 1 KiB of workgroup memory); default MatmulKernel.mmaRounds1 at one tile a workgroup, else mmaRounds2 */
   mmaRounds?: MmaRounds;
-  /** the subgroup-matrix matmul: subgroups a workgroup (8: 256 threads; 4: 128, two rows of x a thread; tiles ≤ 4); default MatmulKernel.mmaSubgroups1 at one tile a workgroup, else mmaSubgroups2 */
+  /** the subgroup-matrix matmul: subgroups a workgroup (8: 256 threads; 4: 128, two rows of x a thread; tiles ≤ 4); default MatmulKernel.mmaSubgroups1 at one tile a workgroup, else mmaSubgroups2 up to mmaSubgroups2 / 2 tiles, else 8 */
   mmaSubgroups?: MmaSubgroups;
   /**
    * the subgroup-matrix matmul for every chunk of rows (mmaEvery), y's width (ldy) N, a multiple of 16
@@ -503,9 +503,13 @@ export class MatmulKernel {
   /**
    * Subgroups a workgroup of the subgroup-matrix matmul (MatmulOptions.mmaSubgroups) at one tile a workgroup and at
    * more: 8 (256 threads) or 4 (128 threads, each tile's K over half as many subgroups; matmul_mma.ts MmaSubgroups).
+   * H100, 2026-12-08 twenty-ninth session (bench-rollout --g 16 --choices mmasgs), G = 16 step pass: 256 threads
+   * 2.956 ms (LoRA 3.513), 128 at 2+ tiles (gate|up, the LM head) 2.907 (3.467), 128 at 1 tile 3.395, 128 at both 3.352.
+   * mmaSubgroups2 applies up to mmaSubgroups2 / 2 tiles (NT = 2 at 4: KC = 32 and the LoRA term on the matrix units
+   * need NT ≤ SGS / 2); 4 and 8 tiles (asked for by mmaTiles only) keep 8 subgroups.
    */
   mmaSubgroups1: MmaSubgroups = 8;
-  mmaSubgroups2: MmaSubgroups = 8;
+  mmaSubgroups2: MmaSubgroups = 4;
   /** bf16 weights (the LM head) take the subgroup-matrix matmul from gemvMmaRows rows too (false: q4 only). H100, run 11: the G = 16 LM head 0.40 → 0.29 ms, step pass 3.494 → 3.379 ms. */
   mmaBf16 = true;
   /** Workgroups the staged GEMV's layout aims for (stagedLanes): 512 (above; 128 / 256 / 1024: 1.934 / 1.792 / 1.855 ms). */
@@ -627,7 +631,7 @@ export class MatmulKernel {
           checkOption('mmaTiles', nt, MMA_TILES_OPTIONS);
           if (swiglu && nt < 2) throw new Error(`subgroup-matrix matmul: the SwiGLU store pairs a gate tile with its up tile, so mmaTiles must be 2 or more, got ${nt}`);
           const tag = `${save ? '_save' : ''}${swiglu ? '_swiglu' : ''}${sums !== undefined ? '_sqin' : ''}${ySumSq !== undefined ? '_sqout' : ''}`;
-          const sgs = opts.mmaSubgroups ?? (nt === 1 ? this.mmaSubgroups1 : this.mmaSubgroups2);
+          const sgs = opts.mmaSubgroups ?? this.mmaSubgroupsFor(nt);
           checkOption('mmaSubgroups', sgs, MMA_SUBGROUPS_OPTIONS);
           const asked = { KC: opts.mmaChunk ?? (nt === 1 ? this.mmaChunk1 : nt <= sgs / 2 ? this.mmaChunk2 : 64), rounds: opts.mmaRounds ?? (nt === 1 ? this.mmaRounds1 : this.mmaRounds2) }; // (32 needs NT ≤ SGS / 2)
           checkOption('mmaChunk', asked.KC, MMA_CHUNK_OPTIONS);
@@ -846,6 +850,11 @@ export class MatmulKernel {
     if (opts.gemvMma && !can) throw new Error(`the subgroup-matrix matmul needs a device with 16×16×16 f16 subgroup matrices (here: ${why || 'yes'}), q4 or bf16 weights with K a multiple of 64 (got ${w.format}, K = ${w.K}) and no SwiGLU x reads or f16 x${opts.xSwiglu ? ' (xSwiglu given)' : ''}${opts.gemvX16 ? ' (gemvX16 given)' : ''}; hint: leave gemvMma off`);
     const want = opts.gemvMma ?? (mr >= this.gemvMmaRows && (w.format !== 'bf16' || this.mmaBf16) && opts.gemvStaged === undefined && opts.gemvRowLane === undefined && opts.gemvWide === undefined && opts.gemvStep4 === undefined);
     return can && want;
+  }
+
+  /** Subgroups a workgroup of the subgroup-matrix matmul at NT tiles by default: mmaSubgroups1 at one tile, mmaSubgroups2 up to mmaSubgroups2 / 2 tiles (the default layout's 2 tiles at 4), else 8. */
+  mmaSubgroupsFor(NT: number): MmaSubgroups {
+    return NT === 1 ? this.mmaSubgroups1 : NT <= this.mmaSubgroups2 / 2 ? this.mmaSubgroups2 : 8;
   }
 
   /** Whether the subgroup-matrix matmul of a weight of N rows with NT tiles a workgroup of SGS subgroups, part at row nOff, takes its LoRA term on the matrix units (mmaLora): rank 16, slices and the part on 16-row boundaries, NT ≤ SGS / 2 (U and B of its tiles fit the W chunks' workgroup memory). */

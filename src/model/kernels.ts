@@ -49,7 +49,7 @@ export interface DecodeFusion {
   normMlp?: number;
   swiglu: number;
   rope: boolean;
-  /** the most rows a decode step may have for its attention in one dispatch, RoPE and the cache write inside (attention_decode.ts; 0 or absent: never — the split kernel's two) */
+  /** the most rows a decode step may have for its attention in one dispatch, RoPE and the cache write inside (attention_decode.ts, where the device fits it; 0 or absent: never — the split kernel's two) */
   attentionOne?: number;
 }
 
@@ -66,7 +66,11 @@ export interface DecodeFusion {
  * each reread all 16 rows of x, q|k|v's 256 do it cheaply.
  * The norm fusion also needs MatmulKernel.normFusable (9 storage buffers a shader).
  * The attention in one dispatch (attentionOne, twenty-ninth session: a key's dot by a subgroup's lanes)
- * is off until timed on a GPU (`bench-rollout --choices attone`).
+ * against the split one and its merge, H100 step pass (runs 1–2): G = 1 1.722 → 1.619 ms (LoRA 2.198 →
+ * 2.101), G = 8 2.883 → 2.737 (3.528 → 3.321), G = 16 2.956 → 2.817 (3.523 → 3.388). A later form of the
+ * walk (the own-key branch between the dots) was slower (G = 16 rollout 5,531 → 4,702–4,731 tok/s) and
+ * the walk went back to the measured order, but the device could not be had again to time the rollouts
+ * with it: off (0) until `bench-rollout --choices attone` and rollouts confirm it.
  */
 export const DECODE_FUSION: DecodeFusion = { norm: 16, normMlp: 8, swiglu: 1, rope: true, attentionOne: 0 };
 

@@ -115,8 +115,7 @@ export function encodeLayerForward(
   const one = !recompute && !!io.decode && !io.fan && T <= (k.decodeFusion.attentionOne ?? 0) && k.attentionDecode.fits(shape);
   // a decode step split into key chunks: the attention rotates q and k and its merge writes the token's k and v (no rope_kv dispatch)
   const ropeInAttention = !one && !!split && !recompute && !!io.decode && !io.fan && k.decodeFusion.rope && k.attentionGqa.canRope(c.headDim, split);
-  // (its prefetch workgroups, where on, read gate|up's codes into L2 for the GEMV two dispatches on)
-  if (one) k.attentionDecode.encode(rec, shape, rope, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse, prefetch: w.gateUp.parts[0].data });
+  if (one) k.attentionDecode.encode(rec, shape, rope, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, out: att, lse });
   else {
     if (!ropeInAttention) k.ropeKv.encode(rec, shape, rope, { qkv, slot: io.slot, pos: io.pos, kc: io.kc, vc: io.vc, fan: io.fan });
     if (split) k.attentionGqa.encode(rec, shape, split, { qkv, kc: io.kc, vc: io.vc, slot: io.slot, pos: io.pos, part: gu, out: att, lse, rope: ropeInAttention ? rope : undefined });

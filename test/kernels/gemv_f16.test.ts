@@ -74,7 +74,7 @@ describe('f16 GEMV body', () => {
     expect(() => plain.encode(new Recorder(ctx, 't'), x, w, y, 4, 64, 1e-6, y16)).toThrow(/shader-f16.*hint/);
   });
 
-  it('a decode step of 16 rows takes it for gate|up from gemvX16Rows rows, after a norm storing f16 (null backend; its 8 storage buffers a shader also keep RoPE out of the attention)', async () => {
+  it('a decode step of 16 rows takes it for gate|up from gemvX16Rows rows, after a norm storing f16 (null backend; its 8 storage buffers a shader keep RoPE out of the split attention, not out of the one-dispatch one)', async () => {
     const ctx = await nullGpu();
     const { engine, step: run, destroy } = await tinyDecode(ctx);
     // the step's pipelines by label, in dispatch order
@@ -87,7 +87,10 @@ describe('f16 GEMV body', () => {
     expect(ctx.limits.maxStorageBuffersPerShaderStage).toBe(8);
     const s16 = await step(16);
     expect(s16).toMatch(/rmsnorm\S*_f16 .*matmul_gemv_q4_swiglu_x16/);
-    expect(s16).toMatch(/rope_kv .*attention_gqa .*attention_gqa_combine /); // not the 9-buffer fused forms
+    expect(s16).toMatch(/rope_kv .*attention_gqa .*attention_gqa_combine /); // split: not its 9-buffer fused forms
+    engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: 16 };
+    expect(await step(16)).toMatch(/ attention_decode /); // the attention in one dispatch binds 8 storage buffers, RoPE and the cache write in it
+    engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: 0 };
     expect(await step(8)).not.toMatch(/x16|_f16/);
     engine.k.matmul.gemvX16Rows = Infinity;
     expect(await step(16)).not.toMatch(/x16|_f16/);

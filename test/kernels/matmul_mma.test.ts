@@ -102,7 +102,8 @@ describe('subgroup-matrix matmul', () => {
       expect(built[0].errors, name).toEqual([]);
       expect(built[0].constants.NT, name).toBe(opts.mmaTiles ?? mmaTiles(N, !!opts.ySwiglu));
       const nt = built[0].constants.NT;
-      const sgs = opts.mmaSubgroups ?? 8;
+      const sgs = opts.mmaSubgroups ?? kernel.mmaSubgroupsFor(nt);
+      expect(kernel.mmaSubgroupsFor(nt), name).toBe(nt === 2 ? 4 : 8); // the default: 128 threads at 2 tiles
       expect(built[0].constants.SGS, name).toBe(sgs);
       expect(built[0].constants.KC, name).toBe(opts.mmaChunk ?? (nt === 1 ? kernel.mmaChunk1 : nt <= sgs / 2 ? kernel.mmaChunk2 : 64));
       expect(built[0].constants.RS_ROUNDS, name).toBe(opts.mmaRounds ?? (nt === 1 ? kernel.mmaRounds1 : kernel.mmaRounds2));

@@ -144,7 +144,7 @@ for (const name of listReferenceFixtures()) {
             // fused with the SwiGLU in the down GEMV's x reads (gate|up's store off); the decode
             // attention split into key chunks as on a GPU, so the fused cases take RoPE and the KV
             // write into the attention (DecodeFusion.rope) and 'none' runs rope_kv before it; and the attention in one
-            // dispatch (attention_decode: RoPE and the KV write inside, DecodeFusion.attentionOne), prefetch workgroups beside it
+            // dispatch (attention_decode: RoPE and the KV write inside, DecodeFusion.attentionOne)
             for (const fused of ['none', 'q|k|v norm', 'norms and SwiGLU', 'q|k|v norm and the one-dispatch attention'] as const) {
               it(`${key} through the decode GEMV kernels${fused === 'none' ? '' : `, ${fused} fused into them,`} is identical`, async () => {
                 const want = Array.from(f.tensors.get(key)!.data);
@@ -157,7 +157,6 @@ for (const name of listReferenceFixtures()) {
                 engine.k.decodeFusion = fused === 'norms and SwiGLU' ? { norm: Infinity, swiglu: Infinity, rope: true } : fused === 'q|k|v norm' ? { norm: Infinity, normMlp: 0, swiglu: 0, rope: true }
                   : fused === 'none' ? { norm: 0, swiglu: 0, rope: false } : { norm: Infinity, normMlp: 0, swiglu: 0, rope: true, attentionOne: Infinity };
                 const one = engine.k.attentionDecode;
-                one.prefetchWorkgroups = fused.includes('one-dispatch') ? 16 : 0; // and workgroups beside it reading gate|up's codes
                 const encodeOne = one.encode;
                 let ones = 0;
                 one.encode = (...a) => { ones++; encodeOne.apply(one, a); };
@@ -170,7 +169,6 @@ for (const name of listReferenceFixtures()) {
                   expect(ones > 0, 'the one-dispatch attention ran').toBe(fused.includes('one-dispatch'));
                 } finally {
                   one.encode = encodeOne;
-                  one.prefetchWorkgroups = 0;
                   engine.k.matmul.variantOverride = null;
                   engine.k.attentionGqa.targetOverride = null;
                   engine.k.matmul.swigluStore = true;

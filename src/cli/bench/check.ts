@@ -270,16 +270,15 @@ async function checkDecodeAttentionOne(ctx: GpuContext, check: (name: string, er
       const vc0 = normal(T + L + 33, T * L * K * D);
       const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
       const want = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, T, H, K, D, L);
-      for (const [, rows, layout, pw = 0] of ATTENTION_ONE_CHOICES) {
+      for (const [, rows, layout] of ATTENTION_ONE_CHOICES) {
         if (rows === 0) continue;
         k.layout = layout;
-        k.prefetchWorkgroups = pw;
         if (!k.fits(shape)) continue;
         const b = { qkv: m.upload('check.qkv', qkv), kc: m.upload('check.kc', kc0), vc: m.upload('check.vc', vc0), slot: m.upload('check.slot', slot), pos: m.upload('check.pos', pos), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
         const rec = new Recorder(ctx, 'check');
-        k.encode(rec, shape, table, { ...b, prefetch: pw ? b.qkv : undefined }); // the prefetch reads qkv (any read-only bytes do)
+        k.encode(rec, shape, table, b);
         rec.submit();
-        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads, ${layout.heads ?? 1} heads a workgroup${pw && k.canPrefetch() ? `, ${pw} prefetch workgroups` : ''}`;
+        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads`;
         check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
         check(`${name}: lse`, relError(await readF32(ctx.device, b.lse), want.lse));
         check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));
@@ -602,10 +601,14 @@ async function checkLoraMma(ctx: GpuContext, kernel: MatmulKernel, check: (name:
     const p = problem(ctx, M, N, K, 700 + M);
     const at = `M=${M} N=${N} K=${K}`;
     const model = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora, loraF16: true });
+    const modelF32Lora = matmulMmaRef(p.x, mmaWeights(p.host), M, N, K, { bias: p.bias, yIn: p.yIn, lora: p.lora });
     for (const mmaTiles of [1, 2, 4]) {
+      // the term goes on the matrix units where a workgroup has a subgroup to spare a tile (mmaLoraFor: NT ≤ subgroups / 2), else to the f32 epilogue
+      const onUnits = mmaTiles <= kernel.mmaSubgroupsFor(mmaTiles) / 2;
+      const where = onUnits ? 'on the matrix units' : 'in the epilogue (NT > subgroups / 2)';
       const got = await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles });
-      check(`mma NT=${mmaTiles} LoRA on the matrix units ${at}`, relError(got, p.want));
-      checkModel(`mma NT=${mmaTiles} LoRA on the matrix units ${at} against its f16 model`, relError(got, model));
+      check(`mma NT=${mmaTiles} LoRA ${where} ${at}`, relError(got, p.want));
+      checkModel(`mma NT=${mmaTiles} LoRA ${where} ${at} against its f16 model`, relError(got, onUnits ? model : modelF32Lora));
     }
     check(`mma NT=1 LoRA on the matrix units, 2 trips ahead ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles: 1, mmaPrefetch: 2 }), p.want));
     for (const mmaTiles of [1, 2]) check(`mma NT=${mmaTiles} LoRA on the matrix units, RMSNorm fused ${at}`, relError(await runGot(ctx, kernel, p, { variant: 'gemv', gemvMma: true, mmaTiles }, true), p.wantNorm));

@@ -142,7 +142,7 @@ export interface StepGpuTime {
   byRed: Record<string, number>;
   /** the step's pass by the subgroup-matrix matmul's subgroups a workgroup at one tile and at more (MatmulKernel.mmaSubgroups1, mmaSubgroups2): GPU ms */
   byMmaSubgroups: Record<string, number>;
-  /** the step's pass with the attention split and merged or in one dispatch, by lane layout and prefetch workgroups (ATTENTION_ONE_CHOICES: DecodeFusion.attentionOne, AttentionDecodeKernel.layout, prefetchWorkgroups): GPU ms and dispatches */
+  /** the step's pass with the attention split and merged or in one dispatch, by lane layout (ATTENTION_ONE_CHOICES: DecodeFusion.attentionOne, AttentionDecodeKernel.layout): GPU ms and dispatches */
   byAttentionOne: Record<string, { dispatches: number; ms: number }>;
 }
 
@@ -284,7 +284,7 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
     const byMmaSubgroups = msOf(await byChoice(sgsChoices, () => [mm.mmaSubgroups1, mm.mmaSubgroups2] as [MmaSubgroups, MmaSubgroups], ([a, b]) => { [mm.mmaSubgroups1, mm.mmaSubgroups2] = [a, b]; }, 'mmasgs'));
     // the attention split into key chunks and merged (two dispatches), or in one (RoPE and the cache write inside) by lane layout
     const dec = engine.k.attentionDecode;
-    const byAttentionOne = await byChoice(ATTENTION_ONE_CHOICES.map(([name, rows, layout, pw = 0]): [string, [number, AttentionDecodeLayout, number]] => [name, [rows, layout, pw]]), () => [engine.k.decodeFusion.attentionOne ?? 0, dec.layout, dec.prefetchWorkgroups] as [number, AttentionDecodeLayout, number], ([rows, layout, pw]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: rows }; dec.layout = layout; dec.prefetchWorkgroups = pw; }, 'attone');
+    const byAttentionOne = await byChoice(ATTENTION_ONE_CHOICES.map(([name, rows, layout]): [string, [number, AttentionDecodeLayout]] => [name, [rows, layout]]), () => [engine.k.decodeFusion.attentionOne ?? 0, dec.layout] as [number, AttentionDecodeLayout], ([rows, layout]) => { engine.k.decodeFusion = { ...engine.k.decodeFusion, attentionOne: rows }; dec.layout = layout; }, 'attone');
     return { dispatches: captured.dispatches, stepMs, totalMs, byKernel, marginalByKernel, byFusion, byStep4, byRowLane, byNorm, bySwiglu, byMerge, bySteps, byWalk, byRope, byChunks, byStaged, byF16, byMma, byMmaChunk, byRed, byMmaSubgroups, byAttentionOne };
   } finally {
     timer.destroy();
@@ -292,19 +292,20 @@ export async function stepGpuTime(ctx: GpuContext, engine: Engine, weights: Mode
   }
 }
 
-/** attention choices the breakdown times: [name, the most rows for the one-dispatch attention (DecodeFusion.attentionOne; 0: split and merged), its lane layout (lanes a key, keys a slot a trip, threads, query heads a workgroup), the workgroups beside it that read gate|up's weights into L2 (AttentionDecodeKernel.prefetchWorkgroups; default 0)] */
-export const ATTENTION_ONE_CHOICES: Array<[string, number, AttentionDecodeLayout, number?]> = [
+/**
+ * attention choices the breakdown times: [name, the most rows for the one-dispatch attention
+ * (DecodeFusion.attentionOne; 0: split and merged), its lane layout (lanes a key, keys a slot a trip,
+ * threads)]. (Dropped after the twenty-ninth session's H100 runs: several query heads a workgroup
+ * sharing each key's loads, 2.21–3.25 ms at G = 1 against 1.62; workgroups beside it reading gate|up's
+ * weights into L2, 1.65–1.68.)
+ */
+export const ATTENTION_ONE_CHOICES: Array<[string, number, AttentionDecodeLayout]> = [
   ['split, merged', 0, ATTENTION_DECODE_LAYOUT],
   ['one dispatch, 8 lanes a key, 2 keys a trip', Infinity, { lanes: 8, keys: 2, threads: 256 }],
   ['4 lanes, 2 keys', Infinity, { lanes: 4, keys: 2, threads: 256 }],
   ['8 lanes, 1 key', Infinity, { lanes: 8, keys: 1, threads: 256 }],
   ['8 lanes, 2 keys, 128 threads', Infinity, { lanes: 8, keys: 2, threads: 128 }],
-  ['16 lanes, 2 keys, 2 query heads a workgroup', Infinity, { lanes: 16, keys: 2, threads: 256, heads: 2 }],
-  ['8 lanes, 2 keys, 3 heads (q in workgroup memory)', Infinity, { lanes: 8, keys: 2, threads: 256, heads: 3 }],
-  ['8 lanes, 2 keys, 6 heads (q in workgroup memory)', Infinity, { lanes: 8, keys: 2, threads: 256, heads: 6 }],
-  ['16 lanes, 2 keys, 6 heads (q in workgroup memory)', Infinity, { lanes: 16, keys: 2, threads: 256, heads: 6 }],
-  ['8 lanes, 2 keys, 128 workgroups reading gate|up into L2', Infinity, { lanes: 8, keys: 2, threads: 256 }, 128],
-  ['8 lanes, 2 keys, 256 workgroups reading gate|up', Infinity, { lanes: 8, keys: 2, threads: 256 }, 256],
+  ['16 lanes, 2 keys', Infinity, { lanes: 16, keys: 2, threads: 256 }],
 ];
 
 /** row-lane GEMV choices the breakdown times: [name, from and to rows of x (gemvRowLaneRows, gemvRowLaneMaxRows), fewest rows of W (gemvRowLaneMinN)] */

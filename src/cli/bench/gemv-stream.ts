@@ -135,7 +135,7 @@ export const STREAM_RED_VARIANTS: StreamVariant[] = [
 /**
  * The L2 sweep (bench --stream --stream-set l2): the engine's one-row bodies (staged, lane-group) with
  * each layer's weight from memory, then with one weight read by every dispatch (from L2) — how much a
- * GEMV gains where its weights were brought into L2 ahead (attention_decode's prefetch workgroups).
+ * GEMV gains where its weights are in L2 (H100, twenty-ninth session: ~10%; gate|up staged 15.0 → 13.4 µs).
  */
 export const STREAM_L2_VARIANTS: StreamVariant[] = [
   { name: 'lane-group', opts: { gemvStaged: false } },

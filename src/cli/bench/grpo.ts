@@ -49,13 +49,12 @@ async function setup(argv: string[]) {
     if (!f) throw new Error(`--fusion ${values.fusion}: expected one of ${FUSIONS.map(([n]) => n).join(', ')}`);
     k.decodeFusion = { ...f[1] };
   }
-  if (values['attention-one'] !== undefined) { // --attention-one N[,LK,KU,WG[,PW[,QH]]]: a decode step of up to N rows runs its attention in one dispatch (0: never), with LK lanes a key, KU keys a trip, WG threads, PW workgroups reading gate|up into L2, QH query heads a workgroup
+  if (values['attention-one'] !== undefined) { // --attention-one N[,LK,KU,WG]: a decode step of up to N rows runs its attention in one dispatch (0: never), with LK lanes a key, KU keys a trip, WG threads
     const d = k.attentionDecode;
-    const [n, lanes = d.layout.lanes, keys = d.layout.keys, threads = d.layout.threads, pw = d.prefetchWorkgroups, heads = d.layout.heads ?? 1] = values['attention-one'].split(',').map(Number);
-    if (!(n >= 0) || ![1, 2, 4, 8, 16, 32].includes(lanes) || (keys !== 1 && keys !== 2) || !(threads % 32 === 0 && threads >= 32 && threads <= 256) || !(Number.isInteger(pw) && pw >= 0) || !(Number.isInteger(heads) && heads >= 1 && heads <= 8)) throw new Error(`--attention-one ${values['attention-one']}: expected N[,LK,KU,WG[,PW[,QH]]]: rows ≥ 0 or Infinity, lanes a key 1…32 (a power of 2), 1 or 2 keys a trip, 32…256 threads (a multiple of 32), prefetch workgroups ≥ 0, 1…8 query heads a workgroup`);
+    const [n, lanes = d.layout.lanes, keys = d.layout.keys, threads = d.layout.threads] = values['attention-one'].split(',').map(Number);
+    if (!(n >= 0) || ![1, 2, 4, 8, 16, 32].includes(lanes) || (keys !== 1 && keys !== 2) || !(threads % 32 === 0 && threads >= 32 && threads <= 256)) throw new Error(`--attention-one ${values['attention-one']}: expected N[,LK,KU,WG]: rows ≥ 0 or Infinity, lanes a key 1…32 (a power of 2), 1 or 2 keys a trip, 32…256 threads (a multiple of 32)`);
     k.decodeFusion = { ...k.decodeFusion, attentionOne: n };
-    d.layout = { lanes, keys, threads, heads };
-    d.prefetchWorkgroups = pw;
+    d.layout = { lanes, keys, threads };
   }
   if (values['gemv-step4-rows'] !== undefined) { // --gemv-step4-rows N[,S]: GEMVs of ≥ N rows take 4 weights a lane step, ≥ S rows (default N) where K ≤ GEMV_SHORT_K (Infinity: never)
     const [n, sk = n] = values['gemv-step4-rows'].split(',').map(Number);
@@ -180,7 +179,7 @@ export async function runBenchRollout(argv: string[]): Promise<number> {
             ['mmachunk', 'subgroup-matrix chunk (weights at 1 tile, at more) and result rounds', v.byMmaChunk],
             ['red', 'GEMV reduction array (workgroup memory)', v.byRed],
             ['mmasgs', "subgroup-matrix matmul's workgroup size", v.byMmaSubgroups],
-            ['attone', 'attention split and merged, or in one dispatch (lanes a key, keys a trip, threads, heads a workgroup, prefetch workgroups)', v.byAttentionOne],
+            ['attone', 'attention split and merged, or in one dispatch (lanes a key, keys a trip, threads)', v.byAttentionOne],
           ];
           const choice = ([f, r]: [string, number | { ms: number; dispatches: number }]) => (typeof r === 'number' ? `${f} ${r.toFixed(3)} ms` : `${f} ${r.ms.toFixed(3)} ms (${r.dispatches} dispatches)`);
           for (const [set, what, res] of timed) if (only.includes(set)) console.log(`  G=${G} ${k}: the step's pass by ${what}: ${Object.entries(res).map(choice).join(', ')}`);
