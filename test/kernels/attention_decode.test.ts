@@ -7,7 +7,6 @@
 // against the two-kernel path.
 import { describe, expect, it } from 'vitest';
 import { AttentionDecodeKernel, type AttentionDecodeLayout } from '../../src/kernels/attention_decode';
-import { attentionDecodeRef } from '../../src/reference/attention_decode';
 import { uploadRopeTable } from '../../src/kernels/rope';
 import { readF32 } from '../../src/gpu/buffers';
 import { Recorder } from '../../src/gpu/encoder';
@@ -21,7 +20,7 @@ import { createLora, destroyLora } from '../../src/lora/adapter';
 import { readLoraTensors } from '../../src/lora/peft';
 import { writeAdapterTensors } from '../../src/grpo/session';
 import { destroyModel } from '../../src/model/weights';
-import { poisoned, runAndRead, testGpu } from '../helpers/gpu';
+import { runAndRead, testGpu } from '../helpers/gpu';
 import { normal } from '../helpers/random';
 
 interface Case { name: string; H: number; K: number; D: number; B: number; L: number; slot: number[]; pos: number[]; theta: number; table?: number; layout?: Partial<AttentionDecodeLayout> }

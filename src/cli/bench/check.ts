@@ -30,9 +30,10 @@ import { swigluRef } from '../../reference/swiglu';
 import { AttentionBackwardKernel } from '../../kernels/attention_backward';
 import { attentionRef } from '../../reference/attention';
 import { attentionBackwardRef } from '../../reference/attention_backward';
-import { kvWriteRef, ropeKvRef } from '../../reference/rope_kv';
+import { kvWriteRef } from '../../reference/rope_kv';
 import { AttentionGqaKernel, splitScratch } from '../../kernels/attention_gqa';
 import { AttentionDecodeKernel } from '../../kernels/attention_decode';
+import { attentionDecodeRef } from '../../reference/attention_decode';
 import { ATTENTION_ONE_CHOICES } from './decode-timing';
 import { uploadRopeTable } from '../../kernels/rope';
 import { maxQueries, trainLayout } from '../../model/train-layout';
@@ -220,33 +221,53 @@ async function checkAttentionBackward(ctx: GpuContext, check: (name: string, err
  * followed by the attention's: the output and both caches.
  */
 async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, err: number) => void): Promise<void> {
-  const [H, K, D, L] = [12, 2, 128, 384];
   const k = await AttentionGqaKernel.create(ctx);
-  const table = uploadRopeTable(ctx, 1e6, D, L);
+  const table = uploadRopeTable(ctx, 1e6, DECODE_HEADS.D, 384);
   const m = ctx.memory;
   for (const T of [1, 8, 16]) {
-    const shape = { T, H, K, D, L };
-    const slot = Int32Array.from({ length: T }, (_, i) => (i * 5) % T);
-    const pos = Int32Array.from({ length: T }, (_, i) => (i * 97 + 383) % L);
-    const qkv = normal(T + 21, T * (H + 2 * K) * D);
-    const kc0 = normal(T + 22, T * L * K * D);
-    const vc0 = normal(T + 23, T * L * K * D);
-    const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
-    const want = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, T, H, K, D, L);
+    const p = decodeAttentionProblem(T, 384, T + 21);
     for (const S of [undefined, 5]) {
-      const split = k.plan(shape, 1 << 26, S)!;
-      const b = { qkv: m.upload('check.qkv', qkv), kc: m.upload('check.kc', kc0), vc: m.upload('check.vc', vc0), slot: m.upload('check.slot', slot), pos: m.upload('check.pos', pos), part: m.create('check.part', Math.max(16, splitScratch(shape, split.S) * 4)), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
+      const split = k.plan(p.shape, 1 << 26, S)!;
+      const b = { ...uploadDecodeAttention(ctx, p), part: m.create('check.part', Math.max(16, splitScratch(p.shape, split.S) * 4)) };
       const rec = new Recorder(ctx, 'check');
-      k.encode(rec, shape, split, { ...b, rope: table });
+      k.encode(rec, p.shape, split, { ...b, rope: table });
       rec.submit();
       const name = `decode attention with RoPE, ${T} rows, ${split.S} chunks of ${split.CH} keys`;
-      check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
-      check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));
-      check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), rv));
+      check(`${name}: out`, relError(await readF32(ctx.device, b.out), p.want.out));
+      check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), p.rk));
+      check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), p.rv));
       Object.values(b).forEach((x) => m.destroy(x));
     }
   }
   m.destroy(table.buffer);
+}
+
+/** Qwen2.5-1.5B's attention heads: 12 query heads, 2 KV heads of 128. */
+const DECODE_HEADS = { H: 12, K: 2, D: 128 };
+
+/**
+ * A decode step of T rows at Qwen's heads with L positions: slots (i·5) mod T, positions (i·97 + L − 1)
+ * mod L, random qkv (unrotated) and caches from seeds seed…seed + 2, and the result of rope_kv then the
+ * attention (attentionDecodeRef) with the caches it leaves (rk, rv).
+ */
+function decodeAttentionProblem(T: number, L: number, seed: number) {
+  const { H, K, D } = DECODE_HEADS;
+  const shape = { T, H, K, D, L };
+  const slot = Int32Array.from({ length: T }, (_, i) => (i * 5) % T);
+  const pos = Int32Array.from({ length: T }, (_, i) => (i * 97 + L - 1) % L);
+  const qkv = normal(seed, T * (H + 2 * K) * D);
+  const kc0 = normal(seed + 1, T * L * K * D);
+  const vc0 = normal(seed + 2, T * L * K * D);
+  const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
+  const want = attentionDecodeRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 });
+  return { shape, slot, pos, qkv, kc0, vc0, rk, rv, want };
+}
+
+/** The problem's inputs on the GPU, and its out [T, H·D] and lse [T, H] */
+function uploadDecodeAttention(ctx: GpuContext, p: ReturnType<typeof decodeAttentionProblem>) {
+  const m = ctx.memory;
+  const { T, H, D } = p.shape;
+  return { qkv: m.upload('check.qkv', p.qkv), kc: m.upload('check.kc', p.kc0), vc: m.upload('check.vc', p.vc0), slot: m.upload('check.slot', p.slot), pos: m.upload('check.pos', p.pos), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
 }
 
 /**
@@ -256,33 +277,25 @@ async function checkDecodeAttentionRope(ctx: GpuContext, check: (name: string, e
  * rope_kv's reference followed by the attention's: the output, lse and both caches.
  */
 async function checkDecodeAttentionOne(ctx: GpuContext, check: (name: string, err: number) => void): Promise<void> {
-  const [H, K, D] = [12, 2, 128];
   const k = await AttentionDecodeKernel.create(ctx);
   const m = ctx.memory;
   for (const L of [384, 1024]) {
-    const table = uploadRopeTable(ctx, 1e6, D, L);
+    const table = uploadRopeTable(ctx, 1e6, DECODE_HEADS.D, L);
     for (const T of [1, 8, 16]) {
-      const shape = { T, H, K, D, L };
-      const slot = Int32Array.from({ length: T }, (_, i) => (i * 5) % T);
-      const pos = Int32Array.from({ length: T }, (_, i) => (i * 97 + L - 1) % L);
-      const qkv = normal(T + L + 31, T * (H + 2 * K) * D);
-      const kc0 = normal(T + L + 32, T * L * K * D);
-      const vc0 = normal(T + L + 33, T * L * K * D);
-      const [rk, rv] = [Float32Array.from(kc0), Float32Array.from(vc0)];
-      const want = attentionRef(ropeKvRef(qkv, slot, pos, rk, rv, { ...shape, theta: 1e6 }), rk, rv, slot, pos, T, H, K, D, L);
+      const p = decodeAttentionProblem(T, L, T + L + 31);
       for (const [, rows, layout] of ATTENTION_ONE_CHOICES) {
         if (rows === 0) continue;
         k.layout = layout;
-        if (!k.fits(shape)) continue;
-        const b = { qkv: m.upload('check.qkv', qkv), kc: m.upload('check.kc', kc0), vc: m.upload('check.vc', vc0), slot: m.upload('check.slot', slot), pos: m.upload('check.pos', pos), out: m.create('check.out', T * H * D * 4), lse: m.create('check.lse', T * H * 4) };
+        if (!k.fits(p.shape)) continue;
+        const b = uploadDecodeAttention(ctx, p);
         const rec = new Recorder(ctx, 'check');
-        k.encode(rec, shape, table, b);
+        k.encode(rec, p.shape, table, b);
         rec.submit();
-        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads`;
-        check(`${name}: out`, relError(await readF32(ctx.device, b.out), want.out));
-        check(`${name}: lse`, relError(await readF32(ctx.device, b.lse), want.lse));
-        check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), rk));
-        check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), rv));
+        const name = `decode attention in one dispatch, ${T} rows of ${L} keys, ${k.lanesFor(DECODE_HEADS.D)} lanes a key, ${layout.keys} keys a trip, ${layout.threads} threads`;
+        check(`${name}: out`, relError(await readF32(ctx.device, b.out), p.want.out));
+        check(`${name}: lse`, relError(await readF32(ctx.device, b.lse), p.want.lse));
+        check(`${name}: k cache`, relError(await readF32(ctx.device, b.kc), p.rk));
+        check(`${name}: v cache`, relError(await readF32(ctx.device, b.vc), p.rv));
         Object.values(b).forEach((x) => m.destroy(x));
       }
     }
